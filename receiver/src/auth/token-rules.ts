@@ -1,0 +1,110 @@
+/**
+ * The decisions DESIGN.md §4 makes about an Entra token whose signature, lifetime and audience
+ * have already been verified: which issuer, which token version, which tenant, caller and role.
+ * Pure, so every rule is tested without keys or servers.
+ */
+
+export interface Claims {
+  iss?: unknown;
+  tid?: unknown;
+  ver?: unknown;
+  azp?: unknown;
+  appid?: unknown;
+  oid?: unknown;
+  roles?: unknown;
+  idtyp?: unknown;
+}
+
+export interface Requirement {
+  tenantId: string;
+  authority: string;
+  role: string;
+  /** Lower-cased client ids allowed as caller; undefined lets any caller of the tenant through. */
+  allowedCallers?: readonly string[];
+}
+
+export interface Principal {
+  tenantId: string;
+  objectId: string | null;
+  callerId: string;
+  tokenVersion: "1.0" | "2.0";
+  roles: string[];
+}
+
+export type ClaimsVerdict =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401 | 403; reason: string };
+
+const V1_ISSUER = /^https:\/\/sts\.windows\.net\/([^/]+)\/$/;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function issuerTenant(iss: string, authority: string): { tenant: string; version: "1.0" | "2.0" } | null {
+  const v1 = V1_ISSUER.exec(iss);
+  if (v1?.[1]) return { tenant: v1[1].toLowerCase(), version: "1.0" };
+  const v2 = new RegExp(`^${escapeRegExp(authority)}/([^/]+)/v2\\.0$`).exec(iss);
+  if (v2?.[1]) return { tenant: v2[1].toLowerCase(), version: "2.0" };
+  return null;
+}
+
+const reject = (status: 401 | 403, reason: string): ClaimsVerdict => ({ ok: false, status, reason });
+
+export function checkClaims(claims: Claims, requirement: Requirement): ClaimsVerdict {
+  if (typeof claims.iss !== "string") return reject(401, "token has no issuer");
+  const issuer = issuerTenant(claims.iss, requirement.authority);
+  if (!issuer) return reject(401, "issuer is not an Entra v1 or v2 issuer of this authority");
+
+  // A v1 issuer with v2 claims (or the reverse) is not something Entra issues: refuse the mix
+  // rather than guess which caller claim to trust.
+  if (claims.ver !== undefined && claims.ver !== issuer.version) {
+    return reject(401, `issuer is v${issuer.version} but token version is ${String(claims.ver)}`);
+  }
+  const callerClaim = issuer.version === "1.0" ? claims.appid : claims.azp;
+  const foreignClaim = issuer.version === "1.0" ? claims.azp : claims.appid;
+  if (typeof callerClaim !== "string" || callerClaim === "") {
+    return reject(401, `v${issuer.version} token has no ${issuer.version === "1.0" ? "appid" : "azp"} claim`);
+  }
+  if (foreignClaim !== undefined) {
+    return reject(401, `v${issuer.version} token carries the other version's caller claim`);
+  }
+
+  if (typeof claims.tid !== "string" || claims.tid.toLowerCase() !== issuer.tenant) {
+    return reject(401, "tid does not match the issuer's tenant");
+  }
+  if (issuer.tenant !== requirement.tenantId.toLowerCase()) {
+    return reject(403, "token was issued for another tenant");
+  }
+
+  const callerId = callerClaim.toLowerCase();
+  if (requirement.allowedCallers && !requirement.allowedCallers.includes(callerId)) {
+    return reject(403, `caller ${callerId} is not an allowed caller`);
+  }
+
+  const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === "string") : [];
+  if (!roles.includes(requirement.role)) return reject(403, `token lacks the ${requirement.role} role`);
+
+  return {
+    ok: true,
+    principal: {
+      tenantId: issuer.tenant,
+      objectId: typeof claims.oid === "string" ? claims.oid : null,
+      callerId,
+      tokenVersion: issuer.version,
+      roles,
+    },
+  };
+}
+
+/** Accepted `aud` values: each configured audience, and an App ID URI with or without its trailing slash. */
+export function expandAudiences(audiences: readonly string[]): string[] {
+  const all = new Set<string>();
+  for (const audience of audiences) {
+    all.add(audience);
+    if (audience.includes("://")) {
+      all.add(audience.endsWith("/") ? audience.replace(/\/+$/, "") : `${audience}/`);
+    }
+  }
+  return [...all];
+}

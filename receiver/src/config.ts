@@ -1,0 +1,112 @@
+/** Receiver configuration, read from the environment alone (DESIGN.md §3). */
+
+export const AZNS_WEBHOOK_CLIENT_ID = "461e8683-5575-4561-ac7f-899cc907d62a";
+
+export interface AuthConfig {
+  tenantId: string;
+  audiences: string[];
+  allowedCallers: string[];
+  requiredRole: string;
+  readerRole: string;
+  operatorRole: string;
+  /** Authority host without a trailing slash, e.g. https://login.microsoftonline.com. */
+  authority: string;
+  clockToleranceSeconds: number;
+  keysRefreshSeconds: number;
+  keysMinRefetchSeconds: number;
+}
+
+export interface ReceiverConfig {
+  port: number;
+  host: string;
+  auth: AuthConfig;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable} ${problem}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function text(env: Env, name: string, fallback?: string): string {
+  const value = env[name]?.trim();
+  if (value) return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(name, "is required but not set");
+}
+
+function list(env: Env, name: string, fallback?: string): string[] {
+  const items = text(env, name, fallback)
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new ConfigError(name, "must list at least one value");
+  return items;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function guid(env: Env, name: string): string {
+  const value = text(env, name);
+  if (!GUID.test(value)) throw new ConfigError(name, `must be a GUID (the Entra tenant id), got "${value}"`);
+  return value.toLowerCase();
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an absolute URL, got "${value}"`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(name, `must be an http(s) URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+export function loadConfig(env: Env = process.env): ReceiverConfig {
+  return {
+    port: integer(env, "PORT", 8080, 0, 65535),
+    host: text(env, "HOST", "0.0.0.0"),
+    auth: {
+      tenantId: guid(env, "ENTRA_TENANT_ID"),
+      audiences: list(env, "ENTRA_AUDIENCES"),
+      allowedCallers: list(env, "ENTRA_ALLOWED_CALLERS", AZNS_WEBHOOK_CLIENT_ID).map((c) => c.toLowerCase()),
+      requiredRole: text(env, "ENTRA_REQUIRED_ROLE", "ActionGroupsSecureWebhook"),
+      readerRole: text(env, "ENTRA_READER_ROLE", "Incidents.Read"),
+      operatorRole: text(env, "ENTRA_OPERATOR_ROLE", "Incidents.Operate"),
+      authority: httpUrl(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com"),
+      // Microsoft.IdentityModel's default skew; Entra access tokens live 60-90 minutes.
+      clockToleranceSeconds: integer(env, "ENTRA_CLOCK_TOLERANCE_SECONDS", 300, 0, 3600),
+      // Microsoft advises refreshing signing keys about daily and on an unknown kid at most every 5 minutes.
+      keysRefreshSeconds: integer(env, "ENTRA_KEYS_REFRESH_SECONDS", 86_400, 60, 7 * 86_400),
+      keysMinRefetchSeconds: integer(env, "ENTRA_KEYS_MIN_REFETCH_SECONDS", 300, 0, 86_400),
+    },
+    databaseUrl: env.DATABASE_URL?.trim() || undefined,
+    dataDir: text(env, "DATA_DIR", ".data"),
+    // Azure caps alert payloads at 256 KB; leave room for growth without accepting arbitrary blobs.
+    bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 1_048_576, 1024, 64 * 1_048_576),
+    logLevel: text(env, "LOG_LEVEL", "info"),
+  };
+}

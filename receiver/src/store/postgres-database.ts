@@ -1,0 +1,59 @@
+import pg from "pg";
+import { guarded, type Database, type Queryable } from "./database.ts";
+
+export interface PostgresOptions {
+  connectionString: string;
+  maxConnections?: number;
+  onIdleError?: (error: Error) => void;
+}
+
+export function openPostgres(options: PostgresOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    // Fail fast when the server is gone: Azure retries a 503 sooner than it waits for us.
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 15_000,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", (error) => options.onIdleError?.(error));
+
+  const query: Queryable["query"] = (sql, params) =>
+    guarded(async () => {
+      const result = await pool.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows };
+    });
+
+  return {
+    kind: "postgres",
+    query,
+    exec: (sql) => guarded(async () => void (await pool.query(sql))),
+    async transaction(work) {
+      return guarded(async () => {
+        const client = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await client.query("BEGIN");
+          const tx: Queryable = {
+            query: async (sql, params) => ({ rows: (await client.query(sql, params as unknown[] | undefined)).rows }),
+            exec: async (sql) => void (await client.query(sql)),
+          };
+          const result = await work(tx);
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackError) {
+            broken = rollbackError as Error;
+          }
+          throw error;
+        } finally {
+          // A connection that failed to roll back is in an unknown state: discard it.
+          client.release(broken);
+        }
+      });
+    },
+    close: () => pool.end(),
+  };
+}
