@@ -42,7 +42,7 @@ export interface LocalIssuer {
   rotateKey(options?: { retireOld?: boolean }): Promise<string>;
   /** While unavailable, the keys and metadata endpoints answer 503 (an Entra outage). */
   setAvailable(available: boolean): void;
-  /** How many times the JWKS was fetched. */
+  /** How many requests reached the keys endpoint, answered or refused. */
   readonly keyFetches: number;
   close(): Promise<void>;
 }
@@ -77,7 +77,7 @@ export async function startLocalIssuer(options: { port?: number; host?: string; 
       tid,
       oid: o.objectId ?? "0e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b",
       sub: o.objectId ?? "0e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b",
-      roles: o.roles ?? [...(LOCAL_ROLE_ASSIGNMENTS[caller] ?? [])],
+      roles: o.roles ?? (Object.hasOwn(LOCAL_ROLE_ASSIGNMENTS, caller) ? [...(LOCAL_ROLE_ASSIGNMENTS[caller] as string[])] : []),
       idtyp: "app",
       ver: version === 1 ? "1.0" : "2.0",
       ...(version === 1 ? { appid: caller, appidacr: "2" } : { azp: caller, azpacr: "2" }),
@@ -91,7 +91,8 @@ export async function startLocalIssuer(options: { port?: number; host?: string; 
     return new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "JWT", kid: o.kid ?? key.kid }).sign(key.privateKey);
   }
 
-  app.addHook("onRequest", async (_request, reply) => {
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.url === `/${tenantId}/discovery/v2.0/keys`) keyFetches += 1;
     if (!available) return reply.code(503).send({ error: "temporarily_unavailable" });
   });
 
@@ -105,10 +106,7 @@ export async function startLocalIssuer(options: { port?: number; host?: string; 
     subject_types_supported: ["pairwise"],
   }));
 
-  app.get(`/${tenantId}/discovery/v2.0/keys`, async () => {
-    keyFetches += 1;
-    return { keys: keys.map((k) => k.publicJwk) };
-  });
+  app.get(`/${tenantId}/discovery/v2.0/keys`, async () => ({ keys: keys.map((k) => k.publicJwk) }));
 
   // Client credentials as Entra does them, minus client authentication: this issuer is for one machine.
   app.post(`/${tenantId}/oauth2/v2.0/token`, async (request, reply) => {

@@ -25,7 +25,7 @@ interface ServiceProfile {
 }
 
 const r = contextReaders;
-const SERVICES: Readonly<Record<string, ServiceProfile>> = {
+const SERVICES: ReadonlyMap<string, ServiceProfile> = new Map(Object.entries({
   Platform: { family: "metric", stateful: true, read: r.metric },
   "Log Analytics": { family: "log", stateful: false, read: r.logV1 },
   "Application Insights": { family: "log", stateful: false, read: r.logV1 },
@@ -41,9 +41,9 @@ const SERVICES: Readonly<Record<string, ServiceProfile>> = {
   SmartDetector: { family: "smart-detector", stateful: false, read: r.smartDetector },
   Prometheus: { family: "prometheus", stateful: true, read: r.prometheus },
   CostAlerts: { family: "budget", stateful: false, read: r.budget },
-};
+}));
 
-export const KNOWN_MONITORING_SERVICES: readonly string[] = Object.keys(SERVICES);
+export const KNOWN_MONITORING_SERVICES: readonly string[] = [...SERVICES.keys()];
 
 const UNKNOWN_SERVICE: ServiceProfile = { family: "unknown", stateful: false, read: r.unknown };
 
@@ -96,7 +96,7 @@ function lastSegment(id: string): string {
 
 export function normaliseAlert(alert: CommonAlert): NormalisedAlert {
   const e = alert.data.essentials;
-  const profile = SERVICES[e.monitoringService] ?? UNKNOWN_SERVICE;
+  const profile = SERVICES.get(e.monitoringService) ?? UNKNOWN_SERVICE;
   const context = profile.read(obj(alert.data.alertContext) ?? {});
   const targets = uniqueLower(arr(e.alertTargetIDs).flatMap((t) => (str(t) ? [str(t) as string] : [])));
   const resolvedAt = e.monitorCondition === "Resolved" ? (e.resolvedDateTime ?? null) : null;

@@ -59,8 +59,11 @@ export async function buildApp(context: Omit<AppContext, "metrics"> & { metrics?
     trustProxy: true,
   });
 
-  const parseJson = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser(["application/json"]);
+  // Prototype-poisoning keys are dropped from the parsed object rather than refused: the alert is
+  // still Azure's to deliver, and the raw body keeps them as sent.
+  const parseJson = app.getDefaultJsonParser("remove", "remove");
+  // JSON only: anything else is 415, including the text/plain Fastify would otherwise accept.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     request.rawBody = String(body);
     parseJson(request, request.rawBody, done);

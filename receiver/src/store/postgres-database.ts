@@ -32,6 +32,12 @@ export function openPostgres(options: PostgresOptions): Database {
       return guarded(async () => {
         const client = await pool.connect();
         let broken: Error | undefined;
+        // A checked-out client whose server goes away emits 'error'; unheard, it would kill the
+        // process. The failing query rejects as well, which is what the caller sees.
+        const onError = (error: Error) => {
+          broken = error;
+        };
+        client.on("error", onError);
         try {
           await client.query("BEGIN");
           const tx: Queryable = {
@@ -49,7 +55,8 @@ export function openPostgres(options: PostgresOptions): Database {
           }
           throw error;
         } finally {
-          // A connection that failed to roll back is in an unknown state: discard it.
+          client.off("error", onError);
+          // A connection that broke or failed to roll back is in an unknown state: discard it.
           client.release(broken);
         }
       });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { CommonAlert } from "../../alerts/schema.ts";
-import { commonAlertValidator } from "../../alerts/validate.ts";
+import { commonAlertValidator, describeErrors } from "../../alerts/validate.ts";
 import { acceptNotification } from "../../intake/accept-notification.ts";
 import type { AppContext } from "../app.ts";
 import { authenticate } from "../authenticate.ts";
@@ -17,6 +17,7 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
       // Our own strict validator (no coercion, no stripping): what is stored is what Azure sent.
       validatorCompiler: () => commonAlertValidator,
+      schemaErrorFormatter: (errors) => new Error(describeErrors(errors).message),
     },
     async (request, reply) => {
       const accepted = await acceptNotification(ctx.db, {

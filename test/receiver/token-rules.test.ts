@@ -1,0 +1,68 @@
+/** The pure token rules, case by case (DESIGN.md §4). */
+import { describe, expect, it } from "vitest";
+import { checkClaims, expandAudiences, type Claims } from "../../receiver/src/auth/token-rules.ts";
+
+const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const AZNS = "461e8683-5575-4561-ac7f-899cc907d62a";
+const AUTHORITY = "https://login.microsoftonline.com";
+const requirement = { tenantId: TENANT, authority: AUTHORITY, role: "ActionGroupsSecureWebhook", allowedCallers: [AZNS] };
+
+const v1: Claims = { iss: `https://sts.windows.net/${TENANT}/`, tid: TENANT, ver: "1.0", appid: AZNS, oid: "oid-1", roles: ["ActionGroupsSecureWebhook"] };
+const v2: Claims = { iss: `${AUTHORITY}/${TENANT}/v2.0`, tid: TENANT, ver: "2.0", azp: AZNS, oid: "oid-2", roles: ["ActionGroupsSecureWebhook"] };
+
+describe("checkClaims", () => {
+  it("accepts v1 and v2 tokens and names the caller", () => {
+    expect(checkClaims(v1, requirement)).toEqual({
+      ok: true,
+      principal: { tenantId: TENANT, objectId: "oid-1", callerId: AZNS, tokenVersion: "1.0", roles: ["ActionGroupsSecureWebhook"] },
+    });
+    expect(checkClaims(v2, requirement)).toMatchObject({ ok: true, principal: { callerId: AZNS, tokenVersion: "2.0" } });
+  });
+
+  it("accepts a token without ver, taking the version from the issuer", () => {
+    expect(checkClaims({ ...v1, ver: undefined }, requirement)).toMatchObject({ ok: true });
+  });
+
+  it("compares tenant and caller ids case-insensitively", () => {
+    expect(checkClaims({ ...v1, iss: `https://sts.windows.net/${TENANT.toUpperCase()}/`, tid: TENANT.toUpperCase(), appid: AZNS.toUpperCase() }, requirement)).toMatchObject({ ok: true });
+  });
+
+  it("lets any caller through when no caller list applies (read API)", () => {
+    const { allowedCallers: _, ...anyCaller } = requirement;
+    expect(checkClaims({ ...v2, azp: "some-user-app" }, anyCaller)).toMatchObject({ ok: true });
+  });
+
+  const refusals: Array<[string, Claims, 401 | 403]> = [
+    ["no issuer", { ...v1, iss: undefined }, 401],
+    ["a non-Entra issuer", { ...v1, iss: `https://evil.example/${TENANT}/` }, 401],
+    ["a v2 issuer of another authority", { ...v2, iss: `https://login.evil.example/${TENANT}/v2.0` }, 401],
+    ["a v1 issuer without the trailing slash", { ...v1, iss: `https://sts.windows.net/${TENANT}` }, 401],
+    ["v1 issuer, ver 2.0", { ...v1, ver: "2.0" }, 401],
+    ["v2 issuer, ver 1.0", { ...v2, ver: "1.0" }, 401],
+    ["v1 issuer with azp", { ...v1, azp: AZNS }, 401],
+    ["v2 issuer with appid", { ...v2, appid: AZNS }, 401],
+    ["v1 without appid", { ...v1, appid: undefined }, 401],
+    ["v2 without azp", { ...v2, azp: undefined }, 401],
+    ["tid missing", { ...v1, tid: undefined }, 401],
+    ["tid not the issuer's tenant", { ...v1, tid: "00000000-0000-0000-0000-000000000000" }, 401],
+    ["another tenant", { ...v1, iss: "https://sts.windows.net/00000000-0000-0000-0000-000000000000/", tid: "00000000-0000-0000-0000-000000000000" }, 403],
+    ["a caller not allowed", { ...v1, appid: "11111111-1111-1111-1111-111111111111" }, 403],
+    ["no roles claim", { ...v1, roles: undefined }, 403],
+    ["roles not an array", { ...v1, roles: "ActionGroupsSecureWebhook" }, 403],
+    ["another role", { ...v1, roles: ["Incidents.Read"] }, 403],
+    ["role differing in case", { ...v1, roles: ["actiongroupssecurewebhook"] }, 403],
+  ];
+  it.each(refusals)("refuses %s", (_name, claims, status) => {
+    const verdict = checkClaims(claims, requirement);
+    expect(verdict).toMatchObject({ ok: false, status });
+    expect(verdict.ok === false && verdict.reason.length).toBeGreaterThan(0);
+  });
+});
+
+describe("expandAudiences", () => {
+  it("matches an App ID URI with and without its trailing slash, and client ids exactly", () => {
+    expect(expandAudiences(["api://app", "https://contoso.example/api/", "5e1ec7ed-0000-4000-8000-0000000a9900"]).sort()).toEqual(
+      ["api://app", "api://app/", "https://contoso.example/api", "https://contoso.example/api/", "5e1ec7ed-0000-4000-8000-0000000a9900"].sort(),
+    );
+  });
+});
