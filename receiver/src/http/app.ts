@@ -1,4 +1,5 @@
 /** The Fastify application: one fresh instance per server (and per test), no global state. */
+import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { SigningKeys } from "../auth/signing-keys.ts";
 import type { TokenVerifier } from "../auth/token-verifier.ts";
@@ -7,7 +8,9 @@ import { StoreUnavailableError, type Database } from "../store/database.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { problems, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
+import { configurationItemRoutes } from "./routes/configuration-items.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { incidentRoutes } from "./routes/incidents.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -30,9 +33,11 @@ export interface AppOptions {
   logger?: FastifyServerOptions["logger"];
 }
 
-function problemFor(error: FastifyError, bodyLimit: number, contentType: string | undefined): Problem {
+function problemFor(error: FastifyError, bodyLimit: number, contentType: string | undefined, alertsRoute: boolean): Problem {
   if (error instanceof StoreUnavailableError) return problems.unavailable("store_unavailable", "the incident store is unavailable; retry later");
-  if (error.validation) return problems.notCommonAlertSchema(error.message);
+  if (error.validation) {
+    return error.validationContext === "body" && alertsRoute ? problems.notCommonAlertSchema(error.message) : problems.invalidRequest(error.message);
+  }
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return problems.unsupportedMediaType(contentType);
@@ -55,6 +60,8 @@ export async function buildApp(context: Omit<AppContext, "metrics"> & { metrics?
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: ctx.config.bodyLimitBytes,
+    // ARM resource ids in paths (/api/cis/{id}) are far longer than Fastify's default of 100.
+    maxParamLength: 2048,
     // Behind Container Apps' ingress; the socket peer is the proxy.
     trustProxy: true,
   });
@@ -80,7 +87,7 @@ export async function buildApp(context: Omit<AppContext, "metrics"> & { metrics?
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = problemFor(error, ctx.config.bodyLimitBytes, request.headers["content-type"]);
+    const problem = problemFor(error, ctx.config.bodyLimitBytes, request.headers["content-type"], request.routeOptions.url === "/api/alerts");
     if (problem.status >= 500) {
       if (problem.code === "store_unavailable") ctx.metrics.databaseErrors.inc();
       request.log.error({ err: error }, "request failed");
@@ -92,7 +99,17 @@ export async function buildApp(context: Omit<AppContext, "metrics"> & { metrics?
 
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound(`${request.method} ${request.url}`)));
 
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "secure-export receiver", version: "1", description: "Azure Monitor secure-webhook alerts into an incident ledger." },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT (Microsoft Entra ID)" } } },
+    },
+  });
   alertRoutes(app, ctx);
+  incidentRoutes(app, ctx);
+  configurationItemRoutes(app, ctx);
   healthRoutes(app, ctx);
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -4,6 +4,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client
 export interface Metrics {
   registry: Registry;
   notifications: Counter<"outcome" | "reason">;
+  incidents: Counter<"change" | "family">;
   databaseErrors: Counter;
   requestDuration: Histogram<"method" | "route" | "status">;
 }
@@ -17,6 +18,12 @@ export function createMetrics(): Metrics {
       name: "secure_export_notifications_total",
       help: "Alert notifications by outcome (accepted, duplicate, rejected) and reason.",
       labelNames: ["outcome", "reason"],
+      registers: [registry],
+    }),
+    incidents: new Counter({
+      name: "secure_export_incidents_total",
+      help: "Incident changes (opened, resolved, reopened) by signal family.",
+      labelNames: ["change", "family"],
       registers: [registry],
     }),
     databaseErrors: new Counter({

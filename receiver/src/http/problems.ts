@@ -20,6 +20,8 @@ function quoted(text: string): string {
 
 export const problems = {
   malformedJson: (detail: string): Problem => ({ status: 400, code: "malformed_json", message: `body is not valid JSON: ${detail}` }),
+  invalidRequest: (detail: string): Problem => ({ status: 400, code: "invalid_request", message: detail }),
+  invalidCursor: (): Problem => ({ status: 400, code: "invalid_cursor", message: "cursor is not one this API returned" }),
   invalidToken: (reason: string): Problem => ({
     status: 401,
     code: "invalid_token",

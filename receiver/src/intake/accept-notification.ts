@@ -1,17 +1,41 @@
 /**
- * The intake transaction: everything a notification changes is committed together, and the
- * caller answers 2xx only after this resolves.
+ * The intake transaction: the notification, the incident it opens, updates or resolves, its
+ * timeline and its CI bindings are committed together, and the caller answers 2xx only after.
  */
 import type { CommonAlert } from "../alerts/schema.ts";
 import { normaliseAlert, type NormalisedAlert } from "../alerts/normalise.ts";
 import type { Principal } from "../auth/token-rules.ts";
-import type { Database } from "../store/database.ts";
+import { bindingsFor } from "../cmdb/bindings.ts";
+import { applyNotification, type IncidentEvent } from "../incidents/lifecycle.ts";
+import type { Database, Queryable } from "../store/database.ts";
+import { bindConfigurationItems } from "../store/configuration-items.ts";
+import { appendEvents, insertIncident, lockIncidentByAlertId, updateIncident } from "../store/incidents.ts";
 import { dedupKey, recordNotification } from "../store/notifications.ts";
 
 export interface AcceptedNotification {
   notificationId: string;
   duplicate: boolean;
   alert: NormalisedAlert;
+  incidentId: string;
+  events: IncidentEvent[];
+}
+
+async function applyToIncident(tx: Queryable, alert: NormalisedAlert, notificationId: string, key: string) {
+  for (;;) {
+    const current = await lockIncidentByAlertId(tx, alert.alertId);
+    const decision = applyNotification(current, { alert, notificationId, key });
+    if (current) {
+      if (decision.changed) await updateIncident(tx, current.id, decision.incident);
+      await appendEvents(tx, current.id, decision.events);
+      return { incidentId: current.id, events: decision.events };
+    }
+    const id = await insertIncident(tx, decision.incident);
+    // null: a concurrent transaction created it between our lock and insert; lock theirs and apply on top.
+    if (id) {
+      await appendEvents(tx, id, decision.events);
+      return { incidentId: id, events: decision.events };
+    }
+  }
 }
 
 export async function acceptNotification(
@@ -19,15 +43,22 @@ export async function acceptNotification(
   input: { payload: CommonAlert; rawPayload: string; caller: Principal },
 ): Promise<AcceptedNotification> {
   const alert = normaliseAlert(input.payload);
-  const recorded = await db.transaction((tx) =>
-    recordNotification(tx, {
-      dedupKey: dedupKey(input.payload),
+  const key = dedupKey(input.payload);
+  return db.transaction(async (tx) => {
+    const recorded = await recordNotification(tx, {
+      dedupKey: key,
       alertId: alert.alertId,
       monitorCondition: alert.monitorCondition,
       monitoringService: alert.monitoringService,
       rawPayload: input.rawPayload,
       caller: input.caller,
-    }),
-  );
-  return { notificationId: recorded.id, duplicate: recorded.duplicate, alert };
+    });
+    if (recorded.duplicate) {
+      const existing = await lockIncidentByAlertId(tx, alert.alertId);
+      return { notificationId: recorded.id, duplicate: true, alert, incidentId: existing?.id ?? "", events: [] };
+    }
+    const applied = await applyToIncident(tx, alert, recorded.id, key);
+    await bindConfigurationItems(tx, applied.incidentId, bindingsFor(alert));
+    return { notificationId: recorded.id, duplicate: false, alert, ...applied };
+  });
 }

@@ -13,7 +13,13 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
       onRequest: authenticate(ctx.verifier, { role: ctx.config.auth.requiredRole, allowedCallers: ctx.config.auth.allowedCallers }),
       schema: {
         summary: "Receive an Azure Monitor alert (secure webhook, common alert schema)",
+        tags: ["alerts"],
+        security: [{ bearer: [] }],
         body: CommonAlert,
+      },
+      preHandler: async (request) => {
+        // Every log line about this alert, including Fastify's own, carries its alertId.
+        request.log = request.log.child({ alertId: (request.body as CommonAlert).data.essentials.alertId });
       },
       // Our own strict validator (no coercion, no stripping): what is stored is what Azure sent.
       validatorCompiler: () => commonAlertValidator,
@@ -26,11 +32,19 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
         caller: request.principal!,
       });
       request.outcome = { kind: accepted.duplicate ? "duplicate" : "accepted", reason: "stored" };
+      request.log = request.log.child({ incidentId: accepted.incidentId });
+      for (const event of accepted.events) {
+        if (event.type === "opened" || event.type === "resolved" || event.type === "reopened") {
+          ctx.metrics.incidents.inc({ change: event.type, family: accepted.alert.family });
+        }
+      }
       request.log.info(
-        { alertId: accepted.alert.alertId, notificationId: accepted.notificationId, duplicate: accepted.duplicate },
+        { notificationId: accepted.notificationId, duplicate: accepted.duplicate, changes: accepted.events.map((e) => e.type) },
         "notification stored",
       );
-      return reply.code(202).send({ status: "accepted", notificationId: accepted.notificationId, duplicate: accepted.duplicate });
+      return reply
+        .code(202)
+        .send({ status: "accepted", notificationId: accepted.notificationId, duplicate: accepted.duplicate, incidentId: accepted.incidentId });
     },
   );
 }

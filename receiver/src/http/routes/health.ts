@@ -3,9 +3,9 @@ import type { AppContext } from "../app.ts";
 import { RETRY_AFTER_SECONDS } from "../problems.ts";
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
     const database = await ctx.db.query("SELECT 1").then(
       () => "ok",
       () => "unavailable",
@@ -16,7 +16,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", database, signingKeys });
   });
 
-  app.get("/metrics", async (_request, reply) =>
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
     reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );
 }

@@ -1,0 +1,77 @@
+/** JSON Schemas of the read API: they validate requests, shape responses and generate the OpenAPI document. */
+import Type from "typebox";
+import { SEVERITIES } from "../alerts/schema.ts";
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+const Timestamp = Type.String({ format: "date-time" });
+
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+
+export const ConfigurationItem = Type.Object(
+  {
+    id: Type.String({ format: "uuid" }),
+    resourceId: Nullable(Type.String({ description: "Lower-cased ARM resource id; null for an unbound CI." })),
+    name: Type.String(),
+    bound: Type.Boolean({ description: "false: Azure named it in configurationItems but sent no resource id for it." }),
+    subscriptionId: Nullable(Type.String()),
+    resourceGroup: Nullable(Type.String()),
+    providerType: Nullable(Type.String()),
+    firstSeenAt: Timestamp,
+    lastSeenAt: Timestamp,
+    openIncidents: Type.Integer(),
+  },
+);
+
+export const TimelineEntry = Type.Object({
+  type: Type.String({ description: "opened, resolved, reopened, details_updated or superseded" }),
+  at: Timestamp,
+  recordedAt: Timestamp,
+  notificationId: Nullable(Type.String()),
+  actor: Nullable(Type.String()),
+  detail: Type.Object({}, { additionalProperties: true }),
+});
+
+const incidentProperties = {
+  id: Type.String({ format: "uuid" }),
+  alertId: Type.String(),
+  state: Type.Enum(["open", "resolved"]),
+  resolution: Type.Union([Type.Enum(["alert", "operator", "quiet_period"]), Type.Null()]),
+  severity: Type.Union([Type.Enum([...SEVERITIES]), Type.Null()]),
+  title: Type.String(),
+  description: Nullable(Type.String()),
+  monitoringService: Type.String(),
+  signalType: Nullable(Type.String()),
+  family: Type.String(),
+  alertRule: Nullable(Type.String()),
+  firedAt: Timestamp,
+  resolvedAt: Type.Union([Timestamp, Type.Null()]),
+  configurationItems: Type.Array(ConfigurationItem),
+  deliveries: Type.Array(Type.Object({}, { additionalProperties: true }), { description: "Per-connector delivery status." }),
+};
+
+export const Incident = Type.Object(incidentProperties);
+export const IncidentDetail = Type.Object({ ...incidentProperties, timeline: Type.Array(TimelineEntry) });
+
+export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()], { description: "Pass as `cursor` for the next page." }) });
+
+export const IncidentQuery = Type.Object({
+  alertId: Type.Optional(Type.String()),
+  state: Type.Optional(Type.Enum(["open", "resolved"])),
+  severity: Type.Optional(Type.Enum([...SEVERITIES])),
+  ci: Type.Optional(Type.String({ description: "CI id or ARM resource id" })),
+  from: Type.Optional(Type.String({ format: "date-time", description: "firedAt at or after" })),
+  to: Type.Optional(Type.String({ format: "date-time", description: "firedAt before" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String()),
+});
+
+export const CiQuery = Type.Object({
+  bound: Type.Optional(Type.Boolean()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String()),
+});
+
+export const IdParams = Type.Object({ id: Type.String() });
+
+export const ResolveBody = Type.Union([Type.Object({ note: Type.Optional(Type.String({ maxLength: 4000 })) }), Type.Null()]);

@@ -1,0 +1,101 @@
+import type { FastifyInstance } from "fastify";
+import type { Static } from "typebox";
+import { applyOperatorResolve } from "../../incidents/lifecycle.ts";
+import { appendEvents, lockIncidentById, updateIncident } from "../../store/incidents.ts";
+import { getIncident, incidentCis, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
+import type { AppContext } from "../app.ts";
+import { authenticate } from "../authenticate.ts";
+import { ErrorBody, IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
+import { decodeCursor, encodeCursor, presentIncident } from "../presenters.ts";
+import { problems, sendProblem } from "../problems.ts";
+
+type Position = { firedAt: string; id: string };
+const isPosition = (v: unknown): v is Position =>
+  typeof v === "object" && v !== null && typeof (v as Position).firedAt === "string" && !Number.isNaN(Date.parse((v as Position).firedAt)) && isUuid(String((v as Position).id));
+
+export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const reader = authenticate(ctx.verifier, { role: ctx.config.auth.readerRole });
+  const operator = authenticate(ctx.verifier, { role: ctx.config.auth.operatorRole });
+  const security = [{ bearer: [] }];
+
+  app.get(
+    "/api/incidents",
+    {
+      onRequest: reader,
+      schema: { summary: "List incidents, newest first", tags: ["incidents"], security, querystring: IncidentQuery, response: { 200: Page(Incident), 400: ErrorBody } },
+    },
+    async (request, reply) => {
+      const q = request.query as Static<typeof IncidentQuery>;
+      const after = q.cursor ? decodeCursor(q.cursor, isPosition) : undefined;
+      if (after === null) return sendProblem(reply, problems.invalidCursor());
+      const limit = q.limit ?? 50;
+      const incidents = await listIncidents(ctx.db, {
+        ...(q.alertId ? { alertId: q.alertId } : {}),
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.severity ? { severity: q.severity } : {}),
+        ...(q.ci ? { ci: q.ci } : {}),
+        ...(q.from ? { firedFrom: q.from } : {}),
+        ...(q.to ? { firedTo: q.to } : {}),
+        ...(after ? { after } : {}),
+        limit,
+      });
+      const cis = await incidentCis(ctx.db, incidents.map((i) => i.id));
+      const last = incidents.at(-1);
+      return {
+        items: incidents.map((i) => presentIncident(i, cis.get(i.id) ?? [])),
+        nextCursor: last && incidents.length === limit ? encodeCursor({ firedAt: last.firedAt, id: last.id }) : null,
+      };
+    },
+  );
+
+  app.get(
+    "/api/incidents/:id",
+    {
+      onRequest: reader,
+      schema: { summary: "One incident with its timeline and configuration items", tags: ["incidents"], security, params: IdParams, response: { 200: IncidentDetail, 404: ErrorBody } },
+    },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const incident = await getIncident(ctx.db, id);
+      if (!incident) return sendProblem(reply, problems.notFound(`incident ${id}`));
+      const [cis, timeline] = await Promise.all([incidentCis(ctx.db, [id]), incidentTimeline(ctx.db, id)]);
+      return { ...presentIncident(incident, cis.get(id) ?? []), timeline };
+    },
+  );
+
+  app.post(
+    "/api/incidents/:id/resolve",
+    {
+      onRequest: operator,
+      schema: {
+        summary: "Resolve an incident Azure will not resolve (log, activity log, budget alerts)",
+        tags: ["incidents"],
+        security,
+        params: IdParams,
+        body: ResolveBody,
+        response: { 200: IncidentDetail, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const note = (request.body as Static<typeof ResolveBody> | undefined)?.note ?? null;
+      const actor = request.principal!.objectId ?? request.principal!.callerId;
+      const outcome = await ctx.db.transaction(async (tx) => {
+        const current = isUuid(id) ? await lockIncidentById(tx, id) : null;
+        if (!current) return null;
+        const decision = applyOperatorResolve(current, new Date().toISOString(), actor, note);
+        if (decision.changed) {
+          await updateIncident(tx, id, decision.incident);
+          await appendEvents(tx, id, decision.events);
+        }
+        return decision;
+      });
+      if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
+      if (outcome.changed) ctx.metrics.incidents.inc({ change: "resolved", family: outcome.incident.family });
+      request.log.info({ alertId: outcome.incident.alertId, incidentId: id, actor, changed: outcome.changed }, "incident resolved by operator");
+      const incident = (await getIncident(ctx.db, id))!;
+      const [cis, timeline] = await Promise.all([incidentCis(ctx.db, [id]), incidentTimeline(ctx.db, id)]);
+      return { ...presentIncident(incident, cis.get(id) ?? []), timeline };
+    },
+  );
+}
