@@ -16,6 +16,10 @@ export interface AuthConfig {
   keysMinRefetchSeconds: number;
 }
 
+/** Signal families Azure never resolves; each may auto-resolve after a quiet period. */
+export const STATELESS_FAMILIES = ["log", "activity-log", "service-health", "resource-health", "smart-detector", "budget", "unknown"] as const;
+export type StatelessFamily = (typeof STATELESS_FAMILIES)[number];
+
 export interface ReceiverConfig {
   port: number;
   host: string;
@@ -24,6 +28,8 @@ export interface ReceiverConfig {
   dataDir: string;
   bodyLimitBytes: number;
   logLevel: string;
+  /** Quiet period per stateless family, in ms. Unlisted families stay open until an operator resolves them. */
+  quietPeriods: Partial<Record<StatelessFamily, number>>;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +91,24 @@ function httpUrl(env: Env, name: string, fallback: string): string {
   return value.replace(/\/+$/, "");
 }
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `log=4h,activity-log=1d`: quiet periods for the stateless families that should auto-resolve. */
+function quietPeriods(env: Env, name: string): Partial<Record<StatelessFamily, number>> {
+  const raw = env[name]?.trim();
+  const result: Partial<Record<StatelessFamily, number>> = {};
+  if (!raw) return result;
+  for (const entry of raw.split(",").map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([a-z-]+)=(\d+)([smhd])$/.exec(entry);
+    const family = match?.[1] as StatelessFamily | undefined;
+    if (!match || !family || !STATELESS_FAMILIES.includes(family) || Number(match[2]) === 0) {
+      throw new ConfigError(name, `entry "${entry}" must be family=duration with family one of ${STATELESS_FAMILIES.join(", ")} and a duration like 30m, 4h or 7d`);
+    }
+    result[family] = Number(match[2]) * (UNIT_MS[match[3]!] as number);
+  }
+  return result;
+}
+
 export function loadConfig(env: Env = process.env): ReceiverConfig {
   return {
     port: integer(env, "PORT", 8080, 0, 65535),
@@ -108,5 +132,6 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     // Azure caps alert payloads at 256 KB; leave room for growth without accepting arbitrary blobs.
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 1_048_576, 1024, 64 * 1_048_576),
     logLevel: text(env, "LOG_LEVEL", "info"),
+    quietPeriods: quietPeriods(env, "INCIDENT_QUIET_PERIODS"),
   };
 }

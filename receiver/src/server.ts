@@ -4,8 +4,12 @@ import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import type { ReceiverConfig } from "./config.ts";
 import { buildApp } from "./http/app.ts";
+import { createMetrics } from "./http/metrics.ts";
 import type { Database } from "./store/database.ts";
 import { openDatabase } from "./store/open-database.ts";
+import { sweepQuietIncidents } from "./jobs/quiet-period-sweep.ts";
+
+const SWEEP_INTERVAL_MS = 60_000;
 
 export interface RunningReceiver {
   app: FastifyInstance;
@@ -30,12 +34,29 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     minRefetchIntervalMs: config.auth.keysMinRefetchSeconds * 1000,
   });
   const verifier = new TokenVerifier(config.auth, keys);
-  const app = await buildApp({ config, db, keys, verifier }, { logger: options.logger ?? false });
+  const metrics = createMetrics();
+  const app = await buildApp({ config, db, keys, verifier, metrics }, { logger: options.logger ?? false });
   keys.start();
   // The first key fetch runs before we listen so the first alert rarely meets a cold cache;
   // if it fails, the receiver still starts, answers 503, and keeps trying.
   await keys.refresh();
   if (!keys.loaded) app.log.warn({ jwksUrl: jwksUrl(config.auth) }, "signing keys not loaded yet; alerts get 503 until they are");
+
+  let sweeper: NodeJS.Timeout | null = null;
+  if (Object.keys(config.quietPeriods).length > 0) {
+    sweeper = setInterval(() => {
+      sweepQuietIncidents(db, config.quietPeriods).then(
+        (resolved) => {
+          for (const incident of resolved) {
+            metrics.incidents.inc({ change: "resolved", family: incident.family });
+            app.log.info({ alertId: incident.alertId, incidentId: incident.id }, "incident resolved after its quiet period");
+          }
+        },
+        (error: unknown) => app.log.warn({ err: error }, "quiet-period sweep failed; retrying next interval"),
+      );
+    }, SWEEP_INTERVAL_MS);
+    sweeper.unref();
+  }
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -49,6 +70,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     async close() {
       keys.stop();
+      if (sweeper) clearInterval(sweeper);
       await app.close();
       if (!options.db) await db.close();
     },

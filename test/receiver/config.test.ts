@@ -26,6 +26,7 @@ describe("loadConfig", () => {
       dataDir: ".data",
       bodyLimitBytes: 1_048_576,
       logLevel: "info",
+      quietPeriods: {},
     });
   });
 
@@ -57,5 +58,24 @@ describe("npm run serve (the image's entry)", () => {
     const result = await run(["receiver/src/serve.ts"], { PATH: process.env.PATH, ...env });
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(`secure-export receiver: configuration error: ${variable} is required but not set`);
+  });
+});
+
+describe("INCIDENT_QUIET_PERIODS", () => {
+  it("is empty by default: stateless incidents wait for an operator", () => {
+    expect(loadConfig(required).quietPeriods).toEqual({});
+  });
+
+  it("reads family=duration pairs", () => {
+    expect(loadConfig({ ...required, INCIDENT_QUIET_PERIODS: "log=30m, activity-log=4h,budget=7d,service-health=90s" }).quietPeriods).toEqual({
+      log: 1_800_000,
+      "activity-log": 14_400_000,
+      budget: 604_800_000,
+      "service-health": 90_000,
+    });
+  });
+
+  it.each(["metric=1h", "log=0h", "log=1w", "log"])("refuses %j, naming the variable", (value) => {
+    expect(() => loadConfig({ ...required, INCIDENT_QUIET_PERIODS: value })).toThrow(/^INCIDENT_QUIET_PERIODS entry/);
   });
 });
