@@ -1,4 +1,8 @@
 /** Receiver configuration, read from the environment alone (DESIGN.md §3). */
+import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";
+import { loadConnectorsConfig, type ConnectorsConfig, type OutboxConfig } from "./connectors/connector-config.ts";
+
+export { ConfigError };
 
 export const AZNS_WEBHOOK_CLIENT_ID = "461e8683-5575-4561-ac7f-899cc907d62a";
 
@@ -30,65 +34,8 @@ export interface ReceiverConfig {
   logLevel: string;
   /** Quiet period per stateless family, in ms. Unlisted families stay open until an operator resolves them. */
   quietPeriods: Partial<Record<StatelessFamily, number>>;
-}
-
-export class ConfigError extends Error {
-  readonly variable: string;
-  constructor(variable: string, problem: string) {
-    super(`${variable} ${problem}`);
-    this.name = "ConfigError";
-    this.variable = variable;
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function text(env: Env, name: string, fallback?: string): string {
-  const value = env[name]?.trim();
-  if (value) return value;
-  if (fallback !== undefined) return fallback;
-  throw new ConfigError(name, "is required but not set");
-}
-
-function list(env: Env, name: string, fallback?: string): string[] {
-  const items = text(env, name, fallback)
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
-  if (items.length === 0) throw new ConfigError(name, "must list at least one value");
-  return items;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function guid(env: Env, name: string): string {
-  const value = text(env, name);
-  if (!GUID.test(value)) throw new ConfigError(name, `must be a GUID (the Entra tenant id), got "${value}"`);
-  return value.toLowerCase();
-}
-
-function httpUrl(env: Env, name: string, fallback: string): string {
-  const value = text(env, name, fallback);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(name, `must be an absolute URL, got "${value}"`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigError(name, `must be an http(s) URL, got "${value}"`);
-  }
-  return value.replace(/\/+$/, "");
+  connectors: ConnectorsConfig["connectors"];
+  outbox: OutboxConfig;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -133,5 +80,6 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 1_048_576, 1024, 64 * 1_048_576),
     logLevel: text(env, "LOG_LEVEL", "info"),
     quietPeriods: quietPeriods(env, "INCIDENT_QUIET_PERIODS"),
+    ...loadConnectorsConfig(env),
   };
 }

@@ -1,13 +1,16 @@
-/** Wires configuration, store, signing keys and HTTP into a running receiver. */
+/** Wires configuration, store, signing keys, HTTP and background jobs into a running receiver. */
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import type { ReceiverConfig } from "./config.ts";
+import { createConnector } from "./connectors/connector.ts";
+import { OutboxWorker } from "./connectors/outbox-worker.ts";
 import { buildApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { sweepQuietIncidents } from "./jobs/quiet-period-sweep.ts";
 import type { Database } from "./store/database.ts";
 import { openDatabase } from "./store/open-database.ts";
-import { sweepQuietIncidents } from "./jobs/quiet-period-sweep.ts";
+import { countDeliveries } from "./store/outbox.ts";
 
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -15,6 +18,7 @@ export interface RunningReceiver {
   app: FastifyInstance;
   db: Database;
   keys: SigningKeys;
+  outbox: OutboxWorker;
   /** Base URL it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -26,6 +30,24 @@ export interface StartOptions {
   db?: Database;
 }
 
+function startQuietPeriodSweeps(app: FastifyInstance, db: Database, config: ReceiverConfig, metrics: ReturnType<typeof createMetrics>): NodeJS.Timeout | null {
+  if (Object.keys(config.quietPeriods).length === 0) return null;
+  const targets = { connectors: config.connectors.map((c) => c.kind), maxAgeMs: config.outbox.maxAgeMs };
+  const timer = setInterval(() => {
+    sweepQuietIncidents(db, config.quietPeriods, targets).then(
+      (resolved) => {
+        for (const incident of resolved) {
+          metrics.incidents.inc({ change: "resolved", family: incident.family });
+          app.log.info({ alertId: incident.alertId, incidentId: incident.id }, "incident resolved after its quiet period");
+        }
+      },
+      (error: unknown) => app.log.warn({ err: error }, "quiet-period sweep failed; retrying next interval"),
+    );
+  }, SWEEP_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
 export async function startReceiver(config: ReceiverConfig, options: StartOptions = {}): Promise<RunningReceiver> {
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const keys = new SigningKeys({
@@ -34,7 +56,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     minRefetchIntervalMs: config.auth.keysMinRefetchSeconds * 1000,
   });
   const verifier = new TokenVerifier(config.auth, keys);
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => countDeliveries(db));
   const app = await buildApp({ config, db, keys, verifier, metrics }, { logger: options.logger ?? false });
   keys.start();
   // The first key fetch runs before we listen so the first alert rarely meets a cold cache;
@@ -42,21 +64,9 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   await keys.refresh();
   if (!keys.loaded) app.log.warn({ jwksUrl: jwksUrl(config.auth) }, "signing keys not loaded yet; alerts get 503 until they are");
 
-  let sweeper: NodeJS.Timeout | null = null;
-  if (Object.keys(config.quietPeriods).length > 0) {
-    sweeper = setInterval(() => {
-      sweepQuietIncidents(db, config.quietPeriods).then(
-        (resolved) => {
-          for (const incident of resolved) {
-            metrics.incidents.inc({ change: "resolved", family: incident.family });
-            app.log.info({ alertId: incident.alertId, incidentId: incident.id }, "incident resolved after its quiet period");
-          }
-        },
-        (error: unknown) => app.log.warn({ err: error }, "quiet-period sweep failed; retrying next interval"),
-      );
-    }, SWEEP_INTERVAL_MS);
-    sweeper.unref();
-  }
+  const sweeper = startQuietPeriodSweeps(app, db, config, metrics);
+  const outbox = new OutboxWorker({ db, connectors: config.connectors.map(createConnector), config: config.outbox, log: app.log.child({ component: "outbox" }), metrics });
+  outbox.start();
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -67,11 +77,13 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     app,
     db,
     keys,
+    outbox,
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     async close() {
       keys.stop();
       if (sweeper) clearInterval(sweeper);
       await app.close();
+      await outbox.stop();
       if (!options.db) await db.close();
     },
   };

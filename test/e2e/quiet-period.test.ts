@@ -28,13 +28,13 @@ describe.each(STORE_KINDS)("quiet-period sweep on $name", (kind) => {
     const activity = await accept("activitylog-policy.json", "2026-11-01T08:00:00.000Z");
     const metric = await accept("metric-static.json", "2026-11-01T08:00:00.000Z");
 
-    const resolved = await sweepQuietIncidents(store.db, { log: 3_600_000 }, new Date("2026-11-01T10:00:00.000Z"));
+    const resolved = await sweepQuietIncidents(store.db, { log: 3_600_000 }, { connectors: [], maxAgeMs: 0 }, new Date("2026-11-01T10:00:00.000Z"));
     expect(resolved.map((i) => i.id)).toEqual([quiet.incidentId]);
 
     expect(await getIncident(store.db, quiet.incidentId)).toMatchObject({ state: "resolved", resolution: "quiet_period", resolvedAt: expect.stringMatching(/^2026-11-01T09:00:00/) });
     expect((await incidentTimeline(store.db, quiet.incidentId)).map((e) => e.type)).toEqual(["opened", "resolved"]);
     for (const other of [recent, activity, metric]) expect((await getIncident(store.db, other.incidentId))?.state).toBe("open");
 
-    expect(await sweepQuietIncidents(store.db, { log: 3_600_000 }, new Date("2026-11-01T10:00:00.000Z"))).toEqual([]);
+    expect(await sweepQuietIncidents(store.db, { log: 3_600_000 }, { connectors: [], maxAgeMs: 0 }, new Date("2026-11-01T10:00:00.000Z"))).toEqual([]);
   });
 });

@@ -27,6 +27,8 @@ describe("loadConfig", () => {
       bodyLimitBytes: 1_048_576,
       logLevel: "info",
       quietPeriods: {},
+      connectors: [],
+      outbox: { maxAgeMs: 86_400_000, retryBaseMs: 5000, retryMaxMs: 900_000, concurrency: 4, pollMs: 1000 },
     });
   });
 

@@ -5,10 +5,12 @@ import type { SigningKeys } from "../auth/signing-keys.ts";
 import type { TokenVerifier } from "../auth/token-verifier.ts";
 import type { ReceiverConfig } from "../config.ts";
 import { StoreUnavailableError, type Database } from "../store/database.ts";
+import { countDeliveries, type DeliveryTargets } from "../store/outbox.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { problems, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
+import { deliveryRoutes } from "./routes/deliveries.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 
@@ -27,6 +29,7 @@ export interface AppContext {
   keys: SigningKeys;
   verifier: TokenVerifier;
   metrics: Metrics;
+  deliveryTargets: DeliveryTargets;
 }
 
 export interface AppOptions {
@@ -55,8 +58,12 @@ function problemFor(error: FastifyError, bodyLimit: number, contentType: string 
   return problems.internal();
 }
 
-export async function buildApp(context: Omit<AppContext, "metrics"> & { metrics?: Metrics }, options: AppOptions = {}): Promise<FastifyInstance> {
-  const ctx: AppContext = { ...context, metrics: context.metrics ?? createMetrics() };
+export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTargets"> & { metrics?: Metrics }, options: AppOptions = {}): Promise<FastifyInstance> {
+  const ctx: AppContext = {
+    ...context,
+    metrics: context.metrics ?? createMetrics(() => countDeliveries(context.db)),
+    deliveryTargets: { connectors: context.config.connectors.map((c) => c.kind), maxAgeMs: context.config.outbox.maxAgeMs },
+  };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: ctx.config.bodyLimitBytes,
@@ -109,6 +116,7 @@ export async function buildApp(context: Omit<AppContext, "metrics"> & { metrics?
   alertRoutes(app, ctx);
   incidentRoutes(app, ctx);
   configurationItemRoutes(app, ctx);
+  deliveryRoutes(app, ctx);
   healthRoutes(app, ctx);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -31,6 +31,28 @@ export const TimelineEntry = Type.Object({
   detail: Type.Object({}, { additionalProperties: true }),
 });
 
+export const Delivery = Type.Object({
+  id: Type.String(),
+  incidentId: Type.String({ format: "uuid" }),
+  connector: Type.String(),
+  action: Type.Enum(["open", "reopen", "resolve"]),
+  status: Type.Enum(["pending", "delivered", "dead"], { description: "dead: gave up after OUTBOX_MAX_AGE_SECONDS or a permanent error; replay with POST /api/deliveries/{id}/retry" }),
+  attempts: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  nextAttemptAt: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+  deliveredAt: Type.Union([Timestamp, Type.Null()]),
+  externalId: Nullable(Type.String({ description: "ServiceNow sys_id or message_key, BMC Incident Number" })),
+  externalNumber: Nullable(Type.String()),
+});
+
+export const DeliveryQuery = Type.Object({
+  status: Type.Optional(Type.Enum(["pending", "delivered", "dead"])),
+  incidentId: Type.Optional(Type.String({ format: "uuid" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String()),
+});
+
 const incidentProperties = {
   id: Type.String({ format: "uuid" }),
   alertId: Type.String(),
@@ -46,7 +68,7 @@ const incidentProperties = {
   firedAt: Timestamp,
   resolvedAt: Type.Union([Timestamp, Type.Null()]),
   configurationItems: Type.Array(ConfigurationItem),
-  deliveries: Type.Array(Type.Object({}, { additionalProperties: true }), { description: "Per-connector delivery status." }),
+  deliveries: Type.Array(Delivery, { description: "Per connector, its latest delivery of this incident." }),
 };
 
 export const Incident = Type.Object(incidentProperties);

@@ -1,16 +1,30 @@
 /** Prometheus metrics, one registry per app so tests and replicas never share counters. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
   notifications: Counter<"outcome" | "reason">;
   incidents: Counter<"change" | "family">;
+  deliveries: Counter<"connector" | "outcome">;
   databaseErrors: Counter;
   requestDuration: Histogram<"method" | "route" | "status">;
 }
 
-export function createMetrics(): Metrics {
+/** `outboxJobs` reads the outbox at scrape time: pending and dead-lettered jobs per connector. */
+export function createMetrics(outboxJobs?: () => Promise<Array<{ connector: string; status: string; count: number }>>): Metrics {
   const registry = new Registry();
+  if (outboxJobs) {
+    new Gauge({
+      name: "secure_export_outbox_jobs",
+      help: "Outbox deliveries not yet delivered, by connector and status (pending, dead).",
+      labelNames: ["connector", "status"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await outboxJobs().catch(() => [])) this.set({ connector: row.connector, status: row.status }, row.count);
+      },
+    });
+  }
   collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -24,6 +38,12 @@ export function createMetrics(): Metrics {
       name: "secure_export_incidents_total",
       help: "Incident changes (opened, resolved, reopened) by signal family.",
       labelNames: ["change", "family"],
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: "secure_export_deliveries_total",
+      help: "ITSM delivery attempts by connector and outcome (delivered, retried, dead_lettered).",
+      labelNames: ["connector", "outcome"],
       registers: [registry],
     }),
     databaseErrors: new Counter({

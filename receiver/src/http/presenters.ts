@@ -1,6 +1,7 @@
 /** Ledger records as the API shows them. */
 import type { CiSummary } from "../store/ledger-queries.ts";
 import type { StoredIncident } from "../store/incidents.ts";
+import type { DeliveryView } from "../store/outbox.ts";
 
 const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
 
@@ -8,9 +9,9 @@ export function presentCi(ci: CiSummary) {
   return { ...ci, firstSeenAt: iso(ci.firstSeenAt), lastSeenAt: iso(ci.lastSeenAt) };
 }
 
-export function presentIncident(incident: StoredIncident, cis: readonly CiSummary[]) {
+export function presentIncident(incident: StoredIncident, cis: readonly CiSummary[], deliveries: readonly DeliveryView[]) {
   const { last: _order, ...rest } = incident;
-  return { ...rest, firedAt: iso(incident.firedAt), resolvedAt: iso(incident.resolvedAt), configurationItems: cis.map(presentCi), deliveries: [] };
+  return { ...rest, firedAt: iso(incident.firedAt), resolvedAt: iso(incident.resolvedAt), configurationItems: cis.map(presentCi), deliveries };
 }
 
 /** Opaque keyset cursors: base64url JSON of the last item's sort key. */

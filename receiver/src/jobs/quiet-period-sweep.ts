@@ -4,7 +4,9 @@
  */
 import type { StatelessFamily } from "../config.ts";
 import { applyQuietPeriod } from "../incidents/lifecycle.ts";
+import { snapshotOf } from "../connectors/delivery.ts";
 import type { Database } from "../store/database.ts";
+import { enqueueDeliveries, type DeliveryTargets } from "../store/outbox.ts";
 import { INCIDENT_COLUMNS, appendEvents, incidentFromRow, updateIncident, type IncidentRow, type StoredIncident } from "../store/incidents.ts";
 
 const BATCH = 100;
@@ -12,6 +14,7 @@ const BATCH = 100;
 export async function sweepQuietIncidents(
   db: Database,
   quietPeriods: Partial<Record<StatelessFamily, number>>,
+  targets: DeliveryTargets,
   now: Date = new Date(),
 ): Promise<StoredIncident[]> {
   const resolved: StoredIncident[] = [];
@@ -31,6 +34,7 @@ export async function sweepQuietIncidents(
           if (!decision.changed) continue;
           await updateIncident(tx, incident.id, decision.incident);
           await appendEvents(tx, incident.id, decision.events);
+          await enqueueDeliveries(tx, targets, decision.events, snapshotOf(incident.id, decision.incident, []));
           done.push({ ...decision.incident, id: incident.id });
         }
         return done;

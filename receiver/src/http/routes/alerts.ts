@@ -30,7 +30,7 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
         payload: request.body as CommonAlert,
         rawPayload: request.rawBody ?? JSON.stringify(request.body),
         caller: request.principal!,
-      });
+      }, ctx.deliveryTargets);
       request.outcome = { kind: accepted.duplicate ? "duplicate" : "accepted", reason: "stored" };
       request.log = request.log.child({ incidentId: accepted.incidentId });
       for (const event of accepted.events) {

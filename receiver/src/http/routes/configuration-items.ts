@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
 import { getCi, isUuid, listCis, listIncidents } from "../../store/ledger-queries.ts";
 import { incidentCis } from "../../store/ledger-queries.ts";
+import { latestDeliveries } from "../../store/outbox.ts";
 import type { AppContext } from "../app.ts";
 import { authenticate } from "../authenticate.ts";
 import Type from "typebox";
@@ -38,8 +39,9 @@ export function configurationItemRoutes(app: FastifyInstance, ctx: AppContext): 
       const ci = await getCi(ctx.db, id);
       if (!ci) return sendProblem(reply, problems.notFound(`configuration item ${id}`));
       const open = await listIncidents(ctx.db, { ci: ci.id, state: "open", limit: 200 });
-      const cis = await incidentCis(ctx.db, open.map((i) => i.id));
-      return { ...presentCi(ci), incidents: open.map((i) => presentIncident(i, cis.get(i.id) ?? [])) };
+      const ids = open.map((i) => i.id);
+      const [cis, deliveries] = await Promise.all([incidentCis(ctx.db, ids), latestDeliveries(ctx.db, ids)]);
+      return { ...presentCi(ci), incidents: open.map((i) => presentIncident(i, cis.get(i.id) ?? [], deliveries.get(i.id) ?? [])) };
     },
   );
 }

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
 import { applyOperatorResolve } from "../../incidents/lifecycle.ts";
+import { snapshotOf } from "../../connectors/delivery.ts";
 import { appendEvents, lockIncidentById, updateIncident } from "../../store/incidents.ts";
+import { enqueueDeliveries, latestDeliveries } from "../../store/outbox.ts";
+import type { StoredIncident } from "../../store/incidents.ts";
 import { getIncident, incidentCis, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
 import type { AppContext } from "../app.ts";
 import { authenticate } from "../authenticate.ts";
@@ -12,6 +15,11 @@ import { problems, sendProblem } from "../problems.ts";
 type Position = { firedAt: string; id: string };
 const isPosition = (v: unknown): v is Position =>
   typeof v === "object" && v !== null && typeof (v as Position).firedAt === "string" && !Number.isNaN(Date.parse((v as Position).firedAt)) && isUuid(String((v as Position).id));
+
+async function incidentDetail(ctx: AppContext, incident: StoredIncident) {
+  const [cis, deliveries, timeline] = await Promise.all([incidentCis(ctx.db, [incident.id]), latestDeliveries(ctx.db, [incident.id]), incidentTimeline(ctx.db, incident.id)]);
+  return { ...presentIncident(incident, cis.get(incident.id) ?? [], deliveries.get(incident.id) ?? []), timeline };
+}
 
 export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
   const reader = authenticate(ctx.verifier, { role: ctx.config.auth.readerRole });
@@ -39,10 +47,11 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
         ...(after ? { after } : {}),
         limit,
       });
-      const cis = await incidentCis(ctx.db, incidents.map((i) => i.id));
+      const ids = incidents.map((i) => i.id);
+      const [cis, deliveries] = await Promise.all([incidentCis(ctx.db, ids), latestDeliveries(ctx.db, ids)]);
       const last = incidents.at(-1);
       return {
-        items: incidents.map((i) => presentIncident(i, cis.get(i.id) ?? [])),
+        items: incidents.map((i) => presentIncident(i, cis.get(i.id) ?? [], deliveries.get(i.id) ?? [])),
         nextCursor: last && incidents.length === limit ? encodeCursor({ firedAt: last.firedAt, id: last.id }) : null,
       };
     },
@@ -58,8 +67,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { id } = request.params as Static<typeof IdParams>;
       const incident = await getIncident(ctx.db, id);
       if (!incident) return sendProblem(reply, problems.notFound(`incident ${id}`));
-      const [cis, timeline] = await Promise.all([incidentCis(ctx.db, [id]), incidentTimeline(ctx.db, id)]);
-      return { ...presentIncident(incident, cis.get(id) ?? []), timeline };
+      return incidentDetail(ctx, incident);
     },
   );
 
@@ -87,15 +95,14 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (decision.changed) {
           await updateIncident(tx, id, decision.incident);
           await appendEvents(tx, id, decision.events);
+          await enqueueDeliveries(tx, ctx.deliveryTargets, decision.events, snapshotOf(id, decision.incident, [], note));
         }
         return decision;
       });
       if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
       if (outcome.changed) ctx.metrics.incidents.inc({ change: "resolved", family: outcome.incident.family });
       request.log.info({ alertId: outcome.incident.alertId, incidentId: id, actor, changed: outcome.changed }, "incident resolved by operator");
-      const incident = (await getIncident(ctx.db, id))!;
-      const [cis, timeline] = await Promise.all([incidentCis(ctx.db, [id]), incidentTimeline(ctx.db, id)]);
-      return { ...presentIncident(incident, cis.get(id) ?? []), timeline };
+      return incidentDetail(ctx, (await getIncident(ctx.db, id))!);
     },
   );
 }

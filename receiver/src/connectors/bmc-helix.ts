@@ -1,0 +1,118 @@
+/**
+ * BMC Helix ITSM (DESIGN.md §7): AR-JWT login, incidents created through
+ * HPD:IncidentInterface_Create and resolved through HPD:IncidentInterface.
+ */
+import type { BmcHelixConfig } from "./connector-config.ts";
+import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
+import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
+import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
+import type { Connector } from "./connector.ts";
+
+// Helix tokens last about an hour; renewing a little early avoids a 401 round trip.
+const TOKEN_LIFETIME_MS = 55 * 60_000;
+
+interface Entry {
+  values?: Record<string, unknown>;
+  _links?: { self?: Array<{ href?: string }> };
+}
+
+/** AR System qualification string literal: double quotes doubled. */
+function literal(value: string): string {
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+export class BmcHelixConnector implements Connector {
+  readonly name = "bmc-helix";
+  private readonly config: BmcHelixConfig;
+  private token: { value: string; expiresAt: number } | null = null;
+
+  constructor(config: BmcHelixConfig) {
+    this.config = config;
+  }
+
+  private async login(): Promise<string> {
+    if (this.token && Date.now() < this.token.expiresAt) return this.token.value;
+    const response = await httpRequest(`${this.config.url}/api/jwt/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ username: this.config.username, password: this.config.password }),
+    });
+    if (response.status !== 200 || !response.text.trim()) throw failure("BMC Helix login", response);
+    this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
+    return this.token.value;
+  }
+
+  /** On 401 the token may have expired early: log in again, once. */
+  private async request(method: string, path: string, body?: unknown): Promise<HttpResponse> {
+    const send = async () =>
+      httpRequest(`${this.config.url}${path}`, {
+        method,
+        headers: { accept: "application/json", authorization: `AR-JWT ${await this.login()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    let response = await send();
+    if (response.status === 401) {
+      this.token = null;
+      response = await send();
+    }
+    return response;
+  }
+
+  private async find(field: string, value: string): Promise<Entry | null> {
+    const q = `'${field}'=${literal(value)}`;
+    const response = await this.request("GET", `/api/arsys/v1/entry/HPD:IncidentInterface?q=${encodeURIComponent(q)}`);
+    if (response.status !== 200) throw failure("BMC Helix incident lookup", response);
+    const { entries = [] } = parseJson<{ entries?: Entry[] }>("BMC Helix incident lookup", response);
+    // Checked like ServiceNow's: only an entry that really carries the value counts.
+    return entries.find((e) => e.values?.[field] === value) ?? null;
+  }
+
+  private async create(s: IncidentSnapshot): Promise<ExternalLink> {
+    const severity = s.severity ?? "none";
+    const ciName = s.resources[0]?.name ?? s.unboundCis[0];
+    const values = {
+      ...this.config.extraValues,
+      First_Name: this.config.firstName,
+      Last_Name: this.config.lastName,
+      Description: shortTitle(s, 100),
+      Detailed_Decription: incidentDescription(s),
+      Impact: this.config.impact[severity],
+      Urgency: this.config.urgency[severity],
+      Status: this.config.status,
+      "Reported Source": this.config.reportedSource,
+      Service_Type: this.config.serviceType,
+      [this.config.correlationField]: s.correlationKey,
+      ...(ciName ? { [this.config.ciField]: ciName } : {}),
+    };
+    const response = await this.request("POST", "/api/arsys/v1/entry/HPD:IncidentInterface_Create?fields=values(Incident%20Number)", { values });
+    if (response.status !== 201 && response.status !== 200) throw failure("BMC Helix incident create", response);
+    const number = parseJson<Entry>("BMC Helix incident create", response).values?.["Incident Number"];
+    if (typeof number !== "string" || !number) throw new DeliveryError("BMC Helix created an incident but returned no Incident Number", { retryable: true });
+    return { externalId: number, externalNumber: number };
+  }
+
+  private async update(link: ExternalLink, values: Record<string, string>, what: string): Promise<void> {
+    const entry = await this.find("Incident Number", link.externalId);
+    const href = entry?._links?.self?.[0]?.href;
+    if (!href) throw new DeliveryError(`BMC Helix has no incident ${link.externalId} to update`, { retryable: true });
+    // The self link names Helix's own host; keep the configured base URL (proxies, private endpoints).
+    const target = new URL(href);
+    const response = await this.request("PUT", `${target.pathname}${target.search}`, { values });
+    if (response.status !== 204 && response.status !== 200) throw failure(what, response);
+  }
+
+  async deliver(job: DeliveryJob): Promise<ExternalLink> {
+    let link = job.link;
+    if (!link) {
+      const existing = await this.find(this.config.correlationField, job.snapshot.correlationKey);
+      const number = existing?.values?.["Incident Number"];
+      link = typeof number === "string" ? { externalId: number, externalNumber: number } : await this.create(job.snapshot);
+    }
+    if (job.action === "resolve") {
+      await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution) }, "BMC Helix incident resolve");
+    } else if (job.action === "reopen") {
+      await this.update(link, { Status: "In Progress" }, "BMC Helix incident reopen");
+    }
+    return link;
+  }
+}

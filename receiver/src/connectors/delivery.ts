@@ -1,0 +1,82 @@
+/** What a delivery carries, and how a connector reports failure. Shared by the outbox and the connectors. */
+import { createHash } from "node:crypto";
+import type { Severity } from "../alerts/schema.ts";
+import type { CiBinding } from "../cmdb/bindings.ts";
+import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
+
+export type DeliveryAction = "open" | "reopen" | "resolve";
+
+/** The incident as it was when the change happened: deliveries never read the live ledger. */
+export interface IncidentSnapshot {
+  incidentId: string;
+  alertId: string;
+  /** Stable and short (ServiceNow's correlation_id holds 100 characters; an alertId is longer). */
+  correlationKey: string;
+  title: string;
+  description: string | null;
+  severity: Severity | null;
+  monitoringService: string;
+  signalType: string | null;
+  alertRule: string | null;
+  firedAt: string;
+  resolvedAt: string | null;
+  resolution: Incident["resolution"];
+  resources: Array<{ resourceId: string; name: string; providerType: string | null }>;
+  unboundCis: string[];
+  note: string | null;
+}
+
+export interface ExternalLink {
+  externalId: string;
+  externalNumber: string | null;
+}
+
+export interface DeliveryJob {
+  id: string;
+  incidentId: string;
+  connector: string;
+  action: DeliveryAction;
+  attempts: number;
+  snapshot: IncidentSnapshot;
+  link: ExternalLink | null;
+}
+
+export class DeliveryError extends Error {
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { retryable: boolean; retryAfterMs?: number }) {
+    super(message);
+    this.name = "DeliveryError";
+    this.retryable = options.retryable;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export function correlationKey(alertId: string): string {
+  return `azmon-${createHash("sha256").update(alertId.toLowerCase()).digest("hex").slice(0, 40)}`;
+}
+
+export function snapshotOf(incidentId: string, incident: Incident, bindings: readonly CiBinding[], note: string | null = null): IncidentSnapshot {
+  return {
+    incidentId,
+    alertId: incident.alertId,
+    correlationKey: correlationKey(incident.alertId),
+    title: incident.title,
+    description: incident.description,
+    severity: incident.severity,
+    monitoringService: incident.monitoringService,
+    signalType: incident.signalType,
+    alertRule: incident.alertRule,
+    firedAt: incident.firedAt,
+    resolvedAt: incident.resolvedAt,
+    resolution: incident.resolution,
+    resources: bindings.flatMap((b) => (b.bound ? [{ resourceId: b.resource.resourceId, name: b.names[0] ?? b.resource.name, providerType: b.resource.providerType }] : [])),
+    unboundCis: bindings.flatMap((b) => (b.bound ? [] : [b.name])),
+    note,
+  };
+}
+
+/** The ITSM actions a set of timeline events calls for, in order. */
+export function actionsFor(events: readonly IncidentEvent[]): DeliveryAction[] {
+  return events.flatMap((e): DeliveryAction[] => (e.type === "opened" ? ["open"] : e.type === "reopened" ? ["reopen"] : e.type === "resolved" ? ["resolve"] : []));
+}

@@ -1,0 +1,53 @@
+/** HTTP for connectors: every failure becomes a DeliveryError that says whether a retry can help. */
+import { DeliveryError } from "./delivery.ts";
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+const REQUEST_TIMEOUT_MS = 20_000;
+
+export async function httpRequest(
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string | URLSearchParams },
+): Promise<HttpResponse> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (error) {
+    // Timeouts, refused and reset connections: the request may or may not have been applied,
+    // which every connector tolerates by looking up before creating.
+    throw new DeliveryError(`${init.method} ${new URL(url).pathname}: ${(error as Error).message}`, { retryable: true });
+  }
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+/** Seconds or an HTTP date, as Retry-After allows. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const value = headers.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * 408, 429 and 5xx are worth retrying, and so are 401/403: credentials and permissions get fixed
+ * without the alert changing. Other statuses mean the request itself is wrong: dead-letter it.
+ */
+export function failure(what: string, response: HttpResponse, detail = response.text.slice(0, 500)): DeliveryError {
+  const retryable = response.status === 408 || response.status === 429 || response.status >= 500 || response.status === 401 || response.status === 403;
+  const after = retryAfterMs(response.headers);
+  return new DeliveryError(`${what} answered ${response.status}: ${detail}`, { retryable, ...(after === undefined ? {} : { retryAfterMs: after }) });
+}
+
+export function parseJson<T>(what: string, response: HttpResponse): T {
+  try {
+    return JSON.parse(response.text) as T;
+  } catch {
+    throw new DeliveryError(`${what} answered ${response.status} with a body that is not JSON`, { retryable: true });
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Delivers outbox jobs: claim (short transaction, leased), deliver over HTTP outside any
+ * transaction, then record the outcome. Several loops run at once; the claim query keeps them
+ * (and other replicas) off each other's jobs and off a later job of an incident still in flight.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { Metrics } from "../http/metrics.ts";
+import type { Database } from "../store/database.ts";
+import { claimDelivery, completeDelivery, failDelivery } from "../store/outbox.ts";
+import type { OutboxConfig } from "./connector-config.ts";
+import type { Connector } from "./connector.ts";
+import { DeliveryError, type DeliveryJob } from "./delivery.ts";
+import { retryDelayMs } from "./retry-policy.ts";
+
+export class OutboxWorker {
+  private readonly connectors: Map<string, Connector>;
+  private readonly db: Database;
+  private readonly config: OutboxConfig;
+  private readonly log: FastifyBaseLogger;
+  private readonly metrics: Metrics;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private wake: (() => void) | null = null;
+
+  constructor(options: { db: Database; connectors: readonly Connector[]; config: OutboxConfig; log: FastifyBaseLogger; metrics: Metrics }) {
+    this.db = options.db;
+    this.connectors = new Map(options.connectors.map((c) => [c.name, c]));
+    this.config = options.config;
+    this.log = options.log;
+    this.metrics = options.metrics;
+  }
+
+  start(): void {
+    if (this.running || this.connectors.size === 0) return;
+    this.running = true;
+    this.loops = Array.from({ length: this.config.concurrency }, () => this.loop());
+  }
+
+  /** Lets deliveries in flight finish, then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await Promise.all(this.loops);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let worked = false;
+      try {
+        worked = await this.runOnce();
+      } catch (error) {
+        // The database is down or failing: nothing was lost (jobs are leased), try again later.
+        this.log.warn({ err: error }, "outbox: could not claim or record a delivery");
+      }
+      if (!worked && this.running) await this.sleep(this.config.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      const previous = this.wake;
+      this.wake = () => {
+        previous?.();
+        done();
+      };
+    });
+  }
+
+  /** Claims and delivers one due job; false when none was due. */
+  async runOnce(): Promise<boolean> {
+    const job = await this.db.transaction((tx) => claimDelivery(tx, [...this.connectors.keys()]));
+    if (!job) return false;
+    await this.deliver(job);
+    return true;
+  }
+
+  private async deliver(job: DeliveryJob): Promise<void> {
+    const log = this.log.child({ alertId: job.snapshot.alertId, incidentId: job.incidentId, deliveryId: job.id, connector: job.connector, action: job.action });
+    const connector = this.connectors.get(job.connector)!;
+    try {
+      const link = await connector.deliver(job);
+      await this.db.transaction((tx) => completeDelivery(tx, job, link));
+      this.metrics.deliveries.inc({ connector: job.connector, outcome: "delivered" });
+      log.info({ attempts: job.attempts, externalId: link?.externalId }, "delivered");
+    } catch (error) {
+      const failure = error instanceof DeliveryError ? error : new DeliveryError(String((error as Error)?.message ?? error), { retryable: true });
+      const retryAt = failure.retryable ? new Date(Date.now() + retryDelayMs(job.attempts, this.config, failure.retryAfterMs)) : null;
+      const outcome = await this.db.transaction((tx) => failDelivery(tx, job, failure.message, retryAt));
+      this.metrics.deliveries.inc({ connector: job.connector, outcome: outcome === "dead" ? "dead_lettered" : "retried" });
+      if (outcome === "dead") log.error({ attempts: job.attempts, error: failure.message }, "delivery dead-lettered");
+      else log.warn({ attempts: job.attempts, error: failure.message, retryAt }, "delivery failed; will retry");
+    }
+  }
+}

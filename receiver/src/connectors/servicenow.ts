@@ -1,0 +1,198 @@
+/**
+ * ServiceNow (DESIGN.md §7): Table API incidents keyed by a stable correlation_id, or Event
+ * Management events keyed by message_key. Basic auth or OAuth client credentials.
+ */
+import type { ServiceNowConfig } from "./connector-config.ts";
+import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
+import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
+import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
+import type { Connector } from "./connector.ts";
+
+const RENEW_EARLY_MS = 60_000;
+
+class ServiceNowSession {
+  private token: { value: string; expiresAt: number } | null = null;
+  private readonly config: ServiceNowConfig;
+  constructor(config: ServiceNowConfig) {
+    this.config = config;
+  }
+
+  async authorization(): Promise<string> {
+    const auth = this.config.auth;
+    if (auth.type === "basic") return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+    if (!this.token || Date.now() >= this.token.expiresAt - RENEW_EARLY_MS) {
+      const response = await httpRequest(`${this.config.url}/oauth_token.do`, {
+        method: "POST",
+        headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "client_credentials", client_id: auth.clientId, client_secret: auth.clientSecret }),
+      });
+      if (response.status !== 200) throw failure("ServiceNow OAuth token endpoint", response);
+      const body = parseJson<{ access_token?: string; expires_in?: number }>("ServiceNow OAuth token endpoint", response);
+      if (!body.access_token) throw new DeliveryError("ServiceNow OAuth token endpoint returned no access_token", { retryable: true });
+      this.token = { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 1800) * 1000 };
+    }
+    return `Bearer ${this.token.value}`;
+  }
+
+  /** A 401 may be an expired token: renew once and try again. */
+  async request(method: string, path: string, body?: unknown): Promise<HttpResponse> {
+    const send = async () =>
+      httpRequest(`${this.config.url}${path}`, {
+        method,
+        headers: { accept: "application/json", authorization: await this.authorization(), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    let response = await send();
+    if (response.status === 401 && this.config.auth.type === "oauth") {
+      this.token = null;
+      response = await send();
+    }
+    return response;
+  }
+}
+
+interface Row {
+  sys_id?: string;
+  number?: string;
+  correlation_id?: string;
+  object_id?: string;
+  state?: string;
+}
+
+function query(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
+}
+
+export class ServiceNowTableConnector implements Connector {
+  readonly name = "servicenow";
+  private readonly config: ServiceNowConfig;
+  private readonly session: ServiceNowSession;
+
+  constructor(config: ServiceNowConfig) {
+    this.config = config;
+    this.session = new ServiceNowSession(config);
+  }
+
+  private async json<T>(what: string, method: string, path: string, body?: unknown, expect = [200]): Promise<T> {
+    const response = await this.session.request(method, path, body);
+    if (!expect.includes(response.status)) throw failure(what, response);
+    return parseJson<T>(what, response);
+  }
+
+  /**
+   * ServiceNow ignores a condition on a field it does not know and returns unrelated rows, so every
+   * row that comes back is checked against what was asked.
+   */
+  private async findByCorrelation(key: string): Promise<ExternalLink | null> {
+    const { result } = await this.json<{ result: Row[] }>(
+      "ServiceNow incident lookup",
+      "GET",
+      `/api/now/table/incident?${query({ sysparm_query: `correlation_id=${key}`, sysparm_fields: "sys_id,number,correlation_id", sysparm_limit: "10" })}`,
+    );
+    const row = result.find((r) => r.correlation_id === key && r.sys_id);
+    return row ? { externalId: row.sys_id!, externalNumber: row.number ?? null } : null;
+  }
+
+  private async findCi(snapshot: IncidentSnapshot): Promise<string | null> {
+    for (const resource of snapshot.resources) {
+      const { result } = await this.json<{ result: Row[] }>(
+        "ServiceNow CMDB lookup",
+        "GET",
+        `/api/now/table/${encodeURIComponent(this.config.ciTable)}?${query({ sysparm_query: `object_id=${resource.resourceId}`, sysparm_fields: "sys_id,name,object_id", sysparm_limit: "5" })}`,
+      );
+      const ci = result.find((r) => r.object_id?.toLowerCase() === resource.resourceId && r.sys_id);
+      if (ci) return ci.sys_id!;
+    }
+    return null;
+  }
+
+  private async create(snapshot: IncidentSnapshot): Promise<ExternalLink> {
+    const severity = snapshot.severity ?? "none";
+    const ci = await this.findCi(snapshot);
+    const { result } = await this.json<{ result: Row }>(
+      "ServiceNow incident create",
+      "POST",
+      "/api/now/table/incident",
+      {
+        short_description: shortTitle(snapshot),
+        description: incidentDescription(snapshot),
+        urgency: this.config.urgency[severity],
+        impact: this.config.impact[severity],
+        correlation_id: snapshot.correlationKey,
+        correlation_display: "Azure Monitor",
+        ...(ci ? { cmdb_ci: ci } : {}),
+        ...(this.config.assignmentGroup ? { assignment_group: this.config.assignmentGroup } : {}),
+        ...(this.config.callerId ? { caller_id: this.config.callerId } : {}),
+        ...(this.config.category ? { category: this.config.category } : {}),
+      },
+      [200, 201],
+    );
+    if (!result.sys_id) throw new DeliveryError("ServiceNow created an incident but returned no sys_id", { retryable: true });
+    return { externalId: result.sys_id, externalNumber: result.number ?? null };
+  }
+
+  /** Looks up before creating, so a retry after a lost response finds the incident it made. */
+  private async ensure(job: DeliveryJob): Promise<ExternalLink> {
+    return job.link ?? (await this.findByCorrelation(job.snapshot.correlationKey)) ?? (await this.create(job.snapshot));
+  }
+
+  async deliver(job: DeliveryJob): Promise<ExternalLink> {
+    const link = await this.ensure(job);
+    const path = `/api/now/table/incident/${encodeURIComponent(link.externalId)}`;
+    if (job.action === "resolve") {
+      await this.json("ServiceNow incident resolve", "PATCH", path, {
+        state: "6",
+        close_code: this.config.closeCode,
+        close_notes: resolutionText(job.snapshot, this.config.closeNotes),
+      });
+    } else if (job.action === "reopen") {
+      await this.json("ServiceNow incident reopen", "PATCH", path, { state: "2", work_notes: `Azure Monitor fired the alert again at ${job.snapshot.firedAt}.` });
+    }
+    return link;
+  }
+}
+
+/** Event Management: `message_key` deduplicates, severity 0 closes the alert. */
+const EVENT_SEVERITY: Readonly<Record<string, string>> = { Sev0: "1", Sev1: "2", Sev2: "3", Sev3: "4", Sev4: "5", none: "5" };
+
+function eventTime(iso: string): string {
+  return new Date(iso).toISOString().replace("T", " ").slice(0, 19);
+}
+
+export class ServiceNowEventConnector implements Connector {
+  readonly name = "servicenow";
+  private readonly config: ServiceNowConfig;
+  private readonly session: ServiceNowSession;
+
+  constructor(config: ServiceNowConfig) {
+    this.config = config;
+    this.session = new ServiceNowSession(config);
+  }
+
+  async deliver(job: DeliveryJob): Promise<ExternalLink> {
+    const s = job.snapshot;
+    const resource = s.resources[0];
+    const record = {
+      source: this.config.eventSource,
+      event_class: s.monitoringService,
+      node: resource?.name ?? s.unboundCis[0] ?? "azure",
+      resource: resource?.resourceId ?? "",
+      type: s.alertRule ?? s.monitoringService,
+      metric_name: s.signalType ?? "",
+      message_key: s.correlationKey,
+      severity: job.action === "resolve" ? "0" : EVENT_SEVERITY[s.severity ?? "none"],
+      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes) : incidentDescription(s),
+      time_of_event: eventTime(job.action === "resolve" ? (s.resolvedAt ?? s.firedAt) : s.firedAt),
+      additional_info: JSON.stringify({
+        alertId: s.alertId,
+        incidentId: s.incidentId,
+        severity: s.severity,
+        resourceIds: s.resources.map((r) => r.resourceId),
+        ciNames: [...s.resources.map((r) => r.name), ...s.unboundCis],
+      }),
+    };
+    const response = await this.session.request("POST", "/api/global/em/jsonv2", { records: [record] });
+    if (response.status !== 200 && response.status !== 201) throw failure("ServiceNow Event Management", response);
+    return { externalId: s.correlationKey, externalNumber: null };
+  }
+}

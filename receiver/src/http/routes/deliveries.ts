@@ -1,0 +1,57 @@
+import type { FastifyInstance } from "fastify";
+import type { Static } from "typebox";
+import { getDelivery, listDeliveries, retryDelivery } from "../../store/outbox.ts";
+import type { AppContext } from "../app.ts";
+import { authenticate } from "../authenticate.ts";
+import { Delivery, DeliveryQuery, ErrorBody, IdParams, Page } from "../ledger-schemas.ts";
+import { decodeCursor, encodeCursor } from "../presenters.ts";
+import { problems, sendProblem } from "../problems.ts";
+
+const isId = (v: unknown): v is string => typeof v === "string" && /^\d+$/.test(v);
+
+/** The outbox as operators see it: what is pending, what is dead-lettered, and a replay. */
+export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const reader = authenticate(ctx.verifier, { role: ctx.config.auth.readerRole });
+  const operator = authenticate(ctx.verifier, { role: ctx.config.auth.operatorRole });
+  const security = [{ bearer: [] }];
+
+  app.get(
+    "/api/deliveries",
+    { onRequest: reader, schema: { summary: "List ITSM deliveries (e.g. status=dead)", tags: ["deliveries"], security, querystring: DeliveryQuery, response: { 200: Page(Delivery), 400: ErrorBody } } },
+    async (request, reply) => {
+      const q = request.query as Static<typeof DeliveryQuery>;
+      const after = q.cursor ? decodeCursor(q.cursor, isId) : undefined;
+      if (after === null) return sendProblem(reply, problems.invalidCursor());
+      const limit = q.limit ?? 50;
+      const items = await listDeliveries(ctx.db, { ...(q.status ? { status: q.status } : {}), ...(q.incidentId ? { incidentIds: [q.incidentId] } : {}), ...(after ? { afterId: after } : {}), limit });
+      const last = items.at(-1);
+      return { items, nextCursor: last && items.length === limit ? encodeCursor(last.id) : null };
+    },
+  );
+
+  app.get(
+    "/api/deliveries/:id",
+    { onRequest: reader, schema: { summary: "One ITSM delivery", tags: ["deliveries"], security, params: IdParams, response: { 200: Delivery, 404: ErrorBody } } },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      return (await getDelivery(ctx.db, id)) ?? sendProblem(reply, problems.notFound(`delivery ${id}`));
+    },
+  );
+
+  app.post(
+    "/api/deliveries/:id/retry",
+    {
+      onRequest: operator,
+      schema: { summary: "Replay a dead-lettered delivery", tags: ["deliveries"], security, params: IdParams, response: { 202: Delivery, 404: ErrorBody, 409: ErrorBody } },
+    },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const existing = await getDelivery(ctx.db, id);
+      if (!existing) return sendProblem(reply, problems.notFound(`delivery ${id}`));
+      const replayed = await ctx.db.transaction((tx) => retryDelivery(tx, id, ctx.config.outbox.maxAgeMs));
+      if (!replayed) return sendProblem(reply, { status: 409, code: "not_dead_lettered", message: `delivery ${id} is ${existing.status}; only dead-lettered deliveries are replayed` });
+      request.log.info({ incidentId: existing.incidentId, deliveryId: id, connector: existing.connector }, "delivery replayed by operator");
+      return reply.code(202).send(await getDelivery(ctx.db, id));
+    },
+  );
+}
