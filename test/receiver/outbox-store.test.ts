@@ -1,0 +1,131 @@
+/** The outbox's guarantees, on both stores: ordering per incident, one holder per job, dead letters and replay. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { correlationKey, type IncidentSnapshot } from "../../receiver/src/connectors/delivery.ts";
+import type { IncidentEvent } from "../../receiver/src/incidents/lifecycle.ts";
+import { openPostgres } from "../../receiver/src/store/postgres-database.ts";
+import { claimDelivery, completeDelivery, enqueueDeliveries, failDelivery, getDelivery, latestDeliveries, retryDelivery } from "../../receiver/src/store/outbox.ts";
+import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
+
+const targets = { connectors: ["servicenow", "bmc-helix"], maxAgeMs: 3_600_000 };
+const event = (type: IncidentEvent["type"]): IncidentEvent => ({ type, at: "2026-11-01T10:00:00Z", notificationId: null, actor: null, detail: {} });
+
+describe.each(STORE_KINDS)("outbox on $name", (kind) => {
+  let store: OpenStore;
+  let incidentId: string;
+
+  beforeAll(async () => {
+    store = await kind.open();
+  });
+  afterAll(() => store?.close());
+  beforeEach(async () => {
+    await store.db.query("DELETE FROM deliveries");
+    const { rows } = await store.db.query<{ id: string }>(
+      `INSERT INTO incidents (alert_id, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
+       VALUES (gen_random_uuid()::text, 'open', 't', 'Platform', 'metric', now(), '2026-11-01T10:00:00Z', 0, 'k') RETURNING id::text AS id`,
+    );
+    incidentId = rows[0]!.id;
+  });
+
+  function snapshot(): IncidentSnapshot {
+    return { incidentId, alertId: "a", correlationKey: correlationKey("a"), title: "t", description: null, severity: "Sev2", monitoringService: "Platform", signalType: "Metric", alertRule: null, firedAt: "2026-11-01T10:00:00Z", resolvedAt: null, resolution: null, resources: [], unboundCis: [], note: null };
+  }
+  const claim = (connectors = ["servicenow"]) => store.db.transaction((tx) => claimDelivery(tx, connectors));
+
+  it("queues one job per action and connector, and hands out a resolve only after its open is delivered", async () => {
+    await store.db.transaction((tx) => enqueueDeliveries(tx, targets, [event("opened"), event("resolved")], snapshot()));
+    const open = await claim();
+    expect(open).toMatchObject({ action: "open", connector: "servicenow", attempts: 1, link: null, snapshot: { incidentId } });
+    expect(await claim()).toBeNull();
+
+    await store.db.transaction((tx) => failDelivery(tx, open!, "down", new Date(Date.now() - 1000)));
+    // Still the open first, although the resolve is as due as it is.
+    const again = await claim();
+    expect(again).toMatchObject({ id: open!.id, attempts: 2 });
+
+    await store.db.transaction((tx) => completeDelivery(tx, again!, { externalId: "sys-1", externalNumber: "INC1" }));
+    const resolve = await claim();
+    expect(resolve).toMatchObject({ action: "resolve", link: { externalId: "sys-1", externalNumber: "INC1" } });
+    // The other connector's jobs are independent.
+    expect(await claim(["bmc-helix"])).toMatchObject({ action: "open", connector: "bmc-helix" });
+  });
+
+  it("leases a claimed job: nobody else gets it while it is in flight", async () => {
+    await store.db.transaction((tx) => enqueueDeliveries(tx, targets, [event("opened")], snapshot()));
+    expect(await claim()).not.toBeNull();
+    expect(await claim()).toBeNull();
+    // A worker that crashed mid-delivery: once the lease runs out the job is claimable again.
+    await store.db.query("UPDATE deliveries SET leased_until = now() - interval '1 second'");
+    expect(await claim()).toMatchObject({ attempts: 2 });
+  });
+
+  it("dead-letters past the deadline or on a permanent error, and replays on request", async () => {
+    await store.db.transaction((tx) => enqueueDeliveries(tx, { ...targets, connectors: ["servicenow"] }, [event("opened"), event("resolved")], snapshot()));
+    const job = (await claim())!;
+    expect(await store.db.transaction((tx) => failDelivery(tx, job, "400 bad request", null))).toBe("dead");
+    expect(await getDelivery(store.db, job.id)).toMatchObject({ status: "dead", lastError: "400 bad request", nextAttemptAt: null });
+    // A dead open blocks the resolve behind it.
+    expect(await claim()).toBeNull();
+    expect((await latestDeliveries(store.db, [incidentId])).get(incidentId)).toEqual([expect.objectContaining({ action: "resolve", status: "pending" })]);
+
+    expect(await store.db.transaction((tx) => retryDelivery(tx, job.id, 3_600_000))).toBe(true);
+    expect(await store.db.transaction((tx) => retryDelivery(tx, job.id, 3_600_000))).toBe(false);
+    const replayed = (await claim())!;
+    expect(replayed.id).toBe(job.id);
+    expect(await store.db.transaction((tx) => failDelivery(tx, replayed, "timeout", new Date(Date.now() + 7_200_000)))).toBe("dead");
+  });
+});
+
+describe("outbox claims under contention (PostgreSQL, several workers)", () => {
+  let store: OpenStore;
+  beforeAll(async () => {
+    store = await STORE_KINDS.find((k) => k.name === "postgres")!.open();
+  });
+  afterAll(() => store?.close());
+
+  it("never hands one job to two workers, and keeps each incident's jobs in order", async () => {
+    const incidents: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const { rows } = await store.db.query<{ id: string }>(
+        `INSERT INTO incidents (alert_id, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
+         VALUES ('c-' || $1, 'open', 't', 'Platform', 'metric', now(), 'x', 0, 'k') RETURNING id::text AS id`,
+        [i],
+      );
+      incidents.push(rows[0]!.id);
+      await store.db.transaction((tx) =>
+        enqueueDeliveries(tx, { connectors: ["servicenow"], maxAgeMs: 3_600_000 }, [event("opened"), event("resolved"), event("reopened")], { incidentId: rows[0]!.id } as IncidentSnapshot),
+      );
+    }
+    // Separate pools: separate connections, like separate replicas.
+    const workers = Array.from({ length: 6 }, () => openPostgres({ connectionString: store.postgres!.url, maxConnections: 2 }));
+    const delivered: Array<{ id: string; incidentId: string; action: string }> = [];
+    const inFlight = new Set<string>();
+    try {
+      await Promise.all(
+        workers.map(async (db) => {
+          for (;;) {
+            const job = await db.transaction((tx) => claimDelivery(tx, ["servicenow"]));
+            if (!job) {
+              const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE status = 'pending'");
+              if (rows[0]!.n === 0) return;
+              await new Promise((r) => setTimeout(r, 5));
+              continue;
+            }
+            expect(inFlight.has(job.id)).toBe(false);
+            inFlight.add(job.id);
+            await new Promise((r) => setTimeout(r, Math.random() * 5));
+            delivered.push({ id: job.id, incidentId: job.incidentId, action: job.action });
+            inFlight.delete(job.id);
+            await db.transaction((tx) => completeDelivery(tx, job, null));
+          }
+        }),
+      );
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+    expect(delivered).toHaveLength(60);
+    expect(new Set(delivered.map((d) => d.id)).size).toBe(60);
+    for (const id of incidents) {
+      expect(delivered.filter((d) => d.incidentId === id).map((d) => d.action)).toEqual(["open", "resolve", "reopen"]);
+    }
+  });
+});
