@@ -106,3 +106,19 @@ describe("SigningKeys", () => {
     expect(keys.loaded).toBe(false);
   });
 });
+
+describe("TokenVerifier's memory of verified tokens", () => {
+  it("never accepts a remembered token past its exp", async () => {
+    const { TokenVerifier } = await import("../../receiver/src/auth/token-verifier.ts");
+    const { loadConfig } = await import("../../receiver/src/config.ts");
+    const config = loadConfig({ ENTRA_TENANT_ID: issuer.tenantId, ENTRA_AUDIENCES: "api://secure-export-local", ENTRA_AUTHORITY: issuer.url, ENTRA_CLOCK_TOLERANCE_SECONDS: "0" });
+    let clock = Date.now();
+    const verifier = new TokenVerifier(config.auth, keyCache(), () => clock);
+    const token = await issuer.mint({ expiresIn: 120 });
+    const rule = { role: "ActionGroupsSecureWebhook" };
+    expect(await verifier.verify(`Bearer ${token}`, rule)).toMatchObject({ ok: true });
+    expect(await verifier.verify(`Bearer ${token}`, { role: "Incidents.Read" })).toMatchObject({ ok: false, status: 403 });
+    clock += 121_000;
+    expect(await verifier.verify(`Bearer ${token}`, rule)).toMatchObject({ ok: false, status: 401, reason: "token is expired" });
+  });
+});

@@ -2,7 +2,7 @@
  * Verifies a bearer token end to end: jose checks the signature (RS256 only), lifetime and
  * audience against the cached tenant keys; token-rules decides issuer, tenant, caller and role.
  */
-import { errors, jwtVerify } from "jose";
+import { errors, jwtVerify, type JWTPayload } from "jose";
 import type { AuthConfig } from "../config.ts";
 import { SigningKeys, SigningKeysUnavailableError } from "./signing-keys.ts";
 import { checkClaims, expandAudiences, type Principal } from "./token-rules.ts";
@@ -39,7 +39,16 @@ function describeJoseError(error: unknown): string {
   return "token could not be verified";
 }
 
+/**
+ * Azure Monitor reuses one token for up to an hour, so an alert storm repeats the same RS256
+ * verification thousands of times. Verified payloads are remembered briefly; the claim rules
+ * still run on every request, and nothing outlives the token's own exp.
+ */
+const VERIFIED_CACHE_SIZE = 1000;
+const VERIFIED_CACHE_MS = 5 * 60_000;
+
 export class TokenVerifier {
+  private readonly verified = new Map<string, { payload: JWTPayload; until: number }>();
   private readonly auth: AuthConfig;
   private readonly keys: SigningKeys;
   private readonly audiences: string[];
@@ -57,15 +66,9 @@ export class TokenVerifier {
     const token = BEARER.exec(authorization)?.[1];
     if (!token) return { ok: false, status: 401, reason: "authorization is not a bearer token" };
 
-    let payload;
+    let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keys.getKey, {
-        algorithms: ["RS256"],
-        audience: this.audiences,
-        clockTolerance: this.auth.clockToleranceSeconds,
-        requiredClaims: ["exp"],
-        currentDate: new Date(this.now()),
-      }));
+      payload = await this.verifySignature(token);
     } catch (error) {
       if (error instanceof SigningKeysUnavailableError) return { ok: false, status: 503, reason: error.message };
       return { ok: false, status: 401, reason: describeJoseError(error) };
@@ -77,5 +80,25 @@ export class TokenVerifier {
       role: rule.role,
       ...(rule.allowedCallers ? { allowedCallers: rule.allowedCallers } : {}),
     });
+  }
+
+  /** Signature, lifetime and audience, by jose, remembered for tokens that passed. */
+  private async verifySignature(token: string): Promise<JWTPayload> {
+    const now = this.now();
+    const hit = this.verified.get(token);
+    if (hit && now < hit.until) return hit.payload;
+    this.verified.delete(token);
+
+    const { payload } = await jwtVerify(token, this.keys.getKey, {
+      algorithms: ["RS256"],
+      audience: this.audiences,
+      clockTolerance: this.auth.clockToleranceSeconds,
+      requiredClaims: ["exp"],
+      currentDate: new Date(now),
+    });
+    const expiresAt = (payload.exp! + this.auth.clockToleranceSeconds) * 1000;
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { payload, until: Math.min(expiresAt, now + VERIFIED_CACHE_MS) });
+    return payload;
   }
 }
