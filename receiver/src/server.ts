@@ -28,6 +28,8 @@ export interface StartOptions {
   logger?: FastifyServerOptions["logger"];
   /** An already open database (tests); otherwise opened from the configuration. */
   db?: Database;
+  /** On close, how long requests in flight may finish before their connections are cut. */
+  shutdownGraceMs?: number;
 }
 
 function startQuietPeriodSweeps(app: FastifyInstance, db: Database, config: ReceiverConfig, metrics: ReturnType<typeof createMetrics>): NodeJS.Timeout | null {
@@ -82,7 +84,10 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     async close() {
       keys.stop();
       if (sweeper) clearInterval(sweeper);
+      // Fastify waits for busy connections without limit; Container Apps waits 30 s before SIGKILL.
+      const deadline = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
       await app.close();
+      clearTimeout(deadline);
       await outbox.stop();
       if (!options.db) await db.close();
     },

@@ -132,6 +132,15 @@ describe("POST /api/alerts token checks", () => {
     expect(response.status).toBe(202);
   });
 
+  it("picks up a key rotated during an outage once the keys endpoint is back", async () => {
+    stack.issuer.setAvailable(false);
+    await stack.issuer.rotateKey();
+    const rotated = await stack.issuer.mint();
+    expect((await stack.postAlert(alert, { token: rotated })).status).toBe(401);
+    stack.issuer.setAvailable(true);
+    expect((await stack.postAlert(alert, { token: rotated })).status).toBe(202);
+  });
+
   it("refuses a token with an unknown kid while the keys endpoint is down, as 401", async () => {
     stack.issuer.setAvailable(false);
     const response = await stack.postAlert(alert, { token: await stack.issuer.mint({ kid: "never-published" }) });

@@ -29,7 +29,7 @@ export function testConfig(issuerUrl: string, env: Record<string, string> = {}):
 export async function startTestStack(options: { db: Database; env?: Record<string, string> }): Promise<TestStack> {
   const issuer = await startLocalIssuer();
   const config = testConfig(issuer.url, options.env);
-  const receiver = await startReceiver(config, { db: options.db });
+  const receiver = await startReceiver(config, { db: options.db, shutdownGraceMs: 500 });
   return {
     issuer,
     receiver,

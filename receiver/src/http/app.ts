@@ -68,7 +68,7 @@ export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTa
     logger: options.logger ?? false,
     bodyLimit: ctx.config.bodyLimitBytes,
     // ARM resource ids in paths (/api/cis/{id}) are far longer than Fastify's default of 100.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // Behind Container Apps' ingress; the socket peer is the proxy.
     trustProxy: true,
   });
