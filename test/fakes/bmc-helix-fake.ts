@@ -1,0 +1,130 @@
+/**
+ * A BMC Helix ITSM stand-in that enforces the documented REST contract (DESIGN.md §7): AR-JWT login
+ * with expiring tokens, the required create values and their enumerations, the error array, and
+ * Status_Reason plus Resolution to resolve.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyReply } from "fastify";
+import { installFaults, recordRequests, type Faults, type RecordedRequest } from "./faults.ts";
+
+type Values = Record<string, string>;
+
+const REQUIRED = ["First_Name", "Last_Name", "Description", "Impact", "Urgency", "Status", "Reported Source", "Service_Type"];
+const ENUMS: Record<string, readonly string[]> = {
+  Impact: ["1-Extensive/Widespread", "2-Significant/Large", "3-Moderate/Limited", "4-Minor/Localized"],
+  Urgency: ["1-Critical", "2-High", "3-Medium", "4-Low"],
+  Status: ["New", "Assigned", "In Progress", "Pending", "Resolved", "Closed", "Cancelled"],
+  Service_Type: ["User Service Restoration", "User Service Request", "Infrastructure Restoration", "Infrastructure Event"],
+  "Reported Source": ["Direct Input", "Email", "External Escalation", "Fax", "Self Service", "Systems Management", "Phone", "Voice Mail", "Walk In", "Web", "Other", "BMC Impact Manager Event"],
+};
+
+export interface BmcHelixFake extends Faults {
+  url: string;
+  username: string;
+  password: string;
+  requests: RecordedRequest[];
+  incidents(): Values[];
+  expireTokens(): void;
+  close(): Promise<void>;
+}
+
+const errorArray = (status: number, text: string, number = 0) => [{ messageType: "ERROR", messageText: text, messageNumber: number || status, messageAppendedText: "" }];
+
+/** `'Field'="value" AND 'Other'="x"`: the AR System qualifications the connector sends. */
+function parseQualification(q: string): Array<[string, string]> | null {
+  const conditions: Array<[string, string]> = [];
+  for (const part of q.split(/\s+AND\s+/i)) {
+    const match = /^'([^']+)'\s*=\s*"((?:[^"]|"")*)"$/.exec(part.trim());
+    if (!match) return null;
+    conditions.push([match[1]!, match[2]!.replace(/""/g, '"')]);
+  }
+  return conditions;
+}
+
+export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = {}): Promise<BmcHelixFake> {
+  const username = "integration";
+  const password = "helix-secret";
+  const tokens = new Map<string, number>();
+  const entries = new Map<string, Values>();
+  let sequence = 100;
+
+  const app = Fastify({ logger: false });
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
+  const faults = installFaults(app, (status, message) => errorArray(status, message));
+  const requests = recordRequests(app);
+  let url = "";
+  const fail = (reply: FastifyReply, status: number, text: string, number = 0) => reply.code(status).send(errorArray(status, text, number));
+  const entryView = (values: Values) => ({ values, _links: { self: [{ href: `${url}/api/arsys/v1/entry/HPD:IncidentInterface/${values["Request ID"]}` }] } });
+
+  app.addHook("preHandler", async (request, reply) => {
+    if (!request.url.startsWith("/api/arsys/")) return;
+    const auth = request.headers.authorization ?? "";
+    const expiry = auth.startsWith("AR-JWT ") ? tokens.get(auth.slice(7)) : undefined;
+    if (!expiry || expiry <= Date.now()) return fail(reply, 401, "Authentication failed", 623);
+    if ((request.method === "POST" || request.method === "PUT") && !String(request.headers["content-type"] ?? "").startsWith("application/json")) {
+      return fail(reply, 415, "Content-Type must be application/json");
+    }
+  });
+
+  app.post("/api/jwt/login", async (request, reply) => {
+    if (!String(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) return fail(reply, 415, "Login takes a form");
+    const form = (request.body ?? {}) as Record<string, string>;
+    if (form.username !== username || form.password !== password) return fail(reply, 401, "Authentication failed", 623);
+    const token = randomUUID().replace(/-/g, "");
+    tokens.set(token, Date.now() + (options.tokenTtlSeconds ?? 3600) * 1000);
+    return reply.type("text/plain").send(token);
+  });
+
+  app.post("/api/arsys/v1/entry/HPD:IncidentInterface_Create", async (request, reply) => {
+    const values = ((request.body ?? {}) as { values?: Record<string, unknown> }).values;
+    if (!values || typeof values !== "object") return fail(reply, 400, "Body must be {\"values\": {...}}");
+    const missing = REQUIRED.filter((field) => typeof values[field] !== "string" || values[field] === "");
+    if (missing.length) return fail(reply, 400, `Required field(s) missing: ${missing.join(", ")}`, 326);
+    for (const [field, allowed] of Object.entries(ENUMS)) {
+      if (!allowed.includes(values[field] as string)) return fail(reply, 400, `Value for ${field} is not one of its selection values`, 306);
+    }
+    sequence += 1;
+    const stored: Values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+    stored["Incident Number"] = `INC0000000${sequence}`;
+    stored["Request ID"] = `000000000000${sequence}`;
+    entries.set(stored["Request ID"]!, stored);
+    const fields = (request.query as Record<string, string | undefined>).fields;
+    reply.header("location", `${url}/api/arsys/v1/entry/HPD:IncidentInterface_Create/${stored["Request ID"]}`);
+    if (fields !== "values(Incident Number)") return reply.code(201).send();
+    return reply.code(201).send({ values: { "Incident Number": stored["Incident Number"] }, _links: { self: [{ href: `${url}/api/arsys/v1/entry/HPD:IncidentInterface_Create/${stored["Request ID"]}` }] } });
+  });
+
+  app.get("/api/arsys/v1/entry/HPD:IncidentInterface", async (request, reply) => {
+    const q = (request.query as Record<string, string | undefined>).q;
+    const conditions = q ? parseQualification(q) : [];
+    if (!conditions) return fail(reply, 400, `Cannot parse qualification: ${q}`, 1587);
+    const found = [...entries.values()].filter((values) => conditions.every(([field, value]) => values[field] === value));
+    return { entries: found.map(entryView), _links: { self: [{ href: `${url}${request.url}` }] } };
+  });
+
+  app.put<{ Params: { id: string } }>("/api/arsys/v1/entry/HPD:IncidentInterface/:id", async (request, reply) => {
+    const current = entries.get(request.params.id);
+    if (!current) return fail(reply, 404, "Entry not found", 302);
+    const values = ((request.body ?? {}) as { values?: Record<string, unknown> }).values ?? {};
+    const next: Values = { ...current, ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])) };
+    if (values.Status !== undefined && !ENUMS.Status!.includes(next.Status!)) return fail(reply, 400, "Value for Status is not one of its selection values", 306);
+    if (values.Status === "Resolved" && (!next.Status_Reason || !next.Resolution)) return fail(reply, 400, "Status_Reason and Resolution are required to resolve", 1291053);
+    entries.set(request.params.id, next);
+    return reply.code(204).send();
+  });
+
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+  return {
+    ...faults,
+    url,
+    username,
+    password,
+    requests,
+    incidents: () => [...entries.values()],
+    expireTokens: () => tokens.clear(),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,116 @@
+/** The fakes enforce the contracts they stand for, so a connector that cuts corners fails against them. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startBmcHelixFake, type BmcHelixFake } from "./bmc-helix-fake.ts";
+import { startServiceNowFake, type ServiceNowFake } from "./servicenow-fake.ts";
+
+let sn: ServiceNowFake;
+let helix: BmcHelixFake;
+beforeAll(async () => {
+  sn = await startServiceNowFake();
+  helix = await startBmcHelixFake();
+});
+afterAll(async () => {
+  await sn.close();
+  await helix.close();
+});
+
+const basic = () => `Basic ${Buffer.from(`${sn.username}:${sn.password}`).toString("base64")}`;
+const snCall = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${sn.url}${path}`, {
+    method,
+    headers: { accept: "application/json", authorization: basic(), ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+describe("ServiceNow fake", () => {
+  it("refuses bad credentials and missing JSON headers with its error envelope", async () => {
+    const denied = await snCall("GET", "/api/now/table/incident", undefined, { authorization: "Basic eDp5" });
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toEqual({ error: { message: "User Not Authenticated", detail: "Required to provide Auth information" }, status: "failure" });
+    expect((await snCall("GET", "/api/now/table/incident", undefined, { accept: "text/html" })).status).toBe(406);
+    expect((await snCall("POST", "/api/now/table/incident", { short_description: "x" }, { "content-type": "text/plain" })).status).toBe(415);
+  });
+
+  it("requires short_description, keeps correlation_id to 100 characters, and requires close_code and close_notes to resolve", async () => {
+    expect((await snCall("POST", "/api/now/table/incident", { description: "x" })).status).toBe(400);
+    expect((await snCall("POST", "/api/now/table/incident", { short_description: "x", correlation_id: "c".repeat(101) })).status).toBe(400);
+    const created = await snCall("POST", "/api/now/table/incident", { short_description: "x", correlation_id: "k1", made_up_field: "dropped" });
+    expect(created.status).toBe(201);
+    const { result } = (await created.json()) as { result: Record<string, string> };
+    expect(result.made_up_field).toBeUndefined();
+    expect((await snCall("PATCH", `/api/now/table/incident/${result.sys_id}`, { state: "6" })).status).toBe(400);
+    expect((await snCall("PATCH", `/api/now/table/incident/${result.sys_id}`, { state: "6", close_code: "Resolved by caller", close_notes: "done" })).status).toBe(200);
+  });
+
+  it("ignores a query on an unknown field, returning unrelated rows", async () => {
+    const response = await snCall("GET", `/api/now/table/incident?sysparm_query=${encodeURIComponent("no_such_field=zzz")}`);
+    expect(((await response.json()) as { result: unknown[] }).result.length).toBeGreaterThan(0);
+  });
+
+  it("issues OAuth tokens that expire on request", async () => {
+    const tokenResponse = await fetch(`${sn.url}/oauth_token.do`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: sn.clientId, client_secret: sn.clientSecret }),
+    });
+    const { access_token } = (await tokenResponse.json()) as { access_token: string };
+    expect((await snCall("GET", "/api/now/table/incident", undefined, { authorization: `Bearer ${access_token}` })).status).toBe(200);
+    sn.expireTokens();
+    expect((await snCall("GET", "/api/now/table/incident", undefined, { authorization: `Bearer ${access_token}` })).status).toBe(401);
+  });
+
+  it("requires Event Management additional_info to be a JSON string", async () => {
+    const record = { source: "Azure Monitor", severity: "3", message_key: "k" };
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: { a: 1 } }] })).status).toBe(400);
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, severity: "7" }] })).status).toBe(400);
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: "{\"a\":1}" }] })).status).toBe(200);
+  });
+
+  it("rate-limits with Retry-After, fails, goes down and applies a request whose answer it drops", async () => {
+    sn.rateLimitNext(1, 3);
+    const limited = await snCall("GET", "/api/now/table/incident");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("3");
+    sn.fail(1, 502);
+    expect((await snCall("GET", "/api/now/table/incident")).status).toBe(502);
+    sn.down("503");
+    expect((await snCall("GET", "/api/now/table/incident")).status).toBe(503);
+    sn.up();
+    const before = sn.incidents().length;
+    sn.dropNextResponses(1);
+    await expect(snCall("POST", "/api/now/table/incident", { short_description: "lost" })).rejects.toThrow();
+    expect(sn.incidents()).toHaveLength(before + 1);
+  });
+});
+
+describe("BMC Helix fake", () => {
+  const login = async () =>
+    (await fetch(`${helix.url}/api/jwt/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ username: helix.username, password: helix.password }) })).text();
+  const values = { First_Name: "A", Last_Name: "B", Description: "d", Impact: "4-Minor/Localized", Urgency: "4-Low", Status: "New", "Reported Source": "Systems Management", Service_Type: "Infrastructure Event" };
+  const call = (token: string, method: string, path: string, body?: unknown) =>
+    fetch(`${helix.url}${path}`, { method, headers: { authorization: `AR-JWT ${token}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+  it("logs in with a form and answers the token as plain text; expired tokens get 401 with the error array", async () => {
+    const token = await login();
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
+    helix.expireTokens();
+    const denied = await call(token, "GET", "/api/arsys/v1/entry/HPD:IncidentInterface");
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toEqual([expect.objectContaining({ messageType: "ERROR", messageNumber: 623 })]);
+  });
+
+  it("requires the create values and their selection values, and reads back the Incident Number", async () => {
+    const token = await login();
+    const path = "/api/arsys/v1/entry/HPD:IncidentInterface_Create?fields=values(Incident%20Number)";
+    expect((await call(token, "POST", path, { values: { ...values, Urgency: "urgent" } })).status).toBe(400);
+    const { First_Name: _, ...noFirstName } = values;
+    expect((await call(token, "POST", path, { values: noFirstName })).status).toBe(400);
+    const created = await call(token, "POST", path, { values });
+    expect(created.status).toBe(201);
+    const number = ((await created.json()) as { values: Record<string, string> }).values["Incident Number"]!;
+    const found = (await (await call(token, "GET", `/api/arsys/v1/entry/HPD:IncidentInterface?q=${encodeURIComponent(`'Incident Number'="${number}"`)}`)).json()) as { entries: Array<{ _links: { self: Array<{ href: string }> } }> };
+    const self = new URL(found.entries[0]!._links.self[0]!.href);
+    expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved" } })).status).toBe(400);
+    expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved", Status_Reason: "Automated Resolution Reported", Resolution: "ok" } })).status).toBe(204);
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * A ServiceNow stand-in that enforces the documented contract (DESIGN.md §7) strictly enough that
+ * a connector cutting corners fails: JSON headers, auth (basic or OAuth client credentials with
+ * expiring tokens), required fields, close_code/close_notes to resolve, the error envelope, 429,
+ * and — like the real thing — queries on unknown fields silently ignored.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { installFaults, recordRequests, type Faults, type RecordedRequest } from "./faults.ts";
+
+type Row = Record<string, string>;
+
+const INCIDENT_FIELDS = new Set([
+  "number", "sys_id", "short_description", "description", "urgency", "impact", "state", "correlation_id", "correlation_display",
+  "cmdb_ci", "close_code", "close_notes", "caller_id", "category", "assignment_group", "work_notes", "comments",
+]);
+
+export interface ServiceNowFake extends Faults {
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  clientSecret: string;
+  requests: RecordedRequest[];
+  incidents(): Row[];
+  events(): Row[];
+  /** The latest severity per message_key ("0" = closed). */
+  alertSeverities(): Map<string, string>;
+  addCi(ci: { name: string; object_id: string; sys_class_name?: string }): string;
+  expireTokens(): void;
+  close(): Promise<void>;
+}
+
+const envelope = (status: number, message: string, detail = "") => ({ error: { message, detail }, status: "failure" });
+
+/** `a=b^c=d`: ServiceNow's encoded query, equality only (what the connector uses). */
+function parseQuery(query: string | undefined): Array<[string, string]> {
+  if (!query) return [];
+  return query.split("^").flatMap((part) => {
+    const i = part.indexOf("=");
+    return i > 0 ? [[part.slice(0, i), part.slice(i + 1)] as [string, string]] : [];
+  });
+}
+
+function matches(row: Row, conditions: Array<[string, string]>, knownFields: (field: string) => boolean): boolean {
+  // An unknown field's condition is dropped, not failed: the real instance returns unrelated rows.
+  return conditions.filter(([field]) => knownFields(field)).every(([field, value]) => (row[field] ?? "").toLowerCase() === value.toLowerCase());
+}
+
+function select(row: Row, fields: string | undefined): Row {
+  if (!fields) return row;
+  return Object.fromEntries(fields.split(",").filter((f) => f in row).map((f) => [f, row[f]!]));
+}
+
+export async function startServiceNowFake(options: { tokenTtlSeconds?: number } = {}): Promise<ServiceNowFake> {
+  const username = "admin";
+  const password = "secret";
+  const clientId = "secure-export";
+  const clientSecret = "client-secret";
+  const incidents = new Map<string, Row>();
+  const cis: Row[] = [];
+  const events: Row[] = [];
+  const tokens = new Map<string, number>();
+  let sequence = 10_000;
+
+  const app = Fastify({ logger: false });
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
+  const faults = installFaults(app, (status, message) => envelope(status, message));
+  const requests = recordRequests(app);
+  const fail = (reply: FastifyReply, status: number, message: string, detail = "") => reply.code(status).send(envelope(status, message, detail));
+
+  app.addHook("preHandler", async (request, reply) => {
+    if (request.url.startsWith("/oauth_token.do")) return;
+    const auth = request.headers.authorization ?? "";
+    const basicOk = auth === `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+    const bearer = auth.startsWith("Bearer ") ? tokens.get(auth.slice(7)) : undefined;
+    if (!basicOk && !(bearer && bearer > Date.now())) return fail(reply, 401, "User Not Authenticated", "Required to provide Auth information");
+    if (!String(request.headers.accept ?? "").includes("application/json")) return fail(reply, 406, "Not Acceptable", "Send Accept: application/json");
+    if ((request.method === "POST" || request.method === "PATCH") && !String(request.headers["content-type"] ?? "").startsWith("application/json")) {
+      return fail(reply, 415, "Unsupported Media Type", "Send Content-Type: application/json");
+    }
+  });
+
+  app.post("/oauth_token.do", async (request, reply) => {
+    const form = (request.body ?? {}) as Record<string, string>;
+    if (form.grant_type !== "client_credentials" || form.client_id !== clientId || form.client_secret !== clientSecret) {
+      return reply.code(401).send({ error: "access_denied", error_description: "access_denied" });
+    }
+    const token = randomUUID();
+    const ttl = options.tokenTtlSeconds ?? 1800;
+    tokens.set(token, Date.now() + ttl * 1000);
+    return { access_token: token, token_type: "Bearer", expires_in: ttl, scope: "useraccount" };
+  });
+
+  app.post("/api/now/table/incident", async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (typeof body.short_description !== "string" || !body.short_description) return fail(reply, 400, "Data Policy Exception: Short description is mandatory");
+    // Real ServiceNow truncates a longer correlation_id silently; the fake refuses it to catch the mistake.
+    if (typeof body.correlation_id === "string" && body.correlation_id.length > 100) return fail(reply, 400, "correlation_id exceeds 100 characters");
+    sequence += 1;
+    const row: Row = { state: "1", sys_id: randomUUID().replace(/-/g, ""), number: `INC00${sequence}` };
+    for (const [field, value] of Object.entries(body)) if (INCIDENT_FIELDS.has(field) && field !== "sys_id" && field !== "number") row[field] = String(value);
+    incidents.set(row.sys_id!, row);
+    return reply.code(201).send({ result: row });
+  });
+
+  app.get("/api/now/table/incident", async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const conditions = parseQuery(q.sysparm_query);
+    const rows = [...incidents.values()].filter((row) => matches(row, conditions, (f) => INCIDENT_FIELDS.has(f)));
+    return { result: rows.slice(0, Number(q.sysparm_limit ?? 10_000)).map((r) => select(r, q.sysparm_fields)) };
+  });
+
+  app.get<{ Params: { id: string } }>("/api/now/table/incident/:id", async (request, reply) => {
+    const row = incidents.get(request.params.id);
+    return row ? { result: row } : fail(reply, 404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval");
+  });
+
+  app.patch<{ Params: { id: string } }>("/api/now/table/incident/:id", async (request, reply) => {
+    const row = incidents.get(request.params.id);
+    if (!row) return fail(reply, 404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval");
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const next: Row = { ...row };
+    for (const [field, value] of Object.entries(body)) if (INCIDENT_FIELDS.has(field) && field !== "sys_id" && field !== "number") next[field] = String(value);
+    if (next.state === "6" && (!next.close_code || !next.close_notes)) {
+      return fail(reply, 400, "Data Policy Exception: Resolution code and Resolution notes are mandatory when resolving");
+    }
+    incidents.set(row.sys_id!, next);
+    return { result: next };
+  });
+
+  app.get<{ Params: { table: string } }>("/api/now/table/:table", async (request, reply) => {
+    if (!request.params.table.startsWith("cmdb_ci")) return fail(reply, 400, "Invalid table", request.params.table);
+    const q = request.query as Record<string, string | undefined>;
+    const conditions = parseQuery(q.sysparm_query);
+    const rows = cis.filter((ci) => (request.params.table === "cmdb_ci" || ci.sys_class_name === request.params.table) && matches(ci, conditions, (f) => ["name", "object_id", "sys_id", "sys_class_name"].includes(f)));
+    return { result: rows.slice(0, Number(q.sysparm_limit ?? 10_000)).map((r) => select(r, q.sysparm_fields)) };
+  });
+
+  app.post("/api/global/em/jsonv2", async (request: FastifyRequest, reply) => {
+    const records = (request.body as { records?: unknown })?.records;
+    if (!Array.isArray(records) || records.length === 0) return fail(reply, 400, "records must be a non-empty array");
+    for (const record of records as Array<Record<string, unknown>>) {
+      if (typeof record.source !== "string" || !record.source) return fail(reply, 400, "source is mandatory");
+      if (typeof record.severity !== "string" || !/^[0-5]$/.test(record.severity)) return fail(reply, 400, "severity must be \"0\" to \"5\"");
+      if (record.additional_info !== undefined && typeof record.additional_info !== "string") return fail(reply, 400, "additional_info must be a JSON string");
+      if (typeof record.additional_info === "string") {
+        try {
+          JSON.parse(record.additional_info);
+        } catch {
+          return fail(reply, 400, "additional_info is not valid JSON");
+        }
+      }
+    }
+    for (const record of records as Array<Record<string, unknown>>) events.push(Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)])));
+    return { result: { "Default Bulk Endpoint": `${records.length} events were inserted` } };
+  });
+
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+  return {
+    ...faults,
+    url,
+    username,
+    password,
+    clientId,
+    clientSecret,
+    requests,
+    incidents: () => [...incidents.values()],
+    events: () => [...events],
+    alertSeverities: () => new Map(events.map((e) => [e.message_key!, e.severity!])),
+    addCi(ci) {
+      const sys_id = randomUUID().replace(/-/g, "");
+      cis.push({ sys_id, sys_class_name: ci.sys_class_name ?? "cmdb_ci_vm_instance", name: ci.name, object_id: ci.object_id });
+      return sys_id;
+    },
+    expireTokens: () => tokens.clear(),
+    close: () => app.close(),
+  };
+}
