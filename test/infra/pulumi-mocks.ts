@@ -1,0 +1,153 @@
+/**
+ * Runs the Pulumi program under `pulumi.runtime.setMocks`, recording every resource it registers.
+ * Mocks and config are installed before the program is imported (else they are silently unused),
+ * every output the program reads is returned, and an unknown invoke fails loudly.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  /** As registered, secrets still wrapped. */
+  rawInputs: Record<string, any>;
+  options: { protect?: boolean; retainOnDelete?: boolean; dependsOn?: string[]; parent?: string };
+  urn: string;
+}
+
+export const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+export const SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444";
+export const DEPLOYER_OBJECT_ID = "d3p10y3r-0000-4000-8000-000000000001";
+export const APP_OBJECT_ID = "a0b1c2d3-0000-4000-8000-0000000000a1";
+export const APP_CLIENT_ID = "c1c1c1c1-0000-4000-8000-0000000000c1";
+export const OUR_SP_OBJECT_ID = "5b5b5b5b-0000-4000-8000-0000000000b5";
+export const AZNS_SP_OBJECT_ID = "a2a2a2a2-0000-4000-8000-0000000000a2";
+export const FQDN = "secexp-receiver.kindhill-1234.westeurope.azurecontainerapps.io";
+
+const INVOKES: Record<string, Record<string, unknown>> = {
+  "azure-native:authorization:getClientConfig": { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID, clientId: "deployer-client", objectId: DEPLOYER_OBJECT_ID },
+  "azuread:index/getClientConfig:getClientConfig": { tenantId: TENANT_ID, objectId: DEPLOYER_OBJECT_ID, clientId: "deployer-client" },
+  "azure-native:operationalinsights:getSharedKeys": { primarySharedKey: "workspace-key", secondarySharedKey: "workspace-key-2" },
+  "azure-native:containerregistry:listRegistryCredentials": { username: "acruser", passwords: [{ name: "password", value: "acr-password" }] },
+};
+
+/** What the real providers compute and the program reads back. */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  switch (type) {
+    case "azuread:index/application:Application":
+      return { objectId: APP_OBJECT_ID, clientId: APP_CLIENT_ID };
+    case "azuread:index/servicePrincipal:ServicePrincipal":
+      return { objectId: inputs.clientId === "461e8683-5575-4561-ac7f-899cc907d62a" ? AZNS_SP_OBJECT_ID : OUR_SP_OBJECT_ID };
+    case "azure-native:app:ContainerApp":
+      return { configuration: { ...inputs.configuration, ingress: { ...inputs.configuration?.ingress, fqdn: FQDN } }, latestRevisionFqdn: `rev.${FQDN}` };
+    case "azure-native:containerregistry:Registry":
+      return { loginServer: `${name}.azurecr.io`, name };
+    case "azure-native:operationalinsights:Workspace":
+      return { customerId: "workspace-customer-id", name };
+    case "azure-native:managedidentity:UserAssignedIdentity":
+      return { principalId: "uai-principal-id", clientId: "uai-client-id" };
+    case "azure-native:dbforpostgresql:Server":
+      return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com`, name };
+    case "azure-native:dbforpostgresql:Database":
+      return { name: inputs.databaseName };
+    case "azure-native:resources:ResourceGroup":
+      return { name };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: "generated-password" };
+    case "docker-build:index:Image":
+      return { ref: `${name}.azurecr.io/secure-export-receiver@sha256:feed`, digest: "sha256:feed" };
+    default:
+      return {};
+  }
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Mocked inputs carry secrets as signature objects: tests assert on the values, and on secretness separately. */
+function unwrapSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    if (SECRET_SIG in value) return unwrapSecrets(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Whether a mocked input, or anything inside it, arrived as a secret. */
+export function containsSecret(raw: unknown): boolean {
+  return JSON.stringify(raw ?? null).includes(SECRET_SIG);
+}
+
+export interface RunOptions {
+  stack: string;
+  config: Record<string, string>;
+  secrets?: Record<string, string>;
+}
+
+export async function runProgram(options: RunOptions): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
+  const resources: Registered[] = [];
+  const registrationOptions = new Map<string, Registered["options"]>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const inputs = unwrapSecrets(args.inputs);
+        const state = { ...args.inputs, ...computed(args.type, args.name, inputs) };
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs,
+          rawInputs: args.inputs,
+          options: registrationOptions.get(`${args.type}::${args.name}`) ?? {},
+          urn: `urn:pulumi:${options.stack}::secure-export::${args.type}::${args.name}`,
+        });
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        const result = INVOKES[args.token];
+        if (!result) throw new Error(`unexpected invoke ${args.token} ${JSON.stringify(args.inputs)}`);
+        return result;
+      },
+    },
+    "secure-export",
+    options.stack,
+    false,
+  );
+  // The mocks API hides resource options; the registration request carries them.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request: any, callback: unknown) => {
+    registrationOptions.set(`${request.getType()}::${request.getName()}`, {
+      protect: request.getProtect() ?? false,
+      retainOnDelete: request.getRetainondelete() ?? false,
+      dependsOn: request.getDependenciesList(),
+      parent: request.getParent(),
+    });
+    return register(request, callback);
+  };
+  const all = { ...Object.fromEntries(Object.entries(options.config).map(([k, v]) => [`secure-export:${k}`, v])), ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([k, v]) => [`secure-export:${k}`, v])) };
+  pulumi.runtime.setAllConfig(all, Object.keys(options.secrets ?? {}).map((k) => `secure-export:${k}`));
+
+  const program = (await import("../../infra/index.ts")) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    outputs[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)) : value;
+  }
+  // Resources no export depends on (example rules) may still be registering: wait until quiet.
+  for (let seen = -1; seen !== resources.length; ) {
+    seen = resources.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { resources, outputs };
+}
+
+export function find(resources: Registered[], type: string, predicate: (r: Registered) => boolean = () => true): Registered {
+  const found = resources.filter((r) => r.type === type && predicate(r));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  return found[0]!;
+}
+
+/** Resolves the plain value inside mocked inputs (outputs arrive resolved in `inputs`). */
+export function envOf(containerApp: Registered): Record<string, { value?: string; secretRef?: string }> {
+  const env = containerApp.inputs.template.containers[0].env as Array<{ name: string; value?: string; secretRef?: string }>;
+  return Object.fromEntries(env.map((e) => [e.name, e.secretRef ? { secretRef: e.secretRef } : { value: e.value }]));
+}
