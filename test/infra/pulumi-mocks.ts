@@ -24,7 +24,7 @@ export const OUR_SP_OBJECT_ID = "5b5b5b5b-0000-4000-8000-0000000000b5";
 export const AZNS_SP_OBJECT_ID = "a2a2a2a2-0000-4000-8000-0000000000a2";
 export const FQDN = "secexp-receiver.kindhill-1234.westeurope.azurecontainerapps.io";
 
-const INVOKES: Record<string, Record<string, unknown>> = {
+export const INVOKES: Record<string, Record<string, unknown>> = {
   "azure-native:authorization:getClientConfig": { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID, clientId: "deployer-client", objectId: DEPLOYER_OBJECT_ID },
   "azuread:index/getClientConfig:getClientConfig": { tenantId: TENANT_ID, objectId: DEPLOYER_OBJECT_ID, clientId: "deployer-client" },
   "azure-native:operationalinsights:getSharedKeys": { primarySharedKey: "workspace-key", secondarySharedKey: "workspace-key-2" },
@@ -32,7 +32,7 @@ const INVOKES: Record<string, Record<string, unknown>> = {
 };
 
 /** What the real providers compute and the program reads back. */
-function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+export function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   switch (type) {
     case "azuread:index/application:Application":
       return { objectId: APP_OBJECT_ID, clientId: APP_CLIENT_ID };
