@@ -59,6 +59,7 @@ const receiver = new ReceiverService(base, {
   location: resourceGroup.location,
   subscriptionId: azureClient.subscriptionId,
   ...(settings.image ? { image: settings.image } : {}),
+  ...(settings.imageRegistryId ? { imageRegistryId: settings.imageRegistryId } : {}),
   env: environment.env,
   secrets: environment.secrets,
   minReplicas: settings.minReplicas,

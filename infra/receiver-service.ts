@@ -19,6 +19,8 @@ export interface ReceiverServiceArgs {
   subscriptionId: pulumi.Input<string>;
   /** A prebuilt image reference; unset builds receiver/Dockerfile from `repositoryRoot` and pushes it to the stack's registry. */
   image?: string;
+  /** ARM id of the Azure Container Registry holding the prebuilt `image` (a pipeline's shared registry): the receiver identity gets AcrPull on it. Unset: the image is public. */
+  imageRegistryId?: string;
   /** Repository root, the Docker build context. Default: the current directory (where Pulumi.yaml is). */
   repositoryRoot?: string;
   env: pulumi.Input<EnvVar<pulumi.Input<string>>>[];
@@ -83,8 +85,25 @@ export class ReceiverService extends pulumi.ComponentResource {
       parent,
     );
 
+    const pullers: pulumi.Resource[] = [acrPull];
+    const registries: Array<{ server: pulumi.Input<string>; identity: pulumi.Input<string> }> = [{ server: this.registry.loginServer, identity: this.identity.id }];
     if (args.image) {
       this.imageRef = pulumi.output(args.image);
+      if (args.imageRegistryId) {
+        pullers.push(
+          new authorization.RoleAssignment(
+            `${name}-image-registry-pull`,
+            {
+              principalId: this.identity.principalId,
+              principalType: "ServicePrincipal",
+              roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`,
+              scope: args.imageRegistryId,
+            },
+            parent,
+          ),
+        );
+        registries.push({ server: args.image.split("/")[0]!, identity: this.identity.id });
+      }
     } else {
       const credentials = containerregistry.listRegistryCredentialsOutput({ resourceGroupName: args.resourceGroupName, registryName: this.registry.name }, parent);
       const image = new dockerBuild.Image(
@@ -119,7 +138,7 @@ export class ReceiverService extends pulumi.ComponentResource {
         configuration: {
           activeRevisionsMode: "Single",
           ingress: { external: true, targetPort: RECEIVER_PORT, transport: "http", allowInsecure: false },
-          registries: [{ server: this.registry.loginServer, identity: this.identity.id }],
+          registries,
           secrets: args.secrets.map((s) => ({ name: s.name, value: s.value })),
         },
         template: {
@@ -141,7 +160,7 @@ export class ReceiverService extends pulumi.ComponentResource {
           ...(args.embeddedStore ? { volumes: [{ name: "data", storageType: "EmptyDir" }] } : {}),
         },
       },
-      { parent: this, dependsOn: [acrPull] },
+      { parent: this, dependsOn: pullers },
     );
     // `configuration` is secret as a whole (it holds the app's secrets); its host name is not.
     this.fqdn = pulumi.unsecret(this.containerApp.configuration.apply((c) => c?.ingress?.fqdn ?? ""));

@@ -26,6 +26,8 @@ export interface StackConfig {
   postgresVersion: string;
   /** A prebuilt image reference (ideally by digest); unset builds receiver/Dockerfile into the stack's registry. */
   image: string | undefined;
+  /** ARM id of the shared Azure Container Registry holding `image`; the receiver identity gets AcrPull on it. */
+  imageRegistryId: string | undefined;
   minReplicas: number;
   maxReplicas: number;
   actionGroupShortName: string;
@@ -111,6 +113,16 @@ function connectors(raw: RawConfig, secrets: ReadonlySet<SecretKey>): ConnectorS
   return result;
 }
 
+function imageRegistryId(raw: RawConfig): string | undefined {
+  const id = raw.imageRegistryId;
+  if (!id) return undefined;
+  if (!raw.image) throw new StackConfigError("imageRegistryId", "only applies with secure-export:image (a prebuilt image in that registry)");
+  if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i.test(id)) {
+    throw new StackConfigError("imageRegistryId", `must be the ARM id of an Azure Container Registry, got "${id}"`);
+  }
+  return id;
+}
+
 export function parseStackConfig(stack: string, raw: RawConfig, secrets: ReadonlySet<SecretKey> = new Set()): StackConfig {
   const preview = matchesPattern(stack, raw.previewStackPattern || "pr-*");
   const databaseMode = (raw.databaseMode || (preview ? "embedded" : "postgres")) as DatabaseMode;
@@ -142,6 +154,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
     postgresSku: raw.postgresSku || "Standard_B1ms",
     postgresVersion: raw.postgresVersion || "16",
     image: raw.image || undefined,
+    imageRegistryId: imageRegistryId(raw),
     minReplicas,
     maxReplicas,
     actionGroupShortName,
@@ -153,7 +166,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
 
 /** Plain (non-secret) keys the program reads. */
 export const CONFIG_KEYS = [
-  "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "minReplicas", "maxReplicas",
+  "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
   "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
   "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
   "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",

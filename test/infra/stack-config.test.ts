@@ -14,6 +14,7 @@ describe("parseStackConfig", () => {
       postgresSku: "Standard_B1ms",
       postgresVersion: "16",
       image: undefined,
+      imageRegistryId: undefined,
       minReplicas: 1,
       maxReplicas: 3,
       actionGroupShortName: "secexport",
@@ -41,6 +42,8 @@ describe("parseStackConfig", () => {
     [{ servicenowUrl: "https://x.service-now.com", servicenowMode: "soap", servicenowUsername: "u" }, 'secure-export:servicenowMode must be "table" or "event"'],
     [{ bmcHelixUrl: "https://helix" }, "secure-export:bmcHelixUsername is required when bmcHelixUrl is set"],
     [{ receiverEnvironment: "[1,2]" }, "secure-export:receiverEnvironment must be a JSON object"],
+    [{ imageRegistryId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/shared" }, "secure-export:imageRegistryId only applies with secure-export:image"],
+    [{ image: "x.azurecr.io/r@sha256:1", imageRegistryId: "shared" }, "secure-export:imageRegistryId must be the ARM id of an Azure Container Registry"],
   ])("refuses %j", (raw, message) => {
     expect(() => parseStackConfig("dev", raw)).toThrow(StackConfigError);
     expect(() => parseStackConfig("dev", raw)).toThrow(message);
