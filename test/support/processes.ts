@@ -10,9 +10,9 @@ export interface Finished {
   stderr: string;
 }
 
-export function run(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Finished> {
+export function run(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000, cwd = REPO_ROOT): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv });
+    const child = spawn(process.execPath, args, { cwd, env: env as NodeJS.ProcessEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -1,0 +1,50 @@
+/**
+ * Preview stacks for pull requests: their name, and their configuration seeded from a template
+ * stack's file (e.g. Pulumi.dev.yaml) with the settings a preview must have. Pure.
+ */
+import { parse, stringify } from "yaml";
+
+export function previewStackName(pullRequest: number | string): string {
+  const n = Number(pullRequest);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`pull request number must be a positive integer, got "${pullRequest}"`);
+  return `pr-${n}`;
+}
+
+/** Settings a preview stack always gets, whatever the template says: cheap, disposable, unprotected. */
+function previewOverrides(pullRequest: number): Record<string, string | number | boolean> {
+  return {
+    "secure-export:databaseMode": "embedded",
+    "secure-export:minReplicas": 1,
+    "secure-export:maxReplicas": 1,
+    "secure-export:protect": false,
+    "secure-export:exampleAlertRules": false,
+    // Azure limits the short name to 12 characters; pr + up to 10 digits fits.
+    "secure-export:actionGroupShortName": `pr${pullRequest}`,
+  };
+}
+
+const NEVER_COPIED = new Set(["secure-export:image", "secure-export:imageRegistryId", "secure-export:namePrefix"]);
+
+export interface SeededConfig {
+  /** The new stack file's text. */
+  yaml: string;
+  /** Secret keys of the template that could not be copied (encrypted for the template stack only). */
+  droppedSecrets: string[];
+}
+
+export function seedPreviewConfig(templateYaml: string, pullRequest: number | string): SeededConfig {
+  const n = Number(previewStackName(pullRequest).slice(3));
+  const template = (parse(templateYaml) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, unknown> = {};
+  const droppedSecrets: string[] = [];
+  for (const [key, value] of Object.entries(template.config ?? {})) {
+    if (value !== null && typeof value === "object" && "secure" in (value as object)) {
+      droppedSecrets.push(key);
+      continue;
+    }
+    if (!NEVER_COPIED.has(key)) config[key] = value;
+  }
+  Object.assign(config, previewOverrides(n));
+  const yaml = `# Seeded for pull request #${n} from a template stack; removed with the stack when the PR closes.\n${stringify({ config })}`;
+  return { yaml, droppedSecrets: droppedSecrets.sort() };
+}
