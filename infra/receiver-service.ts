@@ -74,34 +74,25 @@ export class ReceiverService extends pulumi.ComponentResource {
       parent,
     );
     this.identity = new managedidentity.UserAssignedIdentity(name, { resourceGroupName: args.resourceGroupName, location: args.location }, parent);
-    const acrPull = new authorization.RoleAssignment(
-      `${name}-acr-pull`,
-      {
-        principalId: this.identity.principalId,
-        principalType: "ServicePrincipal",
-        roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`,
-        scope: this.registry.id,
-      },
-      parent,
-    );
+    const grantPull = (assignment: string, scope: pulumi.Input<string>) =>
+      new authorization.RoleAssignment(
+        assignment,
+        {
+          principalId: this.identity.principalId,
+          principalType: "ServicePrincipal",
+          roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`,
+          scope,
+        },
+        parent,
+      );
+    const acrPull = grantPull(`${name}-acr-pull`, this.registry.id);
 
     const pullers: pulumi.Resource[] = [acrPull];
     const registries: Array<{ server: pulumi.Input<string>; identity: pulumi.Input<string> }> = [{ server: this.registry.loginServer, identity: this.identity.id }];
     if (args.image) {
       this.imageRef = pulumi.output(args.image);
       if (args.imageRegistryId) {
-        pullers.push(
-          new authorization.RoleAssignment(
-            `${name}-image-registry-pull`,
-            {
-              principalId: this.identity.principalId,
-              principalType: "ServicePrincipal",
-              roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`,
-              scope: args.imageRegistryId,
-            },
-            parent,
-          ),
-        );
+        pullers.push(grantPull(`${name}-image-registry-pull`, args.imageRegistryId));
         registries.push({ server: args.image.split("/")[0]!, identity: this.identity.id });
       }
     } else {

@@ -63,15 +63,21 @@ function query(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
 }
 
-export class ServiceNowTableConnector implements Connector {
+/** What both ServiceNow modes share: the connector's name, its settings and one authenticated session. */
+abstract class ServiceNowConnector implements Connector {
   readonly name = "servicenow";
-  private readonly config: ServiceNowConfig;
-  private readonly session: ServiceNowSession;
+  protected readonly config: ServiceNowConfig;
+  protected readonly session: ServiceNowSession;
 
   constructor(config: ServiceNowConfig) {
     this.config = config;
     this.session = new ServiceNowSession(config);
   }
+
+  abstract deliver(job: DeliveryJob): Promise<ExternalLink>;
+}
+
+export class ServiceNowTableConnector extends ServiceNowConnector {
 
   private async json<T>(what: string, method: string, path: string, body?: unknown, expect = [200]): Promise<T> {
     const response = await this.session.request(method, path, body);
@@ -159,15 +165,7 @@ function eventTime(iso: string): string {
   return new Date(iso).toISOString().replace("T", " ").slice(0, 19);
 }
 
-export class ServiceNowEventConnector implements Connector {
-  readonly name = "servicenow";
-  private readonly config: ServiceNowConfig;
-  private readonly session: ServiceNowSession;
-
-  constructor(config: ServiceNowConfig) {
-    this.config = config;
-    this.session = new ServiceNowSession(config);
-  }
+export class ServiceNowEventConnector extends ServiceNowConnector {
 
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     const s = job.snapshot;
