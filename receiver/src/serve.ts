@@ -1,6 +1,6 @@
 /** Production entry (what the container image runs): configured from the environment alone. */
 import { ConfigError, loadConfig } from "./config.ts";
-import { startReceiver } from "./server.ts";
+import { startReceiver } from "./receiver.ts";
 
 let config;
 try {

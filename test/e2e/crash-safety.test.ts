@@ -56,7 +56,8 @@ const stores: Store[] = [
 describe.each(stores)("SIGKILL under load, $name", (store) => {
   afterAll(() => store.cleanup());
 
-  it("keeps every acknowledged alert", async () => {
+  // A fresh embedded store runs initdb (PGlite) before it listens: seconds to tens of seconds on a busy machine.
+  it("keeps every acknowledged alert", { timeout: 120_000 }, async () => {
     const env = await store.env();
     const first = await serve(env);
     const token = await issuer.mint({ expiresIn: 3600 });

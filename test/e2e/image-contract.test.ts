@@ -65,7 +65,7 @@ describe("the receiver image", () => {
     for (const unwanted of ["@pulumi", "vitest", "typescript", "fast-check", "autocannon", "@types"]) expect(installed).not.toContain(unwanted);
   });
 
-  it("starts with its CMD from the environment alone, accepts an alert, and stops cleanly on SIGTERM", async () => {
+  it("starts with its CMD from the environment alone, accepts an alert, and stops cleanly on SIGTERM", { timeout: 120_000 }, async () => {
     expect(image.cmd).toEqual(["node", "receiver/src/serve.ts"]);
     const receiver = start(image.cmd.slice(1), {
       PATH: process.env.PATH,

@@ -4,7 +4,7 @@ import { loadConnectorsConfig } from "../../receiver/src/connectors/connector-co
 import { actionsFor, correlationKey, type IncidentSnapshot } from "../../receiver/src/connectors/delivery.ts";
 import { retryAfterMs } from "../../receiver/src/connectors/http-client.ts";
 import { incidentDescription, resolutionText, shortTitle } from "../../receiver/src/connectors/incident-text.ts";
-import { retryDelayMs } from "../../receiver/src/connectors/retry-policy.ts";
+import { retryDelayMs } from "../../receiver/src/outbox/retry-policy.ts";
 
 describe("retryDelayMs", () => {
   const config = { retryBaseMs: 1000, retryMaxMs: 60_000 };

@@ -5,7 +5,7 @@
 import { Writable } from "node:stream";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type RunningReceiver } from "../../receiver/src/server.ts";
+import { startReceiver, type RunningReceiver } from "../../receiver/src/receiver.ts";
 import type { Database } from "../../receiver/src/store/database.ts";
 import { migrate } from "../../receiver/src/store/migrate.ts";
 import { openPglite } from "../../receiver/src/store/pglite-database.ts";

@@ -154,7 +154,7 @@ describe("a receiver that has never loaded keys", () => {
     try {
       cold.issuer.setAvailable(false);
       // A fresh receiver whose first fetch fails: point one at the unavailable issuer.
-      const { startReceiver } = await import("../../receiver/src/server.ts");
+      const { startReceiver } = await import("../../receiver/src/receiver.ts");
       const receiver = await startReceiver(cold.config, { db });
       try {
         const post = async () =>

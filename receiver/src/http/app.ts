@@ -1,12 +1,9 @@
 /** The Fastify application: one fresh instance per server (and per test), no global state. */
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import type { SigningKeys } from "../auth/signing-keys.ts";
-import type { TokenVerifier } from "../auth/token-verifier.ts";
-import type { ReceiverConfig } from "../config.ts";
-import { StoreUnavailableError, type Database } from "../store/database.ts";
-import { countDeliveries, type DeliveryTargets } from "../store/outbox.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
+import { QueueFullError, ShuttingDownError } from "../ledger/group-commit.ts";
+import { StoreUnavailableError } from "../store/database.ts";
+import type { AppContext } from "./context.ts";
 import { problems, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
@@ -23,21 +20,13 @@ declare module "fastify" {
   }
 }
 
-export interface AppContext {
-  config: ReceiverConfig;
-  db: Database;
-  keys: SigningKeys;
-  verifier: TokenVerifier;
-  metrics: Metrics;
-  deliveryTargets: DeliveryTargets;
-}
-
 export interface AppOptions {
   logger?: FastifyServerOptions["logger"];
 }
 
 function problemFor(error: FastifyError, bodyLimit: number, contentType: string | undefined, alertsRoute: boolean): Problem {
   if (error instanceof StoreUnavailableError) return problems.unavailable("store_unavailable", "the incident store is unavailable; retry later");
+  if (error instanceof QueueFullError || error instanceof ShuttingDownError) return problems.unavailable("intake_busy", error.message);
   if (error.validation) {
     return error.validationContext === "body" && alertsRoute ? problems.notCommonAlertSchema(error.message) : problems.invalidRequest(error.message);
   }
@@ -58,12 +47,7 @@ function problemFor(error: FastifyError, bodyLimit: number, contentType: string 
   return problems.internal();
 }
 
-export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTargets"> & { metrics?: Metrics }, options: AppOptions = {}): Promise<FastifyInstance> {
-  const ctx: AppContext = {
-    ...context,
-    metrics: context.metrics ?? createMetrics(() => countDeliveries(context.db)),
-    deliveryTargets: { connectors: context.config.connectors.map((c) => c.kind), maxAgeMs: context.config.outbox.maxAgeMs },
-  };
+export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: ctx.config.bodyLimitBytes,

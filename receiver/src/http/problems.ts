@@ -46,7 +46,7 @@ export const problems = {
     code: "not_common_alert_schema",
     message: `not a common alert schema notification: ${message}`,
   }),
-  unavailable: (code: "store_unavailable" | "signing_keys_unavailable", message: string): Problem => ({
+  unavailable: (code: "store_unavailable" | "signing_keys_unavailable" | "intake_busy", message: string): Problem => ({
     status: 503,
     code,
     message,

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
-import { getDelivery, listDeliveries, retryDelivery } from "../../store/outbox.ts";
-import type { AppContext } from "../app.ts";
+import { getDelivery, listDeliveries } from "../../store/delivery-queries.ts";
+import { retryDelivery } from "../../store/outbox.ts";
+import type { AppContext } from "../context.ts";
 import { authenticate } from "../authenticate.ts";
 import { Delivery, DeliveryQuery, ErrorBody, IdParams, Page } from "../ledger-schemas.ts";
 import { decodeCursor, encodeCursor } from "../presenters.ts";

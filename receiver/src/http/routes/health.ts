@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../app.ts";
+import type { AppContext } from "../context.ts";
 import { RETRY_AFTER_SECONDS } from "../problems.ts";
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {

@@ -4,15 +4,17 @@ import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import type { ReceiverConfig } from "./config.ts";
 import { createConnector } from "./connectors/connector.ts";
-import { OutboxWorker } from "./connectors/outbox-worker.ts";
 import { buildApp } from "./http/app.ts";
-import { createMetrics } from "./http/metrics.ts";
-import { sweepQuietIncidents } from "./jobs/quiet-period-sweep.ts";
+import { OutboxWorker } from "./jobs/outbox-worker.ts";
+import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
+import { acceptNotifications, type AcceptedNotification } from "./ledger/accept-notifications.ts";
+import type { DeliveryTargets } from "./ledger/change-set.ts";
+import { GroupCommit } from "./ledger/group-commit.ts";
+import type { PreparedNotification } from "./ledger/prepare-notification.ts";
+import { createMetrics } from "./metrics.ts";
 import type { Database } from "./store/database.ts";
+import { countDeliveries } from "./store/delivery-queries.ts";
 import { openDatabase } from "./store/open-database.ts";
-import { countDeliveries } from "./store/outbox.ts";
-
-const SWEEP_INTERVAL_MS = 60_000;
 
 export interface RunningReceiver {
   app: FastifyInstance;
@@ -32,24 +34,6 @@ export interface StartOptions {
   shutdownGraceMs?: number;
 }
 
-function startQuietPeriodSweeps(app: FastifyInstance, db: Database, config: ReceiverConfig, metrics: ReturnType<typeof createMetrics>): NodeJS.Timeout | null {
-  if (Object.keys(config.quietPeriods).length === 0) return null;
-  const targets = { connectors: config.connectors.map((c) => c.kind), maxAgeMs: config.outbox.maxAgeMs };
-  const timer = setInterval(() => {
-    sweepQuietIncidents(db, config.quietPeriods, targets).then(
-      (resolved) => {
-        for (const incident of resolved) {
-          metrics.incidents.inc({ change: "resolved", family: incident.family });
-          app.log.info({ alertId: incident.alertId, incidentId: incident.id }, "incident resolved after its quiet period");
-        }
-      },
-      (error: unknown) => app.log.warn({ err: error }, "quiet-period sweep failed; retrying next interval"),
-    );
-  }, SWEEP_INTERVAL_MS);
-  timer.unref();
-  return timer;
-}
-
 export async function startReceiver(config: ReceiverConfig, options: StartOptions = {}): Promise<RunningReceiver> {
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const keys = new SigningKeys({
@@ -58,15 +42,25 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     minRefetchIntervalMs: config.auth.keysMinRefetchSeconds * 1000,
   });
   const verifier = new TokenVerifier(config.auth, keys);
-  const metrics = createMetrics(() => countDeliveries(db));
-  const app = await buildApp({ config, db, keys, verifier, metrics }, { logger: options.logger ?? false });
+  const targets: DeliveryTargets = { connectors: config.connectors.map((c) => c.kind), maxAgeMs: config.outbox.maxAgeMs };
+  let intake: GroupCommit<PreparedNotification, AcceptedNotification> | null = null;
+  const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => intake?.depth ?? 0 });
+  intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
+    commit: (batch) => acceptNotifications(db, batch, targets),
+    sizeOf: (n) => n.rawPayload.length,
+    onBatch: (size, seconds) => {
+      metrics.intakeBatchSize.observe(size);
+      metrics.intakeBatchSeconds.observe(seconds);
+    },
+  });
+  const app = await buildApp({ config, db, keys, verifier, metrics, intake, targets }, { logger: options.logger ?? false });
   keys.start();
   // The first key fetch runs before we listen so the first alert rarely meets a cold cache;
   // if it fails, the receiver still starts, answers 503, and keeps trying.
   await keys.refresh();
   if (!keys.loaded) app.log.warn({ jwksUrl: jwksUrl(config.auth) }, "signing keys not loaded yet; alerts get 503 until they are");
 
-  const sweeper = startQuietPeriodSweeps(app, db, config, metrics);
+  const quietPeriods = startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log: app.log });
   const outbox = new OutboxWorker({ db, connectors: config.connectors.map(createConnector), config: config.outbox, log: app.log.child({ component: "outbox" }), metrics });
   outbox.start();
 
@@ -74,6 +68,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const groupCommit = intake;
 
   return {
     app,
@@ -83,10 +78,12 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     async close() {
       keys.stop();
-      if (sweeper) clearInterval(sweeper);
+      quietPeriods.stop();
       // Fastify waits for busy connections without limit; Container Apps waits 30 s before SIGKILL.
       const deadline = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      // Requests in flight wait for their batch; the queue drains before the store closes.
       await app.close();
+      await groupCommit.close();
       clearTimeout(deadline);
       await outbox.stop();
       if (!options.db) await db.close();
