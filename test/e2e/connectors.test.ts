@@ -172,7 +172,7 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
       return body.items[0];
     }, "a dead-lettered delivery");
     expect(dead).toMatchObject({ connector: "servicenow", action: "open", status: "dead", lastError: expect.stringContaining("answered 400") });
-    const metrics = await (await fetch(`${stack.receiver.url}/metrics`)).text();
+    const metrics = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/secure_export_outbox_jobs\{connector="servicenow",status="dead"\} [1-9]/);
 
     const reader = operatorClient(stack.issuer, stack.receiver.url, ["Incidents.Read"]);

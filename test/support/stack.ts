@@ -22,6 +22,7 @@ export function testConfig(issuerUrl: string, env: Record<string, string> = {}):
     ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
     ENTRA_AUTHORITY: issuerUrl,
     ENTRA_KEYS_MIN_REFETCH_SECONDS: "0",
+    METRICS_PORT: "0",
     ...env,
   });
 }

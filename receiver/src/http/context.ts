@@ -8,12 +8,15 @@ import type { GroupCommit } from "../ledger/group-commit.ts";
 import type { PreparedNotification } from "../ledger/prepare-notification.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Database } from "../store/database.ts";
+import type { StoreStatus } from "../store/store-supervisor.ts";
 
 export type Intake = Pick<GroupCommit<PreparedNotification, AcceptedNotification>, "submit" | "depth">;
 
 export interface AppContext {
   config: ReceiverConfig;
   db: Database;
+  /** Whether the store is open yet, and why not. */
+  store: () => StoreStatus;
   keys: SigningKeys;
   verifier: TokenVerifier;
   metrics: Metrics;

@@ -35,7 +35,6 @@ export interface TransactionOptions {
 }
 
 export interface Database extends Queryable {
-  readonly kind: "postgres" | "pglite";
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;

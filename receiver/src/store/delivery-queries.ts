@@ -68,8 +68,11 @@ export async function listDeliveries(db: Queryable, filter: { incidentIds?: read
   return rows.map(view);
 }
 
+/** Delivery ids are bigint: anything else (or past 2^63-1) names no delivery. */
+export const isDeliveryId = (id: unknown): id is string => typeof id === "string" && /^\d{1,19}$/.test(id) && BigInt(id) <= 9_223_372_036_854_775_807n;
+
 export async function getDelivery(db: Queryable, id: string): Promise<DeliveryView | null> {
-  if (!/^\d+$/.test(id)) return null;
+  if (!isDeliveryId(id)) return null;
   const { rows } = await db.query<ViewRow>(
     `SELECT ${VIEW_COLUMNS} FROM deliveries d LEFT JOIN connector_links l ON l.incident_id = d.incident_id AND l.connector = d.connector WHERE d.id = $1::bigint`,
     [id],

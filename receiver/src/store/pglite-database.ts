@@ -63,7 +63,6 @@ export async function openPglite(dataDir: string | undefined, counter: FlushCoun
   const run = <Row>(q: Pick<PGlite, "query">, sql: string, params: readonly unknown[] | undefined) =>
     driverCall(async () => ({ rows: (await q.query<Row>(sql, params as unknown[] | undefined)).rows }));
   return {
-    kind: "pglite",
     query: (sql, params, _options?: QueryOptions) => run(db, sql, params),
     exec: (sql) => driverCall(async () => void (await db.exec(sql))),
     async transaction(work) {

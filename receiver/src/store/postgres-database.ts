@@ -141,7 +141,6 @@ export function openPostgres(options: PostgresOptions): Database {
   }
 
   return {
-    kind: "postgres",
     query,
     exec: (sql) => driverCall(async () => void (await pool.query(sql))),
     transaction: (work, transactionOptions) => (transactionOptions?.pipelined ? pipelinedTransaction(work) : pooledTransaction(work)),
