@@ -54,7 +54,7 @@ export interface MaintenanceState {
 const UNIT_MS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
 /** Longer recurring windows are almost surely a mistake (and would merge into one endless hold). */
 const MAX_RECURRING_MS = 31 * UNIT_MS.d!;
-/** Bounds the merging of back-to-back occurrences and windows: one that never ends is cut here. */
+/** Bounds the merging of back-to-back occurrences and windows: a hold that never ends is cut here. */
 const MAX_MERGES = 1000;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -143,12 +143,7 @@ function recurring(spec: WindowSpec, path: RulesPath, problems: Problem[]): Omit
     occurrenceAt(at) {
       // The earliest start after (at - duration) is the first occurrence still running at `at`.
       const start = nextStart(at - duration);
-      if (start === null || start > at) return null;
-      let end = start + duration;
-      for (let merges = 0, next = nextStart(start); next !== null && next <= end && merges < MAX_MERGES; merges++, next = nextStart(next)) {
-        end = Math.max(end, next + duration);
-      }
-      return { start, end };
+      return start === null || start > at ? null : { start, end: start + duration };
     },
   };
 }
