@@ -78,18 +78,20 @@ function shapeProblem(error: ErrorObject): Problem {
   }
 }
 
+/** Problems about a key itself are shown at the key; problems about a value, at the value. */
+const AT_KEY = new Set<Problem["code"]>(["unknown_key", "missing_key", "inline_secret", "duplicate_name"]);
+
 /**
  * The node a path points at, or its nearest ancestor that exists (a missing key points at the
- * mapping that lacks it). For a key of a mapping, the key itself, so an unknown key is shown where
- * it is written rather than where its value starts.
+ * mapping that lacks it, by that mapping's own key).
  */
-function nodeAt(doc: Document, path: RulesPath): Node | null {
+function nodeAt(doc: Document, path: RulesPath, atKey: boolean): Node | null {
   for (let depth = path.length; depth > 0; depth--) {
     const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
     const last = path[depth - 1];
     if (isMap(parent)) {
       const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
-      if (pair && isScalar(pair.key)) return pair.key;
+      if (pair && isScalar(pair.key)) return !atKey && depth === path.length && isNode(pair.value) ? pair.value : pair.key;
     } else if (isSeq(parent) && typeof last === "number") {
       const item = parent.items[last];
       if (isNode(item)) return item;
@@ -106,13 +108,13 @@ export function parseRules(text: string): { parsed: ParsedRules | null; problems
     return {
       parsed: null,
       problems: doc.errors.map((error) => {
-        const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+        const position = lineCounter.linePos(error.pos[0]);
         return { code: "syntax", path: [], message: `is not valid YAML or JSON: ${error.message.split("\n")[0]}`, line: position.line, column: position.col };
       }),
     };
   }
   const locate = (p: Problem): LocatedProblem => {
-    const node = nodeAt(doc, p.path);
+    const node = nodeAt(doc, p.path, AT_KEY.has(p.code));
     const position = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     return { ...p, line: position.line, column: position.col };
   };
