@@ -26,16 +26,21 @@ export interface CompileContext {
   environment: readonly { name: string; profile: SetProfile }[];
   readSecret: SecretReader;
   /**
-   * Whether the shape check found a problem at or under a path. Such parts are skipped (their
-   * problems are already reported) while the rest is still checked, so one run reports everything.
+   * Whether the shape check found a problem at, under or above a path. Such parts are skipped
+   * (their problems are already reported) while the rest is still checked, so one run reports
+   * everything, and nothing here ever reads a value of the wrong type.
    */
   broken(path: readonly (string | number)[]): boolean;
 }
 
-function uniqueNames(items: readonly { name: string }[], section: readonly string[], problems: Problem[]): void {
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function uniqueNames(items: readonly unknown[], section: readonly string[], problems: Problem[]): void {
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
-    if (typeof item.name !== "string") return;
+    if (!isObject(item) || typeof item.name !== "string") return;
     const first = seen.get(item.name.toLowerCase());
     if (first === undefined) seen.set(item.name.toLowerCase(), index);
     else problems.push(problem("duplicate_name", [...section, index, "name"], `repeats ${JSON.stringify(item.name)}, already the name of ${formatPath([...section, first])}: names must be unique (ignoring case)`));
@@ -45,9 +50,16 @@ function uniqueNames(items: readonly { name: string }[], section: readonly strin
 function compileConnectors(doc: RulesDocument, context: CompileContext, problems: Problem[]): { built: NamedConnector[]; profiles: Map<string, SetProfile | null> } {
   const profiles = new Map<string, SetProfile | null>(context.environment.map((c) => [c.name, c.profile]));
   const built: NamedConnector[] = [];
-  if (context.broken(["connectors"]) && (typeof doc.connectors !== "object" || doc.connectors === null)) return { built, profiles };
-  for (const [name, spec] of Object.entries(doc.connectors ?? {})) {
+  if (!isObject(doc.connectors)) return { built, profiles };
+  const lowerCase = new Map<string, string>();
+  for (const [name, spec] of Object.entries(doc.connectors)) {
     const path = ["connectors", name];
+    const same = lowerCase.get(name.toLowerCase());
+    if (same !== undefined) {
+      problems.push(problem("duplicate_name", path, `and ${JSON.stringify(same)} differ only in case: connector names must be unique (ignoring case)`));
+      continue;
+    }
+    lowerCase.set(name.toLowerCase(), name);
     if (!new RegExp(NAME_PATTERN).test(name)) {
       problems.push(problem("invalid_value", path, "is not a usable connector name: use up to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"));
       continue;
@@ -67,7 +79,7 @@ function compileConnectors(doc: RulesDocument, context: CompileContext, problems
 }
 
 function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, SetProfile | null>, context: CompileContext, problems: Problem[]): Route[] | null {
-  if (!doc.routes) return null;
+  if (doc.routes === undefined) return null;
   if (!Array.isArray(doc.routes)) return [];
   if (doc.routes.length === 0) {
     problems.push(problem("empty", ["routes"], "is an empty list, which would send nothing anywhere: remove it to send every incident to every connector, or add routes"));
@@ -109,7 +121,7 @@ function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, SetProf
 }
 
 function compileAdmission(doc: RulesDocument, context: CompileContext, problems: Problem[]): AdmissionPolicy | null {
-  if (!doc.admission || context.broken(["admission"]) && typeof doc.admission !== "object") return null;
+  if (!isObject(doc.admission)) return null;
   const rules = Array.isArray(doc.admission.rules) ? doc.admission.rules : [];
   uniqueNames(rules, ["admission", "rules"], problems);
   const allSame = rules.every((r, index) => !context.broken(["admission", "rules", index, "action"]) && r.action === doc.admission!.default);

@@ -47,7 +47,9 @@ function compile(text: string, environment: readonly ConnectorShape[], readSecre
   if (!parsed) return { rules: null, problems };
   const value = parsed.value ?? {};
   const shape = shapeProblems(value);
-  const broken = (path: readonly (string | number)[]) => shape.some((p) => path.every((part, i) => p.path[i] === part));
+  // Ajv paths cannot tell a list index from a key that looks like a number: compare as text.
+  const prefix = (a: readonly unknown[], b: readonly unknown[]) => a.length <= b.length && a.every((part, i) => String(b[i]) === String(part));
+  const broken = (path: readonly (string | number)[]) => shape.some((p) => prefix(p.path, path) || prefix(path, p.path));
   const named = environmentConnectors(environment);
   const compiled = compileRules(value as RulesDocument, { environment: named.map((c) => ({ name: c.name, profile: profileOf(c.config) })), readSecret, broken });
   const all = [...shape, ...compiled.problems].map(parsed.locate).sort((a, b) => a.line - b.line || a.column - b.column);

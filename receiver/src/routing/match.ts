@@ -238,7 +238,7 @@ export function compileMatcher(spec: MatchSpec | undefined, path: RulesPath, pro
   return {
     matchesAll: checks.length === 0,
     test(subject) {
-      if (checks.length === 0) return { matched: true, reasons: ["it matches every alert (no match fields)"] };
+      if (checks.length === 0) return { matched: true, reasons: ["it has no match fields, so every alert matches"] };
       const reasons: string[] = [];
       for (const check of checks) {
         const result = check.test(subject);

@@ -71,6 +71,8 @@ function shapeProblem(error: ErrorObject): Problem {
       return problem("empty", path, "must list at least one entry");
     case "minLength":
       return problem("empty", path, "must not be empty");
+    case "minProperties":
+      return problem("empty", path, "must name at least one key");
     case "pattern":
       return problem("invalid_value", path, `must be ${String(error.parentSchema?.description ?? `text matching ${String(error.params.pattern)}`)}, got ${describe(error.data)}`);
     default:

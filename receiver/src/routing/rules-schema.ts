@@ -27,7 +27,7 @@ const Match = Type.Object(
     monitoringServices: Type.Optional(TextList),
     signalTypes: Type.Optional(Type.Array(Type.Enum([...MATCH_SIGNAL_TYPES]), { minItems: 1 })),
     monitorConditions: Type.Optional(Type.Array(Type.Enum([...MATCH_MONITOR_CONDITIONS]), { minItems: 1 })),
-    customProperties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    customProperties: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 })),
   },
   { additionalProperties: false },
 );

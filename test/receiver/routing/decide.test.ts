@@ -123,7 +123,7 @@ describe("routes", () => {
       { name: "to-snow", connectors: ["snow-a", "helix"], set: { urgency: 1 } },
     ]);
     expect(result.explanation).toContain(
-      'routes: route "to-snow" matches (it matches every alert (no match fields)): to snow-a, helix with urgency 1 (helix already chosen by an earlier route, whose fields stand)',
+      'routes: route "to-snow" matches (it has no match fields, so every alert matches): to snow-a, helix with urgency 1 (helix already chosen by an earlier route, whose fields stand)',
     );
   });
 });

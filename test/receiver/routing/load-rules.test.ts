@@ -2,6 +2,7 @@
  * Loading rules at start-up: ROUTING_RULES or ROUTING_RULES_FILE, YAML or JSON, and an error that
  * names the line and field of every problem at once.
  */
+import fc from "fast-check";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -154,6 +155,32 @@ describe("each kind of mistake", () => {
       problems = [...error.problems];
     }
     expect(summary(problems)).toEqual([[line, field, code]]);
+  });
+
+  it("never fails on a document of any shape with anything but its list of problems (property)", () => {
+    const json = fc.jsonValue({ maxDepth: 2 });
+    const plausible = {
+      admission: fc.record({ default: fc.oneof(fc.constantFrom("admit", "reject"), json), rules: fc.oneof(fc.array(fc.oneof(fc.record({ name: fc.oneof(fc.constant("r"), json), action: json, match: json }, { requiredKeys: [] }), json)), json) }, { requiredKeys: [] }),
+      connectors: fc.dictionary(fc.constantFrom("snow", "Snow", "default", "bad name"), fc.oneof(fc.record({ kind: fc.oneof(fc.constantFrom("servicenow", "bmc-helix"), json), url: json, auth: json, mode: json }, { requiredKeys: [] }), json)),
+      routes: fc.array(fc.oneof(fc.record({ name: json, to: fc.oneof(fc.constant(["snow"]), json), set: json, match: json, continue: json }, { requiredKeys: [] }), json)),
+      maintenance: fc.array(fc.oneof(fc.record({ name: json, cron: json, duration: json, timeZone: json, from: json, to: json, match: json }, { requiredKeys: [] }), json)),
+    };
+    const section = (arb: fc.Arbitrary<unknown>) => fc.oneof(arb, json);
+    const doc = fc.oneof(
+      fc.record({ admission: section(plausible.admission), connectors: section(plausible.connectors), routes: section(plausible.routes), maintenance: section(plausible.maintenance) }, { requiredKeys: [] }),
+      json,
+    );
+    fc.assert(
+      fc.property(doc, (value) => {
+        try {
+          loadRoutingRules({ ROUTING_RULES: JSON.stringify(value) ?? "null", SNOW_PASSWORD: "pw" }, environmentConfigs({ servicenow: true }));
+        } catch (error) {
+          expect(error).toBeInstanceOf(RoutingRulesError);
+          for (const p of (error as RoutingRulesError).problems) expect(p.line).toBe(1);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("tells how to fix a route that mixes connector kinds", () => {
