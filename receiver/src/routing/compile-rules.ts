@@ -1,7 +1,8 @@
 /**
- * Turns a rules document of the right shape into what the deciders use: compiled matchers,
- * built connectors, checked `set` fields, scheduled windows. Checks everything that depends on
- * more than one field and collects every problem. Pure apart from the SecretReader it is given.
+ * Turns a rules document into what the deciders use: compiled matchers, built connectors, checked
+ * `set` fields, scheduled windows. Checks everything that depends on more than one field or on
+ * more than the shape (globs, cron, time zones, connector names), skipping the parts whose shape
+ * is already reported wrong, and collects every problem. Pure apart from the SecretReader given.
  */
 import type { AdmissionPolicy } from "./admission.ts";
 import { buildConnector, type ConnectorSpec, type NamedConnector, type SecretReader } from "./connectors.ts";

@@ -68,8 +68,8 @@ export function parseRoutingRules(text: string, options: { variable: string; env
 }
 
 /**
- * Every problem in rules text without reading any secret (the Pulumi preview checks
- * `secure-export:routing` with this before anything is created): secret references are checked for
+ * Every problem in rules text, without reading any secret: for checks made before the receiver
+ * runs (a Pulumi preview of `secure-export:routing`, a CI step). Secret references are checked for
  * form only. `environment` lists the connectors today's variables will configure.
  */
 export function checkRoutingRules(text: string, environment: readonly ConnectorShape[] = []): LocatedProblem[] {

@@ -28,7 +28,8 @@ function pathOf(pointer: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function a(type: string): string {
+/** A JSON Schema type in the words of someone editing YAML. */
+function typeInWords(type: string): string {
   switch (type) {
     case "array":
       return "a list";
@@ -45,7 +46,8 @@ function a(type: string): string {
   }
 }
 
-function describe(value: unknown): string {
+/** What was found instead, briefly. */
+function found(value: unknown): string {
   if (value === null) return "nothing (null)";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
@@ -64,9 +66,9 @@ function shapeProblem(error: ErrorObject): Problem {
     case "required":
       return problem("missing_key", [...path, String(error.params.missingProperty)], "is required");
     case "type":
-      return problem("wrong_type", path, `must be ${a(String(error.params.type))}, got ${describe(error.data)}`);
+      return problem("wrong_type", path, `must be ${typeInWords(String(error.params.type))}, got ${found(error.data)}`);
     case "enum":
-      return problem("invalid_value", path, `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, got ${describe(error.data)}`);
+      return problem("invalid_value", path, `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, got ${found(error.data)}`);
     case "minItems":
       return problem("empty", path, "must list at least one entry");
     case "minLength":
@@ -74,7 +76,7 @@ function shapeProblem(error: ErrorObject): Problem {
     case "minProperties":
       return problem("empty", path, "must name at least one key");
     case "pattern":
-      return problem("invalid_value", path, `must be ${String(error.parentSchema?.description ?? `text matching ${String(error.params.pattern)}`)}, got ${describe(error.data)}`);
+      return problem("invalid_value", path, `must be ${String(error.parentSchema?.description ?? `text matching ${String(error.params.pattern)}`)}, got ${found(error.data)}`);
     default:
       return problem("invalid_value", path, error.message ?? "is invalid");
   }

@@ -104,7 +104,9 @@ export function checkSetValue(profile: SetProfile, key: string, value: unknown):
       ? { error: `must be one of ${spec.choices.map((c) => JSON.stringify(c)).join(", ")} for ${PROFILE_LABEL[profile]}, got ${JSON.stringify(value)}` }
       : { value: chosen };
   }
-  if (typeof value !== "string" || value.trim() === "") return { error: "must be non-empty text" };
+  // YAML reads `assignmentGroup: 4711` as a number; a group or category named by digits is still text.
+  if (typeof value === "number" && Number.isFinite(value)) return { value: String(value) };
+  if (typeof value !== "string" || value.trim() === "") return { error: `must be non-empty text, got ${JSON.stringify(value)}` };
   return { value: value.trim() };
 }
 

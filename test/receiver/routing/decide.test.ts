@@ -126,6 +126,11 @@ describe("routes", () => {
       'routes: route "to-snow" matches (it has no match fields, so every alert matches): to snow-a, helix with urgency 1 (helix already chosen by an earlier route, whose fields stand)',
     );
   });
+
+  it("take a field YAML reads as a number as the text it is", () => {
+    const doc = { connectors: CONNECTORS, routes: [{ name: "r", to: ["snow-a"], set: { assignmentGroup: 4711 } }] };
+    expect(explain(rulesFrom(JSON.stringify(doc), SECRETS), alertOn([TARGET]), NOW).deliveries[0]!.fields).toEqual({ assignment_group: "4711" });
+  });
 });
 
 describe("no rules", () => {

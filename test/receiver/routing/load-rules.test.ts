@@ -143,6 +143,7 @@ describe("each kind of mistake", () => {
     ["a severity map value ServiceNow does not take", "connectors:\n" + SNOW + "    urgencyBySeverity: { Sev0: 4 }\n", 6, "connectors.snow.urgencyBySeverity.Sev0", "invalid_value"],
     ["a connector named like today's", "connectors:\n  default:\n    kind: servicenow\n    url: https://x.service-now.com\n    auth: { username: svc, passwordEnv: SNOW_PASSWORD }\n", 2, "connectors.default", "duplicate_name"],
     ["a BMC Helix field set on ServiceNow", "connectors:\n" + SNOW + "routes:\n  - name: a\n    to: [snow]\n    set: { assignedGroup: Ops }\n", 9, "routes.0.set.assignedGroup", "invalid_value"],
+    ["a set field that is not text", "connectors:\n" + SNOW + "routes:\n  - name: a\n    to: [snow]\n    set: { category: [Software] }\n", 9, "routes.0.set.category", "invalid_value"],
     ["an urgency BMC Helix does not take", "connectors:\n  helix:\n    kind: bmc-helix\n    url: https://h.onbmc.com\n    firstName: A\n    lastName: M\n    auth: { username: u, passwordEnv: SNOW_PASSWORD }\nroutes:\n  - name: a\n    to: [helix]\n    set: { urgency: Critical }\n", 11, "routes.0.set.urgency", "invalid_value"],
   ] as const)("%s", (_what, text, line, field, code) => {
     const environment = field === "connectors.default" ? environmentConfigs({ servicenow: true }) : [];
