@@ -99,6 +99,10 @@ describe("routes", () => {
     );
   });
 
+  // The contracts: ServiceNow's incident fields (assignment_group, urgency, impact; urgency and impact
+  // take 1 - High, 2 - Medium, 3 - Low: ServiceNow docs, "Define priority lookup rules"), and BMC Helix
+  // HPD:IncidentInterface_Create's "Assigned Group", Urgency "1-Critical" … "4-Low" and Impact
+  // "1-Extensive/Widespread" … "4-Minor/Localized" (BMC Helix ITSM, "The REST API references").
   it("set each connector's fields in its own terms and under its API's field names", () => {
     const doc = {
       connectors: CONNECTORS,
