@@ -83,7 +83,7 @@ function formatDuration(ms: number): string {
   return parts.join("");
 }
 
-export function isTimeZone(name: string): boolean {
+function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat("en", { timeZone: name });
     return true;
