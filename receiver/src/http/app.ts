@@ -74,6 +74,9 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
     bodyLimit: ctx.config.bodyLimitBytes,
     // A request must arrive within this, token or not: a stalled upload cannot hold a socket forever.
     requestTimeout: ctx.config.requestTimeoutMs,
+    // Node checks request timeouts only every 30 s by default, and a stalled request only expires
+    // once it is also past headersTimeout (60 s unless set): both follow our timeout.
+    http: { headersTimeout: ctx.config.requestTimeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, ctx.config.requestTimeoutMs / 4)) },
     // ARM resource ids in paths (/api/cis/{id}) are far longer than Fastify's default of 100.
     routerOptions: { maxParamLength: 2048 },
     // Only the proxies we run behind may name the caller's address (Container Apps' ingress: 1).
