@@ -116,7 +116,8 @@ export async function runProgram(options: RunOptions): Promise<{ resources: Regi
       newResource(args) {
         const inputs = unwrapSecrets(args.inputs);
         const state = { ...args.inputs, ...computed(args.type, args.name, inputs) };
-        const { urn, ...registration } = registrationOptions.get(`${args.type}::${args.name}`)!;
+        // Resources read rather than registered (a StackReference) have no registration options.
+        const { urn, ...registration } = registrationOptions.get(`${args.type}::${args.name}`) ?? { urn: `urn:pulumi:${options.stack}::secure-export::${args.type}::${args.name}` };
         resources.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs, options: registration, urn });
         return { id: `${args.name}-id`, state };
       },
