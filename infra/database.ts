@@ -63,7 +63,8 @@ export class Database extends pulumi.ComponentResource {
         serverName: this.server.name,
         objectId: args.administrator.principalId,
         principalName: args.administrator.name,
-        principalType: "ServicePrincipal",
+        // This API's enum is lower camel case (dbforpostgresql PrincipalType: user, servicePrincipal, group).
+        principalType: "servicePrincipal",
         tenantId: args.tenantId,
       },
       { parent: this },
