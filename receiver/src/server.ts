@@ -51,7 +51,7 @@ function startQuietPeriodSweeps(app: FastifyInstance, db: Database, config: Rece
 }
 
 export async function startReceiver(config: ReceiverConfig, options: StartOptions = {}): Promise<RunningReceiver> {
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, databaseAuth: config.databaseAuth, maxConnections: config.databasePoolMax }));
   const keys = new SigningKeys({
     jwksUrl: jwksUrl(config.auth),
     refreshIntervalMs: config.auth.keysRefreshSeconds * 1000,

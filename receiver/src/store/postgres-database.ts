@@ -1,15 +1,19 @@
 import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
 import { guarded, type Database, type Queryable } from "./database.ts";
 
 export interface PostgresOptions {
   connectionString: string;
   maxConnections?: number;
+  /** Called for every new connection (e.g. an Entra access token); unset: the URL's password. */
+  password?: () => Promise<string>;
   onIdleError?: (error: Error) => void;
 }
 
 export function openPostgres(options: PostgresOptions): Database {
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    // pg lets the URL's (empty) password override a password function: parse the URL here instead.
+    ...(options.password ? { ...parseIntoClientConfig(options.connectionString), password: options.password } : { connectionString: options.connectionString }),
     max: options.maxConnections ?? 10,
     // Fail fast when the server is gone: Azure retries a 503 sooner than it waits for us.
     connectionTimeoutMillis: 5_000,
