@@ -42,7 +42,10 @@ function deploy(stack: string, stackConfig: ConfigMap, target: Project = project
   return parseStackConfig(stack, raw, secrets);
 }
 
-/** The `pulumi` commands of README's "A new environment", as a shell would split them. */
+/** What `az ad signed-in-user show --query id -o tsv` prints: the signed-in user's object id. */
+const SIGNED_IN_USER = "5e5e5e5e-0000-4000-8000-00000000005e";
+
+/** The `pulumi` commands of README's "A new environment", as a shell would split them (with `$(az …)` answered). */
 function readmeNewEnvironment(): { stack: string; config: ConfigMap } {
   const readme = read("README.md");
   const section = readme.slice(readme.indexOf("### A new environment"));
@@ -52,7 +55,9 @@ function readmeNewEnvironment(): { stack: string; config: ConfigMap } {
   const config: ConfigMap = new Map();
   let ups = 0;
   for (const line of block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter((l) => l && !l.startsWith("#"))) {
-    const words = [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+    const substituted = line.replace(/\$\(az ad signed-in-user show --query id -o tsv\)/g, SIGNED_IN_USER);
+    if (substituted.includes("$(")) throw new Error(`README: the test cannot run "${line}"`);
+    const words = [...substituted.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
     if (words[0] !== "pulumi") continue;
     if (words[1] === "stack" && words[2] === "init") stack = words[3];
     else if (words[1] === "config" && words[2] === "set") {
@@ -118,6 +123,7 @@ describe("every stack of this project passes the CLI's check and the program's",
     const { stack, config } = readmeNewEnvironment();
     const settings = deploy(stack, config);
     expect(settings.connectors.serviceNow).toBeDefined();
+    expect(settings.identity).toEqual({ kind: "own", owners: [SIGNED_IN_USER], readers: [], operators: [SIGNED_IN_USER] });
   });
 
   it("a pull request's stack as the pipeline seeds it from Pulumi.dev.yaml", () => {
