@@ -326,7 +326,7 @@ describe("the program under the Pulumi SDK's own runner", () => {
     const needed = graphPermissions([...full.registrations.map((r) => r.type), ...full.invokes.map((i) => i.token), ...identityOnly.registrations.map((r) => r.type), ...identityOnly.invokes.map((i) => i.token)]);
     const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
     const listed = (label: string) => {
-      const line = readme.split("\n").find((l) => l.startsWith(`- **${label}**`));
+      const line = readme.split("\n").find((l) => l.trim().startsWith(`- **${label}**`));
       if (!line) throw new Error(`README has no line starting "- **${label}**"`);
       return [...line.matchAll(/`([A-Za-z]+\.[A-Za-z.]+)`/g)].map((m) => m[1]!).sort();
     };
