@@ -1,7 +1,10 @@
 /** Stack configuration: defaults, preview vs production, and the documented messages for bad values. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
-import { StackConfigError, matchesPattern, parseStackConfig } from "../../infra/stack-config.ts";
+import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS, StackConfigError, matchesPattern, parseStackConfig } from "../../infra/stack-config.ts";
+import { REPO_ROOT } from "../support/processes.ts";
 
 const OID = "0b0b0b0b-0000-4000-8000-00000000000b";
 
@@ -109,6 +112,24 @@ describe("parseStackConfig", () => {
     expect(matchesPattern("prod", "pr-*")).toBe(false);
     expect(matchesPattern("a.b", "a.*")).toBe(true);
     expect(matchesPattern("axb", "a.b")).toBe(false);
+  });
+});
+
+describe("README's configuration table", () => {
+  // The table under "### Configuration": | `key`, `key` | meaning | default |
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### Configuration"), readme.indexOf("### A new environment"));
+  const rows = section.split("\n").filter((l) => l.startsWith("| `")).map((l) => l.split("|").map((c) => c.trim()));
+  const documented = new Map(rows.flatMap(([, keys, , defaults]) => [...keys!.matchAll(/`(\w+)`/g)].map((m) => [m[1]!, defaults!] as const)));
+
+  it("documents exactly the keys the program reads", () => {
+    expect([...documented.keys()].sort()).toEqual([...CONFIG_KEYS, ...SECRET_KEYS].sort());
+  });
+
+  it("states each constant default the code applies", () => {
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      expect({ key, documented: documented.get(key) }).toEqual({ key, documented: expect.stringContaining(`\`${value}\``) });
+    }
   });
 });
 
