@@ -104,6 +104,8 @@ export class WebhookIdentity extends pulumi.ComponentResource {
     this.appIdUri = identifierUri.identifierUri;
 
     // `az account get-access-token --scope api://{clientId}/user_impersonation` without a consent prompt.
+    // The Application never writes api.preAuthorizedApplications (terraform-provider-azuread
+    // application_resource.go has no reference to it), so this resource and the application coexist.
     new azuread.ApplicationPreAuthorized(
       `${name}-azure-cli`,
       { applicationId: this.application.id, authorizedClientId: AZURE_CLI_CLIENT_ID, permissionIds: [DELEGATED_SCOPE_ID] },
