@@ -4,6 +4,7 @@
  */
 import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";
 import { loadConnectorsConfig, type ConnectorsConfig, type OutboxConfig } from "./connectors/connector-config.ts";
+import { DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
 
 export { ConfigError };
 
@@ -39,11 +40,21 @@ export interface AuthConfig {
 export const STATELESS_FAMILIES = ["log", "activity-log", "service-health", "resource-health", "smart-detector", "budget", "unknown"] as const;
 export type StatelessFamily = (typeof STATELESS_FAMILIES)[number];
 
+/** How the receiver signs in to PostgreSQL (DATABASE_AUTH). */
+export type DatabaseAuth =
+  /** The credentials in DATABASE_URL. */
+  | { kind: "password" }
+  /** A Microsoft Entra token of the managed identity (AZURE_CLIENT_ID: a user-assigned one) as the password. */
+  | { kind: "azure-managed-identity"; clientId: string | undefined };
+
 export interface ReceiverConfig {
   port: number;
   host: string;
   auth: AuthConfig;
   databaseUrl: string | undefined;
+  databaseAuth: DatabaseAuth;
+  /** DATABASE_POOL_MAX: the most PostgreSQL connections this process opens, all pools together. */
+  databasePoolMax: number;
   dataDir: string;
   bodyLimitBytes: number;
   /** A request (headers and body) must arrive within this; a stalled upload is cut with 408. */
@@ -77,6 +88,14 @@ function quietPeriods(env: Env, name: string): Partial<Record<StatelessFamily, n
     result[family] = Number(match[2]) * (UNIT_MS[match[3]!] as number);
   }
   return result;
+}
+
+function databaseAuth(env: Env): DatabaseAuth {
+  const kind = text(env, "DATABASE_AUTH", "password");
+  if (kind === "password") return { kind };
+  if (kind !== DATABASE_AUTH_MANAGED_IDENTITY) throw new ConfigError("DATABASE_AUTH", `must be "password" or "${DATABASE_AUTH_MANAGED_IDENTITY}", got "${kind}"`);
+  if (!env.DATABASE_URL?.trim()) throw new ConfigError("DATABASE_URL", `is required with DATABASE_AUTH=${DATABASE_AUTH_MANAGED_IDENTITY}`);
+  return { kind, clientId: env.AZURE_CLIENT_ID?.trim() ? guid(env, "AZURE_CLIENT_ID") : undefined };
 }
 
 function logLevel(env: Env): ReceiverConfig["logLevel"] {
@@ -129,6 +148,8 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
       keysMinRefetchSeconds: read(() => integer(env, "ENTRA_KEYS_MIN_REFETCH_SECONDS", 300, 0, 86_400), 0),
     },
     databaseUrl: read(() => databaseUrl(env), undefined),
+    databaseAuth: read(() => databaseAuth(env), { kind: "password" }),
+    databasePoolMax: read(() => integer(env, "DATABASE_POOL_MAX", 10, 2, 1000), 10),
     dataDir: read(() => text(env, "DATA_DIR", ".data"), ""),
     // Azure caps alert payloads at 256 KB; leave room for growth without accepting arbitrary blobs.
     bodyLimitBytes: read(() => integer(env, "BODY_LIMIT_BYTES", 1_048_576, 1024, 64 * 1_048_576), 0),

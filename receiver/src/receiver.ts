@@ -60,6 +60,8 @@ function openStore(config: ReceiverConfig, log: FastifyBaseLogger): SupervisedSt
     open: () =>
       openDatabase({
         databaseUrl: config.databaseUrl,
+        databaseAuth: config.databaseAuth,
+        maxConnections: config.databasePoolMax,
         dataDir: config.dataDir,
         dataDirLocked: true,
         onProgress: (step) => log.info(`store: ${step}`),

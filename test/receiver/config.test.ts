@@ -24,6 +24,8 @@ describe("loadConfig", () => {
         keysMinRefetchSeconds: 300,
       },
       databaseUrl: undefined,
+      databaseAuth: { kind: "password" },
+      databasePoolMax: 10,
       dataDir: ".data",
       bodyLimitBytes: 1_048_576,
       requestTimeoutMs: 30_000,

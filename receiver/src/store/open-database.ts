@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
+import type { DatabaseAuth } from "../config.ts";
 import type { Database } from "./database.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { entraDatabasePassword } from "./entra-database-token.ts";
 import { migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-database.ts";
 import { openPostgres, type PostgresOptions } from "./postgres-database.ts";
@@ -9,7 +11,9 @@ import { openPostgres, type PostgresOptions } from "./postgres-database.ts";
 export interface StoreSettings {
   databaseUrl: string | undefined;
   dataDir: string;
-  /** Connections one process may open in all (PostgreSQL). */
+  /** How to sign in to PostgreSQL. Default: the credentials in the URL. */
+  databaseAuth?: DatabaseAuth;
+  /** Connections one process may open in all (PostgreSQL): DATABASE_POOL_MAX. */
   maxConnections?: number;
   onIdleError?: (error: Error) => void;
   /** Told what opening is doing (start-up can take a while: PGlite's initdb, migrations). */
@@ -27,6 +31,10 @@ export async function openDatabase(settings: StoreSettings): Promise<Database> {
     const options: PostgresOptions = { connectionString: settings.databaseUrl };
     if (settings.maxConnections !== undefined) options.maxConnections = settings.maxConnections;
     if (settings.onIdleError) options.onIdleError = settings.onIdleError;
+    if (settings.databaseAuth?.kind === "azure-managed-identity") {
+      options.password = entraDatabasePassword(settings.databaseAuth.clientId ? { clientId: settings.databaseAuth.clientId } : {});
+    }
+    progress("connecting to PostgreSQL");
     db = openPostgres(options);
   } else {
     await mkdir(settings.dataDir, { recursive: true });

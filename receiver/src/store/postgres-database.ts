@@ -1,4 +1,5 @@
 import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
 import { driverCall, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
 
 export interface PostgresOptions {
@@ -21,12 +22,11 @@ const SESSION_SETTINGS = [
 ].join(" ");
 
 function clientConfig(options: PostgresOptions): pg.ClientConfig {
-  return {
-    connectionString: options.connectionString,
-    connectionTimeoutMillis: 5_000,
-    options: SESSION_SETTINGS,
-    ...(options.password ? { password: options.password } : {}),
-  };
+  // pg lets the URL's (empty) password override a password function: parse the URL here instead.
+  const target: pg.ClientConfig = options.password
+    ? { ...(parseIntoClientConfig(options.connectionString) as pg.ClientConfig), password: options.password }
+    : { connectionString: options.connectionString };
+  return { ...target, connectionTimeoutMillis: 5_000, options: SESSION_SETTINGS };
 }
 
 function rowsOf<Row>(result: pg.QueryResult): { rows: Row[] } {
