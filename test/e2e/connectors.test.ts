@@ -116,6 +116,22 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
     expect(serviceNow.requests.some((r) => r.authScheme === "Bearer")).toBe(true);
   });
 
+  it("delivers an alert with long texts and hundreds of resources within every field's limit", async () => {
+    const targets = Array.from({ length: 300 }, (_, i) => target(`big-${i}`));
+    const fired = wrapContext("metric-static.json", { alertRule: `rule-${"r".repeat(300)}`, description: "d".repeat(10_000), alertTargetIDs: targets, configurationItems: [] });
+    const incidentId = await post(fired);
+    await delivered(incidentId, "open");
+    const alertId = fired.data.essentials.alertId;
+    const [sn] = snIncidentsFor(alertId);
+    expect(sn!.short_description).toHaveLength(160);
+    expect(sn!.short_description!.endsWith("…")).toBe(true);
+    expect(sn!.description!.length).toBeLessThanOrEqual(4000);
+    expect(sn!.description).toContain("and 280 more");
+    const [bmc] = helixIncidentsFor(alertId);
+    expect(bmc!.Description).toHaveLength(100);
+    expect(bmc!.Detailed_Decription!.length).toBeLessThanOrEqual(4000);
+  });
+
   it("keeps retrying while a tool is down and delivers once after it recovers, without duplicates", async () => {
     serviceNow.down("reset");
     helix.down("503");
@@ -213,9 +229,34 @@ describe("ServiceNow Event Management mode", () => {
       await stack.postAlert(resolved);
       await eventually(async () => serviceNow.events().length === 2, "two events");
       const [open, close] = serviceNow.events();
-      expect(open).toMatchObject({ source: "Azure Monitor", severity: "1", node: "vm1", resource: fired.data.essentials.alertTargetIDs[0].toLowerCase() });
+      const resourceId = fired.data.essentials.alertTargetIDs[0].toLowerCase();
+      // The ARM id (111 characters) does not fit em_event.resource (100): its tail there, the whole id in additional_info.
+      expect(open).toMatchObject({ source: "Azure Monitor", severity: "1", node: "vm1", resource: "…/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1" });
       expect(close).toMatchObject({ severity: "0", message_key: open!.message_key });
-      expect(JSON.parse(open!.additional_info!)).toMatchObject({ alertId: fired.data.essentials.alertId });
+      expect(JSON.parse(open!.additional_info!)).toEqual({
+        alertId: fired.data.essentials.alertId,
+        alertLink: expect.stringContaining(encodeURIComponent(fired.data.essentials.alertId)),
+        incidentId: expect.any(String),
+        severity: "Sev0",
+        resourceId,
+        resourceIds: resourceId,
+        ciNames: "vm1",
+      });
+
+      // Long texts and thousands of resources: every field within em_event's limits.
+      const big = wrapContext("metric-static.json", {
+        alertRule: `rule-${"r".repeat(300)}`,
+        description: "d".repeat(10_000),
+        alertTargetIDs: Array.from({ length: 2000 }, (_, i) => `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm-${"n".repeat(40)}-${i}`),
+      });
+      await stack.postAlert(big);
+      await eventually(async () => serviceNow.events().length === 3, "the long alert's event");
+      const event = serviceNow.events()[2]!;
+      expect(event.type).toHaveLength(100);
+      expect(event.resource!.length).toBeLessThanOrEqual(100);
+      const info = JSON.parse(event.additional_info!);
+      expect(info.resourceId).toBe(big.data.essentials.alertTargetIDs[0].toLowerCase());
+      expect(info.resourceIds.split("\n")).toHaveLength(21);
       expect(serviceNow.requests.every((r) => r.authScheme === "Basic")).toBe(true);
     } finally {
       await stack.close();

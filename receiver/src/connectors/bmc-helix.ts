@@ -8,6 +8,13 @@ import { failure, httpRequest, parseJson, type HttpResponse } from "./http-clien
 import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
 import type { Connector } from "./connector.ts";
 
+/**
+ * HPD:IncidentInterface_Create's Description (the incident's Summary) holds 100 characters; AR System
+ * refuses a longer value (ERROR 306, value does not fall within the limits of the field). Detailed
+ * description and Resolution are long text; 4,000 keeps them readable and within every deployment.
+ */
+const FIELD_MAX = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 } as const;
+
 // Helix tokens last about an hour; renewing a little early avoids a 401 round trip.
 const TOKEN_LIFETIME_MS = 55 * 60_000;
 
@@ -74,8 +81,8 @@ export class BmcHelixConnector implements Connector {
       ...this.config.extraValues,
       First_Name: this.config.firstName,
       Last_Name: this.config.lastName,
-      Description: shortTitle(s, 100),
-      Detailed_Decription: incidentDescription(s),
+      Description: shortTitle(s, FIELD_MAX.Description),
+      Detailed_Decription: incidentDescription(s, FIELD_MAX.Detailed_Decription),
       Impact: this.config.impact[severity],
       Urgency: this.config.urgency[severity],
       Status: this.config.status,
@@ -109,7 +116,7 @@ export class BmcHelixConnector implements Connector {
       link = typeof number === "string" ? { externalId: number, externalNumber: number } : await this.create(job.snapshot);
     }
     if (job.action === "resolve") {
-      await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution) }, "BMC Helix incident resolve");
+      await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution, FIELD_MAX.Resolution) }, "BMC Helix incident resolve");
     } else if (job.action === "reopen") {
       await this.update(link, { Status: "In Progress" }, "BMC Helix incident reopen");
     }

@@ -5,10 +5,25 @@
 import type { ServiceNowConfig } from "./connector-config.ts";
 import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
 import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
-import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
+import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "./incident-text.ts";
 import type { Connector } from "./connector.ts";
 
 const RENEW_EARLY_MS = 60_000;
+
+/**
+ * What the incident table's fields hold: short_description 160 and correlation_id 100 characters
+ * (the incident dictionary); description and close_notes are 4,000-character string fields. A
+ * longer value is cut silently by the instance, so we cut it ourselves where it shows.
+ */
+const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000 } as const;
+
+/**
+ * em_event's documented lengths ("Event field format for event collection", ServiceNow docs):
+ * source, node, type and resource hold 100 characters, message_key 1,024. additional_info is a JSON
+ * string whose values must be strings. event_class, metric_name and description have no documented
+ * length; they get the 100 of their siblings and the 4,000 of a description.
+ */
+const EVENT_FIELD_MAX = { source: 100, event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
 
 class ServiceNowSession {
   private token: { value: string; expiresAt: number } | null = null;
@@ -120,8 +135,8 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       "POST",
       "/api/now/table/incident",
       {
-        short_description: shortTitle(snapshot),
-        description: incidentDescription(snapshot),
+        short_description: shortTitle(snapshot, INCIDENT_FIELD_MAX.short_description),
+        description: incidentDescription(snapshot, INCIDENT_FIELD_MAX.description),
         urgency: this.config.urgency[severity],
         impact: this.config.impact[severity],
         correlation_id: snapshot.correlationKey,
@@ -149,7 +164,7 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       await this.json("ServiceNow incident resolve", "PATCH", path, {
         state: "6",
         close_code: this.config.closeCode,
-        close_notes: resolutionText(job.snapshot, this.config.closeNotes),
+        close_notes: resolutionText(job.snapshot, this.config.closeNotes, INCIDENT_FIELD_MAX.close_notes),
       });
     } else if (job.action === "reopen") {
       await this.json("ServiceNow incident reopen", "PATCH", path, { state: "2", work_notes: `Azure Monitor fired the alert again at ${job.snapshot.firedAt}.` });
@@ -170,23 +185,28 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     const s = job.snapshot;
     const resource = s.resources[0];
+    const max = EVENT_FIELD_MAX;
     const record = {
-      source: this.config.eventSource,
-      event_class: s.monitoringService,
-      node: resource?.name ?? s.unboundCis[0] ?? "azure",
-      resource: resource?.resourceId ?? "",
-      type: s.alertRule ?? s.monitoringService,
-      metric_name: s.signalType ?? "",
+      source: clip(this.config.eventSource, max.source),
+      event_class: clip(s.monitoringService, max.event_class),
+      node: clip(resource?.name ?? s.unboundCis[0] ?? "azure", max.node),
+      // No ARM id of a real resource fits in 100 characters: the tail here, the whole id in additional_info.
+      resource: resource ? shortResourceId(resource.resourceId, max.resource) : "",
+      type: clip(s.alertRule ?? s.monitoringService, max.type),
+      metric_name: clip(s.signalType ?? "", max.metric_name),
       message_key: s.correlationKey,
       severity: job.action === "resolve" ? "0" : EVENT_SEVERITY[s.severity ?? "none"],
-      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes) : incidentDescription(s),
+      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes, max.description) : incidentDescription(s, max.description),
       time_of_event: eventTime(job.action === "resolve" ? (s.resolvedAt ?? s.firedAt) : s.firedAt),
+      // String values only; lists as lines, capped, since an alert may name thousands of resources.
       additional_info: JSON.stringify({
         alertId: s.alertId,
+        alertLink: azurePortalLink(s.alertId),
         incidentId: s.incidentId,
-        severity: s.severity,
-        resourceIds: s.resources.map((r) => r.resourceId),
-        ciNames: [...s.resources.map((r) => r.name), ...s.unboundCis],
+        severity: s.severity ?? "none",
+        resourceId: resource?.resourceId ?? "",
+        resourceIds: listed(s.resources.map((r) => r.resourceId), "\n"),
+        ciNames: listed([...s.resources.map((r) => r.name), ...s.unboundCis], "\n"),
       }),
     };
     const response = await this.session.request("POST", "/api/global/em/jsonv2", { records: [record] });
