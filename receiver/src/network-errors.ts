@@ -27,6 +27,7 @@ export function describeFetchFailure(error: unknown, timeoutMs?: number): string
   const root = rootCause(error);
   // AggregateError carries the code on itself and the address on its members.
   const code = codeOf(root) ?? codeOf((error as { cause?: unknown } | null)?.cause) ?? codeOf(error);
-  const message = root instanceof Error && root.message ? root.message : error instanceof Error ? error.message : String(error);
+  // OpenSSL's messages end with a newline; a log line should not.
+  const message = (root instanceof Error && root.message ? root.message : error instanceof Error ? error.message : String(error)).trim();
   return code && !message.includes(code) ? `${message} (${code})` : message;
 }

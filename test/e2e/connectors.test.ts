@@ -247,7 +247,7 @@ describe("ServiceNow Event Management mode", () => {
       const big = wrapContext("metric-static.json", {
         alertRule: `rule-${"r".repeat(300)}`,
         description: "d".repeat(10_000),
-        alertTargetIDs: Array.from({ length: 2000 }, (_, i) => `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm-${"n".repeat(40)}-${i}`),
+        alertTargetIDs: Array.from({ length: 300 }, (_, i) => `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm-${"n".repeat(40)}-${i}`),
       });
       await stack.postAlert(big);
       await eventually(async () => serviceNow.events().length === 3, "the long alert's event");

@@ -152,6 +152,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
   });
 
   app.get<{ Params: { table: string } }>("/api/now/table/:table", async (request, reply) => {
+    if (request.params.table === "sys_user") return { result: [{ sys_id: "6816f79cc0a8016401c5a33be04be441" }].map((r) => select(r, (request.query as Record<string, string | undefined>).sysparm_fields)) };
     if (!request.params.table.startsWith("cmdb_ci")) return fail(reply, 400, "Invalid table", request.params.table);
     const q = request.query as Record<string, string | undefined>;
     const conditions = parseQuery(q.sysparm_query);

@@ -4,7 +4,7 @@
  */
 import type { BmcHelixConfig } from "./connector-config.ts";
 import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
-import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type ConnectorCheck, type HttpResponse } from "./http-client.ts";
 import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
 import type { Connector } from "./connector.ts";
 
@@ -39,14 +39,33 @@ export class BmcHelixConnector implements Connector {
 
   private async login(): Promise<string> {
     if (this.token && Date.now() < this.token.expiresAt) return this.token.value;
-    const response = await httpRequest(`${this.config.url}/api/jwt/login`, {
+    const response = await this.jwtLogin();
+    if (response.status !== 200 || !response.text.trim()) throw failure("BMC Helix login", response);
+    this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
+    return this.token.value;
+  }
+
+  private jwtLogin(): Promise<HttpResponse> {
+    return httpRequest(`${this.config.url}/api/jwt/login`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ username: this.config.username, password: this.config.password }),
     });
-    if (response.status !== 200 || !response.text.trim()) throw failure("BMC Helix login", response);
-    this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
-    return this.token.value;
+  }
+
+  /** The JWT login itself: it needs the server and the credentials, and its token serves the first delivery. */
+  async check(): Promise<ConnectorCheck> {
+    const tool = `BMC Helix at ${this.config.url}`;
+    try {
+      const response = await this.jwtLogin();
+      const verdict = checkVerdict(tool, response, `credentials of ${this.config.username}`);
+      if (!verdict.ok) return verdict;
+      if (!response.text.trim()) return { ok: false, detail: `${tool} answered the login ${response.status} without a token` };
+      this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
+      return verdict;
+    } catch (error) {
+      return { ok: false, detail: `${tool}: ${(error as Error).message}` };
+    }
   }
 
   /** On 401 the token may have expired early: log in again, once. */

@@ -4,7 +4,7 @@
  */
 import type { ServiceNowConfig } from "./connector-config.ts";
 import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
-import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type ConnectorCheck, type HttpResponse } from "./http-client.ts";
 import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "./incident-text.ts";
 import type { Connector } from "./connector.ts";
 
@@ -36,17 +36,22 @@ class ServiceNowSession {
     const auth = this.config.auth;
     if (auth.type === "basic") return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
     if (!this.token || Date.now() >= this.token.expiresAt - RENEW_EARLY_MS) {
-      const response = await httpRequest(`${this.config.url}/oauth_token.do`, {
-        method: "POST",
-        headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: auth.clientId, client_secret: auth.clientSecret }),
-      });
+      const response = await this.tokenRequest(auth);
       if (response.status !== 200) throw failure("ServiceNow OAuth token endpoint", response);
       const body = parseJson<{ access_token?: string; expires_in?: number }>("ServiceNow OAuth token endpoint", response);
       if (!body.access_token) throw new DeliveryError("ServiceNow OAuth token endpoint returned no access_token", { retryable: true });
       this.token = { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 1800) * 1000 };
     }
     return `Bearer ${this.token.value}`;
+  }
+
+  /** The OAuth client-credentials call, answered as it came. */
+  tokenRequest(auth: { clientId: string; clientSecret: string }): Promise<HttpResponse> {
+    return httpRequest(`${this.config.url}/oauth_token.do`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: auth.clientId, client_secret: auth.clientSecret }),
+    });
   }
 
   /** A 401 may be an expired token: renew once and try again. */
@@ -90,6 +95,28 @@ abstract class ServiceNowConnector implements Connector {
   }
 
   abstract deliver(job: DeliveryJob): Promise<ExternalLink>;
+
+  /**
+   * Table mode reads one incident (the table it writes); Event Management integration users may
+   * lack that role, so event mode reads one user, which any authenticated caller may.
+   */
+  async check(): Promise<ConnectorCheck> {
+    const tool = `ServiceNow at ${this.config.url}`;
+    const credentials = this.config.auth.type === "oauth" ? "OAuth client credentials" : "basic auth credentials";
+    const table = this.config.mode === "table" ? "incident" : "sys_user";
+    try {
+      const auth = this.config.auth;
+      if (auth.type === "oauth") {
+        const token = await this.session.tokenRequest(auth);
+        if (token.status !== 200) return checkVerdict(`${tool} (OAuth token endpoint)`, token, credentials);
+      }
+      const response = await this.session.request("GET", `/api/now/table/${table}?${query({ sysparm_limit: "1", sysparm_fields: "sys_id" })}`);
+      return checkVerdict(tool, response, credentials);
+    } catch (error) {
+      // Nothing answered (or the token answer was unusable): the message says why.
+      return { ok: false, detail: `${tool}: ${(error as Error).message}` };
+    }
+  }
 }
 
 export class ServiceNowTableConnector extends ServiceNowConnector {
