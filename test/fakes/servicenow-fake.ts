@@ -53,18 +53,23 @@ export interface ServiceNowFake extends Faults {
 
 const envelope = (status: number, message: string, detail = "") => ({ error: { message, detail }, status: "failure" });
 
-/** `a=b^c=d`: ServiceNow's encoded query, equality only (what the connector uses). */
-function parseQuery(query: string | undefined): Array<[string, string]> {
+/**
+ * `a=b^cINx,y`: ServiceNow's encoded query, with the two operators the connector uses — equality and
+ * IN (a comma-separated list). Any other part is dropped, as an unknown field's condition is.
+ */
+function parseQuery(query: string | undefined): Array<[string, string[]]> {
   if (!query) return [];
-  return query.split("^").flatMap((part) => {
+  return query.split("^").flatMap((part): Array<[string, string[]]> => {
     const i = part.indexOf("=");
-    return i > 0 ? [[part.slice(0, i), part.slice(i + 1)] as [string, string]] : [];
+    if (i > 0) return [[part.slice(0, i), [part.slice(i + 1)]]];
+    const list = /^([a-z0-9_]+?)IN(.*)$/.exec(part);
+    return list ? [[list[1]!, list[2]!.split(",")]] : [];
   });
 }
 
-function matches(row: Row, conditions: Array<[string, string]>, knownFields: (field: string) => boolean): boolean {
+function matches(row: Row, conditions: Array<[string, string[]]>, knownFields: (field: string) => boolean): boolean {
   // An unknown field's condition is dropped, not failed: the real instance returns unrelated rows.
-  return conditions.filter(([field]) => knownFields(field)).every(([field, value]) => (row[field] ?? "").toLowerCase() === value.toLowerCase());
+  return conditions.filter(([field]) => knownFields(field)).every(([field, values]) => values.some((value) => (row[field] ?? "").toLowerCase() === value.toLowerCase()));
 }
 
 function select(row: Row, fields: string | undefined): Row {

@@ -9,6 +9,9 @@ import { azurePortalLink, clip, incidentDescription, listed, resolutionText, sho
 import type { Connector } from "./connector.ts";
 
 const RENEW_EARLY_MS = 60_000;
+/** ARM ids per CMDB query (about 130 characters each, so the URL stays near 3 KB) and resources looked at. */
+const CI_LOOKUP_BATCH = 20;
+const CI_LOOKUP_MAX = 100;
 
 /**
  * What the incident table's fields hold: short_description 160 and correlation_id 100 characters
@@ -97,8 +100,9 @@ abstract class ServiceNowConnector implements Connector {
   abstract deliver(job: DeliveryJob): Promise<ExternalLink>;
 
   /**
-   * Table mode reads one incident (the table it writes); Event Management integration users may
-   * lack that role, so event mode reads one user, which any authenticated caller may.
+   * Table mode reads one incident (the table it writes). An Event Management integration user may
+   * only create events, so event mode reads one sys_user row: what counts there is that the
+   * credentials are accepted (401 when not), not what the row says.
    */
   async check(): Promise<ConnectorCheck> {
     const tool = `ServiceNow at ${this.config.url}`;
@@ -141,15 +145,23 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
     return row ? { externalId: row.sys_id!, externalNumber: row.number ?? null } : null;
   }
 
+  /**
+   * The CI of the first resource the CMDB knows, looked up CI_LOOKUP_BATCH ids per request with the
+   * encoded query's IN operator, among the first CI_LOOKUP_MAX resources: an alert may name
+   * thousands, and one request per resource would take minutes and spend the instance's rate limit.
+   */
   private async findCi(snapshot: IncidentSnapshot): Promise<string | null> {
-    for (const resource of snapshot.resources) {
+    const ids = snapshot.resources.slice(0, CI_LOOKUP_MAX).map((r) => r.resourceId);
+    for (let start = 0; start < ids.length; start += CI_LOOKUP_BATCH) {
+      const batch = ids.slice(start, start + CI_LOOKUP_BATCH);
       const { result } = await this.json<{ result: Row[] }>(
         "ServiceNow CMDB lookup",
         "GET",
-        `/api/now/table/${encodeURIComponent(this.config.ciTable)}?${query({ sysparm_query: `object_id=${resource.resourceId}`, sysparm_fields: "sys_id,name,object_id", sysparm_limit: "5" })}`,
+        `/api/now/table/${encodeURIComponent(this.config.ciTable)}?${query({ sysparm_query: `object_idIN${batch.join(",")}`, sysparm_fields: "sys_id,name,object_id", sysparm_limit: String(batch.length * 5) })}`,
       );
-      const ci = result.find((r) => r.object_id?.toLowerCase() === resource.resourceId && r.sys_id);
-      if (ci) return ci.sys_id!;
+      const found = new Map(result.flatMap((r) => (r.sys_id && r.object_id ? [[r.object_id.toLowerCase(), r.sys_id] as const] : [])));
+      const first = batch.find((id) => found.has(id));
+      if (first) return found.get(first)!;
     }
     return null;
   }
