@@ -122,6 +122,7 @@ describe("connector configuration", () => {
     [{ SERVICENOW_URL: "https://x" }, "SERVICENOW_USERNAME or SERVICENOW_CLIENT_ID is required"],
     [{ ...sn, SERVICENOW_MODE: "soap" }, 'SERVICENOW_MODE must be "table" or "event"'],
     [{ ...sn, SERVICENOW_URGENCY_MAP: "Sev0=1" }, "SERVICENOW_URGENCY_MAP must map Sev1, Sev2, Sev3, Sev4, none"],
+    [{ ...sn, SERVICENOW_MODE: "event", SERVICENOW_EVENT_SOURCE: "s".repeat(101) }, "SERVICENOW_EVENT_SOURCE must be at most 100 characters (ServiceNow's em_event.source), got 101"],
     [{ ...sn, SERVICENOW_PASSWORD: undefined, SERVICENOW_PASSWORD_FILE: "/nonexistent/pw" }, "SERVICENOW_PASSWORD_FILE names a file that cannot be read"],
     [{ BMC_HELIX_URL: "https://helix", BMC_HELIX_USERNAME: "u" }, "BMC_HELIX_PASSWORD is required"],
     [{ BMC_HELIX_URL: "https://helix", BMC_HELIX_USERNAME: "u", BMC_HELIX_PASSWORD: "p" }, "BMC_HELIX_FIRST_NAME is required"],

@@ -22,11 +22,12 @@ const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_no
 
 /**
  * em_event's documented lengths ("Event field format for event collection", ServiceNow docs):
- * source, node, type and resource hold 100 characters, message_key 1,024. additional_info is a JSON
+ * source, node, type and resource hold 100 characters (the source is checked in the configuration),
+ * message_key 1,024. additional_info is a JSON
  * string whose values must be strings. event_class, metric_name and description have no documented
  * length; they get the 100 of their siblings and the 4,000 of a description.
  */
-const EVENT_FIELD_MAX = { source: 100, event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
+const EVENT_FIELD_MAX = { event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
 
 class ServiceNowSession {
   private token: { value: string; expiresAt: number } | null = null;
@@ -226,7 +227,7 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
     const resource = s.resources[0];
     const max = EVENT_FIELD_MAX;
     const record = {
-      source: clip(this.config.eventSource, max.source),
+      source: this.config.eventSource,
       event_class: clip(s.monitoringService, max.event_class),
       node: clip(resource?.name ?? s.unboundCis[0] ?? "azure", max.node),
       // No ARM id of a real resource fits in 100 characters: the tail here, the whole id in additional_info.
