@@ -57,9 +57,8 @@ function intake(payload: unknown) {
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("an Azure-sized alert (256 KB)", () => {
-  it.each(Object.keys(payloads))("of %s never blocks the event loop for long", async (kind) => {
-    const payload = payloads[kind]!();
-    expect(Buffer.byteLength(JSON.stringify(payload))).toBeGreaterThan(AZURE_MAX_BYTES * 0.95);
+  /** The longest the event loop stood still while one alert went through validate → normalise → bindings. */
+  async function longestBlockMs(payload: unknown): Promise<number> {
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
     await tick(20);
@@ -67,8 +66,23 @@ describe("an Azure-sized alert (256 KB)", () => {
     await tick(20);
     delay.disable();
     expect(bindings.length).toBeGreaterThan(1000);
-    // Generous: a few ms is the goal; this shared 2-core box can pause any process for tens of ms.
-    expect(delay.max / 1e6).toBeLessThan(200);
+    return delay.max / 1e6;
+  }
+
+  it.each(Object.keys(payloads))("of %s never blocks the event loop for long", async (kind) => {
+    const payload = payloads[kind]!();
+    expect(Buffer.byteLength(JSON.stringify(payload))).toBeGreaterThan(AZURE_MAX_BYTES * 0.95);
+    // Our own block recurs on every attempt; the machine pausing this process (2 cores shared by many)
+    // does not, so the best of up to three attempts measures the code, not the neighbours. A block of
+    // seconds is never the neighbours: no need to wait for more of those.
+    let best = Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const blocked = await longestBlockMs(payload);
+      best = Math.min(best, blocked);
+      if (best < 200 || blocked >= 2000) break;
+    }
+    // Generous: a few ms is the goal (the quadratic version blocked 3 to 8 s).
+    expect(best).toBeLessThan(200);
   });
 });
 
