@@ -85,6 +85,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     jwksUrl: jwksUrl(config.auth),
     refreshIntervalMs: config.auth.keysRefreshSeconds * 1000,
     minRefetchIntervalMs: config.auth.keysMinRefetchSeconds * 1000,
+    onRefreshError: (error) => log.warn({ jwksUrl: jwksUrl(config.auth) }, `signing keys could not be loaded: ${error.message}`),
   });
   const verifier = new TokenVerifier(config.auth, keys);
   const targets: DeliveryTargets = { connectors: config.connectors.map((c) => c.kind), maxAgeMs: config.outbox.maxAgeMs };
@@ -105,11 +106,18 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   // if it fails, the receiver still starts, answers 503, and keeps trying.
   log.info({ jwksUrl: jwksUrl(config.auth) }, "signing keys: fetching");
   await keys.refresh();
-  if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth) }, "signing keys not loaded yet; alerts get 503 until they are");
+  if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth), cause: keys.lastFailure }, "signing keys not loaded yet; alerts get 503 until they are");
 
   const quietPeriods = startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log });
   const retention = startRetentionTimer({ db, days: config.retentionDays, log });
-  const outbox = new OutboxWorker({ db, connectors: config.connectors.map(createConnector), config: config.outbox, log: log.child({ component: "outbox" }), metrics });
+  const connectors = config.connectors.map(createConnector);
+  // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
+  for (const connector of connectors) {
+    void connector.check().then((result) =>
+      result.ok ? log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`) : log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`),
+    );
+  }
+  const outbox = new OutboxWorker({ db, connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
   store.ready.then(() => outbox.start(), () => undefined);
 
   await app.listen({ port: config.port, host: config.host });

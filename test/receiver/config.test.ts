@@ -21,7 +21,7 @@ describe("loadConfig", () => {
         authority: "https://login.microsoftonline.com",
         clockToleranceSeconds: 300,
         keysRefreshSeconds: 86_400,
-        keysMinRefetchSeconds: 300,
+        keysMinRefetchSeconds: 10,
       },
       databaseUrl: undefined,
       databaseAuth: { kind: "password" },
