@@ -1,0 +1,107 @@
+/**
+ * From measured windows to what the bench prints: per-round figures, their medians across rounds
+ * (ratios are taken per round, against the same round's ceiling and Alertmanager, and then the
+ * median of those ratios is reported), text tables for people and one JSON object for machines.
+ */
+import type { OpenLoopSample } from "./open-loop.ts";
+import type { Measured, WindowCpu } from "./measure.ts";
+import type { LoadSample } from "./closed-loop.ts";
+import { median, round } from "./stats.ts";
+
+export interface Round {
+  round: number;
+  rps: number;
+  p50?: number;
+  p99?: number;
+  non2xx: number;
+  errors: number;
+  cpu: WindowCpu;
+  ratioCeiling?: number;
+  ratioAlertmanager?: number;
+  /** Open loop only. */
+  unfinished?: number;
+  senderLagP99?: number;
+}
+
+export function toRound(round: number, measured: Measured<LoadSample | OpenLoopSample>): Round {
+  const sample = measured.sample;
+  const open = "achievedRate" in sample ? sample : undefined;
+  return {
+    round,
+    rps: open ? open.achievedRate : measured.rps,
+    p50: measured.p50,
+    p99: measured.p99,
+    non2xx: sample.non2xx,
+    errors: sample.errors,
+    cpu: measured.cpu,
+    unfinished: open?.unfinished,
+    senderLagP99: open?.senderLagP99Ms,
+  };
+}
+
+/** Fills each round's ratios against the ceiling's and Alertmanager's figures of the same round. */
+export function addRatios(byTarget: Map<string, Round[]>): void {
+  const ceiling = byTarget.get("ceiling") ?? [];
+  const alertmanager = byTarget.get("alertmanager") ?? [];
+  for (const rounds of byTarget.values()) {
+    for (const r of rounds) {
+      const c = ceiling.find((x) => x.round === r.round);
+      const a = alertmanager.find((x) => x.round === r.round);
+      r.ratioCeiling = c && c.rps > 0 ? r.rps / c.rps : undefined;
+      r.ratioAlertmanager = a && a.rps > 0 ? r.rps / a.rps : undefined;
+    }
+  }
+}
+
+export interface Summary {
+  rps?: number;
+  ratio_ceiling?: number;
+  ratio_alertmanager?: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  non2xx: number;
+  errors: number;
+  unfinished?: number;
+  sender_lag_p99_ms?: number;
+  cpu_us_per_alert?: number;
+  pg_cpu_us_per_alert?: number;
+  generator_cpu_us_per_alert?: number;
+  busy_cores?: number;
+  rounds: Array<Record<string, number | undefined>>;
+}
+
+export function summarise(rounds: Round[]): Summary {
+  const m = (pick: (r: Round) => number | undefined, digits = 3) => round(median(rounds.map(pick)), digits);
+  const open = rounds.some((r) => r.unfinished !== undefined);
+  return {
+    rps: m((r) => r.rps, 4),
+    ratio_ceiling: m((r) => r.ratioCeiling),
+    ratio_alertmanager: m((r) => r.ratioAlertmanager),
+    p50_ms: m((r) => r.p50),
+    p99_ms: m((r) => r.p99),
+    non2xx: rounds.reduce((a, r) => a + r.non2xx, 0),
+    errors: rounds.reduce((a, r) => a + r.errors, 0),
+    ...(open ? { unfinished: rounds.reduce((a, r) => a + (r.unfinished ?? 0), 0), sender_lag_p99_ms: m((r) => r.senderLagP99) } : {}),
+    cpu_us_per_alert: m((r) => r.cpu.targetUs),
+    pg_cpu_us_per_alert: m((r) => r.cpu.postgresUs),
+    generator_cpu_us_per_alert: m((r) => r.cpu.generatorUs),
+    busy_cores: m((r) => r.cpu.busyCores, 2),
+    rounds: rounds.map((r) => ({
+      rps: round(r.rps, 4),
+      ratio_ceiling: round(r.ratioCeiling),
+      ratio_alertmanager: round(r.ratioAlertmanager),
+      p50_ms: round(r.p50),
+      p99_ms: round(r.p99),
+      non2xx: r.non2xx,
+    })),
+  };
+}
+
+/** Aligned text columns; numbers right-aligned, blanks for what was not measured. */
+export function table(headers: string[], rows: Array<Array<string | number | undefined>>): string {
+  const cells = rows.map((row) => row.map((v) => (v === undefined ? "–" : typeof v === "number" ? v.toLocaleString("en-US") : v)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const numeric = headers.map((_, i) => rows.every((row) => typeof row[i] !== "string"));
+  const line = (row: string[]) => row.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
