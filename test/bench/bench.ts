@@ -27,6 +27,7 @@ import { median, round } from "./stats.ts";
 import { Interrupted, Supervisor } from "./supervisor.ts";
 import {
   createBenchDatabase,
+  alertmanagerVersion,
   findAlertmanager,
   postgresIsLocal,
   startAlertmanager,
@@ -154,7 +155,11 @@ async function bench(options: Options, supervisor: Supervisor): Promise<{ tables
   const soak = options.soak !== undefined;
   const plans: TargetPlan[] = [];
   const alertmanagerBinary = options.alertmanager && !soak ? findAlertmanager() : undefined;
-  const alertmanagerNote = soak ? undefined : !options.alertmanager ? "left out (--no-alertmanager)" : alertmanagerBinary ? alertmanagerBinary : "skipped: not installed (apt-get install prometheus-alertmanager)";
+  const alertmanager = soak
+    ? undefined
+    : alertmanagerBinary
+      ? { status: "measured", binary: alertmanagerBinary, version: alertmanagerVersion(alertmanagerBinary) }
+      : { status: options.alertmanager ? "skipped: not installed (apt-get install prometheus-alertmanager)" : "left out (--no-alertmanager)" };
   if (!soak) plans.push({ key: "ceiling", start: startCeiling });
   if (alertmanagerBinary) plans.push({ key: "alertmanager", start: (c) => startAlertmanager(c, alertmanagerBinary) });
   const receiverPlan = (key: string, store: Store, preload?: number): TargetPlan => ({
@@ -164,7 +169,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<{ tables
   });
   for (const store of options.stores) plans.push(receiverPlan(store, store));
   if (options.scale && !soak) for (const store of options.stores) plans.push(receiverPlan(`${store}_full`, store, options.scale));
-  if (alertmanagerNote && !alertmanagerBinary) process.stderr.write(`Alertmanager ${alertmanagerNote}\n`);
+  if (alertmanager && !alertmanagerBinary) process.stderr.write(`Alertmanager ${alertmanager.status}\n`);
 
   const warmup = Math.min(3, Math.max(0.5, options.duration / 5));
   const baseline = options.quick ? 0.3 : 1;
@@ -351,7 +356,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<{ tables
       started_at: startedAt,
       machine: { cores, load_1m_before: round(loadBefore, 2), postgres_cpu_measured: postgresLocal },
       options: { duration_s: options.duration, rounds: options.rounds, connections: options.connections, rates: options.rates, stores: options.stores, scale_incidents: options.scale ?? null },
-      alertmanager: alertmanagerNote,
+      alertmanager,
       closed: closedJson,
       open: openJson,
       peak_rss_mb: peakRss,

@@ -7,6 +7,7 @@
  * - Prometheus Alertmanager (the Debian package's binary) on loopback, in memory, for a peer that
  *   takes alerts over HTTP without authentication or a durable commit.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -135,6 +136,12 @@ export function findAlertmanager(): string | undefined {
       return false;
     }
   });
+}
+
+/** "0.25.0" from `alertmanager, version 0.25.0 (branch: …)`. */
+export function alertmanagerVersion(binary: string): string {
+  const text = execFileSync(binary, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return /version (\S+)/.exec(text)?.[1] ?? "unknown";
 }
 
 // Every alert goes to a receiver with no integrations: Alertmanager stores and groups it, sends nothing.
