@@ -62,28 +62,41 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSample
   let pending = 0;
   let allAnswered: () => void = () => undefined;
 
+  const finish = (i: number, scheduled: number) => {
+    if (closing) return;
+    const now = performance.now();
+    latencies[i] = now - scheduled;
+    answered += 1;
+    lastAnswer = now;
+    pending -= 1;
+    if (pending === 0) allAnswered();
+  };
+  // dispatch with a bare handler rather than request(): no promise and no body stream per
+  // request, which keeps the generator's CPU per request near autocannon's.
   const send = (i: number, scheduled: number) => {
     pending += 1;
-    void pool
-      .request({ origin: options.origin, path: options.path, method: "POST", headers, body: options.bodies() })
-      .then(async ({ statusCode, body }) => {
-        await body.dump();
-        if (statusCode >= 200 && statusCode < 300) ok += 1;
-        else non2xx += 1;
-      })
-      .catch(() => {
-        // The pool is destroyed after the drain time: those are counted as unfinished, not as errors.
-        if (!closing) errors += 1;
-      })
-      .finally(() => {
-        if (closing) return;
-        const now = performance.now();
-        latencies[i] = now - scheduled;
-        answered += 1;
-        lastAnswer = now;
-        pending -= 1;
-        if (pending === 0) allAnswered();
-      });
+    let status = 0;
+    pool.dispatch(
+      { origin: options.origin, path: options.path, method: "POST", headers, body: options.bodies() },
+      {
+        onConnect: () => undefined,
+        onHeaders: (statusCode) => {
+          status = statusCode;
+          return true;
+        },
+        onData: () => true,
+        onComplete: () => {
+          if (status >= 200 && status < 300) ok += 1;
+          else non2xx += 1;
+          finish(i, scheduled);
+        },
+        onError: () => {
+          // The pool is destroyed after the drain time: those are counted as unfinished, not as errors.
+          if (!closing) errors += 1;
+          finish(i, scheduled);
+        },
+      },
+    );
   };
 
   // A short lead, so the first request is not already late when the first tick runs.
