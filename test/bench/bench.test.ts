@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run, start } from "../support/processes.ts";
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -17,23 +17,41 @@ const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.
 const TIMEOUT_MS = 90_000;
 const QUICK = ["test/bench/bench.ts", "--quick", "--duration", "0.5", "--connections", "8", "--rates", "200", "--stores", "postgres", "--no-alertmanager"];
 
-let marker: string;
-let tempRoot: string;
-let databasesBefore: string[];
-
-/** Processes whose environment carries this run's marker: the bench and everything it started. */
-function processesWithMarker(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(`SECURE_EXPORT_BENCH_TEST_MARKER=${marker}\0`)) pids.push(Number(entry));
-    } catch {
-      // Gone, or another user's process.
-    }
-  }
-  return pids;
+/** One bench run's identity: a marker in its environment (inherited by every child) and its TMPDIR. */
+interface Run {
+  marker: string;
+  tempRoot: string;
+  env(extra?: Record<string, string>): Record<string, string | undefined>;
+  /** Processes whose environment carries the marker: the bench and everything it started. */
+  processes(): number[];
 }
+
+function newRun(): Run {
+  const marker = randomUUID();
+  const tempRoot = mkdtempSync(join(tmpdir(), "bench-test-"));
+  const handle: Run = {
+    marker,
+    tempRoot,
+    env: (extra: Record<string, string> = {}) => ({ ...process.env, BENCH_DATABASE_URL: ADMIN_URL, TMPDIR: tempRoot, SECURE_EXPORT_BENCH_TEST_MARKER: marker, ...extra }),
+    processes: () => {
+      const pids: number[] = [];
+      for (const entry of readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(`SECURE_EXPORT_BENCH_TEST_MARKER=${marker}\0`)) pids.push(Number(entry));
+        } catch {
+          // Gone, or another user's process.
+        }
+      }
+      return pids;
+    },
+  };
+  started.push(handle);
+  return handle;
+}
+
+const started: Run[] = [];
+let databasesBefore: string[];
 
 async function benchDatabases(): Promise<string[]> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
@@ -46,30 +64,28 @@ async function benchDatabases(): Promise<string[]> {
   }
 }
 
-function benchEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, BENCH_DATABASE_URL: ADMIN_URL, TMPDIR: tempRoot, SECURE_EXPORT_BENCH_TEST_MARKER: marker, ...extra };
+function expectNothingLeftBehind(run: Run): void {
+  expect(run.processes()).toEqual([]);
+  expect(readdirSync(run.tempRoot)).toEqual([]);
 }
 
-async function expectNothingLeftBehind(): Promise<void> {
-  expect(processesWithMarker()).toEqual([]);
-  expect(readdirSync(tempRoot)).toEqual([]);
-  const added = (await benchDatabases()).filter((name) => !databasesBefore.includes(name));
-  expect(added).toEqual([]);
-}
-
-describe.skipIf(process.platform !== "linux")("npm run bench", () => {
-  beforeEach(async () => {
-    marker = randomUUID();
-    tempRoot = mkdtempSync(join(tmpdir(), "bench-test-"));
+// The runs are independent (own marker, own TMPDIR, own database), so they run side by side.
+describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => {
+  beforeAll(async () => {
     databasesBefore = await benchDatabases();
   });
-  afterEach(() => {
-    for (const pid of processesWithMarker()) process.kill(pid, "SIGKILL");
-    rmSync(tempRoot, { recursive: true, force: true });
+  afterAll(async () => {
+    for (const run of started) {
+      for (const pid of run.processes()) process.kill(pid, "SIGKILL");
+      rmSync(run.tempRoot, { recursive: true, force: true });
+    }
+    // Every run has ended: none of the databases they created may remain.
+    expect((await benchDatabases()).filter((name) => !databasesBefore.includes(name))).toEqual([]);
   });
 
   test("--quick measures the ceiling and the receiver on PostgreSQL and ends with the JSON summary", async () => {
-    const result = await run(QUICK, benchEnv(), TIMEOUT_MS);
+    const bench = newRun();
+    const result = await run(QUICK, bench.env(), TIMEOUT_MS);
     expect(result.stderr).toMatch(/\[1\/\d+\] starting ceiling, postgres: ready/);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
@@ -96,26 +112,28 @@ describe.skipIf(process.platform !== "linux")("npm run bench", () => {
     expect(result.stdout).toContain("Closed loop");
     expect(result.stdout).toContain("Open loop");
 
-    await expectNothingLeftBehind();
+    expectNothingLeftBehind(bench);
   }, TIMEOUT_MS);
 
   test("a receiver that cannot start fails the run with its own message and nothing is left running", async () => {
+    const bench = newRun();
     // The receiver refuses this value at start-up (README: BODY_LIMIT_BYTES is at least 1024).
-    const result = await run(QUICK, benchEnv({ BODY_LIMIT_BYTES: "1" }), TIMEOUT_MS);
+    const result = await run(QUICK, bench.env({ BODY_LIMIT_BYTES: "1" }), TIMEOUT_MS);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("receiver postgres exited unexpectedly");
     expect(result.stderr).toContain("BODY_LIMIT_BYTES");
     expect(JSON.parse(result.stdout.trimEnd().split("\n").at(-1)!)).toMatchObject({ ok: false });
-    await expectNothingLeftBehind();
+    expectNothingLeftBehind(bench);
   }, TIMEOUT_MS);
 
   test("SIGTERM in the middle of a measurement stops every process the bench started", async () => {
     // 2.5 s windows: the warm-up stays at 0.5 s per target, the signal lands inside the first window.
-    const bench = start([...QUICK, "--duration", "2.5"], benchEnv());
+    const identity = newRun();
+    const bench = start([...QUICK, "--duration", "2.5"], identity.env());
     await bench.waitFor(/warm-up.*: done/, 60_000);
-    expect(processesWithMarker().length).toBeGreaterThanOrEqual(3); // the bench, the ceiling, the receiver
+    expect(identity.processes().length).toBeGreaterThanOrEqual(3); // the bench, the ceiling, the receiver
     expect(await bench.stop("SIGTERM")).toBe(143);
     expect(bench.output()).toContain("interrupted by SIGTERM");
-    await expectNothingLeftBehind();
+    expectNothingLeftBehind(identity);
   }, TIMEOUT_MS);
 });

@@ -28,6 +28,7 @@ import { Interrupted, Supervisor } from "./supervisor.ts";
 import {
   createBenchDatabase,
   alertmanagerVersion,
+  checkPostgres,
   findAlertmanager,
   postgresIsLocal,
   startAlertmanager,
@@ -188,9 +189,17 @@ async function bench(options: Options, supervisor: Supervisor): Promise<{ tables
   const progress = new Progress(planned);
   const measureOptions: MeasureOptions = { postgresLocal, baselineSeconds: baseline, cores, signal: supervisor.signal };
 
+  // Before any process starts: an unreachable server is the commonest mistake.
+  if (options.stores.includes("postgres")) await checkPostgres();
   const targets = await progress.phase(
     `starting ${plans.map((p) => p.key).join(", ")}`,
-    async () => Promise.all(plans.map((p) => p.start(context))),
+    async () => {
+      // Every start settles before a failure is reported, so none is still spawning at shutdown.
+      const started = await Promise.allSettled(plans.map((p) => p.start(context)));
+      const failed = started.find((s) => s.status === "rejected");
+      if (failed) throw failed.reason;
+      return started.map((s) => (s as PromiseFulfilledResult<Target>).value);
+    },
     (started) => `ready (${started.map((t) => `${t.key} pid ${t.pid}`).join(", ")})`,
   );
   const byKey = new Map(targets.map((t) => [t.key, t]));

@@ -84,6 +84,7 @@ export class Supervisor {
 
   spawn(name: string, command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): Child {
     this.check();
+    if (this.stopping) throw new Error(`not starting ${name}: the bench is shutting down`);
     const child = spawn(command, args, { env: options.env, cwd: options.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let tail = "";
     const keep = (data: Buffer) => {
@@ -133,6 +134,8 @@ export class Supervisor {
   /** Stops every child (SIGTERM, then SIGKILL after a grace period), then runs the cleanups. */
   async shutdown(): Promise<string[]> {
     this.stopping = true;
+    // Whatever is still waiting (a readiness poll, a load) stops now.
+    this.fail(new Error("the bench is shutting down"));
     const problems: string[] = [];
     await Promise.all(
       [...this.children].map(async ([process_, child]) => {

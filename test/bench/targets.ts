@@ -192,6 +192,11 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** Fails with what to do when the PostgreSQL server cannot be reached. */
+export async function checkPostgres(): Promise<void> {
+  await admin((client) => client.query("SELECT 1"));
+}
+
 /** A new, empty database, dropped at shutdown (WITH (FORCE): receivers may still hold connections). */
 export async function createBenchDatabase(supervisor: Supervisor): Promise<string> {
   supervisor.check();
