@@ -40,6 +40,29 @@ export interface MeasureOptions {
   signal: AbortSignal;
 }
 
+/** Below this share of one core, a target is idle (its background jobs only). */
+const IDLE_CORES = 0.05;
+const SETTLE_SAMPLE_MS = 250;
+const SETTLE_TIMEOUT_MS = 120_000;
+
+/**
+ * Waits until the target has finished what it was sent. A target that fell behind still holds the
+ * requests the generator gave up on (up to one per socket) and works them off after the window;
+ * measuring the next target meanwhile would charge it for that work.
+ */
+async function settle(target: Target, signal: AbortSignal): Promise<void> {
+  const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+  let idleSamples = 0;
+  while (idleSamples < 2 && performance.now() < deadline) {
+    const before = processCpuSeconds(target.pid);
+    await sleep(SETTLE_SAMPLE_MS, undefined, { signal });
+    const after = processCpuSeconds(target.pid);
+    if (before === undefined || after === undefined) return;
+    idleSamples = (after - before) / (SETTLE_SAMPLE_MS / 1000) < IDLE_CORES ? idleSamples + 1 : 0;
+  }
+  if (idleSamples < 2) process.stderr.write(`${target.key} was still busy ${SETTLE_TIMEOUT_MS / 1000} s after its window; the next figures may be disturbed\n`);
+}
+
 export async function measure<T extends LoadSample>(target: Target, options: MeasureOptions, load: () => Promise<T>): Promise<Measured<T>> {
   const withPostgres = target.usesPostgres && options.postgresLocal;
   let idlePostgresPerSecond = 0;
@@ -61,6 +84,7 @@ export async function measure<T extends LoadSample>(target: Target, options: Mea
   const postgres1 = withPostgres ? postgresCpuSeconds() : undefined;
   const target1 = processCpuSeconds(target.pid);
   const wall = (performance.now() - started) / 1000;
+  await settle(target, options.signal);
 
   const perAlert = (seconds: number | undefined) => (seconds === undefined || sample.ok === 0 ? undefined : (seconds * 1e6) / sample.ok);
   const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);

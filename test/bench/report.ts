@@ -105,3 +105,88 @@ export function table(headers: string[], rows: Array<Array<string | number | und
   const line = (row: string[]) => row.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
+
+/** Rounds by concurrency (closed loop) or by rate (open loop), then by target key. */
+export type Series = Map<number, Map<string, Round[]>>;
+
+export function summariseSeries(series: Series): Record<string, Record<string, Summary>> {
+  return Object.fromEntries([...series].map(([k, byTarget]) => [k, Object.fromEntries([...byTarget].map(([key, rounds]) => [key, summarise(rounds)]))]));
+}
+
+export interface ScaleRatios {
+  incidents: number;
+  /** Per concurrency: req/s of the empty ledger ÷ req/s of the full one (> 1: full is slower). */
+  closed_rps_empty_over_full: Record<string, number | undefined>;
+  closed_p99_full_over_empty: Record<string, number | undefined>;
+  /** Per rate. */
+  open_p99_full_over_empty: Record<string, number | undefined>;
+}
+
+/** Full ledger against empty, per round (same moments of the machine), then the median of the ratios. */
+export function scaleRatios(closed: Series, open: Series, fullKey: string, emptyKey: string, incidents: number): ScaleRatios {
+  const ratios = (series: Series, pick: (full: Round, empty: Round) => number | undefined) =>
+    Object.fromEntries(
+      [...series].map(([k, byTarget]) => {
+        const empty = byTarget.get(emptyKey) ?? [];
+        const perRound = (byTarget.get(fullKey) ?? []).map((full) => {
+          const base = empty.find((e) => e.round === full.round);
+          return base ? pick(full, base) : undefined;
+        });
+        return [k, round(median(perRound))];
+      }),
+    );
+  return {
+    incidents,
+    closed_rps_empty_over_full: ratios(closed, (full, empty) => (full.rps > 0 ? empty.rps / full.rps : undefined)),
+    closed_p99_full_over_empty: ratios(closed, (full, empty) => (full.p99 && empty.p99 ? full.p99 / empty.p99 : undefined)),
+    open_p99_full_over_empty: ratios(open, (full, empty) => (full.p99 && empty.p99 ? full.p99 / empty.p99 : undefined)),
+  };
+}
+
+export interface ComparisonReport {
+  duration: number;
+  rounds: number;
+  sockets: number;
+  labels: Map<string, string>;
+  closed: Record<string, Record<string, Summary>>;
+  open: Record<string, Record<string, Summary>>;
+  peakRssMb: Record<string, number | undefined>;
+  scale: Record<string, ScaleRatios>;
+}
+
+export function comparisonTables(r: ComparisonReport): string[] {
+  const label = (key: string) => r.labels.get(key) ?? key;
+  const tables = [
+    `Closed loop (unique alerts, ${r.duration} s × ${r.rounds} rounds; medians of per-round figures and ratios; CPU in µs per accepted alert)\n` +
+      table(
+        ["conns", "target", "req/s", "× ceiling", "× Alertmanager", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "gen CPU µs", "non-2xx", "errors"],
+        Object.entries(r.closed).flatMap(([c, byTarget]) =>
+          Object.entries(byTarget).map(([k, s]) => [Number(c), label(k), s.rps, s.ratio_ceiling, s.ratio_alertmanager, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.generator_cpu_us_per_alert, s.non2xx, s.errors]),
+        ),
+      ),
+    `Open loop (fixed rate, uniform arrivals, latency from each request's scheduled time; ${r.sockets} sockets at most)\n` +
+      table(
+        ["alerts/s", "target", "achieved/s", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "non-2xx", "errors", "unanswered", "sender lag p99 ms"],
+        Object.entries(r.open).flatMap(([rate, byTarget]) =>
+          Object.entries(byTarget).map(([k, s]) => [Number(rate), label(k), s.rps, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.non2xx, s.errors, s.unfinished, s.sender_lag_p99_ms]),
+        ),
+      ),
+    `Peak resident memory (VmHWM) over the whole run\n${table(["target", "peak RSS MB"], Object.entries(r.peakRssMb).map(([k, v]) => [label(k), v]))}`,
+  ];
+  const scaled = Object.entries(r.scale);
+  if (scaled.length > 0) {
+    const connections = Object.keys(r.closed);
+    const rates = Object.keys(r.open);
+    tables.push(
+      `Scale: each store pre-loaded with ${scaled[0]![1].incidents.toLocaleString("en-US")} incidents against the same store empty (goal: every ratio ≤ 1.2)\n` +
+        table(
+          ["store", "measure", ...connections.map((c) => `c=${c}`), ...rates.map((rate) => `${rate}/s`)],
+          scaled.flatMap(([store, s]) => [
+            [store, "req/s empty ÷ full", ...connections.map((c) => s.closed_rps_empty_over_full[c]), ...rates.map(() => undefined)],
+            [store, "p99 full ÷ empty", ...connections.map((c) => s.closed_p99_full_over_empty[c]), ...rates.map((rate) => s.open_p99_full_over_empty[rate])],
+          ]),
+        ),
+    );
+  }
+  return tables;
+}

@@ -28,3 +28,8 @@ export function round(value: number | undefined, digits = 3): number | undefined
   if (Math.abs(value) >= 10 ** digits) return Math.round(value);
   return value === 0 ? 0 : Number(value.toPrecision(digits));
 }
+
+/** Whole MiB, or undefined when the size is unknown. */
+export function megabytes(bytes: number | undefined): number | undefined {
+  return bytes === undefined || Number.isNaN(bytes) ? undefined : Math.round(bytes / 1_048_576);
+}
