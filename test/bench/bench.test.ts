@@ -15,7 +15,7 @@ import { run, start } from "../support/processes.ts";
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 // Start-up dominates (the receiver's own, under a shared machine's load): generous timeouts.
 const TIMEOUT_MS = 90_000;
-const QUICK = ["test/bench/bench.ts", "--quick", "--duration", "0.5", "--connections", "8", "--rates", "200", "--stores", "postgres", "--no-alertmanager"];
+const QUICK = ["test/bench/bench.ts", "--quick", "--duration", "0.5", "--connections", "8", "--rates", "50", "--stores", "postgres", "--no-alertmanager"];
 
 /** One bench run's identity: a marker in its environment (inherited by every child) and its TMPDIR. */
 interface Run {
@@ -90,7 +90,7 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     const summary = JSON.parse(lines.at(-1)!);
-    expect(summary).toMatchObject({ ok: true, mode: "quick", options: { connections: [8], rates: [200], stores: ["postgres"] }, alertmanager: { status: "left out (--no-alertmanager)" } });
+    expect(summary).toMatchObject({ ok: true, mode: "quick", options: { connections: [8], rates: [50], stores: ["postgres"] }, alertmanager: { status: "left out (--no-alertmanager)" } });
 
     const ceiling = summary.closed["8"].ceiling;
     const receiver = summary.closed["8"].postgres;
@@ -103,8 +103,8 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(receiver.pg_cpu_us_per_alert).toBeGreaterThanOrEqual(0);
     expect(receiver.rounds).toHaveLength(1);
 
-    const open = summary.open["200"].postgres;
-    expect(open).toMatchObject({ offered: 200, non2xx: 0, errors: 0 });
+    const open = summary.open["50"].postgres;
+    expect(open).toMatchObject({ offered: 50, non2xx: 0, errors: 0 });
     expect(open.rps).toBeGreaterThan(0);
     expect(open.p99_ms).toBeGreaterThanOrEqual(open.p50_ms);
     expect(summary.peak_rss_mb.postgres).toBeGreaterThan(0);

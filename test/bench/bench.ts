@@ -4,7 +4,7 @@
  * as its own process (the receiver as the container image runs it) and is measured in turn, round
  * after round, so that ratios come from the same moments of a shared machine.
  *
- *   npm run bench                                  everything, about 10 minutes
+ *   npm run bench                                  everything, 10-20 minutes
  *   npm run bench -- --quick                       a smoke run, a few seconds per target
  *   npm run bench -- --stores=postgres --scale     adds the 1,000,000-incident comparison
  *   npm run soak                                   100,000 alerts per store, peak memory
