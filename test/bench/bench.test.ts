@@ -108,6 +108,8 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(open.rps).toBeGreaterThan(0);
     expect(open.p99_ms).toBeGreaterThanOrEqual(open.p50_ms);
     expect(summary.peak_rss_mb.postgres).toBeGreaterThan(0);
+    expect(summary.startup_peak_rss_mb.postgres).toBeGreaterThan(0);
+    expect(summary.peak_rss_since).toBe("ready");
     // The human-readable tables come before the JSON line.
     expect(result.stdout).toContain("Closed loop");
     expect(result.stdout).toContain("Open loop");

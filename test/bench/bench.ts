@@ -18,7 +18,7 @@ import { closedLoop, type LoadSample } from "./closed-loop.ts";
 import { measure, type Measured, type MeasureOptions } from "./measure.ts";
 import { openLoop, type OpenLoopSample } from "./open-loop.ts";
 import { parseOptions, UsageError, USAGE, type Options } from "./options.ts";
-import { processMemory } from "./proc-stats.ts";
+import { processMemory, resetPeakMemory } from "./proc-stats.ts";
 import { Progress, duration } from "./progress.ts";
 import { addRatios, comparisonTables, scaleRatios, summariseSeries, toRound, type Round, type ScaleRatios, type Series } from "./report.ts";
 import { soak, soakTable } from "./soak.ts";
@@ -148,14 +148,17 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
     (started) => `ready (${started.map((t) => `${t.key} pid ${t.pid}`).join(", ")})`,
   );
   const byKey = new Map(targets.map((t) => [t.key, t]));
+  // Start-up has its own peak (the embedded store creates its database); the run's is measured from here.
+  const startupPeakRssMb = Object.fromEntries(targets.map((t) => [t.key, megabytes(processMemory(t.pid)?.peakRssBytes)]));
+  const peakReset = targets.every((t) => resetPeakMemory(t.pid));
 
   if (soakMode) {
     const connections = options.connections[0]!;
     const results = await soak(targets, options.soak!, connections, progress, measureOptions);
     machine.load_1m_after = round(loadavg()[0], 2);
     return {
-      tables: [soakTable(results, connections)],
-      json: { ok: true, mode: "soak", started_at: startedAt, machine, options: { alerts: options.soak, connections, stores: options.stores }, soak: results },
+      tables: [soakTable(results, connections, startupPeakRssMb)],
+      json: { ok: true, mode: "soak", started_at: startedAt, machine, options: { alerts: options.soak, connections, stores: options.stores }, soak: results, startup_peak_rss_mb: startupPeakRssMb, peak_rss_since: peakReset ? "ready" : "start" },
     };
   }
 
@@ -230,7 +233,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   const scale: Record<string, ScaleRatios> = Object.fromEntries(preloads.map((p) => [p.key.replace(/_full$/, ""), scaleRatios(closed, open, p.key, p.key.replace(/_full$/, ""), loaded.get(p.key)!)]));
 
   return {
-    tables: comparisonTables({ duration: options.duration, rounds: options.rounds, sockets: OPEN_LOOP_SOCKETS, labels: new Map(targets.map((t) => [t.key, t.label])), closed: closedJson, open: openJson, peakRssMb, scale }),
+    tables: comparisonTables({ duration: options.duration, rounds: options.rounds, sockets: OPEN_LOOP_SOCKETS, labels: new Map(targets.map((t) => [t.key, t.label])), closed: closedJson, open: openJson, peakRssMb, startupPeakRssMb, scale }),
     json: {
       ok: true,
       mode: options.quick ? "quick" : "bench",
@@ -241,6 +244,8 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
       closed: closedJson,
       open: openJson,
       peak_rss_mb: peakRssMb,
+      peak_rss_since: peakReset ? "ready" : "start",
+      startup_peak_rss_mb: startupPeakRssMb,
       ...(preloads.length > 0 ? { scale } : {}),
     },
   };

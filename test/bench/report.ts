@@ -150,7 +150,10 @@ export interface ComparisonReport {
   labels: Map<string, string>;
   closed: Record<string, Record<string, Summary>>;
   open: Record<string, Record<string, Summary>>;
+  /** Peak since the target was ready (VmHWM, reset then). */
   peakRssMb: Record<string, number | undefined>;
+  /** Peak until it was ready. */
+  startupPeakRssMb: Record<string, number | undefined>;
   scale: Record<string, ScaleRatios>;
 }
 
@@ -171,7 +174,7 @@ export function comparisonTables(r: ComparisonReport): string[] {
           Object.entries(byTarget).map(([k, s]) => [Number(rate), label(k), s.rps, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.non2xx, s.errors, s.unfinished, s.sender_lag_p99_ms]),
         ),
       ),
-    `Peak resident memory (VmHWM) over the whole run\n${table(["target", "peak RSS MB"], Object.entries(r.peakRssMb).map(([k, v]) => [label(k), v]))}`,
+    `Peak resident memory (VmHWM), under load (from readiness to the end) and during start-up\n${table(["target", "peak RSS MB", "start-up peak MB"], Object.entries(r.peakRssMb).map(([k, v]) => [label(k), v, r.startupPeakRssMb[k]]))}`,
   ];
   const scaled = Object.entries(r.scale);
   if (scaled.length > 0) {

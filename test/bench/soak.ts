@@ -77,12 +77,12 @@ export async function soak(targets: Target[], alerts: number, connections: numbe
   return results;
 }
 
-export function soakTable(results: Record<string, SoakResult>, connections: number): string {
+export function soakTable(results: Record<string, SoakResult>, connections: number, startupPeakRssMb: Record<string, number | undefined>): string {
   return (
-    `Soak (${connections} connections; memory is the receiver's resident set)\n` +
+    `Soak (${connections} connections; memory is the receiver's resident set: peak during the soak, peak of its first minute, last sample, and the peak of start-up)\n` +
     table(
-      ["store", "alerts", "req/s", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "non-2xx", "errors", "peak RSS MB", "1st-minute peak MB", "last RSS MB"],
-      Object.entries(results).map(([k, r]) => [k, r.alerts, r.rps, r.p50_ms, r.p99_ms, r.cpu_us_per_alert, r.pg_cpu_us_per_alert, r.non2xx, r.errors, r.peak_rss_mb, r.first_minute_peak_rss_mb, r.last_rss_mb]),
+      ["store", "alerts", "req/s", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "non-2xx", "errors", "peak RSS MB", "1st-minute peak MB", "last RSS MB", "start-up peak MB"],
+      Object.entries(results).map(([k, r]) => [k, r.alerts, r.rps, r.p50_ms, r.p99_ms, r.cpu_us_per_alert, r.pg_cpu_us_per_alert, r.non2xx, r.errors, r.peak_rss_mb, r.first_minute_peak_rss_mb, r.last_rss_mb, startupPeakRssMb[k]]),
     )
   );
 }
