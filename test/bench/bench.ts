@@ -30,6 +30,7 @@ import {
   createBenchDatabase,
   findAlertmanager,
   postgresIsLocal,
+  sequentialScans,
   startAlertmanager,
   startCeiling,
   startReceiver,
@@ -183,6 +184,10 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
     }
   });
 
+  // Sequential scans on each PostgreSQL ledger over the measured windows, per accepted alert.
+  const scansBefore = new Map(await Promise.all(targets.filter((t) => t.databaseUrl).map(async (t) => [t.key, await sequentialScans(t.databaseUrl!)] as const)));
+  const accepted = new Map(targets.map((t) => [t.key, 0]));
+
   // Targets in turn, the order reversed every other round.
   const inTurn = (r: number) => (r % 2 === 0 ? targets : [...targets].reverse());
   const closed: Series = new Map();
@@ -199,6 +204,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
             ),
           summary,
         );
+        accepted.set(target.key, accepted.get(target.key)! + measured.sample.ok);
         byTarget.get(target.key)!.push(toRound(r, measured));
       }
     }
@@ -220,12 +226,19 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
             ),
           openSummary,
         );
+        accepted.set(target.key, accepted.get(target.key)! + measured.sample.ok);
         byTarget.get(target.key)!.push(toRound(r, measured));
       }
     }
   }
 
   machine.load_1m_after = round(loadavg()[0], 2);
+  const seqScans: Record<string, { scans: number; rows_read_per_alert?: number }> = {};
+  for (const [key, before] of scansBefore) {
+    const after = await sequentialScans(byKey.get(key)!.databaseUrl!);
+    const alerts = accepted.get(key)!;
+    seqScans[key] = { scans: after.scans - before.scans, rows_read_per_alert: alerts > 0 ? round((after.rowsRead - before.rowsRead) / alerts) : undefined };
+  }
   // Peak memory since start (VmHWM), read while every process is still running.
   const peakRssMb = Object.fromEntries(targets.map((t) => [t.key, megabytes(processMemory(t.pid)?.peakRssBytes)]));
   const closedJson = summariseSeries(closed);
@@ -233,7 +246,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   const scale: Record<string, ScaleRatios> = Object.fromEntries(preloads.map((p) => [p.key.replace(/_full$/, ""), scaleRatios(closed, open, p.key, p.key.replace(/_full$/, ""), loaded.get(p.key)!)]));
 
   return {
-    tables: comparisonTables({ duration: options.duration, rounds: options.rounds, sockets: OPEN_LOOP_SOCKETS, labels: new Map(targets.map((t) => [t.key, t.label])), closed: closedJson, open: openJson, peakRssMb, startupPeakRssMb, scale }),
+    tables: comparisonTables({ duration: options.duration, rounds: options.rounds, sockets: OPEN_LOOP_SOCKETS, labels: new Map(targets.map((t) => [t.key, t.label])), closed: closedJson, open: openJson, peakRssMb, startupPeakRssMb, seqScans, scale }),
     json: {
       ok: true,
       mode: options.quick ? "quick" : "bench",
@@ -246,6 +259,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
       peak_rss_mb: peakRssMb,
       peak_rss_since: peakReset ? "ready" : "start",
       startup_peak_rss_mb: startupPeakRssMb,
+      postgres_seq_scans: seqScans,
       ...(preloads.length > 0 ? { scale } : {}),
     },
   };

@@ -20,6 +20,11 @@ export interface WindowCpu {
   generatorUs?: number;
   /** Cores busy on the whole machine during the window (everyone's work). */
   busyCores?: number;
+  /**
+   * Cores PostgreSQL used while idle just before the window (other databases' work): subtracted
+   * from its CPU. When it is large against the window's own, the per-alert figure is noise.
+   */
+  postgresIdleCores?: number;
 }
 
 export interface Measured<T extends LoadSample> {
@@ -65,7 +70,7 @@ async function settle(target: Target, signal: AbortSignal): Promise<void> {
 
 export async function measure<T extends LoadSample>(target: Target, options: MeasureOptions, load: () => Promise<T>): Promise<Measured<T>> {
   const withPostgres = target.usesPostgres && options.postgresLocal;
-  let idlePostgresPerSecond = 0;
+  let idlePostgresPerSecond: number | undefined;
   if (withPostgres) {
     const before = postgresCpuSeconds();
     const startedIdle = performance.now();
@@ -96,7 +101,8 @@ export async function measure<T extends LoadSample>(target: Target, options: Mea
     p99: percentile(sample.latencies, 99),
     cpu: {
       targetUs: perAlert(delta(target0, target1)),
-      postgresUs: perAlert(postgres === undefined ? undefined : Math.max(0, postgres - idlePostgresPerSecond * wall)),
+      postgresUs: perAlert(postgres === undefined ? undefined : Math.max(0, postgres - (idlePostgresPerSecond ?? 0) * wall)),
+      postgresIdleCores: idlePostgresPerSecond,
       generatorUs: perAlert((generator1.user + generator1.system) / 1e6),
       busyCores: busyCores(machine0, machine1, options.cores),
     },

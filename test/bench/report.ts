@@ -65,6 +65,7 @@ export interface Summary {
   sender_lag_p99_ms?: number;
   cpu_us_per_alert?: number;
   pg_cpu_us_per_alert?: number;
+  pg_idle_cores?: number;
   generator_cpu_us_per_alert?: number;
   busy_cores?: number;
   rounds: Array<Record<string, number | undefined>>;
@@ -84,6 +85,7 @@ export function summarise(rounds: Round[]): Summary {
     ...(open ? { unfinished: rounds.reduce((a, r) => a + (r.unfinished ?? 0), 0), sender_lag_p99_ms: m((r) => r.senderLagP99) } : {}),
     cpu_us_per_alert: m((r) => r.cpu.targetUs),
     pg_cpu_us_per_alert: m((r) => r.cpu.postgresUs),
+    pg_idle_cores: m((r) => r.cpu.postgresIdleCores, 2),
     generator_cpu_us_per_alert: m((r) => r.cpu.generatorUs),
     busy_cores: m((r) => r.cpu.busyCores, 2),
     rounds: rounds.map((r) => ({
@@ -154,6 +156,8 @@ export interface ComparisonReport {
   peakRssMb: Record<string, number | undefined>;
   /** Peak until it was ready. */
   startupPeakRssMb: Record<string, number | undefined>;
+  /** Per PostgreSQL target, over the measured windows. */
+  seqScans: Record<string, { scans: number; rows_read_per_alert?: number }>;
   scale: Record<string, ScaleRatios>;
 }
 
@@ -176,6 +180,12 @@ export function comparisonTables(r: ComparisonReport): string[] {
       ),
     `Peak resident memory (VmHWM), under load (from readiness to the end) and during start-up\n${table(["target", "peak RSS MB", "start-up peak MB"], Object.entries(r.peakRssMb).map(([k, v]) => [label(k), v, r.startupPeakRssMb[k]]))}`,
   ];
+  if (Object.keys(r.seqScans).length > 0) {
+    tables.push(
+      `PostgreSQL sequential scans over the measured windows (all tables of the receiver's database)\n` +
+        table(["target", "seq scans", "rows read by them per alert"], Object.entries(r.seqScans).map(([k, v]) => [label(k), v.scans, v.rows_read_per_alert])),
+    );
+  }
   const scaled = Object.entries(r.scale);
   if (scaled.length > 0) {
     const connections = Object.keys(r.closed);

@@ -35,14 +35,16 @@ export class Supervisor {
   private readonly tempDirs = new Set<string>();
   private readonly controller = new AbortController();
   private stopping = false;
+  private interrupted = false;
   private readonly onSignal = (signal: NodeJS.Signals) => {
-    if (this.controller.signal.aborted) {
+    if (this.interrupted) {
       // A second signal: the user does not want to wait for a graceful stop.
       this.killAllNow();
       process.exit(signal === "SIGINT" ? 130 : 143);
     }
-    process.stderr.write(`\n${signal}: stopping every process the bench started…\n`);
-    this.controller.abort(new Interrupted(signal));
+    this.interrupted = true;
+    process.stderr.write(`\n${signal}: stopping every process the bench started (again to kill them at once)…\n`);
+    this.fail(new Interrupted(signal));
   };
   private readonly onExit = () => {
     // The last resort when the process exits without going through shutdown(): no await here.

@@ -36,6 +36,8 @@ export interface Target {
   pid: number;
   /** PostgreSQL's CPU is measured (and charged per alert) during this target's windows. */
   usesPostgres: boolean;
+  /** The receiver's own PostgreSQL database, for its table statistics. */
+  databaseUrl?: string;
 }
 
 export interface StartContext {
@@ -120,6 +122,7 @@ export async function startReceiver(context: StartContext, key: string, store: S
     bodies: uniqueAlerts(key),
     pid: child.pid,
     usesPostgres: store === "postgres",
+    databaseUrl,
   };
 }
 
@@ -206,4 +209,27 @@ export async function createBenchDatabase(supervisor: Supervisor): Promise<strin
   const url = new URL(BENCH_DATABASE_URL);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+export interface SequentialScans {
+  scans: number;
+  rowsRead: number;
+}
+
+/**
+ * Sequential scans on the database's own tables so far, whatever its schema (pg_stat_user_tables).
+ * Rows read by sequential scans per alert stay flat on a healthy intake path; they grow with the
+ * ledger when a plan scans a table (e.g. a generic plan chosen while the tables were small).
+ */
+export async function sequentialScans(databaseUrl: string): Promise<SequentialScans> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ scans: string | null; rows_read: string | null }>(
+      "SELECT sum(seq_scan) AS scans, sum(seq_tup_read) AS rows_read FROM pg_stat_user_tables",
+    );
+    return { scans: Number(rows[0]?.scans ?? 0), rowsRead: Number(rows[0]?.rows_read ?? 0) };
+  } finally {
+    await client.end();
+  }
 }
