@@ -108,6 +108,9 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   const postgresLocal = postgresIsLocal();
   const machine: Record<string, unknown> = { cores, load_1m_before: round(loadavg()[0], 2), postgres_cpu_measured: postgresLocal };
   const startedAt = new Date().toISOString();
+  if (loadavg()[0]! > cores) {
+    process.stderr.write(`The machine is busy (load ${loadavg()[0]!.toFixed(1)} on ${cores} cores): compare only ratios within this run.\n`);
+  }
   const soakMode = options.soak !== undefined;
 
   const alertmanagerBinary = options.alertmanager && !soakMode ? findAlertmanager() : undefined;
