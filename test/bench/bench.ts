@@ -13,13 +13,14 @@
  * README.md "Performance and reliability" describes every figure.
  */
 import { cpus, loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startLocalIssuer } from "../../receiver/local/local-issuer.ts";
 import { closedLoop, type LoadSample } from "./closed-loop.ts";
 import { measure, type Measured, type MeasureOptions } from "./measure.ts";
 import { openLoop, type OpenLoopSample } from "./open-loop.ts";
 import { parseOptions, UsageError, USAGE, type Options } from "./options.ts";
 import { processMemory, resetPeakMemory } from "./proc-stats.ts";
-import { Progress, duration } from "./progress.ts";
+import { Progress, duration, type PlannedPhase } from "./progress.ts";
 import { addRatios, comparisonTables, scaleRatios, summariseSeries, toRound, type Round, type ScaleRatios, type Series } from "./report.ts";
 import { soak, soakTable } from "./soak.ts";
 import { megabytes, round } from "./stats.ts";
@@ -31,6 +32,7 @@ import {
   findAlertmanager,
   postgresIsLocal,
   sequentialScans,
+  type SequentialScans,
   startAlertmanager,
   startCeiling,
   startReceiver,
@@ -43,7 +45,7 @@ import {
 const OPEN_LOOP_SOCKETS = 512;
 /** Concurrency of the --scale preload: high, to fill the store fast (the store batches under load). */
 const PRELOAD_CONNECTIONS = 128;
-/** Rate assumed for a preload's first estimate; a finished preload's measured rate replaces it. */
+/** Rate assumed for the first preload's estimate; the next ones expect to take as long as it did. */
 const PRELOAD_ESTIMATE_PER_S = 1500;
 
 interface Outcome {
@@ -94,6 +96,24 @@ async function preload(target: Target, wanted: number, signal: AbortSignal, upda
   return loaded;
 }
 
+/**
+ * PostgreSQL 15 publishes a backend's table statistics at most every 10 s, and within 10 s of the
+ * backend going idle (PGSTAT_MIN_INTERVAL / PGSTAT_IDLE_INTERVAL, src/backend/utils/activity/pgstat.c):
+ * read them only after the receivers have been idle that long.
+ */
+const STATS_FLUSH_MS = 11_000;
+
+async function readScans(targets: Target[], progress: Progress, signal: AbortSignal): Promise<Map<string, SequentialScans>> {
+  return progress.phase(
+    "waiting for PostgreSQL's table statistics (published within 10 s of idling)",
+    async () => {
+      await sleep(STATS_FLUSH_MS, undefined, { signal });
+      return new Map(await Promise.all(targets.filter((t) => t.databaseUrl).map(async (t) => [t.key, await sequentialScans(t.databaseUrl!)] as const)));
+    },
+    (scans) => [...scans].map(([key, s]) => `${key}: ${s.scans.toLocaleString("en-US")} sequential scans so far`).join(", "),
+  );
+}
+
 const summary = (m: Measured<LoadSample>) =>
   `${Math.round(m.rps).toLocaleString("en-US")} req/s, p50 ${round(m.p50)} ms, p99 ${round(m.p99)} ms${m.sample.non2xx + m.sample.errors ? `, ${m.sample.non2xx} non-2xx, ${m.sample.errors} errors` : ""}`;
 /** Sending later than this (p99) means the generator itself was starved of CPU. */
@@ -121,16 +141,23 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   const plans = targetPlans(options, supervisor, alertmanagerBinary);
   const preloads = plans.filter((p) => p.preload);
 
-  // The plan of phases, for the estimated time left.
+  // The plan of phases, in the order they run, for the estimated time left.
   const warmup = Math.min(3, Math.max(0.5, options.duration / 5));
   const baseline = options.quick ? 0.3 : 1;
   const window = (plan: TargetPlan) => options.duration + (plan.key.startsWith("postgres") && postgresLocal ? baseline : 0);
-  const planned = [options.stores.includes("pglite") ? 20 : 5, ...preloads.map((p) => p.preload! / PRELOAD_ESTIMATE_PER_S)];
-  if (soakMode) planned.push(...plans.map(() => options.soak! / 1000));
+  const planned: PlannedPhase[] = [
+    { kind: "start", seconds: options.stores.includes("pglite") ? 20 : 5 },
+    ...preloads.map((p) => ({ kind: "preload", seconds: p.preload! / PRELOAD_ESTIMATE_PER_S })),
+  ];
+  // Table statistics need a pause to be complete (below); too long for a smoke run.
+  const withScanCounts = !soakMode && !options.quick && options.stores.includes("postgres");
+  if (soakMode) planned.push(...plans.map((p) => ({ kind: `soak:${p.key}`, seconds: options.soak! / 1000 })));
   else {
-    planned.push(warmup * plans.length);
-    for (const _ of options.connections) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map(window));
-    for (const _ of options.rates) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map((p) => window(p) + 0.5));
+    planned.push({ kind: "warm-up", seconds: warmup * plans.length });
+    if (withScanCounts) planned.push({ kind: "statistics", seconds: STATS_FLUSH_MS / 1000 });
+    for (const _ of options.connections) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map((p) => ({ kind: `closed:${p.key}`, seconds: window(p) })));
+    for (const _ of options.rates) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map((p) => ({ kind: `open:${p.key}`, seconds: window(p) + 0.5 })));
+    if (withScanCounts) planned.push({ kind: "statistics", seconds: STATS_FLUSH_MS / 1000 });
   }
   const progress = new Progress(planned);
   const measureOptions: MeasureOptions = { postgresLocal, baselineSeconds: baseline, cores, signal: supervisor.signal };
@@ -167,17 +194,13 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   }
 
   const loaded = new Map<string, number>();
-  for (const [i, plan] of preloads.entries()) {
-    const started = performance.now();
+  for (const plan of preloads) {
     const count = await progress.phase(
       `preloading ${plan.preload!.toLocaleString("en-US")} incidents into ${plan.key} through POST /api/alerts (${PRELOAD_CONNECTIONS} connections)`,
       (update) => preload(byKey.get(plan.key)!, plan.preload!, supervisor.signal, update),
       (n) => `${n.toLocaleString("en-US")} incidents loaded`,
     );
     loaded.set(plan.key, count);
-    // Phase 0 starts the targets; preload j is phase 1 + j.
-    const rate = count / ((performance.now() - started) / 1000);
-    for (let j = i + 1; j < preloads.length; j += 1) progress.replan(1 + j, preloads[j]!.preload! / rate);
   }
 
   await progress.phase(`warm-up, ${warmup} s per target`, async (update) => {
@@ -188,7 +211,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   });
 
   // Sequential scans on each PostgreSQL ledger over the measured windows, per accepted alert.
-  const scansBefore = new Map(await Promise.all(targets.filter((t) => t.databaseUrl).map(async (t) => [t.key, await sequentialScans(t.databaseUrl!)] as const)));
+  const scansBefore = withScanCounts ? await readScans(targets, progress, supervisor.signal) : new Map<string, SequentialScans>();
   const accepted = new Map(targets.map((t) => [t.key, 0]));
 
   // Targets in turn, the order reversed every other round.
@@ -237,8 +260,9 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
 
   machine.load_1m_after = round(loadavg()[0], 2);
   const seqScans: Record<string, { scans: number; rows_read_per_alert?: number }> = {};
+  const scansAfter = withScanCounts ? await readScans(targets, progress, supervisor.signal) : new Map<string, SequentialScans>();
   for (const [key, before] of scansBefore) {
-    const after = await sequentialScans(byKey.get(key)!.databaseUrl!);
+    const after = scansAfter.get(key)!;
     const alerts = accepted.get(key)!;
     seqScans[key] = { scans: after.scans - before.scans, rows_read_per_alert: alerts > 0 ? round((after.rowsRead - before.rowsRead) / alerts) : undefined };
   }
