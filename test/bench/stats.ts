@@ -7,7 +7,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number | undef
   return sorted[rank - 1];
 }
 
-export function sortedCopy(values: Iterable<number>): Float64Array {
+function sortedCopy(values: Iterable<number>): Float64Array {
   return Float64Array.from(values).sort();
 }
 

@@ -172,7 +172,7 @@ export async function startAlertmanager(context: StartContext, binary: string): 
 }
 
 /** The PostgreSQL server the bench creates its databases on (any database of it, for CREATE/DROP). */
-export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 /** True when PostgreSQL runs on this machine, so its processes' CPU can be read. */
 export function postgresIsLocal(): boolean {
