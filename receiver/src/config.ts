@@ -4,6 +4,7 @@
  */
 import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";
 import { loadConnectorsConfig, type ConnectorsConfig, type OutboxConfig } from "./connectors/connector-config.ts";
+import { loadRoutingRules, noRoutingRules, type RoutingRules } from "./routing/load-rules.ts";
 import { DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
 
 export { ConfigError };
@@ -68,8 +69,11 @@ export interface ReceiverConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Quiet period per stateless family, in ms. Unlisted families stay open until an operator resolves them. */
   quietPeriods: Partial<Record<StatelessFamily, number>>;
+  /** The connectors today's variables configure (the routing rules name them `default`…). */
   connectors: ConnectorsConfig["connectors"];
   outbox: OutboxConfig;
+  /** ROUTING_RULES / ROUTING_RULES_FILE: admission, named connectors, routes, maintenance windows. */
+  routing: RoutingRules;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -161,7 +165,9 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     logLevel: read(() => logLevel(env), "info"),
     quietPeriods: read(() => quietPeriods(env, "INCIDENT_QUIET_PERIODS"), {}),
     ...read(() => loadConnectorsConfig(env), { connectors: [], outbox: { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 } }),
+    routing: noRoutingRules([]),
   };
+  config.routing = read(() => loadRoutingRules(env, config.connectors), noRoutingRules(config.connectors));
   if (problems.length > 0) throw new ConfigErrors(problems);
   return config;
 }

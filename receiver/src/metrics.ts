@@ -58,7 +58,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     registry,
     notifications: new Counter({
       name: "secure_export_notifications_total",
-      help: "Alert notifications by outcome (accepted, duplicate, rejected) and reason.",
+      help: "Alert notifications by outcome (accepted, duplicate, not_admitted with the admission rule, rejected with the error code) and reason.",
       labelNames: ["outcome", "reason"],
       registers: [registry],
     }),

@@ -8,6 +8,7 @@ import { createConnector } from "./connectors/connector.ts";
 import { buildApp } from "./http/app.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
+import { startHoldReleaseTimer } from "./jobs/hold-release-timer.ts";
 import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
 import { acceptNotifications, type AcceptedNotification } from "./ledger/accept-notifications.ts";
@@ -17,6 +18,7 @@ import type { PreparedNotification } from "./ledger/prepare-notification.ts";
 import { createMetrics } from "./metrics.ts";
 import type { Database } from "./store/database.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
+import { renameConnector } from "./store/connector-names.ts";
 import { countDeliveries } from "./store/delivery-queries.ts";
 import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
@@ -88,7 +90,8 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     onRefreshError: (error) => log.warn({ jwksUrl: jwksUrl(config.auth) }, `signing keys could not be loaded: ${error.message}`),
   });
   const verifier = new TokenVerifier(config.auth, keys);
-  const targets: DeliveryTargets = { connectors: config.connectors.map((c) => c.kind), maxAgeMs: config.outbox.maxAgeMs };
+  const named = config.routing.connectors;
+  const targets: DeliveryTargets = { connectors: named.map((c) => c.name), maxAgeMs: config.outbox.maxAgeMs };
   let queued = () => 0;
   const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued() });
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
@@ -110,7 +113,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
 
   const quietPeriods = startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log });
   const retention = startRetentionTimer({ db, days: config.retentionDays, log });
-  const connectors = config.connectors.map(createConnector);
+  const connectors = named.map((c) => createConnector(c.name, c.config));
   // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
   for (const connector of connectors) {
     void connector.check().then((result) =>
@@ -118,7 +121,19 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     );
   }
   const outbox = new OutboxWorker({ db, connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
-  store.ready.then(() => outbox.start(), () => undefined);
+  const holds = startHoldReleaseTimer({ db, targets, log });
+  store.ready.then(
+    async () => {
+      // Deliveries queued when connectors were called by their kind go to the instance that kind became.
+      for (const c of named) {
+        if (c.origin !== "environment" || c.name === c.config.kind || named.some((other) => other.name === c.config.kind)) continue;
+        const moved = await renameConnector(db, c.config.kind, c.name);
+        if (moved > 0) log.info({ connector: c.name }, `connector: ${moved} deliveries queued for "${c.config.kind}" now go to "${c.name}"`);
+      }
+      outbox.start();
+    },
+    () => undefined,
+  );
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -136,6 +151,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     async close() {
       keys.stop();
       quietPeriods.stop();
+      holds.stop();
       retention.stop();
       // Fastify waits for busy connections without limit; Container Apps waits 30 s before SIGKILL.
       const deadline = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);

@@ -74,7 +74,7 @@ export async function startCeiling(context: StartContext): Promise<Target> {
 }
 
 /** What the receiver reads from the environment; the bench sets these itself. */
-const RECEIVER_OWN_VARIABLES = ["PORT", "HOST", "DATABASE_URL", "DATA_DIR", "LOG_LEVEL"];
+const RECEIVER_OWN_VARIABLES = ["PORT", "METRICS_PORT", "HOST", "DATABASE_URL", "DATA_DIR", "LOG_LEVEL"];
 
 /**
  * The receiver's environment: the bench's own (so tuning variables such as a pool size reach it),
@@ -89,6 +89,8 @@ function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: st
   return {
     ...env,
     PORT: String(port),
+    // Several receivers run side by side: each its own metrics port.
+    METRICS_PORT: "0",
     HOST: "127.0.0.1",
     // Below info, so the per-request log line is not written (a deployment may keep info).
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",

@@ -37,7 +37,7 @@ afterEach(() => {
 
 function connector(env: Record<string, string>): Connector {
   const [config] = loadConnectorsConfig(env).connectors;
-  return createConnector(config!);
+  return createConnector("default", config!);
 }
 
 const basic = (overrides: Record<string, string> = {}) => connector({ SERVICENOW_URL: serviceNow.url, SERVICENOW_USERNAME: serviceNow.username, SERVICENOW_PASSWORD: serviceNow.password, ...overrides });
@@ -104,7 +104,7 @@ function job(): DeliveryJob {
     link: null,
     snapshot: {
       incidentId: "i", alertId, correlationKey: correlationKey(alertId), title: "t", description: null, severity: "Sev3", monitoringService: "Platform", signalType: "Metric",
-      alertRule: "r", firedAt: "2026-11-01T10:00:00.000Z", resolvedAt: null, resolution: null, resources: [], unboundCis: [], note: null,
+      alertRule: "r", firedAt: "2026-11-01T10:00:00.000Z", resolvedAt: null, resolution: null, resources: [], unboundCis: [], resourceCount: 0, unboundCount: 0, fields: {}, note: null,
     },
   };
 }

@@ -98,12 +98,12 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
     expect(snIncidentsFor(alertId)).toHaveLength(1);
     expect(sn).toMatchObject({ state: "1", cmdb_ci: ciSysId, urgency: "1", impact: "2", short_description: `[Sev1] rule-metric-static.json` });
     expect(sn!.correlation_id).toMatch(/^azmon-[0-9a-f]{40}$/);
-    expect(opened.deliveries.find((d: any) => d.connector === "servicenow")).toMatchObject({ externalId: sn!.sys_id, externalNumber: sn!.number });
+    expect(opened.deliveries.find((d: any) => d.connector === "default")).toMatchObject({ externalId: sn!.sys_id, externalNumber: sn!.number });
 
     const [bmc] = helixIncidentsFor(alertId);
     expect(helixIncidentsFor(alertId)).toHaveLength(1);
     expect(bmc).toMatchObject({ HPD_CI: `web-${kind.name}`, Impact: "2-Significant/Large", Urgency: "2-High", Status: "New", "Vendor Ticket Number": sn!.correlation_id });
-    expect(opened.deliveries.find((d: any) => d.connector === "bmc-helix")).toMatchObject({ externalId: bmc!["Incident Number"] });
+    expect(opened.deliveries.find((d: any) => d.connector === "default-bmc-helix")).toMatchObject({ externalId: bmc!["Incident Number"] });
 
     const resolved = structuredClone(fired);
     resolved.data.essentials.monitorCondition = "Resolved";
@@ -193,9 +193,9 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
       const { body } = await api.get(`/api/deliveries?status=dead&incidentId=${incidentId}`);
       return body.items[0];
     }, "a dead-lettered delivery");
-    expect(dead).toMatchObject({ connector: "servicenow", action: "open", status: "dead", lastError: expect.stringContaining("answered 400") });
+    expect(dead).toMatchObject({ connector: "default", action: "open", status: "dead", lastError: expect.stringContaining("answered 400") });
     const metrics = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
-    expect(metrics).toMatch(/secure_export_outbox_jobs\{connector="servicenow",status="dead"\} [1-9]/);
+    expect(metrics).toMatch(/secure_export_outbox_jobs\{connector="default",status="dead"\} [1-9]/);
 
     const reader = operatorClient(stack.issuer, stack.receiver.url, ["Incidents.Read"]);
     expect((await reader.post(`/api/deliveries/${dead.id}/retry`)).status).toBe(403);
@@ -213,7 +213,7 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
     await delivered(incidentId, "open");
     expect((await api.post(`/api/incidents/${incidentId}/resolve`, { note: "handled" })).status).toBe(200);
     const done = await delivered(incidentId, "resolve");
-    const sysId = done.deliveries.find((d: any) => d.connector === "servicenow").externalId;
+    const sysId = done.deliveries.find((d: any) => d.connector === "default").externalId;
     expect(serviceNow.incidents().find((i) => i.sys_id === sysId)!.close_notes).toContain("resolved by an operator (handled)");
   });
 });

@@ -29,7 +29,7 @@ describe("delivery contents", () => {
     incidentId: "i", alertId: "/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/1", correlationKey: correlationKey("x"), title: "cpu high on vm1",
     description: "CPU over 90%", severity: "Sev1", monitoringService: "Platform", signalType: "Metric", alertRule: "cpu-high", firedAt: "2026-11-01T10:00:00.000Z",
     resolvedAt: "2026-11-01T10:30:00.000Z", resolution: "alert", resources: [{ resourceId: "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1", name: "vm1", providerType: "microsoft.compute/virtualmachines" }],
-    unboundCis: ["printer-7"], note: null,
+    unboundCis: ["printer-7"], resourceCount: 0, unboundCount: 0, fields: {}, note: null,
   };
 
   it("keys correlation by alert, stably, in far fewer than ServiceNow's 100 characters", () => {

@@ -31,7 +31,7 @@ describe.each(STORE_KINDS)("outbox on $name", (kind) => {
   });
 
   function snapshot(): IncidentSnapshot {
-    return { incidentId, alertId: "a", correlationKey: correlationKey("a"), title: "t", description: null, severity: "Sev2", monitoringService: "Platform", signalType: "Metric", alertRule: null, firedAt: "2026-11-01T10:00:00Z", resolvedAt: null, resolution: null, resources: [], unboundCis: [], note: null };
+    return { incidentId, alertId: "a", correlationKey: correlationKey("a"), title: "t", description: null, severity: "Sev2", monitoringService: "Platform", signalType: "Metric", alertRule: null, firedAt: "2026-11-01T10:00:00Z", resolvedAt: null, resolution: null, resources: [], unboundCis: [], resourceCount: 0, unboundCount: 0, fields: {}, note: null };
   }
   const claim = (connectors = ["servicenow"]) => store.db.transaction((tx) => claimDelivery(tx, connectors));
 

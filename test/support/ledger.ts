@@ -20,11 +20,17 @@ export function prepared(payload: unknown, raw = JSON.stringify(payload)): Prepa
   return preparation.notification;
 }
 
-/** Accepts payloads as one batch. */
-export function acceptBatch(db: Database, payloads: readonly unknown[], targets: DeliveryTargets = NO_TARGETS): Promise<AcceptedNotification[]> {
-  return acceptNotifications(db, payloads.map((p) => prepared(p)), targets);
+export type Admitted = Extract<AcceptedNotification, { admitted: true }>;
+
+/** Accepts payloads as one batch (no routing rules: every one is admitted). */
+export async function acceptBatch(db: Database, payloads: readonly unknown[], targets: DeliveryTargets = NO_TARGETS): Promise<Admitted[]> {
+  const accepted = await acceptNotifications(db, payloads.map((p) => prepared(p)), targets);
+  return accepted.map((a) => {
+    if (!a.admitted) throw new Error(`notification ${a.notificationId} was not admitted`);
+    return a;
+  });
 }
 
-export async function acceptOne(db: Database, payload: unknown, targets: DeliveryTargets = NO_TARGETS): Promise<AcceptedNotification> {
+export async function acceptOne(db: Database, payload: unknown, targets: DeliveryTargets = NO_TARGETS): Promise<Admitted> {
   return (await acceptBatch(db, [payload], targets))[0]!;
 }

@@ -29,11 +29,12 @@ function literal(value: string): string {
 }
 
 export class BmcHelixConnector implements Connector {
-  readonly name = "bmc-helix";
+  readonly name: string;
   private readonly config: BmcHelixConfig;
   private token: { value: string; expiresAt: number } | null = null;
 
-  constructor(config: BmcHelixConfig) {
+  constructor(name: string, config: BmcHelixConfig) {
+    this.name = name;
     this.config = config;
   }
 
@@ -109,6 +110,8 @@ export class BmcHelixConnector implements Connector {
       Service_Type: this.config.serviceType,
       [this.config.correlationField]: s.correlationKey,
       ...(ciName ? { [this.config.ciField]: ciName } : {}),
+      // What the incident's route sets for this instance wins over the connector's defaults.
+      ...s.fields,
     };
     const response = await this.request("POST", "/api/arsys/v1/entry/HPD:IncidentInterface_Create?fields=values(Incident%20Number)", { values });
     if (response.status !== 201 && response.status !== 200) throw failure("BMC Helix incident create", response);

@@ -18,7 +18,8 @@ export interface Connector {
   check(): Promise<ConnectorCheck>;
 }
 
-export function createConnector(config: ConnectorConfig): Connector {
-  if (config.kind === "bmc-helix") return new BmcHelixConnector(config);
-  return config.mode === "event" ? new ServiceNowEventConnector(config) : new ServiceNowTableConnector(config);
+/** The connector for one named ITSM instance; `name` is what routes and deliveries call it. */
+export function createConnector(name: string, config: ConnectorConfig): Connector {
+  if (config.kind === "bmc-helix") return new BmcHelixConnector(name, config);
+  return config.mode === "event" ? new ServiceNowEventConnector(name, config) : new ServiceNowTableConnector(name, config);
 }

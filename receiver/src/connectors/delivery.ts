@@ -21,10 +21,19 @@ export interface IncidentSnapshot {
   firedAt: string;
   resolvedAt: string | null;
   resolution: Incident["resolution"];
+  /** The first SNAPSHOT_CIS resources (a tool shows no more; an alert may name thousands). */
   resources: Array<{ resourceId: string; name: string; providerType: string | null }>;
   unboundCis: string[];
+  /** How many resources and unbound CIs the incident has in all. */
+  resourceCount: number;
+  unboundCount: number;
   note: string | null;
+  /** Fields the routing rules set for this tool, under the tool's own field names. */
+  fields: Record<string, string>;
 }
+
+/** CIs a delivery carries: more than any connector sends (the first 100 are looked up in a CMDB). */
+export const SNAPSHOT_CIS = 100;
 
 export interface ExternalLink {
   externalId: string;
@@ -56,7 +65,15 @@ export function correlationKey(alertId: string): string {
   return `azmon-${createHash("sha256").update(alertId.toLowerCase()).digest("hex").slice(0, 40)}`;
 }
 
-export function snapshotOf(incidentId: string, incident: Incident, bindings: readonly CiBinding[], note: string | null = null): IncidentSnapshot {
+export function snapshotOf(
+  incidentId: string,
+  incident: Incident,
+  bindings: readonly CiBinding[],
+  note: string | null = null,
+  fields: Record<string, string> = {},
+): IncidentSnapshot {
+  const resources = bindings.flatMap((b) => (b.bound ? [{ resourceId: b.resource.resourceId, name: b.names[0] ?? b.resource.name, providerType: b.resource.providerType }] : []));
+  const unbound = bindings.flatMap((b) => (b.bound ? [] : [b.name]));
   return {
     incidentId,
     alertId: incident.alertId,
@@ -70,9 +87,12 @@ export function snapshotOf(incidentId: string, incident: Incident, bindings: rea
     firedAt: incident.firedAt,
     resolvedAt: incident.resolvedAt,
     resolution: incident.resolution,
-    resources: bindings.flatMap((b) => (b.bound ? [{ resourceId: b.resource.resourceId, name: b.names[0] ?? b.resource.name, providerType: b.resource.providerType }] : [])),
-    unboundCis: bindings.flatMap((b) => (b.bound ? [] : [b.name])),
+    resources: resources.slice(0, SNAPSHOT_CIS),
+    unboundCis: unbound.slice(0, SNAPSHOT_CIS),
+    resourceCount: resources.length,
+    unboundCount: unbound.length,
     note,
+    fields,
   };
 }
 

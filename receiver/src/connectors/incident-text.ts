@@ -20,9 +20,11 @@ export function clip(text: string, max: number): string {
 }
 
 /** `a, b, c and 17 more`: the first few items, and how many were left out. */
-export function listed(items: readonly string[], separator = ", ", max = LISTED_ITEMS): string {
+/** The first `max` items, and how many more there are of `total` (a delivery carries only the first ones). */
+export function listed(items: readonly string[], separator = ", ", max = LISTED_ITEMS, total = items.length): string {
   const shown = items.slice(0, max).join(separator);
-  return items.length > max ? `${shown}${separator}and ${items.length - max} more` : shown;
+  const more = Math.max(total, items.length) - Math.min(max, items.length);
+  return more > 0 ? `${shown}${separator}and ${more} more` : shown;
 }
 
 /**
@@ -52,8 +54,8 @@ export function incidentDescription(s: IncidentSnapshot, max: number): string {
     `Fired: ${s.firedAt}`,
     ...(s.resolvedAt ? [`Resolved: ${s.resolvedAt}`] : []),
     ...(s.alertRule ? [`Alert rule: ${s.alertRule}`] : []),
-    ...(s.resources.length ? [`Resources: ${listed(s.resources.map((r) => r.resourceId))}`] : []),
-    ...(s.unboundCis.length ? [`Configuration items without a resource id: ${listed(s.unboundCis)}`] : []),
+    ...(s.resources.length ? [`Resources: ${listed(s.resources.map((r) => r.resourceId), ", ", LISTED_ITEMS, s.resourceCount)}`] : []),
+    ...(s.unboundCis.length ? [`Configuration items without a resource id: ${listed(s.unboundCis, ", ", LISTED_ITEMS, s.unboundCount)}`] : []),
     `Alert: ${azurePortalLink(s.alertId)}`,
     `Alert id: ${s.alertId}`,
     ...(s.description ? ["", s.description] : []),

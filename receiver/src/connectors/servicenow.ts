@@ -89,11 +89,12 @@ function query(params: Record<string, string>): string {
 
 /** What both ServiceNow modes share: the connector's name, its settings and one authenticated session. */
 abstract class ServiceNowConnector implements Connector {
-  readonly name = "servicenow";
+  readonly name: string;
   protected readonly config: ServiceNowConfig;
   protected readonly session: ServiceNowSession;
 
-  constructor(config: ServiceNowConfig) {
+  constructor(name: string, config: ServiceNowConfig) {
+    this.name = name;
     this.config = config;
     this.session = new ServiceNowSession(config);
   }
@@ -185,6 +186,8 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
         ...(this.config.assignmentGroup ? { assignment_group: this.config.assignmentGroup } : {}),
         ...(this.config.callerId ? { caller_id: this.config.callerId } : {}),
         ...(this.config.category ? { category: this.config.category } : {}),
+        // What the incident's route sets for this instance wins over the connector's defaults.
+        ...snapshot.fields,
       },
       [200, 201],
     );
@@ -235,7 +238,7 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
       type: clip(s.alertRule ?? s.monitoringService, max.type),
       metric_name: clip(s.signalType ?? "", max.metric_name),
       message_key: s.correlationKey,
-      severity: job.action === "resolve" ? "0" : EVENT_SEVERITY[s.severity ?? "none"],
+      severity: job.action === "resolve" ? "0" : (s.fields.severity ?? EVENT_SEVERITY[s.severity ?? "none"]),
       description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes, max.description) : incidentDescription(s, max.description),
       time_of_event: eventTime(job.action === "resolve" ? (s.resolvedAt ?? s.firedAt) : s.firedAt),
       // String values only; lists as lines, capped, since an alert may name thousands of resources.
@@ -245,8 +248,8 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
         incidentId: s.incidentId,
         severity: s.severity ?? "none",
         resourceId: resource?.resourceId ?? "",
-        resourceIds: listed(s.resources.map((r) => r.resourceId), "\n"),
-        ciNames: listed([...s.resources.map((r) => r.name), ...s.unboundCis], "\n"),
+        resourceIds: listed(s.resources.map((r) => r.resourceId), "\n", undefined, s.resourceCount),
+        ciNames: listed([...s.resources.map((r) => r.name), ...s.unboundCis], "\n", undefined, s.resourceCount + s.unboundCount),
       }),
     };
     const response = await this.session.request("POST", "/api/global/em/jsonv2", { records: [record] });

@@ -13,13 +13,14 @@ import { configurationItemRoutes } from "./routes/configuration-items.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
 import { healthRoutes, PROBE_ROUTES } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
+import { routingRoutes } from "./routes/routing.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** The body exactly as received, kept for the notification log. */
     rawBody?: string;
     /** What became of an alert notification, for the metrics. */
-    outcome?: { kind: "accepted" | "duplicate" | "rejected"; reason: string };
+    outcome?: { kind: "accepted" | "duplicate" | "not_admitted" | "rejected"; reason: string };
   }
 }
 
@@ -126,7 +127,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = problemFor(error, ctx.config.bodyLimitBytes, request.headers["content-type"], request.routeOptions.url === "/api/alerts");
+    const alertBody = request.routeOptions.url === "/api/alerts" || request.routeOptions.url === "/api/routing/explain";
+    const problem = problemFor(error, ctx.config.bodyLimitBytes, request.headers["content-type"], alertBody);
     if (problem.code === "store_unavailable") {
       ctx.metrics.databaseErrors.inc();
       request.log.warn({ err: error }, "request failed: the store is unavailable");
@@ -151,6 +153,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   incidentRoutes(app, ctx);
   configurationItemRoutes(app, ctx);
   deliveryRoutes(app, ctx);
+  routingRoutes(app, ctx);
   healthRoutes(app, ctx);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -53,6 +53,41 @@ export const DeliveryQuery = Type.Object({
   cursor: Type.Optional(Type.String()),
 });
 
+const StringMap = Type.Object({}, { additionalProperties: Type.String() });
+
+export const RoutingExplanation = Type.Object(
+  {
+    admitted: Type.Boolean(),
+    admission: Type.Object({ decision: Type.Enum(["admit", "reject"]), rule: Nullable(Type.String({ description: "The admission rule that decided; null: the default" })) }),
+    routes: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        connectors: Type.Array(Type.String()),
+        set: Type.Object({}, { additionalProperties: Type.Union([Type.String(), Type.Number()]) }),
+      }),
+      { description: "The routes that matched, in order" },
+    ),
+    connectors: Type.Array(Type.String(), { description: "The connectors that get the incident" }),
+    deliveries: Type.Array(
+      Type.Object({
+        connector: Type.String(),
+        route: Nullable(Type.String()),
+        profile: Type.String(),
+        set: StringMap,
+        fields: Type.Object({}, { additionalProperties: Type.String(), description: "The fields under the ITSM tool's own names" }),
+      }),
+    ),
+    maintenance: Type.Object({
+      held: Type.Boolean(),
+      window: Nullable(Type.String()),
+      windows: Type.Array(Type.String()),
+      until: Type.Union([Timestamp, Type.Null()]),
+    }),
+    explanation: Type.Array(Type.String(), { description: "Why, in the order the decisions were taken" }),
+  },
+  { description: "What the routing rules do with an alert, and why (README: Routing, admission and maintenance rules)." },
+);
+
 const incidentProperties = {
   id: Type.String({ format: "uuid" }),
   alertId: Type.String(),
@@ -69,6 +104,10 @@ const incidentProperties = {
   resolvedAt: Type.Union([Timestamp, Type.Null()]),
   configurationItems: Type.Array(ConfigurationItem),
   deliveries: Type.Array(Delivery, { description: "Per connector, its latest delivery of this incident." }),
+  routing: Type.Union([RoutingExplanation, Type.Null()], { description: "Where the routing rules sent it when it was created, and why; null when there were no rules" }),
+  hold: Type.Union([Type.Object({ window: Type.String(), until: Timestamp }), Type.Null()], {
+    description: "A maintenance window holds its deliveries until `until`; null when not held",
+  }),
 };
 
 export const Incident = Type.Object(incidentProperties);

@@ -40,7 +40,11 @@ export interface Incident {
   last: ChangeOrder;
 }
 
-export type IncidentEventType = "opened" | "resolved" | "reopened" | "details_updated" | "superseded";
+/**
+ * The state machine's events, and the ledger's own (routed: where the incident goes and why;
+ * held / released: a maintenance window's hold on its deliveries).
+ */
+export type IncidentEventType = "opened" | "resolved" | "reopened" | "details_updated" | "superseded" | "routed" | "held" | "released";
 
 export interface IncidentEvent {
   type: IncidentEventType;

@@ -2,6 +2,10 @@
  * Accepting a batch of notifications in one transaction: record each (once per dedup key), lock
  * the incidents they concern, decide in memory with the pure state machine in arrival order, write
  * the changes set-based, commit. Callers answer 2xx only after that commit.
+ *
+ * Admission: a notification the rules refuse is recorded (with the rule) and changes nothing. It
+ * is refused only when it would open an incident: one of an incident that already exists is
+ * always taken in, so a resolution is never lost because the rules changed meanwhile.
  */
 import { randomUUID } from "node:crypto";
 import type { SignalFamily } from "../alerts/normalise.ts";
@@ -9,20 +13,30 @@ import { applyNotification, type IncidentEvent } from "../incidents/lifecycle.ts
 import type { Database } from "../store/database.ts";
 import { lockIncidentsByAlertId, type StoredIncident } from "../store/incidents.ts";
 import { alertKey } from "../store/keys.ts";
-import { recordNotifications } from "../store/notifications.ts";
+import { admitNotifications, recordNotifications } from "../store/notifications.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
 import type { PreparedNotification } from "./prepare-notification.ts";
 
-export interface AcceptedNotification {
-  notificationId: string;
-  duplicate: boolean;
-  incidentId: string;
-  family: SignalFamily;
-  /** The incident changes this notification made (none for a duplicate). */
-  events: IncidentEvent[];
-}
+export type AcceptedNotification =
+  | {
+      admitted: true;
+      notificationId: string;
+      duplicate: boolean;
+      incidentId: string;
+      family: SignalFamily;
+      /** The incident changes this notification made (none for a duplicate). */
+      events: IncidentEvent[];
+    }
+  | {
+      admitted: false;
+      notificationId: string;
+      duplicate: boolean;
+      /** The admission rule that refused it; null when the default did. */
+      rule: string | null;
+      family: SignalFamily;
+    };
 
-export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets): Promise<AcceptedNotification[]> {
+export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets, now: Date = new Date()): Promise<AcceptedNotification[]> {
   return db.transaction(
     async (tx) => {
       const [recorded, locked] = await Promise.all([
@@ -35,28 +49,34 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
             monitoringService: n.alert.monitoringService,
             rawPayload: n.rawPayload,
             caller: n.caller,
+            admitted: n.routing?.admitted ?? true,
+            admissionRule: n.routing?.admitted === false ? n.routing.admission.rule : null,
           })),
         ),
         lockIncidentsByAlertId(tx, batch.map((n) => n.alert.alertId)),
       ]);
       const current = new Map<string, StoredIncident>(locked.map((i) => [alertKey(i.alertId), i]));
-      const changes = new ChangeSet(targets);
+      const changes = new ChangeSet(targets, now);
       const applied = new Set<string>();
+      const admittedAfterAll: string[] = [];
       const results = batch.map((n): AcceptedNotification => {
         const key = alertKey(n.alert.alertId);
         const stored = recorded.get(n.dedupKey);
         if (!stored) throw new Error(`notification ${n.dedupKey} was neither inserted nor found`);
         const before = current.get(key) ?? null;
+        const family = n.alert.family;
+        const duplicate = stored.duplicate || applied.has(n.dedupKey);
+        if (!before && !stored.admitted) return { admitted: false, notificationId: stored.id, duplicate, rule: stored.admissionRule, family };
+        if (!stored.admitted && !stored.duplicate) admittedAfterAll.push(stored.id);
         // A delivery stored earlier, or the same delivery twice in this batch, changes nothing.
-        if (stored.duplicate || applied.has(n.dedupKey)) {
-          return { notificationId: stored.id, duplicate: true, incidentId: before?.id ?? "", family: n.alert.family, events: [] };
-        }
+        if (duplicate) return { admitted: true, notificationId: stored.id, duplicate: true, incidentId: before?.id ?? "", family, events: [] };
         applied.add(n.dedupKey);
         const decision = applyNotification(before, { alert: n.alert, notificationId: stored.id, key: n.dedupKey });
         const id = before?.id ?? randomUUID();
-        current.set(key, changes.record(id, before === null, decision, n.bindings));
-        return { notificationId: stored.id, duplicate: false, incidentId: id, family: n.alert.family, events: decision.events };
+        current.set(key, changes.record({ id, before, decision, bindings: n.bindings, routing: n.routing ?? null }));
+        return { admitted: true, notificationId: stored.id, duplicate: false, incidentId: id, family, events: decision.events };
       });
+      admitNotifications(tx, admittedAfterAll);
       writeChanges(tx, changes);
       return results;
     },

@@ -20,6 +20,7 @@ import { normaliseAlert } from "../alerts/normalise.ts";
 import type { CommonAlert } from "../alerts/schema.ts";
 import type { Principal } from "../auth/token-rules.ts";
 import { bindingsFor, type CiBinding } from "../cmdb/bindings.ts";
+import type { RoutingExplanation } from "../routing/explain.ts";
 
 /** Deeper than any alertContext Azure documents, and far below what would exhaust the stack. */
 export const MAX_DEPTH = 64;
@@ -30,6 +31,8 @@ export interface PreparedNotification {
   rawPayload: string;
   caller: Principal;
   bindings: CiBinding[];
+  /** What the routing rules said when it arrived (routing/explain.ts); absent: admitted, to every connector. */
+  routing?: RoutingExplanation;
 }
 
 export type Preparation = { ok: true; notification: PreparedNotification } | { ok: false; field: string; message: string };

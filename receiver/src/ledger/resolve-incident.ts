@@ -24,7 +24,7 @@ export async function resolveIncident(
     if (!decision.changed) return { incident: current, events: [] };
     const bindings = (await bindingsOf(tx, [current.id])).get(current.id) ?? [];
     const changes = new ChangeSet(targets);
-    const incident = changes.record(current.id, false, decision, bindings, command.note);
+    const incident = changes.record({ id: current.id, before: current, decision, bindings, note: command.note });
     writeChanges(tx, changes);
     return { incident, events: decision.events };
   });

@@ -24,11 +24,11 @@ export async function resolveQuietIncidents(
       const batch = await db.transaction(async (tx) => {
         const quiet = await lockQuietIncidents(tx, family, cutoff, BATCH);
         const bindings = await bindingsOf(tx, quiet.map((i) => i.id));
-        const changes = new ChangeSet(targets);
+        const changes = new ChangeSet(targets, now);
         const done: Array<{ incident: StoredIncident; events: IncidentEvent[] }> = [];
         for (const incident of quiet) {
           const decision = applyQuietPeriod(incident, now.toISOString(), periodMs);
-          if (decision.changed) done.push({ incident: changes.record(incident.id, false, decision, bindings.get(incident.id) ?? []), events: decision.events });
+          if (decision.changed) done.push({ incident: changes.record({ id: incident.id, before: incident, decision, bindings: bindings.get(incident.id) ?? [] }), events: decision.events });
         }
         writeChanges(tx, changes);
         return { done, full: quiet.length === BATCH };

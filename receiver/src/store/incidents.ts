@@ -3,11 +3,22 @@
  * set-based: one statement per kind of row for a whole batch, whatever its size.
  */
 import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
+import type { RoutingExplanation } from "../routing/explain.ts";
 import type { Queryable, Transaction } from "./database.ts";
 import { alertKey } from "./keys.ts";
 
+/** A maintenance window's hold on an incident's deliveries. */
+export interface Hold {
+  window: string;
+  /** ISO 8601 UTC: the deliveries are released then. */
+  until: string;
+}
+
 export interface StoredIncident extends Incident {
   id: string;
+  /** Where the routing rules sent it when it was created, and why; null when created before there were any. */
+  routing: RoutingExplanation | null;
+  hold: Hold | null;
 }
 
 export interface IncidentRow {
@@ -27,10 +38,14 @@ export interface IncidentRow {
   last_at: string;
   last_rank: number;
   last_key: string;
+  routing: unknown;
+  held_until: string | null;
+  hold_window: string | null;
 }
 
 export const INCIDENT_COLUMNS = `id::text AS id, alert_id, state, resolution, severity, title, description, monitoring_service,
-  signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key`;
+  signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key,
+  routing, to_json(held_until)#>>'{}' AS held_until, hold_window`;
 
 /** Timestamps as the API shows them: ISO 8601 in UTC (the sessions run in UTC, see the drivers). */
 export function isoTime(value: string): string;
@@ -55,6 +70,8 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     firedAt: isoTime(row.fired_at),
     resolvedAt: isoTime(row.resolved_at),
     last: { at: row.last_at, rank: row.last_rank as 0 | 1, key: row.last_key },
+    routing: (typeof row.routing === "string" ? JSON.parse(row.routing) : row.routing) as RoutingExplanation | null,
+    hold: row.held_until && row.hold_window ? { window: row.hold_window, until: isoTime(row.held_until) } : null,
   };
 }
 
@@ -76,6 +93,15 @@ export async function lockIncidentsByAlertId(tx: Queryable, alertIds: readonly s
 export async function lockIncidentById(tx: Queryable, id: string): Promise<StoredIncident | null> {
   const { rows } = await tx.query<IncidentRow>(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1::uuid FOR UPDATE`, [id]);
   return rows[0] ? incidentFromRow(rows[0]) : null;
+}
+
+/** Incidents whose maintenance hold has ended, locked; others' locks are skipped (several replicas release). */
+export async function lockReleasableIncidents(tx: Queryable, now: string, limit: number): Promise<StoredIncident[]> {
+  const { rows } = await tx.query<IncidentRow>(
+    `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE held_until <= $1::timestamptz ORDER BY held_until, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [now, limit],
+  );
+  return rows.map(incidentFromRow);
 }
 
 /** Open incidents of a family whose last change is at or before `cutoff`, locked; others' locks are skipped. */
@@ -108,12 +134,15 @@ function record(i: StoredIncident) {
     last_at: i.last.at,
     last_rank: i.last.rank,
     last_key: i.last.key,
+    routing: i.routing,
+    held_until: i.hold?.until ?? null,
+    hold_window: i.hold?.window ?? null,
   };
 }
 
 const RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
-  resolved_at timestamptz, last_at text, last_rank smallint, last_key text`;
+  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text`;
 
 /**
  * Inserts new incidents. A plain INSERT on purpose: when another replica created the same
@@ -124,7 +153,7 @@ export function insertIncidents(tx: Transaction, incidents: readonly StoredIncid
   if (incidents.length === 0) return;
   tx.later(
     `INSERT INTO incidents (id, alert_id, alert_key, state, resolution, severity, title, description, monitoring_service,
-       signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key)
+       signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window)
      SELECT * FROM json_to_recordset($1::json) AS t(${RECORD_COLUMNS}) ORDER BY alert_key`,
     [JSON.stringify(incidents.map(record))],
     { name: "ledger-insert-incidents" },
@@ -137,7 +166,8 @@ export function updateIncidents(tx: Transaction, incidents: readonly StoredIncid
     `UPDATE incidents i SET state = t.state, resolution = t.resolution, severity = t.severity, title = t.title,
        description = t.description, monitoring_service = t.monitoring_service, signal_type = t.signal_type,
        family = t.family, alert_rule = t.alert_rule, fired_at = t.fired_at, resolved_at = t.resolved_at,
-       last_at = t.last_at, last_rank = t.last_rank, last_key = t.last_key, updated_at = now()
+       last_at = t.last_at, last_rank = t.last_rank, last_key = t.last_key, held_until = t.held_until, hold_window = t.hold_window,
+       updated_at = now()
      FROM json_to_recordset($1::json) AS t(${RECORD_COLUMNS}) WHERE i.id = t.id`,
     [JSON.stringify(incidents.map(record))],
     { name: "ledger-update-incidents" },

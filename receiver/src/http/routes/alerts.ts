@@ -3,6 +3,7 @@ import { CommonAlert } from "../../alerts/schema.ts";
 import { commonAlertValidator, describeErrors } from "../../alerts/validate.ts";
 import { prepareNotification } from "../../ledger/prepare-notification.ts";
 import { countIncidentChanges } from "../../metrics.ts";
+import { explain } from "../../routing/explain.ts";
 import { authenticate } from "../authenticate.ts";
 import type { AppContext } from "../context.ts";
 import { problems, sendProblem } from "../problems.ts";
@@ -29,7 +30,13 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
       request.log = request.log.child({ alertId: body.data.essentials.alertId });
       const prepared = prepareNotification(body, request.rawBody ?? JSON.stringify(body), request.principal!);
       if (!prepared.ok) return sendProblem(reply, problems.notCommonAlertSchema(prepared.message));
-      const accepted = await ctx.intake.submit(prepared.notification);
+      const accepted = await ctx.intake.submit({ ...prepared.notification, routing: explain(ctx.config.routing, prepared.notification.alert, new Date()) });
+      if (!accepted.admitted) {
+        // Answered 2xx (Azure must not retry it) and kept, with the rule: visible, never silently dropped.
+        request.outcome = { kind: "not_admitted", reason: accepted.rule ?? "default" };
+        request.log.info({ notificationId: accepted.notificationId, duplicate: accepted.duplicate, rule: accepted.rule }, "notification stored, not admitted");
+        return reply.code(202).send({ status: "not_admitted", rule: accepted.rule, notificationId: accepted.notificationId, duplicate: accepted.duplicate });
+      }
       request.outcome = { kind: accepted.duplicate ? "duplicate" : "accepted", reason: "stored" };
       countIncidentChanges(ctx.metrics, accepted.events, accepted.family);
       request.log.info(
