@@ -36,7 +36,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
     // details come from the newer notification and whose firedAt is the earliest either reported.
     const metric = await api.incidentFor(fixture("metric-static-fired.json").data.essentials.alertId);
     expect(metric).toMatchObject({ state: "open", severity: "Sev4", title: "test-metricAlertRule", monitoringService: "Platform", signalType: "Metric", firedAt: "2021-10-28T19:09:09.111Z", resolvedAt: null });
-    expect(metric.timeline.map((e: any) => e.type)).toEqual(["opened", "routed", "details_updated"]);
+    expect(metric.timeline.map((e: any) => e.type)).toEqual(["opened", "details_updated"]);
     expect(metric.configurationItems).toHaveLength(2);
     expect(metric.configurationItems).toEqual(expect.arrayContaining([
       expect.objectContaining({
@@ -51,7 +51,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
 
     const resolved = await api.incidentFor(fixture("metric-static-resolved.json").data.essentials.alertId);
     expect(resolved).toMatchObject({ state: "resolved", resolution: "alert", resolvedAt: "2019-03-22T14:03:16.224Z" });
-    expect(resolved.timeline.map((e: any) => e.type)).toEqual(["opened", "resolved", "routed"]);
+    expect(resolved.timeline.map((e: any) => e.type)).toEqual(["opened", "resolved"]);
 
     const log = await api.incidentFor(fixture("logalertsv2-fired.json").data.essentials.alertId);
     expect(log.state).toBe("open");
@@ -97,7 +97,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
     await post(fired);
     const incident = await api.incidentFor(fired.data.essentials.alertId);
     expect(incident).toMatchObject({ state: "resolved", resolvedAt: "2026-11-01T10:05:00.000Z" });
-    expect(incident.timeline.map((e: any) => e.type)).toEqual(["opened", "resolved", "routed", "superseded"]);
+    expect(incident.timeline.map((e: any) => e.type)).toEqual(["opened", "resolved", "superseded"]);
     expect(incident.timeline[0].notificationId).toMatch(/^\d+$/);
   });
 

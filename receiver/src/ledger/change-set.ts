@@ -9,10 +9,11 @@ import type { CiBinding } from "../cmdb/bindings.ts";
 import { actionsFor, snapshotOf, type DeliveryAction } from "../connectors/delivery.ts";
 import type { Decision, IncidentEvent } from "../incidents/lifecycle.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
+import type { IncidentBinding } from "../store/configuration-items.ts";
 import type { Transaction } from "../store/database.ts";
-import { bindConfigurationItems, type IncidentBinding } from "../store/configuration-items.ts";
-import { appendEvents, insertIncidents, updateIncidents, type StoredIncident } from "../store/incidents.ts";
-import { enqueueDeliveries, type NewDelivery } from "../store/outbox.ts";
+import type { StoredIncident } from "../store/incidents.ts";
+import { writeLedger } from "../store/ledger-writes.ts";
+import type { NewDelivery } from "../store/outbox.ts";
 
 /** Where incident changes go when no routing says otherwise, and how long each delivery is retried. */
 export interface DeliveryTargets {
@@ -100,15 +101,7 @@ export class ChangeSet {
   }
 }
 
-/**
- * Writes a change set in the caller's transaction. Statements go out without waiting for each
- * other (one round trip on a pipelining store); new incidents first, so a race with another
- * replica fails the transaction before anything else is written.
- */
+/** Writes a change set in the caller's transaction (store/ledger-writes.ts: two statements, whatever its size). */
 export function writeChanges(tx: Transaction, changes: ChangeSet): void {
-  insertIncidents(tx, [...changes.inserted.values()]);
-  updateIncidents(tx, [...changes.updated.values()]);
-  appendEvents(tx, changes.events);
-  bindConfigurationItems(tx, changes.bindings);
-  enqueueDeliveries(tx, changes.deliveries);
+  writeLedger(tx, { inserted: [...changes.inserted.values()], updated: [...changes.updated.values()], events: changes.events, bindings: changes.bindings, deliveries: changes.deliveries });
 }

@@ -37,6 +37,11 @@ export function noRoutingRules(environment: readonly ConnectorConfig[]): Routing
   return { admission: null, connectors: environmentConnectors(environment), routes: null, maintenance: [] };
 }
 
+/** Whether the rules decide anything (false: every alert admitted, to every connector, never held). */
+export function rulesInEffect(rules: RoutingRules): boolean {
+  return rules.admission !== null || rules.routes !== null || rules.maintenance.length > 0;
+}
+
 /** Reads `passwordEnv` from the environment given and `passwordFile` from disk. */
 export function secretReader(env: Env): SecretReader {
   return (ref) => ("env" in ref ? (env[ref.env] ?? "") : readFileSync(ref.file, "utf8"));

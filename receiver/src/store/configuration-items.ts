@@ -11,15 +11,8 @@ export interface IncidentBinding {
 
 const keyOf = (b: CiBinding): string => (b.bound ? ciKey({ resourceId: b.resource.resourceId }) : ciKey({ name: b.name }));
 
-/**
- * Creates the CIs these bindings name and links them to their incidents. No CI row is locked:
- * a CI all alerts of a storm share would otherwise serialise every batch (on every replica) until
- * commit. Rows are created in key order, absent ones only; the links are a second statement, which
- * sees what this and every other transaction created. `lastSeenAt` moves at most once a minute,
- * skipping rows another transaction holds.
- */
-export function bindConfigurationItems(tx: Transaction, bindings: readonly IncidentBinding[]): void {
-  if (bindings.length === 0) return;
+/** The CIs these bindings name (one row per CI key) and the links to their incidents. */
+export function ciRecords(bindings: readonly IncidentBinding[]): { cis: Array<Record<string, unknown>>; links: Array<{ incident_id: string; ci_key: string; source: string }> } {
   const cis = new Map<string, Record<string, unknown>>();
   const links = new Map<string, { incident_id: string; ci_key: string; source: string }>();
   for (const { incidentId, binding } of bindings) {
@@ -43,32 +36,31 @@ export function bindConfigurationItems(tx: Transaction, bindings: readonly Incid
     const link = `${incidentId} ${key}`;
     if (!links.has(link)) links.set(link, { incident_id: incidentId, ci_key: key, source: binding.source });
   }
-  const keys = [...cis.keys()];
+  return { cis: [...cis.values()], links: [...links.values()] };
+}
+
+export const CI_RECORD_COLUMNS = "ci_key text, resource_id text, name text, bound boolean, subscription_id text, resource_group text, provider_type text";
+
+/**
+ * Links incidents to their CIs, which an earlier statement of the transaction created when absent.
+ * A second statement on purpose: it sees what this and every other transaction created (no CI row
+ * is locked to find it). `lastSeenAt` moves at most once a minute, skipping rows others hold.
+ */
+export function linkConfigurationItems(tx: Transaction, links: ReadonlyArray<{ incident_id: string; ci_key: string; source: string }>): void {
+  if (links.length === 0) return;
   tx.later(
-    `INSERT INTO configuration_items (ci_key, resource_id, name, bound, subscription_id, resource_group, provider_type)
-     SELECT * FROM json_to_recordset($1::json)
-       AS t(ci_key text, resource_id text, name text, bound boolean, subscription_id text, resource_group text, provider_type text)
-     ORDER BY ci_key
-     ON CONFLICT (ci_key) DO NOTHING`,
-    [JSON.stringify([...cis.values()])],
-    { name: "ledger-insert-cis" },
-  );
-  tx.later(
-    `INSERT INTO incident_configuration_items (incident_id, ci_id, source)
+    `WITH touched AS (
+       UPDATE configuration_items SET last_seen_at = now()
+       WHERE id IN (SELECT id FROM configuration_items WHERE ci_key = ANY($2::text[]) AND last_seen_at < now() - interval '1 minute'
+                    ORDER BY id FOR UPDATE SKIP LOCKED))
+     INSERT INTO incident_configuration_items (incident_id, ci_id, source)
      SELECT t.incident_id, ci.id, t.source
      FROM json_to_recordset($1::json) AS t(incident_id uuid, ci_key text, source text)
      JOIN configuration_items ci ON ci.ci_key = t.ci_key
      ORDER BY t.incident_id, ci.id
      ON CONFLICT DO NOTHING`,
-    [JSON.stringify([...links.values()])],
+    [JSON.stringify(links), [...new Set(links.map((l) => l.ci_key))]],
     { name: "ledger-link-cis" },
-  );
-  tx.later(
-    `UPDATE configuration_items SET last_seen_at = now()
-     WHERE id IN (SELECT id FROM configuration_items WHERE ci_key = ANY($1::text[]) AND last_seen_at < now() - interval '1 minute'
-                  ORDER BY id FOR UPDATE SKIP LOCKED)`,
-    [keys],
-    { name: "ledger-touch-cis" },
   );
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
-import type { Queryable, Transaction } from "./database.ts";
+import type { Queryable } from "./database.ts";
 import { alertKey } from "./keys.ts";
 
 /** A maintenance window's hold on an incident's deliveries. */
@@ -115,7 +115,8 @@ export async function lockQuietIncidents(tx: Queryable, family: string, cutoff: 
   return rows.map(incidentFromRow);
 }
 
-function record(i: StoredIncident) {
+/** An incident as one row of the set-based writes (store/ledger-writes.ts). */
+export function incidentRecord(i: StoredIncident) {
   return {
     id: i.id,
     alert_id: i.alertId,
@@ -140,53 +141,14 @@ function record(i: StoredIncident) {
   };
 }
 
-const RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
+/** The columns of incidentRecord, for json_to_recordset. */
+export const INCIDENT_RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
   resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text`;
 
-/**
- * Inserts new incidents. A plain INSERT on purpose: when another replica created the same
- * incident meanwhile, the unique violation fails the whole transaction (nothing acknowledged),
- * and the batch runs again, this time finding and locking theirs.
- */
-export function insertIncidents(tx: Transaction, incidents: readonly StoredIncident[]): void {
-  if (incidents.length === 0) return;
-  tx.later(
-    `INSERT INTO incidents (id, alert_id, alert_key, state, resolution, severity, title, description, monitoring_service,
-       signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window)
-     SELECT * FROM json_to_recordset($1::json) AS t(${RECORD_COLUMNS}) ORDER BY alert_key`,
-    [JSON.stringify(incidents.map(record))],
-    { name: "ledger-insert-incidents" },
-  );
+/** Timeline events as rows of the set-based writes; `n` keeps their order, which is the timeline's. */
+export function eventRecords(events: ReadonlyArray<IncidentEvent & { incidentId: string }>) {
+  return events.map((e, n) => ({ n, incident_id: e.incidentId, type: e.type, at: e.at, notification_id: e.notificationId, actor: e.actor, detail: e.detail }));
 }
 
-export function updateIncidents(tx: Transaction, incidents: readonly StoredIncident[]): void {
-  if (incidents.length === 0) return;
-  tx.later(
-    `UPDATE incidents i SET state = t.state, resolution = t.resolution, severity = t.severity, title = t.title,
-       description = t.description, monitoring_service = t.monitoring_service, signal_type = t.signal_type,
-       family = t.family, alert_rule = t.alert_rule, fired_at = t.fired_at, resolved_at = t.resolved_at,
-       last_at = t.last_at, last_rank = t.last_rank, last_key = t.last_key, held_until = t.held_until, hold_window = t.hold_window,
-       updated_at = now()
-     FROM json_to_recordset($1::json) AS t(${RECORD_COLUMNS}) WHERE i.id = t.id`,
-    [JSON.stringify(incidents.map(record))],
-    { name: "ledger-update-incidents" },
-  );
-}
-
-/** Appends timeline events; their ids follow the order given, which is the timeline's order. */
-export function appendEvents(tx: Transaction, events: ReadonlyArray<IncidentEvent & { incidentId: string }>): void {
-  if (events.length === 0) return;
-  tx.later(
-    `INSERT INTO incident_events (incident_id, type, at, notification_id, actor, detail)
-     SELECT incident_id, type, at, notification_id, actor, detail
-     FROM json_to_recordset($1::json) AS t(n int, incident_id uuid, type text, at timestamptz, notification_id bigint, actor text, detail jsonb)
-     ORDER BY n`,
-    [
-      JSON.stringify(
-        events.map((e, n) => ({ n, incident_id: e.incidentId, type: e.type, at: e.at, notification_id: e.notificationId, actor: e.actor, detail: e.detail })),
-      ),
-    ],
-    { name: "ledger-append-events" },
-  );
-}
+export const EVENT_RECORD_COLUMNS = "n int, incident_id uuid, type text, at timestamptz, notification_id bigint, actor text, detail jsonb";

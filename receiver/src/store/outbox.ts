@@ -22,20 +22,21 @@ export interface NewDelivery {
   maxAgeMs: number;
 }
 
+/** Deliveries as rows of the set-based writes (store/ledger-writes.ts); `n` keeps their order. */
+export function deliveryRecords(deliveries: readonly NewDelivery[]) {
+  return deliveries.map((d, n) => ({ n, incident_id: d.incidentId, connector: d.connector, action: d.action, payload: d.snapshot, max_age_seconds: d.maxAgeMs / 1000 }));
+}
+
+export const DELIVERY_RECORD_COLUMNS = "n int, incident_id uuid, connector text, action text, payload jsonb, max_age_seconds double precision";
+
 /** Queues deliveries in the caller's transaction, in the order given (a create before its resolve). */
 export function enqueueDeliveries(tx: Transaction, deliveries: readonly NewDelivery[]): void {
   if (deliveries.length === 0) return;
   tx.later(
     `INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at)
      SELECT incident_id, connector, action, payload, now() + make_interval(secs => max_age_seconds)
-     FROM json_to_recordset($1::json) AS t(n int, incident_id uuid, connector text, action text, payload jsonb, max_age_seconds double precision)
-     ORDER BY n`,
-    [
-      JSON.stringify(
-        deliveries.map((d, n) => ({ n, incident_id: d.incidentId, connector: d.connector, action: d.action, payload: d.snapshot, max_age_seconds: d.maxAgeMs / 1000 })),
-      ),
-    ],
-    { name: "ledger-enqueue-deliveries" },
+     FROM json_to_recordset($1::json) AS t(${DELIVERY_RECORD_COLUMNS}) ORDER BY n`,
+    [JSON.stringify(deliveryRecords(deliveries))],
   );
 }
 

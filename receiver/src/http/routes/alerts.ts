@@ -4,6 +4,7 @@ import { commonAlertValidator, describeErrors } from "../../alerts/validate.ts";
 import { prepareNotification } from "../../ledger/prepare-notification.ts";
 import { countIncidentChanges } from "../../metrics.ts";
 import { explain } from "../../routing/explain.ts";
+import { rulesInEffect } from "../../routing/load-rules.ts";
 import { authenticate } from "../authenticate.ts";
 import type { AppContext } from "../context.ts";
 import { problems, sendProblem } from "../problems.ts";
@@ -30,7 +31,9 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
       request.log = request.log.child({ alertId: body.data.essentials.alertId });
       const prepared = prepareNotification(body, request.rawBody ?? JSON.stringify(body), request.principal!);
       if (!prepared.ok) return sendProblem(reply, problems.notCommonAlertSchema(prepared.message));
-      const accepted = await ctx.intake.submit({ ...prepared.notification, routing: explain(ctx.config.routing, prepared.notification.alert, new Date()) });
+      // Without rules there is nothing to decide: the incident goes to every connector (routing null).
+      const routing = rulesInEffect(ctx.config.routing) ? { routing: explain(ctx.config.routing, prepared.notification.alert, new Date()) } : {};
+      const accepted = await ctx.intake.submit({ ...prepared.notification, ...routing });
       if (!accepted.admitted) {
         // Answered 2xx (Azure must not retry it) and kept, with the rule: visible, never silently dropped.
         request.outcome = { kind: "not_admitted", reason: accepted.rule ?? "default" };
