@@ -3,16 +3,34 @@
  * stack's file (e.g. Pulumi.dev.yaml) with the settings a preview must have. Pure.
  */
 import { parse, stringify } from "yaml";
+import { PipelineError } from "./errors.ts";
 
 export function previewStackName(pullRequest: number | string): string {
   const n = Number(pullRequest);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`pull request number must be a positive integer, got "${pullRequest}"`);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new PipelineError("BAD_ARGUMENT", `pull request number must be a positive integer, got "${pullRequest}"`);
+  }
   return `pr-${n}`;
 }
 
+/**
+ * The shared preview application's stack, fully qualified (`org/project/stack`, e.g.
+ * `organization/secure-export/preview-identity` on a self-managed backend): a StackReference needs
+ * the organization, and a short name would silently resolve against whatever org is current.
+ */
+export function checkIdentityStack(name: string): string {
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new PipelineError("BAD_ARGUMENT", `identity stack must be a fully qualified stack name org/project/stack, got "${name}"`);
+  }
+  return name;
+}
+
 /** Settings a preview stack always gets, whatever the template says: cheap, disposable, unprotected. */
-function previewOverrides(pullRequest: number): Record<string, string | number | boolean> {
+function previewOverrides(pullRequest: number, identityStack: string): Record<string, string | number | boolean> {
   return {
+    // The Entra application comes from the shared preview-identity stack: a pull request creates no
+    // Entra objects, so its identity needs no Graph write permission.
+    "secure-export:identityStack": identityStack,
     "secure-export:databaseMode": "embedded",
     "secure-export:minReplicas": 1,
     "secure-export:maxReplicas": 1,
@@ -32,8 +50,9 @@ export interface SeededConfig {
   droppedSecrets: string[];
 }
 
-export function seedPreviewConfig(templateYaml: string, pullRequest: number | string): SeededConfig {
+export function seedPreviewConfig(templateYaml: string, pullRequest: number | string, identityStack: string): SeededConfig {
   const n = Number(previewStackName(pullRequest).slice(3));
+  checkIdentityStack(identityStack);
   const template = (parse(templateYaml) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, unknown> = {};
   const droppedSecrets: string[] = [];
@@ -44,7 +63,7 @@ export function seedPreviewConfig(templateYaml: string, pullRequest: number | st
     }
     if (!NEVER_COPIED.has(key)) config[key] = value;
   }
-  Object.assign(config, previewOverrides(n));
+  Object.assign(config, previewOverrides(n, identityStack));
   const yaml = `# Seeded for pull request #${n} from a template stack; removed with the stack when the PR closes.\n${stringify({ config })}`;
   return { yaml, droppedSecrets: droppedSecrets.sort() };
 }
