@@ -5,8 +5,10 @@
  *
  *   node infra/pipeline/cli.ts image-tag --sha <commit>                          → sha-0123456789ab
  *   node infra/pipeline/cli.ts image-ref --registry x.azurecr.io --digest sha256:… → x.azurecr.io/secure-export-receiver@sha256:…
- *   node infra/pipeline/cli.ts seed-preview --pr 42 --template Pulumi.dev.yaml --identity-stack org/secure-export/preview-identity
- *                                                                                 (writes Pulumi.pr-42.yaml) → pr-42
+ *   node infra/pipeline/cli.ts seed-preview --pr 42 --template Pulumi.dev.yaml --identity-stack org/secure-export/preview-identity \
+ *        --image x.azurecr.io/secure-export-receiver@sha256:… --registry-id /subscriptions/…/registries/x   (writes Pulumi.pr-42.yaml) → pr-42
+ *   node infra/pipeline/cli.ts record-image --stack dev --image x.azurecr.io/…@sha256:… --registry-id /subscriptions/…
+ *        writes both into the committed Pulumi.dev.yaml → changed=true|false
  *   node infra/pipeline/cli.ts preview-reconcile --pr 42
  *        reads the PR's state from GitHub now: open → `action=up` (the caller seeds and brings up the
  *        stack); closed or no such PR → destroys and removes pr-42 if it exists, `action=destroy`,
@@ -24,8 +26,9 @@ import { imageByDigest, imageTag } from "./image-reference.ts";
 import { hasPreviewStack, previewAction, previewStackNumbers } from "./preview-lifecycle.ts";
 import { previewStackName, seedPreviewConfig } from "./preview-stack.ts";
 import { pulumiCli } from "./pulumi-cli.ts";
+import { recordImage } from "./stack-file.ts";
 
-const COMMANDS = "image-tag, image-ref, seed-preview, preview-reconcile or closed-previews";
+const COMMANDS = "image-tag, image-ref, seed-preview, record-image, preview-reconcile or closed-previews";
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -37,6 +40,9 @@ function options() {
         pr: { type: "string" },
         template: { type: "string", default: "Pulumi.dev.yaml" },
         "identity-stack": { type: "string" },
+        image: { type: "string" },
+        "registry-id": { type: "string" },
+        stack: { type: "string" },
         sha: { type: "string" },
         registry: { type: "string" },
         repository: { type: "string", default: "secure-export-receiver" },
@@ -64,11 +70,26 @@ async function main(): Promise<void> {
       if (existsSync(file)) {
         console.error(`${file} exists; keeping it`);
       } else {
-        const seeded = seedPreviewConfig(readFileSync(required("template"), "utf8"), required("pr"), required("identity-stack"));
+        const seeded = seedPreviewConfig(readFileSync(required("template"), "utf8"), required("pr"), {
+          identityStack: required("identity-stack"),
+          image: required("image"),
+          imageRegistryId: required("registry-id"),
+        });
         writeFileSync(file, seeded.yaml);
         for (const key of seeded.droppedSecrets) console.error(`warning: secret ${key} was not copied; set it on ${stack} to use it`);
       }
       console.log(stack);
+      return;
+    }
+    case "record-image": {
+      const stack = required("stack");
+      const file = `Pulumi.${stack}.yaml`;
+      // The file is created once with the stack (it may hold the stack's encryption salt) and committed.
+      if (!existsSync(file)) throw new PipelineError("BAD_ARGUMENT", `${file} does not exist: create the stack and commit its file first (README: GitOps pipelines)`);
+      const recorded = recordImage(readFileSync(file, "utf8"), required("image"), required("registry-id"));
+      if (recorded.changed) writeFileSync(file, recorded.yaml);
+      console.error(recorded.changed ? `${file}: ${stack} now runs ${values.image}` : `${file} already names ${values.image}`);
+      console.log(`changed=${recorded.changed}`);
       return;
     }
     case "image-tag":
