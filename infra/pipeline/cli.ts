@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { PipelineError } from "./errors.ts";
 import { gitHubRepositoryFromEnv, pullRequestState } from "./github.ts";
 import { imageByDigest, imageTag } from "./image-reference.ts";
-import { hasPreviewStack, previewAction, previewStackNumbers } from "./preview-lifecycle.ts";
+import { findPreviewStack, previewAction, previewStackNumbers } from "./preview-lifecycle.ts";
 import { previewStackName, seedPreviewConfig } from "./preview-stack.ts";
 import { pulumiCli } from "./pulumi-cli.ts";
 import { recordImage } from "./stack-file.ts";
@@ -103,9 +103,10 @@ async function main(): Promise<void> {
       const pr = Number(stack.slice(3));
       const state = await pullRequestState(gitHubRepositoryFromEnv(process.env), pr);
       const cli = pulumiCli(process.cwd());
-      const action = previewAction(state, state === "open" ? false : hasPreviewStack(await cli.listStacks(), pr));
-      console.error(`pull request #${pr} is ${state}: ${action === "up" ? `${stack} may be brought up` : action === "destroy" ? `destroying and removing ${stack}` : `${stack} does not exist, nothing to do`}`);
-      if (action === "destroy") await cli.destroyAndRemove(stack);
+      const existing = state === "open" ? undefined : findPreviewStack(await cli.listStacks(), pr);
+      const action = previewAction(state, existing !== undefined);
+      console.error(`pull request #${pr} is ${state}: ${action === "up" ? `${stack} may be brought up` : action === "destroy" ? `destroying and removing ${existing}` : `${stack} does not exist, nothing to do`}`);
+      if (existing !== undefined && action === "destroy") await cli.destroyAndRemove(existing);
       console.log(`action=${action}\nstack=${stack}`);
       return;
     }

@@ -32,8 +32,11 @@ export function previewStackNumbers(stackNames: readonly string[]): number[] {
   return [...numbers].sort((a, b) => a - b);
 }
 
-/** Whether `stackNames` holds the preview stack of `pullRequest`. */
-export function hasPreviewStack(stackNames: readonly string[], pullRequest: number): boolean {
+/**
+ * The name, as listed, of `pullRequest`'s preview stack among `stackNames`: commands are given the
+ * listed (possibly fully qualified) name, so they act on exactly the stack that was found.
+ */
+export function findPreviewStack(stackNames: readonly string[], pullRequest: number): string | undefined {
   const wanted = previewStackName(pullRequest);
-  return stackNames.some((name) => name.split("/").at(-1) === wanted);
+  return stackNames.find((name) => name.split("/").at(-1) === wanted);
 }
