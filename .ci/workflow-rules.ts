@@ -27,7 +27,8 @@ export interface CheckOptions {
   defaultBranch: string;
 }
 
-const stepLabel = (step: Step, index: number) => `step ${index + 1} (${step.id ?? step.name ?? step.uses ?? step.run?.split("\n")[0]?.slice(0, 50)})`;
+const stepLabel = (step: Step, index: number) =>
+  `step ${index + 1} (${step.id ?? step.name ?? step.uses ?? commandLines(step.run ?? "").find((l) => l !== "set -euo pipefail")?.slice(0, 50)})`;
 
 function commandLines(script: string): string[] {
   return script
@@ -194,18 +195,28 @@ function clientIdSources(job: Job): Set<string> {
  * Pull requests must not log in as a deploy identity: anyone who can open one can change the
  * workflow and the program, and run them as that identity. A pull-request job reading the same
  * variable as a deploy job gets the deploy identity (an environment variable of the same name only
- * shadows it inside that environment).
+ * shadows it inside that environment). Likewise a job outside any environment that reads a variable
+ * the environment jobs read gets the repository-level value, which the README says must not exist:
+ * its login fails, or uses whatever identity someone put there.
  */
 function separateIdentities(workflows: Workflow[], problems: Problem[]): void {
   const jobs = workflows.flatMap((w) => w.jobs).filter(hasIdToken);
   const deploySources = new Map<string, string>();
   for (const job of jobs.filter(isDeploy)) for (const s of clientIdSources(job)) deploySources.set(s, `${job.workflow.file}#${job.id}`);
-  for (const job of jobs.filter((j) => isPullRequestWorkflow(j.workflow))) {
+  const environmentSources = new Map<string, string>();
+  for (const job of jobs.filter((j) => j.environment !== undefined)) for (const s of clientIdSources(job)) environmentSources.set(s, `${job.workflow.file}#${job.id}`);
+  for (const job of jobs) {
     const sources = clientIdSources(job);
-    if (sources.size === 0) problems.push({ rule: "separate-identities", file: job.workflow.file, job: job.id, message: "id-token: write, but no ARM_CLIENT_ID or azure/login client-id names the identity it logs in as" });
+    const pullRequest = isPullRequestWorkflow(job.workflow);
+    if (pullRequest && sources.size === 0) problems.push({ rule: "separate-identities", file: job.workflow.file, job: job.id, message: "id-token: write, but no ARM_CLIENT_ID or azure/login client-id names the identity it logs in as" });
     for (const s of sources) {
       const deploy = deploySources.get(s);
-      if (deploy) problems.push({ rule: "separate-identities", file: job.workflow.file, job: job.id, message: `a pull-request job logs in with ${s}, the identity deploy job ${deploy} uses: give pull requests their own identity` });
+      const scoped = environmentSources.get(s);
+      if (pullRequest && deploy) {
+        problems.push({ rule: "separate-identities", file: job.workflow.file, job: job.id, message: `a pull-request job logs in with ${s}, the identity deploy job ${deploy} uses: give pull requests their own identity` });
+      } else if (job.environment === undefined && scoped) {
+        problems.push({ rule: "separate-identities", file: job.workflow.file, job: job.id, message: `logs in with ${s} outside any environment, where it is not the value ${scoped} gets from its environment: give the job that environment or its own variable` });
+      }
     }
   }
 }

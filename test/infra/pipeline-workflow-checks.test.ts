@@ -58,8 +58,9 @@ describe("the workflows before issue 11 fail with each bug the review found", ()
     expect(where(before, "upsert-guarded")).toEqual(["pull-request.yml#review-stack"]);
   });
 
-  it("A9: pull-request jobs log in with the deploy identity", () => {
-    expect(where(before, "separate-identities")).toEqual(["pull-request.yml#preview", "pull-request.yml#review-stack", "pull-request.yml#review-stack-teardown"]);
+  it("A9: pull-request jobs log in with the deploy identity; the image job reads it outside any environment", () => {
+    expect(where(before, "separate-identities")).toEqual(["main.yml#image", "pull-request.yml#preview", "pull-request.yml#review-stack", "pull-request.yml#review-stack-teardown"]);
+    expect(before.find((p) => p.rule === "separate-identities" && p.job === "review-stack")!.message).toMatch(/^a pull-request job logs in with vars\.AZURE_CLIENT_ID, the identity deploy job .*main\.yml#deploy-production uses/);
   });
 
   it("A12: the PR preview's group can equal the dev deploy's, so a PR can cancel a pending deploy", () => {
