@@ -28,6 +28,14 @@ describe("the project's workflows", () => {
     expect(checkWorkflows(loadWorkflows(join(REPO_ROOT, ".github/workflows"), REPO_ROOT), README, OPTIONS)).toEqual([]);
   });
 
+  it("install the Pulumi CLI release of the locked SDK, not whatever ^3 resolves to", () => {
+    // pulumi/actions installs `pulumi-version ?? '^3'` (src/config.ts): unpinned, the CLI changes under the program.
+    const setup = parseWorkflow("setup.yml", `on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: ./.github/actions/pulumi-setup\n`, REPO_ROOT).jobs[0]!;
+    const install = setup.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    expect(install.map((s) => s.with["pulumi-version"])).toEqual([lock.packages["node_modules/@pulumi/pulumi"]!.version]);
+  });
+
   it("README lists exactly the subjects the jobs use", () => {
     expect([...readmeSubjects(README)].sort()).toEqual(["environment:dev", "environment:production", "pull_request", "ref:refs/heads/main"]);
   });
