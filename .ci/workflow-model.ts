@@ -30,8 +30,6 @@ export type Permissions = Record<string, string> | "read-all" | "write-all";
 export interface Job {
   id: string;
   workflow: Workflow;
-  if?: string;
-  needs: string[];
   /** The environment name (`environment: x` or `environment: { name: x }`). */
   environment?: string;
   /** The job's own permissions, else the workflow's. */
@@ -40,7 +38,6 @@ export interface Job {
   concurrency?: Concurrency;
   env: Record<string, string>;
   outputs: Record<string, string>;
-  matrix?: Record<string, unknown>;
   steps: Step[];
 }
 
@@ -111,18 +108,14 @@ export function parseWorkflow(file: string, text: string, repoRoot: string): Wor
     const environmentName = typeof environment === "string" ? environment : environment ? String((environment as Raw).name) : undefined;
     const permissions = (value.permissions ?? raw.permissions) as Permissions | undefined;
     const jobConcurrency = concurrency(value.concurrency) ?? workflowConcurrency;
-    const matrix = (value.strategy as Raw | undefined)?.matrix as Record<string, unknown> | undefined;
     workflow.jobs.push({
       id,
       workflow,
-      ...(value.if !== undefined ? { if: String(value.if) } : {}),
-      needs: value.needs === undefined ? [] : Array.isArray(value.needs) ? value.needs.map(String) : [String(value.needs)],
       ...(environmentName ? { environment: environmentName } : {}),
       ...(permissions ? { permissions } : {}),
       ...(jobConcurrency ? { concurrency: jobConcurrency } : {}),
       env: strings(value.env),
       outputs: strings(value.outputs),
-      ...(matrix ? { matrix } : {}),
       steps: ((value.steps ?? []) as Raw[]).flatMap((s) => expand(s, repoRoot)),
     });
   }
