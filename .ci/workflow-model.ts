@@ -30,6 +30,8 @@ export type Permissions = Record<string, string> | "read-all" | "write-all";
 export interface Job {
   id: string;
   workflow: Workflow;
+  /** The job's `if:` condition. */
+  if?: string;
   /** The environment name (`environment: x` or `environment: { name: x }`). */
   environment?: string;
   /** The job's own permissions, else the workflow's. */
@@ -111,6 +113,7 @@ export function parseWorkflow(file: string, text: string, repoRoot: string): Wor
     workflow.jobs.push({
       id,
       workflow,
+      ...(value.if !== undefined ? { if: String(value.if) } : {}),
       ...(environmentName ? { environment: environmentName } : {}),
       ...(permissions ? { permissions } : {}),
       ...(jobConcurrency ? { concurrency: jobConcurrency } : {}),

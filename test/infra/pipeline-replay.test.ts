@@ -168,25 +168,43 @@ describe("preview-sweep.yml", { timeout: REPLAY_TIMEOUT }, () => {
 });
 
 describe("every job", { timeout: REPLAY_TIMEOUT }, () => {
+  const ref = `contososhared.azurecr.io/secure-export-receiver@sha256:${"b".repeat(64)}`;
+  /** Each job with an event it runs for. */
   const contexts: Record<string, JobContext> = {
-    "main.yml": { vars, secrets, needs: { image: { outputs: { ref: `contososhared.azurecr.io/secure-export-receiver@sha256:${"b".repeat(64)}` }, result: "success" }, "deploy-dev": { outputs: {}, result: "success" } } },
-    "pull-request.yml": prEvent("opened"),
-    "preview-sweep.yml": { eventName: "schedule", vars, secrets, matrix: { pr: 7 }, needs: { find: { outputs: { prs: "[7]" }, result: "success" } } },
+    "main.yml#test": { vars, secrets },
+    "main.yml#image": { vars, secrets },
+    "main.yml#deploy-dev": { vars, secrets, needs: { image: { outputs: { ref }, result: "success" } } },
+    "main.yml#deploy-production": { vars, secrets, needs: { image: { outputs: { ref }, result: "success" }, "deploy-dev": { outputs: {}, result: "success" } } },
+    "pull-request.yml#test": prEvent("opened"),
+    "pull-request.yml#preview-stack": prEvent("opened"),
+    "pull-request.yml#preview-stack-teardown": prEvent("closed"),
+    "preview-sweep.yml#find": { eventName: "schedule", vars, secrets },
+    "preview-sweep.yml#remove": { eventName: "schedule", vars, secrets, matrix: { pr: 8 }, needs: { find: { outputs: { prs: "[8]" }, result: "success" } } },
   };
   for (const workflow of workflows) {
     const file = workflow.file.split("/").at(-1)!;
     it(`${file}: every job runs green in a clean checkout, installing before it runs repository code`, async () => {
-      world = await createWorld({ pullRequests: { 7: "open" }, stacks: ["dev", "prod"], files: prodFile });
+      world = await createWorld({ pullRequests: { 7: "open", 8: "closed" }, stacks: ["dev", "prod", "pr-8"], files: prodFile });
       for (const { id } of workflow.jobs) {
+        const context = contexts[`${file}#${id}`];
+        expect(context, `no replay context for ${file}#${id}`).toBeDefined();
         const before = world.calls().length;
-        const result = await replayJob(world, job(file, id), contexts[file]!);
-        expect({ job: id, failures: failures(result) }).toEqual({ job: id, failures: [] });
+        const result = await replayJob(world, job(file, id), context!);
+        expect({ job: id, skipped: result.skipped, failures: failures(result) }).toEqual({ job: id, skipped: false, failures: [] });
         // node_modules appears only through the job's own `npm ci` (the clean checkout has none).
         const ranNode = result.steps.some((s) => s.outcome === "success" && /\bnode infra\//.test(s.label + s.stderr));
         if (ranNode) expect(world.calls().slice(before)).toContainEqual(expect.arrayContaining(["npm", "ci"]));
       }
     });
   }
+
+  it("a pull request from a fork gets no preview stack (GitHub gives it no OIDC token or secrets)", async () => {
+    world = await createWorld({ pullRequests: { 7: "open" } });
+    const fork = prEvent("opened");
+    const result = await replayJob(world, job("pull-request.yml", "preview-stack"), { ...fork, event: { ...fork.event, pull_request: { number: 7, head: { repo: { full_name: "someone/secure-export" } } } } });
+    expect(result.skipped).toBe(true);
+    expect(world.calls()).toEqual([]);
+  });
 });
 
 describe("the workflows this replaced (main before issue 11)", { timeout: REPLAY_TIMEOUT }, () => {

@@ -171,6 +171,8 @@ export interface StepResult {
 
 export interface JobResult {
   ok: boolean;
+  /** The job's `if:` was false: GitHub skips it without running a step. */
+  skipped: boolean;
   /** The job's checkout, as it was when the job ended. */
   checkout: string;
   steps: StepResult[];
@@ -275,8 +277,9 @@ export async function replayJob(world: World, job: Job, context: JobContext = {}
     return out;
   };
   let env = evalEnv(job.env, evalEnv(job.workflow.env, {}));
-  const result: JobResult = { ok: true, checkout, steps: [], outputs: {}, pulumiActions: [] };
+  const result: JobResult = { ok: true, skipped: false, checkout, steps: [], outputs: {}, pulumiActions: [] };
   let failed = false;
+  if (!condition(job.if, contexts(env), false)) return { ...result, skipped: true };
 
   for (const [index, step] of job.steps.entries()) {
     const label = `${index + 1} ${step.id ?? step.name ?? step.uses ?? step.run?.split("\n")[0]}`;
