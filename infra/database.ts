@@ -1,73 +1,83 @@
 /**
- * Where the receiver keeps its ledger: an Azure Database for PostgreSQL flexible server for real
- * environments, or the embedded store for preview stacks (nothing to create; data is disposable).
+ * Where the receiver keeps its ledger when databaseMode is postgres: an Azure Database for
+ * PostgreSQL flexible server with private access only (in the stack's network) and Microsoft Entra
+ * authentication only. The receiver's managed identity is the server's Entra administrator and signs
+ * in with an access token: there is no password anywhere, not even an unused one in state.
+ *
+ * The server runs one operation at a time (a second gets ServerBusy), so the administrator and the
+ * database are created one after the other, and the Container App waits for both.
  */
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import type { DatabaseMode } from "./stack-config.ts";
+import type { PostgresSettings } from "./stack-config.ts";
+
+export const DATABASE_NAME = "secure_export";
 
 export interface DatabaseArgs {
-  mode: DatabaseMode;
   resourceGroupName: pulumi.Input<string>;
   location: pulumi.Input<string>;
-  /** Flexible server SKU. Default Standard_B1ms (Burstable). */
-  sku?: string;
-  /** PostgreSQL major version. Default "16". */
-  version?: string;
+  settings: PostgresSettings;
+  tenantId: pulumi.Input<string>;
+  /** The subnet delegated to flexible servers. */
+  subnetId: pulumi.Input<string>;
+  /** The private DNS zone (`*.private.postgres.database.azure.com`) linked to the network. */
+  privateDnsZoneId: pulumi.Input<string>;
+  /** Resources the server must wait for: the zone's link to the network. */
+  networkReady: pulumi.Resource[];
+  /** The identity that becomes the server's Entra administrator and the receiver's database user. */
+  administrator: { principalId: pulumi.Input<string>; name: pulumi.Input<string> };
   /** `protect` the server and its database. Default false. */
   protect?: boolean;
 }
 
-export const DATABASE_NAME = "secure_export";
-const ADMIN_LOGIN = "secureexport";
-
 export class Database extends pulumi.ComponentResource {
-  /** postgres://… connection string, a secret; undefined for the embedded store. */
-  readonly connectionString: pulumi.Output<string> | undefined;
-  readonly server: dbforpostgresql.Server | undefined;
+  /** postgres://{identity name}@{server}:5432/secure_export?sslmode=verify-full — no password in it. */
+  readonly connectionString: pulumi.Output<string>;
+  readonly server: dbforpostgresql.Server;
+  /** What a client must wait for before connecting: the administrator and the database. */
+  readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("secure-export:index:Database", name, {}, opts);
-    if (args.mode === "embedded") {
-      this.connectionString = undefined;
-      this.server = undefined;
-      this.registerOutputs({});
-      return;
-    }
     const protect = args.protect ?? false;
-    const password = new random.RandomPassword(`${name}-admin`, { length: 32, special: false }, { parent: this });
 
     this.server = new dbforpostgresql.Server(
       name,
       {
         resourceGroupName: args.resourceGroupName,
         location: args.location,
-        version: args.version ?? "16",
-        sku: { name: args.sku ?? "Standard_B1ms", tier: (args.sku ?? "Standard_B1ms").startsWith("Standard_B") ? "Burstable" : "GeneralPurpose" },
+        version: args.settings.version,
+        sku: { name: args.settings.sku, tier: args.settings.tier },
         storage: { storageSizeGB: 32, autoGrow: "Enabled" },
-        administratorLogin: ADMIN_LOGIN,
-        administratorLoginPassword: password.result,
-        authConfig: { passwordAuth: "Enabled" },
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: args.tenantId },
+        network: { delegatedSubnetResourceId: args.subnetId, privateDnsZoneArmResourceId: args.privateDnsZoneId, publicNetworkAccess: "Disabled" },
         backup: { backupRetentionDays: 7, geoRedundantBackup: "Disabled" },
         highAvailability: { mode: "Disabled" },
       },
-      { parent: this, protect },
+      { parent: this, protect, dependsOn: args.networkReady },
     );
-    // Container Apps on the Consumption plan have no fixed outbound address: allow Azure services.
-    new dbforpostgresql.FirewallRule(
-      `${name}-azure-services`,
-      { firewallRuleName: "AllowAzureServices", resourceGroupName: args.resourceGroupName, serverName: this.server.name, startIpAddress: "0.0.0.0", endIpAddress: "0.0.0.0" },
+    const administrator = new dbforpostgresql.AdministratorsMicrosoftEntra(
+      name,
+      {
+        resourceGroupName: args.resourceGroupName,
+        serverName: this.server.name,
+        objectId: args.administrator.principalId,
+        principalName: args.administrator.name,
+        // This API's enum is lower camel case (dbforpostgresql PrincipalType: user, servicePrincipal, group).
+        principalType: "servicePrincipal",
+        tenantId: args.tenantId,
+      },
       { parent: this },
     );
     const database = new dbforpostgresql.Database(
       name,
       { databaseName: DATABASE_NAME, resourceGroupName: args.resourceGroupName, serverName: this.server.name, charset: "UTF8", collation: "en_US.utf8" },
-      { parent: this, protect },
+      { parent: this, protect, dependsOn: [administrator] },
     );
-    this.connectionString = pulumi.secret(
-      pulumi.interpolate`postgres://${ADMIN_LOGIN}:${password.result}@${this.server.fullyQualifiedDomainName}:5432/${database.name}?sslmode=require`,
-    );
+    this.ready = [administrator, database];
+    // verify-full: the server's certificate must chain to a trusted root AND name the host
+    // (Azure's chain ends at DigiCert Global Root G2 or Microsoft RSA Root CA 2017, both in Node's bundle).
+    this.connectionString = pulumi.interpolate`postgres://${args.administrator.name}@${this.server.fullyQualifiedDomainName}:5432/${database.name}?sslmode=verify-full`;
     this.registerOutputs({ serverName: this.server.name });
   }
 }

@@ -1,15 +1,23 @@
 /**
  * secure-export: the whole deployment for one environment (one stack). `pulumi up` creates the
- * Entra application and its role assignment, the receiver in Azure Container Apps with its
- * database, and the action group whose secure webhook posts to it; `pulumi destroy` removes all
- * of it except the tenant's shared AzNS AAD Webhook service principal.
+ * Entra application and its role assignments (or reads a shared one from another stack), the
+ * receiver in Azure Container Apps with its private PostgreSQL database, and the action group whose
+ * secure webhook posts to it. `pulumi destroy` removes all of it; the tenant's shared AzNS AAD
+ * Webhook service principal is only ever read.
+ *
+ * With `secure-export:identityOnly` the stack is just the Entra application that preview stacks
+ * share (stack preview-identity).
  */
 import * as azureAuthorization from "@pulumi/azure-native/authorization/index.js";
+import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
+import { CONSOLE_PATH } from "../receiver/src/contract.ts";
 import { AlertRouting } from "./alert-routing.ts";
+import { AppEnvironment } from "./app-environment.ts";
 import { Database } from "./database.ts";
+import { PrivateNetwork } from "./network.ts";
 import { renderReceiverEnvironment } from "./receiver-environment.ts";
 import { ReceiverService } from "./receiver-service.ts";
 import { CONFIG_KEYS, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
@@ -23,70 +31,146 @@ const secretValues = Object.fromEntries(SECRET_KEYS.flatMap((key) => {
 })) as Partial<Record<SecretKey, pulumi.Output<string>>>;
 const settings = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(secretValues) as SecretKey[]));
 
-const azureClient = azureAuthorization.getClientConfigOutput();
 const entraClient = azuread.getClientConfigOutput();
-const base = `${settings.namePrefix}-${settings.stack}`;
+const { base } = settings.names;
 
-const resourceGroup = new resources.ResourceGroup(base, { location: settings.location, tags: { "secure-export-stack": settings.stack } });
+/** The application preview stacks share: its ids, as the identity-only stack exports them. */
+interface ApplicationIds {
+  clientId: pulumi.Output<string>;
+  appIdUri: pulumi.Output<string>;
+  applicationObjectId: pulumi.Output<string>;
+  servicePrincipalObjectId: pulumi.Output<string>;
+  tenantId: pulumi.Output<string>;
+}
 
-const identity = new WebhookIdentity(base, {
-  displayName: `secure-export (${settings.stack})`,
-  deployerObjectId: entraClient.objectId,
-  protect: settings.protect,
-});
+function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: ApplicationIds; webhookRoleAssignment: pulumi.Resource } {
+  if (settings.identity.kind !== "own") throw new Error("unreachable: ownIdentity without an own identity");
+  const identity = new WebhookIdentity(base, {
+    displayName: `secure-export (${settings.stack})`,
+    deployerObjectId: entraClient.objectId,
+    owners: settings.identity.owners,
+    readers: settings.identity.readers,
+    operators: settings.identity.operators,
+    ...(consoleRedirectUri ? { consoleRedirectUri } : {}),
+    protect: settings.protect || settings.identityOnly,
+  });
+  return {
+    ids: {
+      clientId: identity.clientId,
+      appIdUri: identity.appIdUri,
+      applicationObjectId: identity.applicationObjectId,
+      servicePrincipalObjectId: identity.servicePrincipalObjectId,
+      tenantId: entraClient.tenantId,
+    },
+    webhookRoleAssignment: identity.webhookRoleAssignment,
+  };
+}
 
-const database = new Database(base, {
-  mode: settings.databaseMode,
-  resourceGroupName: resourceGroup.name,
-  location: resourceGroup.location,
-  sku: settings.postgresSku,
-  version: settings.postgresVersion,
-  protect: settings.protect,
-});
+function sharedIdentity(stack: string): ApplicationIds {
+  const shared = new pulumi.StackReference(stack);
+  const id = (name: string) => shared.requireOutput(name).apply((value) => String(value));
+  const tenantId = pulumi.all([id("tenantId"), entraClient.tenantId]).apply(([theirs, ours]) => {
+    if (theirs.toLowerCase() !== ours.toLowerCase()) throw new Error(`secure-export:identityStack ${stack} is in tenant ${theirs}, this stack deploys to ${ours}`);
+    return ours;
+  });
+  return { clientId: id("clientId"), appIdUri: id("appIdUri"), applicationObjectId: id("applicationObjectId"), servicePrincipalObjectId: id("servicePrincipalObjectId"), tenantId };
+}
 
-const environment = renderReceiverEnvironment<pulumi.Input<string>>({
-  tenantId: entraClient.tenantId,
-  appIdUri: identity.appIdUri,
-  clientId: identity.clientId,
-  database: database.connectionString ? { mode: "postgres", url: database.connectionString } : { mode: "embedded" },
-  connectors: settings.connectors,
-  secrets: secretValues,
-  join: (parts) => pulumi.concat(...parts),
-});
+function receiverStack(): Record<string, pulumi.Input<unknown>> {
+  const azureClient = azureAuthorization.getClientConfigOutput();
+  const resourceGroup = new resources.ResourceGroup(base, { location: settings.location, tags: { "secure-export-stack": settings.stack } });
+  const rg = { resourceGroupName: resourceGroup.name, location: resourceGroup.location };
+  // Created first: the database makes it its Entra administrator, the app runs as it.
+  const receiverIdentity = new managedidentity.UserAssignedIdentity(base, rg);
 
-const receiver = new ReceiverService(base, {
-  resourceGroupName: resourceGroup.name,
-  location: resourceGroup.location,
-  subscriptionId: azureClient.subscriptionId,
-  ...(settings.image ? { image: settings.image } : {}),
-  ...(settings.imageRegistryId ? { imageRegistryId: settings.imageRegistryId } : {}),
-  env: environment.env,
-  secrets: environment.secrets,
-  minReplicas: settings.minReplicas,
-  maxReplicas: settings.maxReplicas,
-  embeddedStore: settings.databaseMode === "embedded",
-});
+  const network = settings.postgres ? new PrivateNetwork(base, { ...rg, privateDnsZoneName: settings.names.privateDnsZone }) : undefined;
+  const appEnvironment = new AppEnvironment(base, { ...rg, ...(network ? { subnetId: network.containerAppsSubnetId } : {}) });
+  const receiverFqdn = pulumi.interpolate`${settings.names.containerApp}.${appEnvironment.defaultDomain}`;
+  const consoleUrl = pulumi.interpolate`https://${receiverFqdn}${CONSOLE_PATH}`;
 
-const routing = new AlertRouting(base, {
-  resourceGroupName: resourceGroup.name,
-  shortName: settings.actionGroupShortName,
-  webhookUrl: receiver.webhookUrl,
-  applicationObjectId: identity.applicationObjectId,
-  identifierUri: identity.appIdUri,
-  tenantId: entraClient.tenantId,
-  dependsOn: [identity.webhookRoleAssignment],
-  ...(settings.exampleAlertRules
-    ? { examples: { containerAppId: receiver.containerApp.id, resourceGroupId: resourceGroup.id, workspaceId: receiver.workspace.id, location: resourceGroup.location } }
-    : {}),
-});
+  // A preview stack's shared application cannot list every preview's host: no console redirect there.
+  const identity = settings.identity.kind === "shared" ? { ids: sharedIdentity(settings.identity.stack), webhookRoleAssignment: undefined } : ownIdentity(consoleUrl);
 
-export const webhookUrl = receiver.webhookUrl;
-export const receiverFqdn = receiver.fqdn;
-export const appIdUri = identity.appIdUri;
-export const clientId = identity.clientId;
-export const applicationObjectId = identity.applicationObjectId;
-export const tenantId = entraClient.tenantId;
-export const actionGroupId = routing.actionGroup.id;
-export const resourceGroupName = resourceGroup.name;
-export const image = receiver.imageRef;
-export const databaseMode = settings.databaseMode;
+  const database = settings.postgres && network
+    ? new Database(base, {
+        ...rg,
+        settings: settings.postgres,
+        tenantId: identity.ids.tenantId,
+        subnetId: network.postgresSubnetId,
+        privateDnsZoneId: network.postgresDnsZone.id,
+        networkReady: [network.postgresDnsLink],
+        administrator: { principalId: receiverIdentity.principalId, name: receiverIdentity.name },
+        protect: settings.protect,
+      })
+    : undefined;
+
+  const environment = renderReceiverEnvironment<pulumi.Input<string>>({
+    tenantId: identity.ids.tenantId,
+    appIdUri: identity.ids.appIdUri,
+    clientId: identity.ids.clientId,
+    database: database && settings.postgres
+      ? { mode: "postgres", url: database.connectionString, identityClientId: receiverIdentity.clientId, poolMax: settings.postgres.poolMax }
+      : { mode: "embedded" },
+    connectors: settings.connectors,
+    secrets: secretValues,
+    join: (parts) => pulumi.concat(...parts),
+  });
+
+  const receiver = new ReceiverService(base, {
+    ...rg,
+    subscriptionId: azureClient.subscriptionId,
+    environmentId: appEnvironment.environment.id,
+    containerAppName: settings.names.containerApp,
+    registryName: settings.names.registry,
+    identity: { id: receiverIdentity.id, principalId: receiverIdentity.principalId },
+    ...(settings.image ? { image: settings.image } : {}),
+    ...(settings.imageRegistryId ? { imageRegistryId: settings.imageRegistryId } : {}),
+    env: environment.env,
+    secrets: environment.secrets,
+    minReplicas: settings.minReplicas,
+    maxReplicas: settings.maxReplicas,
+    embeddedStore: settings.databaseMode === "embedded",
+    dependsOn: [...(network ? [network] : []), ...(database?.ready ?? [])],
+  });
+  const webhookUrl = pulumi.interpolate`https://${receiverFqdn}/api/alerts`;
+
+  const routing = new AlertRouting(base, {
+    resourceGroupName: resourceGroup.name,
+    shortName: settings.actionGroupShortName,
+    webhookUrl,
+    applicationObjectId: identity.ids.applicationObjectId,
+    identifierUri: identity.ids.appIdUri,
+    tenantId: identity.ids.tenantId,
+    // The receiver must be up before Azure Monitor is pointed at it.
+    dependsOn: [receiver.containerApp, ...(identity.webhookRoleAssignment ? [identity.webhookRoleAssignment] : [])],
+    ...(settings.exampleAlertRules
+      ? { examples: { containerAppId: receiver.containerApp.id, resourceGroupId: resourceGroup.id, workspaceId: appEnvironment.workspace.id, location: resourceGroup.location } }
+      : {}),
+  });
+
+  return {
+    webhookUrl,
+    receiverFqdn,
+    consoleUrl,
+    ...identity.ids,
+    actionGroupId: routing.actionGroup.id,
+    resourceGroupName: resourceGroup.name,
+    image: receiver.imageRef,
+    databaseMode: settings.databaseMode,
+  };
+}
+
+const outputs: Record<string, pulumi.Input<unknown>> = settings.identityOnly ? { ...ownIdentity().ids } : receiverStack();
+
+export const clientId = outputs.clientId;
+export const appIdUri = outputs.appIdUri;
+export const applicationObjectId = outputs.applicationObjectId;
+export const servicePrincipalObjectId = outputs.servicePrincipalObjectId;
+export const tenantId = outputs.tenantId;
+export const webhookUrl = outputs.webhookUrl;
+export const receiverFqdn = outputs.receiverFqdn;
+export const consoleUrl = outputs.consoleUrl;
+export const actionGroupId = outputs.actionGroupId;
+export const resourceGroupName = outputs.resourceGroupName;
+export const image = outputs.image;
+export const databaseMode = outputs.databaseMode;

@@ -1,15 +1,12 @@
 /**
- * The receiver's container environment (DESIGN.md §3 and the connector variables), rendered from
- * the stack's pieces. Pure and generic in the value type, so it is tested with plain strings and
- * used with Pulumi outputs. Secrets go into Container App secrets and are referenced, never inlined.
+ * The receiver's container environment (README.md#running-the-receiver-in-production and the
+ * connector variables), rendered from the stack's pieces. Pure and generic in the value type, so it
+ * is tested with plain strings and used with Pulumi outputs. Secrets go into Container App secrets
+ * and are referenced, never inlined.
  */
+import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
 import type { ConnectorSettings } from "./stack-config.ts";
 
-export const AZNS_WEBHOOK_CLIENT_ID = "461e8683-5575-4561-ac7f-899cc907d62a";
-export const WEBHOOK_ROLE = "ActionGroupsSecureWebhook";
-export const READER_ROLE = "Incidents.Read";
-export const OPERATOR_ROLE = "Incidents.Operate";
-export const RECEIVER_PORT = 8080;
 export const EMBEDDED_DATA_DIR = "/data";
 
 export type EnvVar<T> = { name: string; value: T } | { name: string; secretRef: string };
@@ -18,12 +15,21 @@ export interface ContainerSecret<T> {
   value: T;
 }
 
+/** PostgreSQL through Microsoft Entra: the URL names the identity as user, and carries no password. */
+export interface PostgresConnection<T> {
+  mode: "postgres";
+  url: T;
+  /** Client id of the user-assigned identity whose token is the password. */
+  identityClientId: T;
+  poolMax: number;
+}
+
 export interface ReceiverEnvironmentInput<T> {
   tenantId: T;
   /** Every `aud` the receiver accepts: the App ID URI (v1 tokens) and the client id (v2 tokens). */
   appIdUri: T;
   clientId: T;
-  database: { mode: "embedded" } | { mode: "postgres"; url: T };
+  database: { mode: "embedded" } | PostgresConnection<T>;
   connectors: ConnectorSettings;
   secrets: { servicenowPassword?: T; servicenowClientSecret?: T; bmcHelixPassword?: T };
   /** Joins values into one (e.g. pulumi.interpolate for outputs). */
@@ -40,16 +46,23 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     env.push({ name, secretRef: secretName });
   };
 
-  plain("PORT", String(RECEIVER_PORT));
-  plain("HOST", "0.0.0.0");
-  plain("ENTRA_TENANT_ID", input.tenantId);
-  plain("ENTRA_AUDIENCES", input.join([input.appIdUri, ",", input.clientId]));
-  plain("ENTRA_ALLOWED_CALLERS", AZNS_WEBHOOK_CLIENT_ID);
-  plain("ENTRA_REQUIRED_ROLE", WEBHOOK_ROLE);
-  plain("ENTRA_READER_ROLE", READER_ROLE);
-  plain("ENTRA_OPERATOR_ROLE", OPERATOR_ROLE);
-  if (input.database.mode === "postgres") secret("DATABASE_URL", "database-url", input.database.url);
-  else plain("DATA_DIR", EMBEDDED_DATA_DIR);
+  plain(ENV.port, String(RECEIVER_PORT));
+  plain(ENV.host, "0.0.0.0");
+  plain(ENV.tenantId, input.tenantId);
+  plain(ENV.audiences, input.join([input.appIdUri, ",", input.clientId]));
+  plain(ENV.clientId, input.clientId);
+  plain(ENV.allowedCallers, AZNS_WEBHOOK_CLIENT_ID);
+  plain(ENV.requiredRole, ROLES.webhook);
+  plain(ENV.readerRole, ROLES.reader);
+  plain(ENV.operatorRole, ROLES.operator);
+  if (input.database.mode === "postgres") {
+    plain(ENV.databaseUrl, input.database.url);
+    plain(ENV.databaseAuth, DATABASE_AUTH_MANAGED_IDENTITY);
+    plain(ENV.azureClientId, input.database.identityClientId);
+    plain(ENV.databasePoolMax, String(input.database.poolMax));
+  } else {
+    plain(ENV.dataDir, EMBEDDED_DATA_DIR);
+  }
 
   const sn = input.connectors.serviceNow;
   if (sn) {

@@ -1,8 +1,13 @@
 /**
- * The stack's configuration: read from Pulumi config, defaults applied here (Pulumi.yaml's
- * defaults are documentation for `pulumi config`, and are not applied under test mocks), and
- * validated with messages that name the key. Pure: `parseStackConfig` takes plain values.
+ * The stack's configuration: read from Pulumi config, validated with messages that name the key,
+ * and the ONE owner of every default. Pulumi.yaml declares no `secure-export:` key on purpose: the
+ * CLI treats a declared key without a default as required and refuses every stack lacking it, and a
+ * declared default would be a second owner (README.md#configuration lists these defaults).
+ * Pure: `parseStackConfig` takes plain values.
  */
+import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";
+import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
+import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
 
 export type DatabaseMode = "postgres" | "embedded";
 
@@ -14,16 +19,36 @@ export interface ConnectorSettings {
   extraEnvironment: Record<string, string>;
 }
 
+/**
+ * Where the stack's Entra application comes from: its own (created and owned by the stack), or a
+ * shared one exported by another stack (preview stacks: no Entra write needed, nothing left behind).
+ */
+export type IdentitySource =
+  | { kind: "own"; owners: string[]; readers: string[]; operators: string[] }
+  | { kind: "shared"; stack: string };
+
+export interface PostgresSettings {
+  sku: string;
+  tier: SkuTier;
+  version: string;
+  /** DATABASE_POOL_MAX: connections one replica may open (see postgres-sku.ts). */
+  poolMax: number;
+}
+
 export interface StackConfig {
   stack: string;
   /** A short-lived review stack (its name matches previewStackPattern): cheap, disposable, unprotected. */
   preview: boolean;
+  /** Only the Entra application for preview stacks to share (stack preview-identity). */
+  identityOnly: boolean;
+  identity: IdentitySource;
   location: string;
   /** Prefix of Azure resource names, lower-case letters and digits. */
   namePrefix: string;
+  names: StackNames;
   databaseMode: DatabaseMode;
-  postgresSku: string;
-  postgresVersion: string;
+  /** Set when databaseMode is postgres. */
+  postgres: PostgresSettings | undefined;
   /** A prebuilt image reference (ideally by digest); unset builds receiver/Dockerfile into the stack's registry. */
   image: string | undefined;
   /** ARM id of the shared Azure Container Registry holding `image`; the receiver identity gets AcrPull on it. */
@@ -38,9 +63,12 @@ export interface StackConfig {
 }
 
 export class StackConfigError extends Error {
-  constructor(key: string, problem: string) {
-    super(`secure-export:${key} ${problem}`);
+  /** Stable code for scripts: STACK_CONFIG_INVALID (a key's value) or STACK_NAME_INVALID. */
+  readonly code: "STACK_CONFIG_INVALID" | "STACK_NAME_INVALID";
+  constructor(key: string | { stack: string }, problem: string) {
+    super(typeof key === "string" ? `secure-export:${key} ${problem}` : `stack name "${key.stack}" ${problem}`);
     this.name = "StackConfigError";
+    this.code = typeof key === "string" ? "STACK_CONFIG_INVALID" : "STACK_NAME_INVALID";
   }
 }
 
@@ -49,6 +77,31 @@ export type RawConfig = Record<string, string | undefined>;
 /** Keys that must be set with `pulumi config set --secret`. */
 export const SECRET_KEYS = ["servicenowPassword", "servicenowClientSecret", "bmcHelixPassword"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Plain (non-secret) keys the program reads. */
+export const CONFIG_KEYS = [
+  "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
+  "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
+  "identityOnly", "identityStack", "owners", "readers", "operators",
+  "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
+  "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
+] as const;
+
+/** The defaults, in one place (the ones that depend on other values are computed in parseStackConfig). */
+export const DEFAULTS = {
+  location: "westeurope",
+  namePrefix: "secexp",
+  postgresSku: "Standard_B1ms",
+  postgresVersion: "16",
+  minReplicas: 1,
+  /** At least minReplicas. */
+  maxReplicas: 3,
+  actionGroupShortName: "secexport",
+  exampleAlertRules: false,
+  previewStackPattern: "pr-*",
+  servicenowMode: "table",
+  identityOnly: false,
+} as const;
 
 /** `pr-*` style patterns: `*` matches anything. */
 export function matchesPattern(name: string, pattern: string): boolean {
@@ -71,6 +124,28 @@ function integer(raw: RawConfig, key: string, fallback: number, min: number, max
   return n;
 }
 
+const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A list of Entra object ids: a YAML list (which Pulumi hands over as JSON text) or comma-separated text. */
+function objectIds(raw: RawConfig, key: string): string[] {
+  const value = raw[key]?.trim();
+  if (!value) return [];
+  let items: unknown;
+  if (value.startsWith("[")) {
+    try {
+      items = JSON.parse(value);
+    } catch {
+      items = undefined;
+    }
+  } else {
+    items = value.split(",").map((item) => item.trim()).filter(Boolean);
+  }
+  if (!Array.isArray(items) || items.some((item) => typeof item !== "string" || !OBJECT_ID.test(item))) {
+    throw new StackConfigError(key, `must be a list of Entra object ids (GUIDs of users, groups or service principals), got ${value}`);
+  }
+  return [...new Set(items.map((item: string) => item.toLowerCase()))];
+}
+
 function jsonObject(raw: RawConfig, key: string): Record<string, string> {
   const value = raw[key];
   if (!value) return {};
@@ -90,7 +165,7 @@ function connectors(raw: RawConfig, secrets: ReadonlySet<SecretKey>): ConnectorS
   const result: ConnectorSettings = { extraEnvironment: jsonObject(raw, "receiverEnvironment") };
   const snUrl = raw.servicenowUrl;
   if (snUrl) {
-    const mode = raw.servicenowMode ?? "table";
+    const mode = raw.servicenowMode || DEFAULTS.servicenowMode;
     if (mode !== "table" && mode !== "event") throw new StackConfigError("servicenowMode", `must be "table" or "event", got "${mode}"`);
     const oauth = Boolean(raw.servicenowClientId);
     if (oauth ? !secrets.has("servicenowClientSecret") : !(raw.servicenowUsername && secrets.has("servicenowPassword"))) {
@@ -123,24 +198,67 @@ function imageRegistryId(raw: RawConfig): string | undefined {
   return id;
 }
 
+function identitySource(raw: RawConfig, identityOnly: boolean): IdentitySource {
+  const shared = raw.identityStack?.trim();
+  if (shared) {
+    if (identityOnly) throw new StackConfigError("identityStack", "cannot be set on an identityOnly stack: that stack is the one others reference");
+    // A StackReference needs the fully qualified name: organization/project/stack.
+    if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(shared)) throw new StackConfigError("identityStack", `must be a fully qualified stack name (organization/project/stack), got "${shared}"`);
+    for (const key of ["owners", "readers", "operators"]) {
+      if (raw[key]) throw new StackConfigError(key, `has no effect with identityStack: set it on ${shared}, which owns the application`);
+    }
+    return { kind: "shared", stack: shared };
+  }
+  return { kind: "own", owners: objectIds(raw, "owners"), readers: objectIds(raw, "readers"), operators: objectIds(raw, "operators") };
+}
+
+function postgresSettings(raw: RawConfig, maxReplicas: number): PostgresSettings {
+  const sku = raw.postgresSku || DEFAULTS.postgresSku;
+  const known = postgresSku(sku);
+  if (!known) {
+    throw new StackConfigError("postgresSku", `must be a flexible server SKU such as Standard_B1ms, Standard_B2s, Standard_D2ds_v5 or Standard_E2ds_v5, got "${sku}"`);
+  }
+  const version = raw.postgresVersion || DEFAULTS.postgresVersion;
+  const versions: string[] = Object.values(PostgresMajorVersion);
+  if (!versions.includes(version)) throw new StackConfigError("postgresVersion", `must be one of ${versions.join(", ")}, got "${version}"`);
+  const poolMax = poolMaxPerReplica(known, maxReplicas);
+  if (poolMax < 2) {
+    throw new StackConfigError(
+      "maxReplicas",
+      `is too large for postgresSku ${sku}: it allows ${known.maxUserConnections} user connections, and a rollout runs 2 x ${maxReplicas} replicas, leaving fewer than 2 per replica; lower maxReplicas or choose a larger SKU`,
+    );
+  }
+  return { sku, tier: known.tier, version, poolMax };
+}
+
 export function parseStackConfig(stack: string, raw: RawConfig, secrets: ReadonlySet<SecretKey> = new Set()): StackConfig {
-  const preview = matchesPattern(stack, raw.previewStackPattern || "pr-*");
+  const preview = matchesPattern(stack, raw.previewStackPattern || DEFAULTS.previewStackPattern);
+  const identityOnly = boolean(raw, "identityOnly", DEFAULTS.identityOnly);
+  if (identityOnly && preview) throw new StackConfigError("identityOnly", `cannot be true on a preview stack (${stack}): the shared application must outlive every pull request`);
   const databaseMode = (raw.databaseMode || (preview ? "embedded" : "postgres")) as DatabaseMode;
   if (databaseMode !== "postgres" && databaseMode !== "embedded") {
     throw new StackConfigError("databaseMode", `must be "postgres" or "embedded", got "${databaseMode}"`);
   }
-  const namePrefix = raw.namePrefix || "secexp";
+  const namePrefix = raw.namePrefix || DEFAULTS.namePrefix;
   if (!/^[a-z][a-z0-9]{1,11}$/.test(namePrefix)) {
     throw new StackConfigError("namePrefix", `must be 2 to 12 lower-case letters and digits starting with a letter (it becomes part of registry and server names), got "${namePrefix}"`);
   }
-  const actionGroupShortName = raw.actionGroupShortName || "secexport";
+  // An identity-only stack creates no Azure resource, so Azure's naming rules do not apply to it.
+  const nameProblems = identityOnly ? [] : stackNameProblems(namePrefix, stack);
+  if (nameProblems.length > 0) {
+    throw new StackConfigError(
+      { stack },
+      `cannot be deployed with namePrefix "${namePrefix}": ${nameProblems.join("; ")}. Use a shorter stack name of lower-case letters, digits and '-', or a shorter secure-export:namePrefix`,
+    );
+  }
+  const actionGroupShortName = raw.actionGroupShortName || DEFAULTS.actionGroupShortName;
   if (actionGroupShortName.length > 12) {
     throw new StackConfigError("actionGroupShortName", `must be at most 12 characters (Azure's limit for an action group's short name), got "${actionGroupShortName}" (${actionGroupShortName.length})`);
   }
   // The embedded store lives in one process: more than one replica would mean several databases.
   const embedded = databaseMode === "embedded";
-  const minReplicas = integer(raw, "minReplicas", 1, 1, 30);
-  const maxReplicas = embedded ? 1 : integer(raw, "maxReplicas", Math.max(3, minReplicas), 1, 30);
+  const minReplicas = integer(raw, "minReplicas", DEFAULTS.minReplicas, 1, 30);
+  const maxReplicas = embedded ? 1 : integer(raw, "maxReplicas", Math.max(DEFAULTS.maxReplicas, minReplicas), 1, 30);
   if (embedded && minReplicas !== 1) throw new StackConfigError("minReplicas", "must be 1 with databaseMode embedded: the embedded store runs in exactly one replica");
   if (maxReplicas < minReplicas) throw new StackConfigError("maxReplicas", `must be at least minReplicas (${minReplicas}), got ${maxReplicas}`);
   const protect = boolean(raw, "protect", /^prod/.test(stack));
@@ -148,26 +266,20 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
   return {
     stack,
     preview,
-    location: raw.location || "westeurope",
+    identityOnly,
+    identity: identitySource(raw, identityOnly),
+    location: raw.location || DEFAULTS.location,
     namePrefix,
+    names: stackNames(namePrefix, stack),
     databaseMode,
-    postgresSku: raw.postgresSku || "Standard_B1ms",
-    postgresVersion: raw.postgresVersion || "16",
+    postgres: embedded ? undefined : postgresSettings(raw, maxReplicas),
     image: raw.image || undefined,
     imageRegistryId: imageRegistryId(raw),
     minReplicas,
     maxReplicas,
     actionGroupShortName,
-    exampleAlertRules: boolean(raw, "exampleAlertRules", false),
+    exampleAlertRules: boolean(raw, "exampleAlertRules", DEFAULTS.exampleAlertRules),
     protect,
     connectors: connectors(raw, secrets),
   };
 }
-
-/** Plain (non-secret) keys the program reads. */
-export const CONFIG_KEYS = [
-  "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
-  "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
-  "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
-  "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
-] as const;

@@ -1,18 +1,20 @@
 /**
- * The Entra side of secure export (DESIGN.md §8): our application with its app roles and App ID
- * URI, its service principal, the tenant's shared AzNS AAD Webhook service principal, and the
- * role assignment that lets Azure Monitor get tokens for us.
+ * The Entra side of secure export: our application with its app roles, delegated scope and App ID
+ * URI, its service principal, and the role assignments that let Azure Monitor (the tenant's shared
+ * AzNS AAD Webhook principal, looked up and never managed) and the configured readers and operators
+ * get tokens for us.
  */
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
-import { AZNS_WEBHOOK_CLIENT_ID, OPERATOR_ROLE, READER_ROLE, WEBHOOK_ROLE } from "./receiver-environment.ts";
+import { AZNS_WEBHOOK_CLIENT_ID, AZURE_CLI_CLIENT_ID, DELEGATED_SCOPE, ROLES } from "../receiver/src/contract.ts";
 
-/** Fixed app role ids: stable across deployments, so assignments survive an update. */
+/** Fixed ids: stable across deployments, so assignments and pre-authorizations survive an update. */
 export const APP_ROLE_IDS = {
-  [WEBHOOK_ROLE]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b01",
-  [READER_ROLE]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b02",
-  [OPERATOR_ROLE]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b03",
+  [ROLES.webhook]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b01",
+  [ROLES.reader]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b02",
+  [ROLES.operator]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b03",
 } as const;
+export const DELEGATED_SCOPE_ID = "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b10";
 
 /**
  * v1 tokens (Entra's default) are what Microsoft documents for secure webhooks: `aud` is the App
@@ -24,8 +26,20 @@ export const REQUESTED_ACCESS_TOKEN_VERSION = 1;
 export interface WebhookIdentityArgs {
   /** Display name of the application. */
   displayName: pulumi.Input<string>;
-  /** Object id of the identity running `pulumi up`; made an owner, else Azure refuses the action group (AadWebhookResourceNotOwnedByCaller). */
+  /**
+   * Object id of the identity running `pulumi up`. Made an owner (with `owners`), else Azure refuses
+   * the action group (AadWebhookResourceNotOwnedByCaller) and Application.ReadWrite.OwnedBy cannot
+   * update the application.
+   */
   deployerObjectId: pulumi.Input<string>;
+  /** Further owners: every identity that deploys this stack, so ownership does not follow "whoever ran last". Default none. */
+  owners?: string[];
+  /** Object ids given the Incidents.Read role. Default none. */
+  readers?: string[];
+  /** Object ids given the Incidents.Read and Incidents.Operate roles. Default none. */
+  operators?: string[];
+  /** The console's SPA redirect URI (https://{receiver host}/console/). Default none. */
+  consoleRedirectUri?: pulumi.Input<string>;
   /** Keep the application on `pulumi destroy`. Default false. */
   protect?: boolean;
 }
@@ -36,27 +50,47 @@ export class WebhookIdentity extends pulumi.ComponentResource {
   readonly clientId: pulumi.Output<string>;
   readonly appIdUri: pulumi.Output<string>;
   readonly servicePrincipal: azuread.ServicePrincipal;
-  readonly aznsServicePrincipal: azuread.ServicePrincipal;
+  readonly servicePrincipalObjectId: pulumi.Output<string>;
   readonly webhookRoleAssignment: azuread.AppRoleAssignment;
 
   constructor(name: string, args: WebhookIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("secure-export:index:WebhookIdentity", name, {}, opts);
     const protect = args.protect ?? false;
+    const owners = pulumi.output(args.deployerObjectId).apply((deployer) => [...new Set([deployer.toLowerCase(), ...(args.owners ?? [])])].sort());
 
     this.application = new azuread.Application(
       name,
       {
         displayName: args.displayName,
-        owners: [args.deployerObjectId],
+        owners,
         signInAudience: "AzureADMyOrg",
-        api: { requestedAccessTokenVersion: REQUESTED_ACCESS_TOKEN_VERSION },
+        api: {
+          requestedAccessTokenVersion: REQUESTED_ACCESS_TOKEN_VERSION,
+          oauth2PermissionScopes: [
+            {
+              id: DELEGATED_SCOPE_ID,
+              value: DELEGATED_SCOPE,
+              type: "User",
+              enabled: true,
+              adminConsentDisplayName: "Access secure-export",
+              adminConsentDescription: "Read incidents (and, with the operator role, act on them) as the signed-in user.",
+              userConsentDisplayName: "Access secure-export",
+              userConsentDescription: "Read incidents as you.",
+            },
+          ],
+        },
         appRoles: [
-          { id: APP_ROLE_IDS[WEBHOOK_ROLE], value: WEBHOOK_ROLE, displayName: "Action groups secure webhook", description: "Azure Monitor action groups may post alerts.", allowedMemberTypes: ["Application"], enabled: true },
-          { id: APP_ROLE_IDS[READER_ROLE], value: READER_ROLE, displayName: "Read incidents", description: "Read incidents, configuration items and deliveries.", allowedMemberTypes: ["User", "Application"], enabled: true },
-          { id: APP_ROLE_IDS[OPERATOR_ROLE], value: OPERATOR_ROLE, displayName: "Operate incidents", description: "Resolve incidents and replay deliveries.", allowedMemberTypes: ["User", "Application"], enabled: true },
+          { id: APP_ROLE_IDS[ROLES.webhook], value: ROLES.webhook, displayName: "Action groups secure webhook", description: "Azure Monitor action groups may post alerts.", allowedMemberTypes: ["Application"], enabled: true },
+          { id: APP_ROLE_IDS[ROLES.reader], value: ROLES.reader, displayName: "Read incidents", description: "Read incidents, configuration items and deliveries.", allowedMemberTypes: ["User", "Application"], enabled: true },
+          { id: APP_ROLE_IDS[ROLES.operator], value: ROLES.operator, displayName: "Operate incidents", description: "Resolve incidents and replay deliveries.", allowedMemberTypes: ["User", "Application"], enabled: true },
         ],
+        ...(args.consoleRedirectUri ? { singlePageApplication: { redirectUris: [args.consoleRedirectUri] } } : {}),
       },
-      { parent: this, protect },
+      // ApplicationIdentifierUri below owns the App ID URI. identifierUris is a plain optional
+      // attribute here: without ignoring it, the next update of the application (or any update
+      // after a `pulumi refresh`) removes the URI (pulumi/pulumi-azuread#1036;
+      // applicationIdentifierUri.d.ts: "you should use the ignoreChanges lifecycle meta-argument").
+      { parent: this, protect, ignoreChanges: ["identifierUris"] },
     );
     this.applicationObjectId = this.application.objectId;
     this.clientId = this.application.clientId;
@@ -69,26 +103,46 @@ export class WebhookIdentity extends pulumi.ComponentResource {
     );
     this.appIdUri = identifierUri.identifierUri;
 
-    this.servicePrincipal = new azuread.ServicePrincipal(
-      name,
-      { clientId: this.application.clientId, owners: [args.deployerObjectId], appRoleAssignmentRequired: true },
-      { parent: this, protect },
-    );
-
-    // Shared by every action group of the tenant: adopt it if it exists, create it if not, and
-    // never delete it — `useExisting` alone would still delete it on destroy.
-    this.aznsServicePrincipal = new azuread.ServicePrincipal(
-      `${name}-azns-aad-webhook`,
-      { clientId: AZNS_WEBHOOK_CLIENT_ID, useExisting: true },
-      { parent: this, retainOnDelete: true },
-    );
-
-    this.webhookRoleAssignment = new azuread.AppRoleAssignment(
-      `${name}-azns-webhook-role`,
-      { appRoleId: APP_ROLE_IDS[WEBHOOK_ROLE], principalObjectId: this.aznsServicePrincipal.objectId, resourceObjectId: this.servicePrincipal.objectId },
+    // `az account get-access-token --scope api://{clientId}/user_impersonation` without a consent prompt.
+    // The Application never writes api.preAuthorizedApplications (terraform-provider-azuread
+    // application_resource.go has no reference to it), so this resource and the application coexist.
+    new azuread.ApplicationPreAuthorized(
+      `${name}-azure-cli`,
+      { applicationId: this.application.id, authorizedClientId: AZURE_CLI_CLIENT_ID, permissionIds: [DELEGATED_SCOPE_ID] },
       { parent: this, dependsOn: [identifierUri] },
     );
 
-    this.registerOutputs({ applicationObjectId: this.applicationObjectId, clientId: this.clientId, appIdUri: this.appIdUri });
+    this.servicePrincipal = new azuread.ServicePrincipal(
+      name,
+      { clientId: this.application.clientId, owners, appRoleAssignmentRequired: true },
+      { parent: this, protect },
+    );
+    this.servicePrincipalObjectId = this.servicePrincipal.objectId;
+
+    // Shared by every action group of the tenant and owned by Microsoft: read it, never manage it
+    // (managing it, even with useExisting, PATCHes its settings). README says how an admin creates
+    // it once in a tenant that lacks it.
+    const azns = azuread.getServicePrincipalOutput({ clientId: AZNS_WEBHOOK_CLIENT_ID }, { parent: this });
+
+    this.webhookRoleAssignment = new azuread.AppRoleAssignment(
+      `${name}-azns-webhook-role`,
+      { appRoleId: APP_ROLE_IDS[ROLES.webhook], principalObjectId: azns.objectId, resourceObjectId: this.servicePrincipal.objectId },
+      { parent: this, dependsOn: [identifierUri] },
+    );
+
+    const assign = (role: keyof typeof APP_ROLE_IDS, principals: string[]) => {
+      for (const principal of principals) {
+        new azuread.AppRoleAssignment(
+          `${name}-${role}-${principal}`,
+          { appRoleId: APP_ROLE_IDS[role], principalObjectId: principal, resourceObjectId: this.servicePrincipal.objectId },
+          { parent: this },
+        );
+      }
+    };
+    const operators = args.operators ?? [];
+    assign(ROLES.reader, [...new Set([...(args.readers ?? []), ...operators])]);
+    assign(ROLES.operator, operators);
+
+    this.registerOutputs({ applicationObjectId: this.applicationObjectId, clientId: this.clientId, appIdUri: this.appIdUri, servicePrincipalObjectId: this.servicePrincipalObjectId });
   }
 }

@@ -3,7 +3,7 @@
  * through its normal configuration. For trying secure export on one machine.
  */
 import { loadConfig } from "../src/config.ts";
-import { startReceiver } from "../src/server.ts";
+import { startReceiver } from "../src/receiver.ts";
 import { DEFAULT_ISSUER_PORT, DEFAULT_RECEIVER_PORT, LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "./local-identity.ts";
 import { startLocalIssuer } from "./local-issuer.ts";
 

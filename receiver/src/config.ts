@@ -1,8 +1,24 @@
-/** Receiver configuration, read from the environment alone (DESIGN.md §3). */
+/**
+ * Receiver configuration, read from the environment alone (README.md#running-the-receiver-in-production).
+ * Every problem is reported at once, each naming its variable.
+ */
 import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";
 import { loadConnectorsConfig, type ConnectorsConfig, type OutboxConfig } from "./connectors/connector-config.ts";
+import { DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
 
 export { ConfigError };
+
+/** All the configuration problems found, in the order of the variables' table. */
+export class ConfigErrors extends Error {
+  readonly errors: readonly ConfigError[];
+  constructor(errors: readonly ConfigError[]) {
+    super(errors.map((e) => e.message).join("; "));
+    this.name = "ConfigErrors";
+    this.errors = errors;
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export const AZNS_WEBHOOK_CLIENT_ID = "461e8683-5575-4561-ac7f-899cc907d62a";
 
@@ -24,14 +40,32 @@ export interface AuthConfig {
 export const STATELESS_FAMILIES = ["log", "activity-log", "service-health", "resource-health", "smart-detector", "budget", "unknown"] as const;
 export type StatelessFamily = (typeof STATELESS_FAMILIES)[number];
 
+/** How the receiver signs in to PostgreSQL (DATABASE_AUTH). */
+export type DatabaseAuth =
+  /** The credentials in DATABASE_URL. */
+  | { kind: "password" }
+  /** A Microsoft Entra token of the managed identity (AZURE_CLIENT_ID: a user-assigned one) as the password. */
+  | { kind: "azure-managed-identity"; clientId: string | undefined };
+
 export interface ReceiverConfig {
   port: number;
   host: string;
   auth: AuthConfig;
   databaseUrl: string | undefined;
+  databaseAuth: DatabaseAuth;
+  /** DATABASE_POOL_MAX: the most PostgreSQL connections this process opens, all pools together. */
+  databasePoolMax: number;
   dataDir: string;
   bodyLimitBytes: number;
-  logLevel: string;
+  /** A request (headers and body) must arrive within this; a stalled upload is cut with 408. */
+  requestTimeoutMs: number;
+  /** Prometheus metrics listen here, apart from the API (not behind the ingress); 0 = any free port. */
+  metricsPort: number;
+  /** Proxies in front that append X-Forwarded-For (1 behind Container Apps' ingress). */
+  trustedProxyHops: number;
+  /** Days notifications, timelines of resolved incidents and delivered jobs are kept; 0 = forever. */
+  retentionDays: number;
+  logLevel: (typeof LOG_LEVELS)[number];
   /** Quiet period per stateless family, in ms. Unlisted families stay open until an operator resolves them. */
   quietPeriods: Partial<Record<StatelessFamily, number>>;
   connectors: ConnectorsConfig["connectors"];
@@ -56,30 +90,78 @@ function quietPeriods(env: Env, name: string): Partial<Record<StatelessFamily, n
   return result;
 }
 
+function databaseAuth(env: Env): DatabaseAuth {
+  const kind = text(env, "DATABASE_AUTH", "password");
+  if (kind === "password") return { kind };
+  if (kind !== DATABASE_AUTH_MANAGED_IDENTITY) throw new ConfigError("DATABASE_AUTH", `must be "password" or "${DATABASE_AUTH_MANAGED_IDENTITY}", got "${kind}"`);
+  if (!env.DATABASE_URL?.trim()) throw new ConfigError("DATABASE_URL", `is required with DATABASE_AUTH=${DATABASE_AUTH_MANAGED_IDENTITY}`);
+  return { kind, clientId: env.AZURE_CLIENT_ID?.trim() ? guid(env, "AZURE_CLIENT_ID") : undefined };
+}
+
+function logLevel(env: Env): ReceiverConfig["logLevel"] {
+  const value = text(env, "LOG_LEVEL", "info").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+  return value as ReceiverConfig["logLevel"];
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const value = env.DATABASE_URL?.trim();
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError("DATABASE_URL", "must be a URL like postgres://user@host:5432/database?sslmode=verify-full");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") throw new ConfigError("DATABASE_URL", `must start with postgres:// or postgresql://, got "${url.protocol}//"`);
+  if (!url.hostname) throw new ConfigError("DATABASE_URL", "must name a host");
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): ReceiverConfig {
-  return {
-    port: integer(env, "PORT", 8080, 0, 65535),
-    host: text(env, "HOST", "0.0.0.0"),
+  const problems: ConfigError[] = [];
+  /** Reads one setting; a problem is noted and a placeholder used, so every problem is found. */
+  function read<T>(reader: () => T, placeholder: T): T {
+    try {
+      return reader();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
+      return placeholder;
+    }
+  }
+  const config: ReceiverConfig = {
+    port: read(() => integer(env, "PORT", 8080, 0, 65535), 0),
+    host: read(() => text(env, "HOST", "0.0.0.0"), ""),
     auth: {
-      tenantId: guid(env, "ENTRA_TENANT_ID"),
-      audiences: list(env, "ENTRA_AUDIENCES"),
-      allowedCallers: list(env, "ENTRA_ALLOWED_CALLERS", AZNS_WEBHOOK_CLIENT_ID).map((c) => c.toLowerCase()),
-      requiredRole: text(env, "ENTRA_REQUIRED_ROLE", "ActionGroupsSecureWebhook"),
-      readerRole: text(env, "ENTRA_READER_ROLE", "Incidents.Read"),
-      operatorRole: text(env, "ENTRA_OPERATOR_ROLE", "Incidents.Operate"),
-      authority: httpUrl(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com"),
+      tenantId: read(() => guid(env, "ENTRA_TENANT_ID"), ""),
+      audiences: read(() => list(env, "ENTRA_AUDIENCES"), []),
+      allowedCallers: read(() => list(env, "ENTRA_ALLOWED_CALLERS", AZNS_WEBHOOK_CLIENT_ID).map((c) => c.toLowerCase()), []),
+      requiredRole: read(() => text(env, "ENTRA_REQUIRED_ROLE", "ActionGroupsSecureWebhook"), ""),
+      readerRole: read(() => text(env, "ENTRA_READER_ROLE", "Incidents.Read"), ""),
+      operatorRole: read(() => text(env, "ENTRA_OPERATOR_ROLE", "Incidents.Operate"), ""),
+      authority: read(() => httpUrl(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com"), ""),
       // Microsoft.IdentityModel's default skew; Entra access tokens live 60-90 minutes.
-      clockToleranceSeconds: integer(env, "ENTRA_CLOCK_TOLERANCE_SECONDS", 300, 0, 3600),
-      // Microsoft advises refreshing signing keys about daily and on an unknown kid at most every 5 minutes.
-      keysRefreshSeconds: integer(env, "ENTRA_KEYS_REFRESH_SECONDS", 86_400, 60, 7 * 86_400),
-      keysMinRefetchSeconds: integer(env, "ENTRA_KEYS_MIN_REFETCH_SECONDS", 300, 0, 86_400),
+      clockToleranceSeconds: read(() => integer(env, "ENTRA_CLOCK_TOLERANCE_SECONDS", 300, 0, 3600), 0),
+      // Microsoft advises refreshing signing keys about daily. An unknown kid answers 503 until a refetch
+      // is allowed, and Azure gives up retrying after about 75 s: refetch on demand every 10 s at most.
+      keysRefreshSeconds: read(() => integer(env, "ENTRA_KEYS_REFRESH_SECONDS", 86_400, 60, 7 * 86_400), 0),
+      keysMinRefetchSeconds: read(() => integer(env, "ENTRA_KEYS_MIN_REFETCH_SECONDS", 10, 0, 60), 0),
     },
-    databaseUrl: env.DATABASE_URL?.trim() || undefined,
-    dataDir: text(env, "DATA_DIR", ".data"),
+    databaseUrl: read(() => databaseUrl(env), undefined),
+    databaseAuth: read(() => databaseAuth(env), { kind: "password" }),
+    databasePoolMax: read(() => integer(env, "DATABASE_POOL_MAX", 10, 2, 1000), 10),
+    dataDir: read(() => text(env, "DATA_DIR", ".data"), ""),
     // Azure caps alert payloads at 256 KB; leave room for growth without accepting arbitrary blobs.
-    bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 1_048_576, 1024, 64 * 1_048_576),
-    logLevel: text(env, "LOG_LEVEL", "info"),
-    quietPeriods: quietPeriods(env, "INCIDENT_QUIET_PERIODS"),
-    ...loadConnectorsConfig(env),
+    bodyLimitBytes: read(() => integer(env, "BODY_LIMIT_BYTES", 1_048_576, 1024, 64 * 1_048_576), 0),
+    requestTimeoutMs: read(() => integer(env, "REQUEST_TIMEOUT_SECONDS", 30, 1, 3600), 0) * 1000,
+    metricsPort: read(() => integer(env, "METRICS_PORT", 9464, 0, 65535), 0),
+    trustedProxyHops: read(() => integer(env, "TRUSTED_PROXY_HOPS", 0, 0, 10), 0),
+    retentionDays: read(() => integer(env, "RETENTION_DAYS", 90, 0, 36_500), 0),
+    logLevel: read(() => logLevel(env), "info"),
+    quietPeriods: read(() => quietPeriods(env, "INCIDENT_QUIET_PERIODS"), {}),
+    ...read(() => loadConnectorsConfig(env), { connectors: [], outbox: { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 } }),
   };
+  if (problems.length > 0) throw new ConfigErrors(problems);
+  return config;
 }

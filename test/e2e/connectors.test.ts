@@ -116,6 +116,28 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
     expect(serviceNow.requests.some((r) => r.authScheme === "Bearer")).toBe(true);
   });
 
+  it("delivers an alert with long texts and hundreds of resources within every field's limit", async () => {
+    const targets = Array.from({ length: 300 }, (_, i) => target(`big-${i}`));
+    // The CMDB knows only the 46th resource: found with a few batched lookups, not one per resource.
+    const ciSysId = serviceNow.addCi({ name: `big-45-${kind.name}`, object_id: targets[45]!.toLowerCase() });
+    const cmdbLookups = () => serviceNow.requests.filter((r) => r.url.startsWith("/api/now/table/cmdb_ci")).length;
+    const lookupsBefore = cmdbLookups();
+    const fired = wrapContext("metric-static.json", { alertRule: `rule-${"r".repeat(300)}`, description: "d".repeat(10_000), alertTargetIDs: targets, configurationItems: [] });
+    const incidentId = await post(fired);
+    await delivered(incidentId, "open");
+    const alertId = fired.data.essentials.alertId;
+    const [sn] = snIncidentsFor(alertId);
+    expect(sn!.cmdb_ci).toBe(ciSysId);
+    expect(cmdbLookups() - lookupsBefore).toBeLessThanOrEqual(3);
+    expect(sn!.short_description).toHaveLength(160);
+    expect(sn!.short_description!.endsWith("…")).toBe(true);
+    expect(sn!.description!.length).toBeLessThanOrEqual(4000);
+    expect(sn!.description).toContain("and 280 more");
+    const [bmc] = helixIncidentsFor(alertId);
+    expect(bmc!.Description).toHaveLength(100);
+    expect(bmc!.Detailed_Decription!.length).toBeLessThanOrEqual(4000);
+  });
+
   it("keeps retrying while a tool is down and delivers once after it recovers, without duplicates", async () => {
     serviceNow.down("reset");
     helix.down("503");
@@ -172,7 +194,7 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
       return body.items[0];
     }, "a dead-lettered delivery");
     expect(dead).toMatchObject({ connector: "servicenow", action: "open", status: "dead", lastError: expect.stringContaining("answered 400") });
-    const metrics = await (await fetch(`${stack.receiver.url}/metrics`)).text();
+    const metrics = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/secure_export_outbox_jobs\{connector="servicenow",status="dead"\} [1-9]/);
 
     const reader = operatorClient(stack.issuer, stack.receiver.url, ["Incidents.Read"]);
@@ -197,30 +219,64 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
 });
 
 describe("ServiceNow Event Management mode", () => {
-  it("sends one event per change keyed by message_key, severity mapped, and 0 to close", async () => {
-    const store = await STORE_KINDS[0]!.open();
-    const serviceNow = await startServiceNowFake();
-    const stack = await startTestStack({
+  let store: OpenStore;
+  let serviceNow: ServiceNowFake;
+  let stack: TestStack;
+  beforeAll(async () => {
+    store = await STORE_KINDS[0]!.open();
+    serviceNow = await startServiceNowFake();
+    stack = await startTestStack({
       db: store.db,
       env: { ...FAST_OUTBOX, SERVICENOW_URL: serviceNow.url, SERVICENOW_MODE: "event", SERVICENOW_USERNAME: serviceNow.username, SERVICENOW_PASSWORD: serviceNow.password },
     });
-    try {
-      const fired = wrapContext("metric-static.json", { severity: "Sev0" });
-      await stack.postAlert(fired);
-      const resolved = structuredClone(fired);
-      resolved.data.essentials.monitorCondition = "Resolved";
-      resolved.data.essentials.resolvedDateTime = "2026-11-01T10:30:00.000Z";
-      await stack.postAlert(resolved);
-      await eventually(async () => serviceNow.events().length === 2, "two events");
-      const [open, close] = serviceNow.events();
-      expect(open).toMatchObject({ source: "Azure Monitor", severity: "1", node: "vm1", resource: fired.data.essentials.alertTargetIDs[0].toLowerCase() });
-      expect(close).toMatchObject({ severity: "0", message_key: open!.message_key });
-      expect(JSON.parse(open!.additional_info!)).toMatchObject({ alertId: fired.data.essentials.alertId });
-      expect(serviceNow.requests.every((r) => r.authScheme === "Basic")).toBe(true);
-    } finally {
-      await stack.close();
-      await serviceNow.close();
-      await store.close();
-    }
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await serviceNow?.close();
+    await store?.close();
+  });
+
+  it("sends one event per change keyed by message_key, severity mapped, and 0 to close", async () => {
+    const fired = wrapContext("metric-static.json", { severity: "Sev0" });
+    await stack.postAlert(fired);
+    const resolved = structuredClone(fired);
+    resolved.data.essentials.monitorCondition = "Resolved";
+    resolved.data.essentials.resolvedDateTime = "2026-11-01T10:30:00.000Z";
+    await stack.postAlert(resolved);
+    const events = await eventually(async () => {
+      const mine = serviceNow.events().filter((e) => JSON.parse(e.additional_info!).alertId === fired.data.essentials.alertId);
+      return mine.length === 2 && mine;
+    }, "two events");
+    const [open, close] = events;
+    const resourceId = fired.data.essentials.alertTargetIDs[0].toLowerCase();
+    // The ARM id (111 characters) does not fit em_event.resource (100): its tail there, the whole id in additional_info.
+    expect(open).toMatchObject({ source: "Azure Monitor", severity: "1", node: "vm1", resource: "…/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1" });
+    expect(close).toMatchObject({ severity: "0", message_key: open!.message_key });
+    expect(JSON.parse(open!.additional_info!)).toEqual({
+      alertId: fired.data.essentials.alertId,
+      alertLink: expect.stringContaining(encodeURIComponent(fired.data.essentials.alertId)),
+      incidentId: expect.any(String),
+      severity: "Sev0",
+      resourceId,
+      resourceIds: resourceId,
+      ciNames: "vm1",
+    });
+    expect(serviceNow.requests.every((r) => r.authScheme === "Basic")).toBe(true);
+  });
+
+  it("keeps every field of an event within em_event's limits for long texts and hundreds of resources", async () => {
+    const big = wrapContext("metric-static.json", {
+      alertRule: `rule-${"r".repeat(300)}`,
+      description: "d".repeat(10_000),
+      alertTargetIDs: Array.from({ length: 300 }, (_, i) => `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm-${"n".repeat(40)}-${i}`),
+    });
+    await stack.postAlert(big);
+    const event = await eventually(async () => serviceNow.events().find((e) => JSON.parse(e.additional_info!).alertId === big.data.essentials.alertId), "the long alert's event");
+    expect(event.type).toHaveLength(100);
+    expect(event.resource!.length).toBeLessThanOrEqual(100);
+    expect(event.description!.length).toBeLessThanOrEqual(4000);
+    const info = JSON.parse(event.additional_info!);
+    expect(info.resourceId).toBe(big.data.essentials.alertTargetIDs[0].toLowerCase());
+    expect(info.resourceIds.split("\n")).toHaveLength(21);
   });
 });

@@ -11,7 +11,7 @@ import { startLocalIssuer, type LocalIssuer } from "../../receiver/local/local-i
 import { operatorClient } from "../support/api.ts";
 import { wrapContext } from "../support/fixtures.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
-import { start, type Running } from "../support/processes.ts";
+import { start, waitReady, type Running } from "../support/processes.ts";
 
 let issuer: LocalIssuer;
 beforeAll(async () => {
@@ -23,6 +23,7 @@ async function serve(env: Record<string, string>): Promise<{ process: Running; u
   const process_ = start(["receiver/src/serve.ts"], {
     PATH: process.env.PATH,
     PORT: "0",
+    METRICS_PORT: "0",
     HOST: "127.0.0.1",
     ENTRA_TENANT_ID: LOCAL_TENANT_ID,
     ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
@@ -30,6 +31,7 @@ async function serve(env: Record<string, string>): Promise<{ process: Running; u
     ...env,
   });
   const [, url] = await process_.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+  await waitReady(url!, process_);
   return { process: process_, url: url! };
 }
 
@@ -56,7 +58,8 @@ const stores: Store[] = [
 describe.each(stores)("SIGKILL under load, $name", (store) => {
   afterAll(() => store.cleanup());
 
-  it("keeps every acknowledged alert", async () => {
+  // A fresh embedded store runs initdb (PGlite) before it listens: seconds to tens of seconds on a busy machine.
+  it("keeps every acknowledged alert", { timeout: 120_000 }, async () => {
     const env = await store.env();
     const first = await serve(env);
     const token = await issuer.mint({ expiresIn: 3600 });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "../../receiver/local/local-identity.ts";
 import { startLocalIssuer, type LocalIssuer } from "../../receiver/local/local-issuer.ts";
 import { fixture } from "../support/fixtures.ts";
-import { REPO_ROOT, start } from "../support/processes.ts";
+import { REPO_ROOT, start, waitReady } from "../support/processes.ts";
 
 const run = promisify(execFile);
 
@@ -65,12 +65,13 @@ describe("the receiver image", () => {
     for (const unwanted of ["@pulumi", "vitest", "typescript", "fast-check", "autocannon", "@types"]) expect(installed).not.toContain(unwanted);
   });
 
-  it("starts with its CMD from the environment alone, accepts an alert, and stops cleanly on SIGTERM", async () => {
+  it("starts with its CMD from the environment alone, accepts an alert, and stops cleanly on SIGTERM", { timeout: 120_000 }, async () => {
     expect(image.cmd).toEqual(["node", "receiver/src/serve.ts"]);
     const receiver = start(image.cmd.slice(1), {
       PATH: process.env.PATH,
       NODE_ENV: "production",
       PORT: "0",
+      METRICS_PORT: "0",
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,
       ENTRA_TENANT_ID: LOCAL_TENANT_ID,
@@ -79,7 +80,7 @@ describe("the receiver image", () => {
     }, appDir);
     try {
       const [, url] = await receiver.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      await waitReady(url!, receiver);
       const response = await fetch(`${url}/api/alerts`, {
         method: "POST",
         headers: { authorization: `Bearer ${await issuer.mint()}`, "content-type": "application/json" },

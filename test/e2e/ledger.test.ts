@@ -164,7 +164,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
   });
 
   it("counts incidents opened and resolved in /metrics", async () => {
-    const text = await (await fetch(`${stack.receiver.url}/metrics`)).text();
+    const text = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
     expect(text).toMatch(/secure_export_incidents_total\{change="opened",family="metric"\} [1-9]/);
     expect(text).toMatch(/secure_export_incidents_total\{change="resolved",family="activity-log"\} 1/);
     expect(text).toMatch(/secure_export_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/api\/alerts",status="202"\}/);

@@ -1,5 +1,5 @@
 /**
- * A BMC Helix ITSM stand-in that enforces the documented REST contract (DESIGN.md §7): AR-JWT login
+ * A BMC Helix ITSM stand-in that enforces the documented REST contract (README.md#bmc-helix-itsm): AR-JWT login
  * with expiring tokens, the required create values and their enumerations, the error array, and
  * Status_Reason plus Resolution to resolve.
  */
@@ -17,6 +17,22 @@ const ENUMS: Record<string, readonly string[]> = {
   Service_Type: ["User Service Restoration", "User Service Request", "Infrastructure Restoration", "Infrastructure Event"],
   "Reported Source": ["Direct Input", "Email", "External Escalation", "Fax", "Self Service", "Systems Management", "Phone", "Voice Mail", "Walk In", "Web", "Other", "BMC Impact Manager Event"],
 };
+
+/**
+ * Character limits of HPD:IncidentInterface_Create / HPD:IncidentInterface fields. AR System refuses a
+ * longer value with ERROR 306 ("Value does not fall within the limits specified for the field").
+ * Description (the incident's Summary) holds 100; the long-text fields are held to the 4,000 the
+ * connector promises.
+ */
+const FIELD_MAX: Readonly<Record<string, number>> = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 };
+
+function tooLong(values: Record<string, unknown>): string | null {
+  for (const [field, max] of Object.entries(FIELD_MAX)) {
+    const value = values[field];
+    if (typeof value === "string" && value.length > max) return field;
+  }
+  return null;
+}
 
 export interface BmcHelixFake extends Faults {
   url: string;
@@ -83,6 +99,8 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     for (const [field, allowed] of Object.entries(ENUMS)) {
       if (!allowed.includes(values[field] as string)) return fail(reply, 400, `Value for ${field} is not one of its selection values`, 306);
     }
+    const long = tooLong(values);
+    if (long) return fail(reply, 400, `Value does not fall within the limits specified for the field : ${long}`, 306);
     sequence += 1;
     const stored: Values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
     stored["Incident Number"] = `INC0000000${sequence}`;
@@ -106,6 +124,8 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     const current = entries.get(request.params.id);
     if (!current) return fail(reply, 404, "Entry not found", 302);
     const values = ((request.body ?? {}) as { values?: Record<string, unknown> }).values ?? {};
+    const long = tooLong(values);
+    if (long) return fail(reply, 400, `Value does not fall within the limits specified for the field : ${long}`, 306);
     const next: Values = { ...current, ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])) };
     if (values.Status !== undefined && !ENUMS.Status!.includes(next.Status!)) return fail(reply, 400, "Value for Status is not one of its selection values", 306);
     if (values.Status === "Resolved" && (!next.Status_Reason || !next.Resolution)) return fail(reply, 400, "Status_Reason and Resolution are required to resolve", 1291053);

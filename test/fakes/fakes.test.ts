@@ -59,11 +59,43 @@ describe("ServiceNow fake", () => {
     expect((await snCall("GET", "/api/now/table/incident", undefined, { authorization: `Bearer ${access_token}` })).status).toBe(401);
   });
 
+  // Incident dictionary: short_description 160, correlation_id 100; description and close_notes 4,000.
+  it("refuses incident fields longer than they hold, on create and update", async () => {
+    expect((await snCall("POST", "/api/now/table/incident", { short_description: "s".repeat(161) })).status).toBe(400);
+    expect((await snCall("POST", "/api/now/table/incident", { short_description: "s", description: "d".repeat(4001) })).status).toBe(400);
+    const created = await snCall("POST", "/api/now/table/incident", { short_description: "s".repeat(160), description: "d".repeat(4000) });
+    expect(created.status).toBe(201);
+    const { result } = (await created.json()) as { result: Record<string, string> };
+    const resolve = { state: "6", close_code: "Resolved by caller" };
+    const tooLong = await snCall("PATCH", `/api/now/table/incident/${result.sys_id}`, { ...resolve, close_notes: "n".repeat(4001) });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ error: { message: "close_notes exceeds 4000 characters (4001)" } });
+  });
+
+  // https://docs.servicenow.com/bundle/orlando-it-operations-management/page/product/event-management/concept/c_EMIntegrateRequirementEvent.html
+  // source, node, type and resource hold 100 characters, message_key 1,024; additional_info holds
+  // key/value pairs with string values.
+  it("refuses event fields longer than em_event holds, and additional_info values that are not strings", async () => {
+    const record = { source: "Azure Monitor", severity: "3", message_key: "k" };
+    const armId = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1";
+    for (const field of ["source", "node", "type", "resource"]) {
+      expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, [field]: "x".repeat(101) }] })).status).toBe(400);
+    }
+    const resource = await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, resource: armId }] });
+    expect(await resource.json()).toMatchObject({ error: { message: "resource exceeds 100 characters (117)" } });
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, message_key: "k".repeat(1025) }] })).status).toBe(400);
+    const arrays = await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: JSON.stringify({ resourceIds: [armId] }) }] });
+    expect(arrays.status).toBe(400);
+    expect(await arrays.json()).toMatchObject({ error: { message: "additional_info.resourceIds must be a string" } });
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: "[1]" }] })).status).toBe(400);
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, resource: "x".repeat(100), additional_info: JSON.stringify({ resourceId: armId }) }] })).status).toBe(200);
+  });
+
   it("requires Event Management additional_info to be a JSON string", async () => {
     const record = { source: "Azure Monitor", severity: "3", message_key: "k" };
     expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: { a: 1 } }] })).status).toBe(400);
     expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, severity: "7" }] })).status).toBe(400);
-    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: "{\"a\":1}" }] })).status).toBe(200);
+    expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: "{\"a\":\"1\"}" }] })).status).toBe(200);
   });
 
   it("rate-limits with Retry-After, fails, goes down and applies a request whose answer it drops", async () => {
@@ -105,12 +137,17 @@ describe("BMC Helix fake", () => {
     expect((await call(token, "POST", path, { values: { ...values, Urgency: "urgent" } })).status).toBe(400);
     const { First_Name: _, ...noFirstName } = values;
     expect((await call(token, "POST", path, { values: noFirstName })).status).toBe(400);
+    // AR System: ERROR 306 "Value does not fall within the limits specified for the field"; Description holds 100.
+    const long = await call(token, "POST", path, { values: { ...values, Description: "d".repeat(101) } });
+    expect(long.status).toBe(400);
+    expect(await long.json()).toEqual([expect.objectContaining({ messageNumber: 306, messageText: expect.stringContaining("Description") })]);
     const created = await call(token, "POST", path, { values });
     expect(created.status).toBe(201);
     const number = ((await created.json()) as { values: Record<string, string> }).values["Incident Number"]!;
     const found = (await (await call(token, "GET", `/api/arsys/v1/entry/HPD:IncidentInterface?q=${encodeURIComponent(`'Incident Number'="${number}"`)}`)).json()) as { entries: Array<{ _links: { self: Array<{ href: string }> } }> };
     const self = new URL(found.entries[0]!._links.self[0]!.href);
     expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved" } })).status).toBe(400);
+    expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved", Status_Reason: "Automated Resolution Reported", Resolution: "r".repeat(4001) } })).status).toBe(400);
     expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved", Status_Reason: "Automated Resolution Reported", Resolution: "ok" } })).status).toBe(204);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A ServiceNow stand-in that enforces the documented contract (DESIGN.md §7) strictly enough that
+ * A ServiceNow stand-in that enforces the documented contract (README.md#servicenow) strictly enough that
  * a connector cutting corners fails: JSON headers, auth (basic or OAuth client credentials with
  * expiring tokens), required fields, close_code/close_notes to resolve, the error envelope, 429,
  * and — like the real thing — queries on unknown fields silently ignored.
@@ -14,6 +14,26 @@ const INCIDENT_FIELDS = new Set([
   "number", "sys_id", "short_description", "description", "urgency", "impact", "state", "correlation_id", "correlation_display",
   "cmdb_ci", "close_code", "close_notes", "caller_id", "category", "assignment_group", "work_notes", "comments",
 ]);
+
+/**
+ * Field lengths from ServiceNow's documentation. A real instance cuts a longer value silently; the fake
+ * refuses it, so a connector that sends one fails a test instead of losing the end of a field.
+ * Incident: short_description 160, correlation_id 100, correlation_display 100 (the incident
+ * dictionary), description, close_notes and work_notes 4,000. em_event ("Event field format for event
+ * collection"): source, node, type, resource 100, message_key 1,024, ci_type 1,000; event_class and
+ * metric_name are held to 100 and description to 4,000 as the connector promises.
+ */
+const INCIDENT_MAX: Readonly<Record<string, number>> = { short_description: 160, correlation_id: 100, correlation_display: 100, description: 4000, close_notes: 4000, work_notes: 4000 };
+const EVENT_MAX: Readonly<Record<string, number>> = { source: 100, node: 100, type: 100, resource: 100, message_key: 1024, ci_type: 1000, event_class: 100, metric_name: 100, description: 4000 };
+
+/** The first field longer than its limit. */
+function fieldProblem(record: Record<string, unknown>, limits: Readonly<Record<string, number>>): string | null {
+  for (const [field, max] of Object.entries(limits)) {
+    const value = record[field];
+    if (typeof value === "string" && value.length > max) return `${field} exceeds ${max} characters (${value.length})`;
+  }
+  return null;
+}
 
 export interface ServiceNowFake extends Faults {
   url: string;
@@ -33,18 +53,23 @@ export interface ServiceNowFake extends Faults {
 
 const envelope = (status: number, message: string, detail = "") => ({ error: { message, detail }, status: "failure" });
 
-/** `a=b^c=d`: ServiceNow's encoded query, equality only (what the connector uses). */
-function parseQuery(query: string | undefined): Array<[string, string]> {
+/**
+ * `a=b^cINx,y`: ServiceNow's encoded query, with the two operators the connector uses — equality and
+ * IN (a comma-separated list). Any other part is dropped, as an unknown field's condition is.
+ */
+function parseQuery(query: string | undefined): Array<[string, string[]]> {
   if (!query) return [];
-  return query.split("^").flatMap((part) => {
+  return query.split("^").flatMap((part): Array<[string, string[]]> => {
     const i = part.indexOf("=");
-    return i > 0 ? [[part.slice(0, i), part.slice(i + 1)] as [string, string]] : [];
+    if (i > 0) return [[part.slice(0, i), [part.slice(i + 1)]]];
+    const list = /^([a-z0-9_]+?)IN(.*)$/.exec(part);
+    return list ? [[list[1]!, list[2]!.split(",")]] : [];
   });
 }
 
-function matches(row: Row, conditions: Array<[string, string]>, knownFields: (field: string) => boolean): boolean {
+function matches(row: Row, conditions: Array<[string, string[]]>, knownFields: (field: string) => boolean): boolean {
   // An unknown field's condition is dropped, not failed: the real instance returns unrelated rows.
-  return conditions.filter(([field]) => knownFields(field)).every(([field, value]) => (row[field] ?? "").toLowerCase() === value.toLowerCase());
+  return conditions.filter(([field]) => knownFields(field)).every(([field, values]) => values.some((value) => (row[field] ?? "").toLowerCase() === value.toLowerCase()));
 }
 
 function select(row: Row, fields: string | undefined): Row {
@@ -95,8 +120,8 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
   app.post("/api/now/table/incident", async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (typeof body.short_description !== "string" || !body.short_description) return fail(reply, 400, "Data Policy Exception: Short description is mandatory");
-    // Real ServiceNow truncates a longer correlation_id silently; the fake refuses it to catch the mistake.
-    if (typeof body.correlation_id === "string" && body.correlation_id.length > 100) return fail(reply, 400, "correlation_id exceeds 100 characters");
+    const problem = fieldProblem(body, INCIDENT_MAX);
+    if (problem) return fail(reply, 400, problem);
     sequence += 1;
     const row: Row = { state: "1", sys_id: randomUUID().replace(/-/g, ""), number: `INC00${sequence}` };
     for (const [field, value] of Object.entries(body)) if (INCIDENT_FIELDS.has(field) && field !== "sys_id" && field !== "number") row[field] = String(value);
@@ -120,6 +145,8 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
     const row = incidents.get(request.params.id);
     if (!row) return fail(reply, 404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval");
     const body = (request.body ?? {}) as Record<string, unknown>;
+    const problem = fieldProblem(body, INCIDENT_MAX);
+    if (problem) return fail(reply, 400, problem);
     const next: Row = { ...row };
     for (const [field, value] of Object.entries(body)) if (INCIDENT_FIELDS.has(field) && field !== "sys_id" && field !== "number") next[field] = String(value);
     if (next.state === "6" && (!next.close_code || !next.close_notes)) {
@@ -130,6 +157,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
   });
 
   app.get<{ Params: { table: string } }>("/api/now/table/:table", async (request, reply) => {
+    if (request.params.table === "sys_user") return { result: [{ sys_id: "6816f79cc0a8016401c5a33be04be441" }].map((r) => select(r, (request.query as Record<string, string | undefined>).sysparm_fields)) };
     if (!request.params.table.startsWith("cmdb_ci")) return fail(reply, 400, "Invalid table", request.params.table);
     const q = request.query as Record<string, string | undefined>;
     const conditions = parseQuery(q.sysparm_query);
@@ -144,12 +172,20 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
       if (typeof record.source !== "string" || !record.source) return fail(reply, 400, "source is mandatory");
       if (typeof record.severity !== "string" || !/^[0-5]$/.test(record.severity)) return fail(reply, 400, "severity must be \"0\" to \"5\"");
       if (record.additional_info !== undefined && typeof record.additional_info !== "string") return fail(reply, 400, "additional_info must be a JSON string");
-      if (typeof record.additional_info === "string") {
+      const { additional_info: info, ...fields } = record;
+      const problem = fieldProblem(fields, EVENT_MAX);
+      if (problem) return fail(reply, 400, problem);
+      if (typeof info === "string") {
+        let parsed: unknown;
         try {
-          JSON.parse(record.additional_info);
+          parsed = JSON.parse(info);
         } catch {
           return fail(reply, 400, "additional_info is not valid JSON");
         }
+        // Key/value pairs with string values: arrays and objects are not supported there.
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return fail(reply, 400, "additional_info must be a JSON object");
+        const nonString = Object.entries(parsed).find(([, value]) => typeof value !== "string");
+        if (nonString) return fail(reply, 400, `additional_info.${nonString[0]} must be a string`);
       }
     }
     for (const record of records as Array<Record<string, unknown>>) events.push(Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)])));

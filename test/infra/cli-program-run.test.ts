@@ -1,9 +1,11 @@
 /**
  * The program loaded the way `pulumi preview` loads it, offline: the SDK's own `cmd/run` (what the
  * CLI's Node language host runs, here with typescript off as Pulumi.yaml says) against a fake
- * engine and resource monitor speaking the gRPC services shipped in @pulumi/pulumi/proto. vitest
- * resolves modules its own way; this catches an entry, import path or syntax that only breaks
- * under the real loader.
+ * engine and resource monitor speaking the gRPC services shipped in @pulumi/pulumi/proto. The
+ * monitor sees whole RegisterResourceRequests, so this checks what mocks cannot: resource options
+ * (ignoreChanges, dependencies), secret wrapping, invokes — and the recorded inputs against the
+ * provider SDKs' enums and deprecations, the names against Azure's naming rules, and the Graph
+ * permissions the registered azuread resources need against the README.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -11,8 +13,10 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUTO_NAME_SUFFIX_LENGTH, ruleProblem, type NamedKind } from "../../infra/azure-names.ts";
 import { REPO_ROOT } from "../support/processes.ts";
-import { INVOKES, computed } from "./pulumi-mocks.ts";
+import { AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";
+import { schemaProblems } from "./provider-schema.ts";
 
 const require = createRequire(import.meta.url);
 const resourceGrpc = require("@pulumi/pulumi/proto/resource_grpc_pb.js");
@@ -22,15 +26,32 @@ const engineGrpc = require("@pulumi/pulumi/proto/engine_grpc_pb.js");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb.js");
 const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js");
 
+/** The SDK's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts specialSigKey / specialSecretSig). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const AZNS_CLIENT_ID = "461e8683-5575-4561-ac7f-899cc907d62a";
+
 interface Registration {
   type: string;
   name: string;
-  inputs: Record<string, unknown>;
+  urn: string;
+  /** As sent: secrets still wrapped. */
+  wire: Record<string, unknown>;
+  inputs: Record<string, any>;
+  ignoreChanges: string[];
+  dependencies: string[];
+  protect: boolean;
+  retainOnDelete: boolean;
+}
+interface Run {
+  code: number | null;
+  output: string;
+  errors: string[];
+  registrations: Registration[];
+  invokes: Array<{ token: string; args: Record<string, unknown> }>;
 }
 
-const registrations: Registration[] = [];
-const logs: Array<{ severity: number; message: string }> = [];
-const invokes: string[] = [];
+let current: Run;
 let server: grpc.Server;
 let address: string;
 
@@ -44,25 +65,72 @@ function unary(handler: (request: any) => unknown) {
   };
 }
 
+function unwrap(value: any): any {
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (value && typeof value === "object") {
+    if (value[SIG_KEY] === SECRET_SIG) return unwrap(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
+function isSecret(value: unknown): boolean {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Every path in `wire` whose value contains `needle` outside a secret wrapper. */
+function plainOccurrences(value: unknown, needle: string, path = ""): string[] {
+  if (isSecret(value)) return [];
+  if (typeof value === "string") return value.includes(needle) ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainOccurrences(v, needle, `${path}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plainOccurrences(v, needle, `${path}.${k}`));
+  return [];
+}
+
 beforeAll(async () => {
   server = new grpc.Server();
+  const urnOf = (stack: string, parent: string, type: string, name: string) => {
+    const parentType = parent ? parent.split("::")[2]! : "";
+    const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${stack}::secure-export::${qualified}::${name}`;
+  };
   server.addService(resourceGrpc.ResourceMonitorService, {
-    supportsFeature: unary(() => new resourcePb.SupportsFeatureResponse().setHassupport(false)),
+    // Secrets on: the SDK then marks secret values on the wire, as it does for the real engine.
+    supportsFeature: unary((request) => new resourcePb.SupportsFeatureResponse().setHassupport(request.getId() === "secrets")),
     registerResource: unary((request) => {
       const type = request.getType();
       const name = request.getName();
-      const inputs = request.getObject()?.toJavaScript() ?? {};
-      registrations.push({ type, name, inputs });
+      const wire = request.getObject()?.toJavaScript() ?? {};
+      const inputs = unwrap(wire);
+      const urn = urnOf(currentStack, request.getParent(), type, name);
+      current.registrations.push({
+        type,
+        name,
+        urn,
+        wire,
+        inputs,
+        ignoreChanges: request.getIgnorechangesList(),
+        dependencies: request.getDependenciesList(),
+        protect: request.getProtect() ?? false,
+        retainOnDelete: request.getRetainondelete() ?? false,
+      });
       const response = new resourcePb.RegisterResourceResponse();
-      response.setUrn(`urn:pulumi:pr-99::secure-export::${type}::${name}`);
+      response.setUrn(urn);
       if (request.getCustom()) response.setId(`${name}-id`);
-      response.setObject(Struct.fromJavaScript({ ...inputs, ...computed(type, name, inputs) }));
+      response.setObject(Struct.fromJavaScript({ ...wire, ...computed(type, name, inputs) }));
       return response;
+    }),
+    readResource: unary((request) => {
+      const type = request.getType();
+      if (type !== "pulumi:pulumi:StackReference") throw new Error(`unexpected read of ${type}`);
+      const name = request.getName();
+      current.registrations.push({ type, name, urn: urnOf(currentStack, request.getParent(), type, name), wire: {}, inputs: { name }, ignoreChanges: [], dependencies: [], protect: false, retainOnDelete: false });
+      return new resourcePb.ReadResourceResponse().setUrn(urnOf(currentStack, request.getParent(), type, name)).setProperties(Struct.fromJavaScript({ name, outputs: SHARED_IDENTITY, secretOutputNames: [] }));
     }),
     registerResourceOutputs: unary(() => new Empty()),
     invoke: unary((request) => {
       const token = request.getTok();
-      invokes.push(token);
+      current.invokes.push({ token, args: unwrap(request.getArgs()?.toJavaScript() ?? {}) });
       const result = INVOKES[token];
       if (!result) throw new Error(`unexpected invoke ${token}`);
       return new resourcePb.ResourceInvokeResponse().setReturn(Struct.fromJavaScript(result));
@@ -70,7 +138,7 @@ beforeAll(async () => {
   });
   server.addService(engineGrpc.EngineService, {
     log: unary((request) => {
-      logs.push({ severity: request.getSeverity(), message: request.getMessage() });
+      if (request.getSeverity() >= 3) current.errors.push(request.getMessage());
       return new Empty();
     }),
     getRootResource: unary(() => new enginePb.GetRootResourceResponse().setUrn("")),
@@ -93,40 +161,201 @@ function projectFile(): { main: string; typescript: boolean } {
   return { main, typescript: typescript === "true" };
 }
 
-describe("the program under the Pulumi SDK's own runner", () => {
-  it("loads infra/index.ts as Pulumi.yaml declares it and registers the whole stack", async () => {
-    const project = projectFile();
-    expect(project).toEqual({ main: "infra/index.ts", typescript: false });
-    const child = spawn(
-      process.execPath,
-      [join(REPO_ROOT, "node_modules/@pulumi/pulumi/cmd/run"), `--monitor=${address}`, `--engine=${address}`, "--project=secure-export", "--stack=pr-99", `--pwd=${REPO_ROOT}`, "--dry-run", project.main],
-      {
-        cwd: REPO_ROOT,
-        env: {
-          PATH: process.env.PATH,
-          PULUMI_NODEJS_TYPESCRIPT: String(project.typescript),
-          PULUMI_CONFIG: JSON.stringify({ "secure-export:image": "registry.example.com/receiver@sha256:abc" }),
-          PULUMI_CONFIG_SECRET_KEYS: "[]",
-        },
+let currentStack = "";
+/** One `pulumi preview` of a stack: config as the CLI hands it to the language host (PULUMI_CONFIG). */
+async function preview(stack: string, config: Record<string, string>, secretKeys: string[] = []): Promise<Run> {
+  current = { code: null, output: "", errors: [], registrations: [], invokes: [] };
+  currentStack = stack;
+  const project = projectFile();
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, "node_modules/@pulumi/pulumi/cmd/run"), `--monitor=${address}`, `--engine=${address}`, "--project=secure-export", `--stack=${stack}`, `--pwd=${REPO_ROOT}`, "--dry-run", project.main],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        PULUMI_NODEJS_TYPESCRIPT: String(project.typescript),
+        PULUMI_CONFIG: JSON.stringify(Object.fromEntries(Object.entries(config).map(([k, v]) => [`secure-export:${k}`, v]))),
+        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys.map((k) => `secure-export:${k}`)),
       },
-    );
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    expect({ code, output, errors: logs.filter((l) => l.severity >= 3) }).toMatchObject({ code: 0, errors: [] });
+    },
+  );
+  child.stdout.on("data", (d) => (current.output += d));
+  child.stderr.on("data", (d) => (current.output += d));
+  current.code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  return current;
+}
 
-    const types = registrations.map((r) => r.type);
-    expect(types[0]).toBe("pulumi:pulumi:Stack");
-    for (const expected of [
-      "azuread:index/application:Application",
-      "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
-      "azuread:index/appRoleAssignment:AppRoleAssignment",
-      "azure-native:app:ContainerApp",
-      "azure-native:monitor:ActionGroup",
-    ]) {
-      expect(types).toContain(expected);
+const byType = (run: Run, type: string) => run.registrations.filter((r) => r.type === type);
+const one = (run: Run, type: string) => {
+  const found = byType(run, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0]!;
+};
+
+const SN_PASSWORD = "sn-password-plain-text";
+// The longest stack name the naming rules allow with the default prefix: auto-names at their longest.
+const LONGEST = "integration-westeurope-01";
+let full: Run;
+let pr: Run;
+let identityOnly: Run;
+
+beforeAll(async () => {
+  const project = projectFile();
+  expect(project).toEqual({ main: "infra/index.ts", typescript: false });
+  full = await preview(
+    LONGEST,
+    {
+      exampleAlertRules: "true",
+      readers: JSON.stringify(["1e1e1e1e-0000-4000-8000-00000000001e"]),
+      servicenowUrl: "https://dev1.service-now.com",
+      servicenowUsername: "integration",
+      servicenowPassword: SN_PASSWORD,
+    },
+    ["servicenowPassword"],
+  );
+  pr = await preview("pr-99999999", {
+    identityStack: "contoso/secure-export/preview-identity",
+    image: `contososhared.azurecr.io/secure-export-receiver@sha256:${"c".repeat(64)}`,
+    imageRegistryId: "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared",
+  });
+  identityOnly = await preview("preview-identity", { identityOnly: "true" });
+}, 240_000);
+
+describe("the program under the Pulumi SDK's own runner", () => {
+  it("loads infra/index.ts as Pulumi.yaml declares it, for a full, a preview and an identity-only stack", () => {
+    for (const run of [full, pr, identityOnly]) {
+      expect({ code: run.code, errors: run.errors, output: run.code === 0 ? "" : run.output }).toEqual({ code: 0, errors: [], output: "" });
+      expect(run.registrations[0]!.type).toBe("pulumi:pulumi:Stack");
     }
-    expect(invokes).toEqual(expect.arrayContaining(["azure-native:authorization:getClientConfig", "azuread:index/getClientConfig:getClientConfig"]));
-  }, 90_000);
+    expect(full.registrations.map((r) => r.type)).toEqual(expect.arrayContaining(["azure-native:app:ContainerApp", "azure-native:monitor:ActionGroup", "azure-native:dbforpostgresql:Server"]));
+  });
+
+  it("keeps the App ID URI out of the Application's diff (pulumi/pulumi-azuread#1036)", () => {
+    for (const run of [full, identityOnly]) {
+      expect(one(run, "azuread:index/application:Application").ignoreChanges).toContain("identifierUris");
+      expect(byType(run, "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri")).toHaveLength(1);
+    }
+  });
+
+  it("only reads the tenant's AzNS AAD Webhook principal: never registers it, assigns the role to what the read returned", () => {
+    for (const run of [full, identityOnly]) {
+      expect(byType(run, "azuread:index/servicePrincipal:ServicePrincipal").map((r) => r.inputs.clientId)).not.toContain(AZNS_CLIENT_ID);
+      expect(run.invokes).toContainEqual({ token: "azuread:index/getServicePrincipal:getServicePrincipal", args: { clientId: AZNS_CLIENT_ID } });
+      expect(byType(run, "azuread:index/appRoleAssignment:AppRoleAssignment").map((r) => r.inputs.principalObjectId)).toContain(AZNS_SP_OBJECT_ID);
+    }
+    expect(full.registrations.filter((r) => r.retainOnDelete)).toEqual([]);
+  });
+
+  it("starts the Container App only after the network, the database and its administrator, and the propagated pull permission", () => {
+    const app = one(full, "azure-native:app:ContainerApp");
+    const urnOf = (type: string) => one(full, type).urn;
+    expect(app.dependencies).toEqual(expect.arrayContaining([
+      urnOf("azure-native:network:VirtualNetwork"),
+      urnOf("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"),
+      urnOf("azure-native:dbforpostgresql:Database"),
+      urnOf("azure-native:authorization:RoleAssignment"),
+      urnOf("time:index/sleep:Sleep"),
+    ]));
+    expect(one(full, "time:index/sleep:Sleep").dependencies).toContain(urnOf("azure-native:authorization:RoleAssignment"));
+    const previewApp = one(pr, "azure-native:app:ContainerApp");
+    expect(previewApp.dependencies).toEqual(expect.arrayContaining([one(pr, "time:index/sleep:Sleep").urn, one(pr, "azure-native:authorization:RoleAssignment").urn]));
+  });
+
+  it("serialises the operations on the flexible server: DNS link, then server, then administrator, then database", () => {
+    const urnOf = (type: string) => one(full, type).urn;
+    expect(one(full, "azure-native:dbforpostgresql:Server").dependencies).toContain(urnOf("azure-native:privatedns:VirtualNetworkLink"));
+    expect(one(full, "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra").dependencies).toContain(urnOf("azure-native:dbforpostgresql:Server"));
+    expect(one(full, "azure-native:dbforpostgresql:Database").dependencies).toContain(urnOf("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"));
+    expect(byType(full, "azure-native:dbforpostgresql:FirewallRule")).toEqual([]);
+  });
+
+  it("sends every credential as a secret: workspace key, Container App secrets, registry password; no plain copy anywhere", () => {
+    const environment = one(full, "azure-native:app:ManagedEnvironment");
+    expect(isSecret((environment.wire as any).appLogsConfiguration?.logAnalyticsConfiguration?.sharedKey) || isSecret((environment.wire as any).appLogsConfiguration)).toBe(true);
+    const app = one(full, "azure-native:app:ContainerApp").wire as any;
+    const secrets = isSecret(app.configuration) ? app.configuration.value.secrets : app.configuration.secrets;
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(isSecret(secret.value) || isSecret(app.configuration)).toBe(true);
+    const image = one(full, "docker-build:index:Image").wire as any;
+    expect(isSecret(image.registries) || isSecret(image.registries?.[0]?.password)).toBe(true);
+    for (const [needle, label] of [[SN_PASSWORD, "ServiceNow password"], ["workspace-key", "workspace key"], ["acr-password", "registry password"]] as const) {
+      expect({ label, plain: full.registrations.flatMap((r) => plainOccurrences(r.wire, needle, r.type)) }).toEqual({ label, plain: [] });
+    }
+  });
+
+  it("sets only values the provider's enums list, and no deprecated input (@pulumi/azure-native and @pulumi/azuread .d.ts)", () => {
+    for (const run of [full, pr, identityOnly]) {
+      expect(run.registrations.flatMap((r) => schemaProblems(r.type, r.inputs))).toEqual([]);
+    }
+  });
+
+  it("gives every Azure resource a name its naming rule accepts, auto-named ones with the longest suffix", () => {
+    // Registered type → the rule and the input that names it explicitly (else Pulumi auto-names it).
+    const naming: Record<string, { kind: NamedKind; property: string }> = {
+      "azure-native:resources:ResourceGroup": { kind: "resourceGroup", property: "resourceGroupName" },
+      "azure-native:operationalinsights:Workspace": { kind: "logAnalyticsWorkspace", property: "workspaceName" },
+      "azure-native:app:ManagedEnvironment": { kind: "managedEnvironment", property: "environmentName" },
+      "azure-native:app:ContainerApp": { kind: "containerApp", property: "containerAppName" },
+      "azure-native:containerregistry:Registry": { kind: "containerRegistry", property: "registryName" },
+      "azure-native:managedidentity:UserAssignedIdentity": { kind: "userAssignedIdentity", property: "resourceName" },
+      "azure-native:dbforpostgresql:Server": { kind: "postgresServer", property: "serverName" },
+      "azure-native:network:VirtualNetwork": { kind: "virtualNetwork", property: "virtualNetworkName" },
+      "azure-native:monitor:ActionGroup": { kind: "actionGroup", property: "actionGroupName" },
+    };
+    const problems: string[] = [];
+    for (const run of [full, pr]) {
+      for (const r of run.registrations) {
+        const rule = naming[r.type];
+        if (!rule) continue;
+        const name = (r.inputs[rule.property] as string | undefined) ?? `${r.name}${"f".repeat(AUTO_NAME_SUFFIX_LENGTH)}`;
+        const problem = ruleProblem(rule.kind, name);
+        if (problem) problems.push(`${r.type}: ${problem}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    const zone = one(full, "azure-native:privatedns:PrivateZone").inputs.privateZoneName as string;
+    expect(ruleProblem("privateDnsZoneLabel", zone.split(".")[0]!)).toBeUndefined();
+    // Every auto-named Azure resource type the program creates is covered by the table above.
+    const covered = new Set([...Object.keys(naming), "azure-native:privatedns:PrivateZone"]);
+    const named = full.registrations.filter((r) => /^azure-native:(resources|operationalinsights|app|containerregistry|managedidentity|dbforpostgresql:Server|network:VirtualNetwork$|monitor:ActionGroup|privatedns:PrivateZone)/.test(r.type));
+    expect(named.map((r) => r.type).filter((t) => !covered.has(t))).toEqual([]);
+  });
+
+  it("needs exactly the Graph permissions README lists, per the azuread resources' own API Permissions notes", () => {
+    const needed = graphPermissions([...full.registrations.map((r) => r.type), ...full.invokes.map((i) => i.token), ...identityOnly.registrations.map((r) => r.type), ...identityOnly.invokes.map((i) => i.token)]);
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const listed = (label: string) => {
+      const line = readme.split("\n").find((l) => l.trim().startsWith(`- **${label}**`));
+      if (!line) throw new Error(`README has no line starting "- **${label}**"`);
+      return [...line.matchAll(/`([A-Za-z]+\.[A-Za-z.]+)`/g)].map((m) => m[1]!).sort();
+    };
+    expect(listed("Graph application permissions")).toEqual(needed.required);
+    expect(readme).toContain(needed.conditional[0]);
+    // A preview stack creates no Entra object and only reads the client config, which needs no permission.
+    expect(pr.registrations.filter((r) => r.type.startsWith("azuread:"))).toEqual([]);
+    expect(graphPermissions(pr.invokes.map((i) => i.token))).toEqual({ required: [], conditional: [] });
+  });
 });
+
+/**
+ * The least privileged choice of each azuread resource's and data source's "API Permissions" note
+ * (the first alternative the provider lists), and the roles it says "may" also be needed.
+ */
+function graphPermissions(tokens: string[]): { required: string[]; conditional: string[] } {
+  const required = new Set<string>();
+  const conditional = new Set<string>();
+  const root = join(REPO_ROOT, "node_modules/@pulumi/azuread");
+  for (const token of new Set(tokens.filter((t) => t.startsWith("azuread:")))) {
+    const file = token.split(":")[1]!.split("/")[1]!;
+    const doc = readFileSync(join(root, `${file}.d.ts`), "utf8");
+    const section = doc.slice(doc.indexOf("## API Permissions"), doc.indexOf("## Example Usage"));
+    if (/No additional roles are required/.test(section)) continue;
+    const roles = /When authenticated with a service principal, this (?:resource|data source) requires one of the following application roles: (.*)/.exec(section)?.[1];
+    if (!roles) throw new Error(`${file}.d.ts: no API Permissions note`);
+    const first = roles.split(/,? or /)[0]!;
+    for (const role of first.matchAll(/`([^`]+)`/g)) required.add(role[1]!);
+    for (const extra of section.matchAll(/Additionally, you may need the `([^`]+)` application role/g)) conditional.add(extra[1]!);
+  }
+  return { required: [...required].sort(), conditional: [...conditional].sort() };
+}

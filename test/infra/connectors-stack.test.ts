@@ -1,5 +1,6 @@
 /** ITSM connector settings reach the receiver, with their secrets as Container App secrets. */
 import { beforeAll, describe, expect, it } from "vitest";
+import { secretsVersion } from "../../infra/receiver-service.ts";
 import { containsSecret, envOf, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
@@ -42,6 +43,17 @@ describe("connector configuration", () => {
     );
     expect(JSON.stringify(app.inputs.template)).not.toMatch(/sn-secret-value|helix-secret-value/);
     expect(containsSecret(app.rawInputs.configuration)).toBe(true);
+  });
+
+  it("derives SECRETS_VERSION from the secret values, so changing one makes a new revision, without revealing them", () => {
+    const app = find(resources, "azure-native:app:ContainerApp");
+    const key = find(resources, "random:index/randomId:RandomId").name;
+    const version = envOf(app).SECRETS_VERSION!.value!;
+    const values = (app.inputs.configuration.secrets as Array<{ value: string }>).map((s) => s.value);
+    expect(version).toBe(secretsVersion("00".repeat(32), values));
+    expect(version).not.toBe(secretsVersion("00".repeat(32), values.map((v, i) => (i === 0 ? `${v}-rotated` : v))));
+    expect(version).toMatch(/^[0-9a-f]{16}$/);
+    expect(key).toMatch(/secrets-version-key$/);
   });
 
   it("does not protect a stack that is neither production nor asked to", () => {

@@ -1,18 +1,35 @@
 /**
- * The program for a production stack under Pulumi mocks: the wiring Azure Monitor depends on.
- * One program run per file (Pulumi keeps state on `global`).
+ * The program for a production stack under Pulumi mocks: the wiring Azure Monitor, the read API
+ * and the database depend on. One program run per file (Pulumi keeps state on `global`).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { APP_ROLE_IDS } from "../../infra/webhook-identity.ts";
-import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, FQDN, OUR_SP_OBJECT_ID, TENANT_ID, containsSecret, envOf, find, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, DEPLOYER_OBJECT_ID, OUR_SP_OBJECT_ID, TENANT_ID, UAMI, containsSecret, envOf, find, fqdnOf, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
 let outputs: Record<string, unknown>;
+const FQDN = fqdnOf("prod");
+const OWNER = "0b0b0b0b-0000-4000-8000-00000000000b";
+const READER = "1e1e1e1e-0000-4000-8000-00000000001e";
+const OPERATOR = "0e0e0e0e-0000-4000-8000-00000000000e";
+// Fixed on purpose: assignments made with these ids must survive every later deployment.
+const WEBHOOK_ROLE_ID = "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b01";
+const READER_ROLE_ID = "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b02";
+const OPERATOR_ROLE_ID = "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b03";
 
 beforeAll(async () => {
   ({ resources, outputs } = await runProgram({
     stack: "prod",
-    config: { location: "westeurope", namePrefix: "secexp", actionGroupShortName: "secexp-prod", exampleAlertRules: "true", minReplicas: "2", maxReplicas: "5" },
+    config: {
+      location: "westeurope",
+      actionGroupShortName: "secexp-prod",
+      exampleAlertRules: "true",
+      minReplicas: "2",
+      maxReplicas: "5",
+      postgresSku: "Standard_B2s",
+      owners: JSON.stringify([OWNER]),
+      readers: JSON.stringify([READER]),
+      operators: JSON.stringify([OPERATOR]),
+    },
   }));
 });
 
@@ -21,89 +38,118 @@ describe("production stack", () => {
     const group = find(resources, "azure-native:monitor:ActionGroup");
     expect(group.inputs).toMatchObject({ location: "Global", enabled: true, groupShortName: "secexp-prod" });
     expect(group.inputs.webhookReceivers).toEqual([
-      {
-        name: "secure-export",
-        serviceUri: `https://${FQDN}/api/alerts`,
-        useAadAuth: true,
-        objectId: APP_OBJECT_ID,
-        identifierUri: `api://${APP_CLIENT_ID}`,
-        tenantId: TENANT_ID,
-        useCommonAlertSchema: true,
-      },
+      { name: "secure-export", serviceUri: `https://${FQDN}/api/alerts`, useAadAuth: true, objectId: APP_OBJECT_ID, identifierUri: `api://${APP_CLIENT_ID}`, tenantId: TENANT_ID, useCommonAlertSchema: true },
     ]);
   });
 
-  it("creates the action group only after the AzNS role assignment", () => {
+  it("creates the action group only after the AzNS role assignment and the receiver", () => {
     const group = find(resources, "azure-native:monitor:ActionGroup");
-    const assignment = find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment");
-    expect(group.options.dependsOn).toContain(`urn:pulumi:prod::secure-export::secure-export:index:WebhookIdentity$azuread:index/appRoleAssignment:AppRoleAssignment::${assignment.name}`);
+    expect(group.options.dependsOn).toEqual(expect.arrayContaining([
+      find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment", (r) => r.inputs.appRoleId === WEBHOOK_ROLE_ID).urn,
+      find(resources, "azure-native:app:ContainerApp").urn,
+    ]));
   });
 
-  it("gives the application the webhook role for apps and reader/operator roles, v1 tokens, and the deployer as owner", () => {
+  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are the config's plus the deployer", () => {
     const app = find(resources, "azuread:index/application:Application");
-    expect(app.inputs.owners).toEqual(["d3p10y3r-0000-4000-8000-000000000001"]);
-    expect(app.inputs.api).toEqual({ requestedAccessTokenVersion: 1 });
+    expect(app.inputs.owners).toEqual([OWNER, DEPLOYER_OBJECT_ID].sort());
+    expect(app.inputs.api).toMatchObject({ requestedAccessTokenVersion: 1, oauth2PermissionScopes: [expect.objectContaining({ value: "user_impersonation", type: "User", enabled: true })] });
     expect(app.inputs.appRoles.map((r: any) => [r.value, r.allowedMemberTypes, r.id])).toEqual([
-      ["ActionGroupsSecureWebhook", ["Application"], APP_ROLE_IDS.ActionGroupsSecureWebhook],
-      ["Incidents.Read", ["User", "Application"], APP_ROLE_IDS["Incidents.Read"]],
-      ["Incidents.Operate", ["User", "Application"], APP_ROLE_IDS["Incidents.Operate"]],
+      ["ActionGroupsSecureWebhook", ["Application"], WEBHOOK_ROLE_ID],
+      ["Incidents.Read", ["User", "Application"], READER_ROLE_ID],
+      ["Incidents.Operate", ["User", "Application"], OPERATOR_ROLE_ID],
     ]);
+    expect(app.inputs.singlePageApplication).toEqual({ redirectUris: [`https://${FQDN}/console/`] });
+    expect(outputs.consoleUrl).toBe(`https://${FQDN}/console/`);
     expect(find(resources, "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri").inputs).toEqual({ applicationId: `${app.name}-id`, identifierUri: `api://${APP_CLIENT_ID}` });
+    const scopeId = app.inputs.api.oauth2PermissionScopes[0].id;
+    expect(find(resources, "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized").inputs).toEqual({ applicationId: `${app.name}-id`, authorizedClientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", permissionIds: [scopeId] });
   });
 
-  it("assigns the webhook role from the tenant's AzNS service principal to ours, and never deletes the shared one", () => {
-    expect(find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment").inputs).toEqual({
-      appRoleId: APP_ROLE_IDS.ActionGroupsSecureWebhook,
-      principalObjectId: AZNS_SP_OBJECT_ID,
-      resourceObjectId: OUR_SP_OBJECT_ID,
-    });
-    const azns = find(resources, "azuread:index/servicePrincipal:ServicePrincipal", (r) => r.inputs.clientId === "461e8683-5575-4561-ac7f-899cc907d62a");
-    expect(azns.inputs.useExisting).toBe(true);
-    expect(azns.options.retainOnDelete).toBe(true);
-    expect(azns.options.protect).toBe(false);
+  it("assigns the webhook role to the tenant's AzNS principal it looked up, and the reader/operator roles to the configured principals", () => {
+    const assignments = resources.filter((r) => r.type === "azuread:index/appRoleAssignment:AppRoleAssignment").map((r) => r.inputs);
+    expect(assignments).toEqual(expect.arrayContaining([
+      { appRoleId: WEBHOOK_ROLE_ID, principalObjectId: AZNS_SP_OBJECT_ID, resourceObjectId: OUR_SP_OBJECT_ID },
+      { appRoleId: READER_ROLE_ID, principalObjectId: READER, resourceObjectId: OUR_SP_OBJECT_ID },
+      { appRoleId: READER_ROLE_ID, principalObjectId: OPERATOR, resourceObjectId: OUR_SP_OBJECT_ID },
+      { appRoleId: OPERATOR_ROLE_ID, principalObjectId: OPERATOR, resourceObjectId: OUR_SP_OBJECT_ID },
+    ]));
+    expect(assignments).toHaveLength(4);
+    expect(resources.filter((r) => r.type === "azuread:index/servicePrincipal:ServicePrincipal").map((r) => r.inputs.clientId)).toEqual([APP_CLIENT_ID]);
   });
 
-  it("configures the receiver to accept exactly the audiences and tenant the webhook sends, from Azure Monitor only", () => {
+  it("configures the receiver to accept exactly the audiences and tenant the webhook sends, from Azure Monitor only, and tells the console the client id", () => {
     const env = envOf(find(resources, "azure-native:app:ContainerApp"));
     expect(env).toMatchObject({
       PORT: { value: "8080" },
       ENTRA_TENANT_ID: { value: TENANT_ID },
       ENTRA_AUDIENCES: { value: `api://${APP_CLIENT_ID},${APP_CLIENT_ID}` },
+      ENTRA_CLIENT_ID: { value: APP_CLIENT_ID },
       ENTRA_ALLOWED_CALLERS: { value: "461e8683-5575-4561-ac7f-899cc907d62a" },
       ENTRA_REQUIRED_ROLE: { value: "ActionGroupsSecureWebhook" },
-      DATABASE_URL: { secretRef: "database-url" },
     });
     expect(env.ENTRA_AUDIENCES!.value!.split(",")).toContain(find(resources, "azure-native:monitor:ActionGroup").inputs.webhookReceivers[0].identifierUri);
   });
 
-  it("runs the receiver with HTTPS-only external ingress, probes, at least one replica, an HTTP scale rule and AcrPull identity", () => {
-    const app = find(resources, "azure-native:app:ContainerApp");
-    expect(app.inputs.configuration.ingress).toEqual({ external: true, targetPort: 8080, transport: "http", allowInsecure: false });
-    const container = app.inputs.template.containers[0];
-    expect(container.probes).toEqual([
-      { type: "Liveness", httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 10, failureThreshold: 3 },
-      { type: "Readiness", httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 10, failureThreshold: 3 },
+  it("connects to PostgreSQL as the receiver's identity with an Entra token: no password anywhere, verify-full, a pool sized for 2 x maxReplicas", () => {
+    const server = find(resources, "azure-native:dbforpostgresql:Server");
+    expect(server.inputs.authConfig).toEqual({ activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: TENANT_ID });
+    expect(server.inputs.administratorLoginPassword).toBeUndefined();
+    expect(server.inputs.sku).toEqual({ name: "Standard_B2s", tier: "Burstable" });
+    const admin = find(resources, "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra");
+    const identity = find(resources, "azure-native:managedidentity:UserAssignedIdentity");
+    expect(admin.inputs).toMatchObject({ objectId: UAMI.principalId, principalName: `${identity.name}4f00d1e5`, tenantId: TENANT_ID });
+    const env = envOf(find(resources, "azure-native:app:ContainerApp"));
+    expect(env).toMatchObject({
+      DATABASE_URL: { value: `postgres://${identity.name}4f00d1e5@${server.name}.postgres.database.azure.com:5432/secure_export?sslmode=verify-full` },
+      DATABASE_AUTH: { value: "azure-managed-identity" },
+      AZURE_CLIENT_ID: { value: UAMI.clientId },
+      // B2s: 414 user connections, 5 kept for operators, 2 x 5 replicas during a rollout.
+      DATABASE_POOL_MAX: { value: "40" },
+    });
+    expect(resources.filter((r) => r.type.startsWith("random:index/randomPassword"))).toEqual([]);
+    expect(JSON.stringify(resources.map((r) => r.inputs))).not.toMatch(/password=|:[^/@]+@[^/]*postgres\.database/i);
+  });
+
+  it("keeps the database private: server in a delegated subnet with its private DNS zone, no firewall rule, environment in the same network", () => {
+    expect(resources.filter((r) => r.type === "azure-native:dbforpostgresql:FirewallRule")).toEqual([]);
+    const server = find(resources, "azure-native:dbforpostgresql:Server");
+    const vnet = find(resources, "azure-native:network:VirtualNetwork");
+    const zone = find(resources, "azure-native:privatedns:PrivateZone");
+    expect(server.inputs.network).toEqual({ delegatedSubnetResourceId: `${vnet.name}-id/subnets/postgres`, privateDnsZoneArmResourceId: `${zone.name}-id`, publicNetworkAccess: "Disabled" });
+    expect(zone.inputs.privateZoneName).toBe("secexp-prod.private.postgres.database.azure.com");
+    expect(find(resources, "azure-native:privatedns:VirtualNetworkLink").inputs).toMatchObject({ virtualNetwork: { id: `${vnet.name}-id` }, registrationEnabled: false });
+    expect(vnet.inputs.subnets).toEqual([
+      { name: "container-apps", addressPrefix: "10.42.0.0/23", delegations: [{ name: "Microsoft.App.environments", serviceName: "Microsoft.App/environments" }] },
+      { name: "postgres", addressPrefix: "10.42.2.0/24", delegations: [{ name: "Microsoft.DBforPostgreSQL.flexibleServers", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }] },
     ]);
-    expect(app.inputs.template.scale).toEqual({ minReplicas: 2, maxReplicas: 5, rules: [{ name: "http", http: { metadata: { concurrentRequests: "50" } } }] });
-    expect(app.inputs.identity.type).toBe("UserAssigned");
-    expect(app.inputs.configuration.registries[0].identity).toBe(app.inputs.identity.userAssignedIdentities[0]);
-    const acrPull = find(resources, "azure-native:authorization:RoleAssignment");
-    expect(acrPull.inputs.roleDefinitionId).toBe("/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d");
-    expect(acrPull.inputs.principalId).toBe("uai-principal-id");
+    expect(find(resources, "azure-native:app:ManagedEnvironment").inputs.vnetConfiguration).toEqual({ infrastructureSubnetId: `${vnet.name}-id/subnets/container-apps`, internal: false });
   });
 
-  it("keeps the database password in a Container App secret, never in plain env", () => {
+  it("runs the receiver with HTTPS-only external ingress, startup, liveness and readiness probes, an HTTP scale rule", () => {
     const app = find(resources, "azure-native:app:ContainerApp");
-    expect(app.inputs.configuration.secrets).toEqual([{ name: "database-url", value: expect.stringMatching(/^postgres:\/\/secureexport:generated-password@.+\.postgres\.database\.azure\.com:5432\/secure_export\?sslmode=require$/) }]);
-    expect(JSON.stringify(app.inputs.template)).not.toContain("generated-password");
-    expect(containsSecret(app.rawInputs.configuration)).toBe(true);
-    expect(containsSecret(find(resources, "azure-native:monitor:ActionGroup").rawInputs.webhookReceivers)).toBe(false);
+    expect(app.inputs.containerAppName).toBe("secexp-prod");
+    expect(app.inputs.configuration.ingress).toEqual({ external: true, targetPort: 8080, transport: "http", allowInsecure: false });
+    expect(app.inputs.template.containers[0].probes.map((p: any) => [p.type, p.httpGet.path])).toEqual([["Startup", "/healthz"], ["Liveness", "/healthz"], ["Readiness", "/readyz"]]);
+    expect(app.inputs.template.scale).toEqual({ minReplicas: 2, maxReplicas: 5, rules: [{ name: "http", http: { metadata: { concurrentRequests: "50" } } }] });
+    expect(app.inputs.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: [`${find(resources, "azure-native:managedidentity:UserAssignedIdentity").name}-id`] });
   });
 
-  it("builds the receiver image into the stack's registry when no image is configured", () => {
+  it("builds the receiver image into the stack's registry when no image is configured, not during a preview, and waits for the pull permission", () => {
     const image = find(resources, "docker-build:index:Image");
-    expect(image.inputs).toMatchObject({ push: true, dockerfile: { location: "./receiver/Dockerfile" }, platforms: ["linux/amd64"] });
+    expect(image.inputs).toMatchObject({ push: true, buildOnPreview: false, dockerfile: { location: "./receiver/Dockerfile" }, platforms: ["linux/amd64"] });
     expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toMatch(/@sha256:/);
+    const pull = find(resources, "azure-native:authorization:RoleAssignment");
+    expect(pull.inputs).toMatchObject({ principalId: UAMI.principalId, principalType: "ServicePrincipal", roleDefinitionId: "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d" });
+    const wait = find(resources, "time:index/sleep:Sleep");
+    expect(wait.inputs.createDuration).toBe("120s");
+    expect(find(resources, "azure-native:app:ContainerApp").options.dependsOn).toContain(wait.urn);
+  });
+
+  it("keeps the Log Analytics key secret in the environment's inputs", () => {
+    const environment = find(resources, "azure-native:app:ManagedEnvironment");
+    expect(environment.inputs.appLogsConfiguration.logAnalyticsConfiguration.sharedKey).toBe("workspace-key");
+    expect(containsSecret(environment.rawInputs.appLogsConfiguration)).toBe(true);
   });
 
   it("protects the data and the identity in production", () => {
@@ -112,11 +158,13 @@ describe("production stack", () => {
     expect(find(resources, "azuread:index/application:Application").options.protect).toBe(true);
   });
 
-  it("creates the example alert rules routed to the action group", () => {
+  it("creates the example alert rules routed to the action group, the log rule without validating a table that does not exist yet", () => {
     const groupId = `${find(resources, "azure-native:monitor:ActionGroup").name}-id`;
     expect(find(resources, "azure-native:monitor:MetricAlert").inputs.actions).toEqual([{ actionGroupId: groupId }]);
     expect(find(resources, "azure-native:monitor:ActivityLogAlert").inputs.actions).toEqual({ actionGroups: [{ actionGroupId: groupId }] });
-    expect(find(resources, "azure-native:monitor:ScheduledQueryRule").inputs.actions).toEqual({ actionGroups: [groupId] });
+    const log = find(resources, "azure-native:monitor:ScheduledQueryRule");
+    expect(log.inputs.actions).toEqual({ actionGroups: [groupId] });
+    expect(log.inputs.skipQueryValidation).toBe(true);
   });
 
   it("exports what a pipeline and an operator need", () => {
@@ -126,6 +174,7 @@ describe("production stack", () => {
       appIdUri: `api://${APP_CLIENT_ID}`,
       clientId: APP_CLIENT_ID,
       applicationObjectId: APP_OBJECT_ID,
+      servicePrincipalObjectId: OUR_SP_OBJECT_ID,
       tenantId: TENANT_ID,
       actionGroupId: expect.stringMatching(/-id$/),
       databaseMode: "postgres",

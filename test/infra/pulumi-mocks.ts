@@ -11,7 +11,7 @@ export interface Registered {
   inputs: Record<string, any>;
   /** As registered, secrets still wrapped. */
   rawInputs: Record<string, any>;
-  options: { protect?: boolean; retainOnDelete?: boolean; dependsOn?: string[]; parent?: string };
+  options: { protect?: boolean; retainOnDelete?: boolean; dependsOn?: string[]; parent?: string; ignoreChanges?: string[] };
   urn: string;
 }
 
@@ -22,13 +22,27 @@ export const APP_OBJECT_ID = "a0b1c2d3-0000-4000-8000-0000000000a1";
 export const APP_CLIENT_ID = "c1c1c1c1-0000-4000-8000-0000000000c1";
 export const OUR_SP_OBJECT_ID = "5b5b5b5b-0000-4000-8000-0000000000b5";
 export const AZNS_SP_OBJECT_ID = "a2a2a2a2-0000-4000-8000-0000000000a2";
-export const FQDN = "secexp-receiver.kindhill-1234.westeurope.azurecontainerapps.io";
+export const DEFAULT_DOMAIN = "kindhill-1234.westeurope.azurecontainerapps.io";
+/** The receiver's host name: `{container app name}.{environment default domain}`, as Container Apps names it. */
+export function fqdnOf(stack: string, namePrefix = "secexp"): string {
+  return `${namePrefix}-${stack}.${DEFAULT_DOMAIN}`;
+}
+/** The shared preview application, as the preview-identity stack exports it. */
+export const SHARED_IDENTITY = {
+  clientId: "5ca5ca5c-0000-4000-8000-0000000000c5",
+  appIdUri: "api://5ca5ca5c-0000-4000-8000-0000000000c5",
+  applicationObjectId: "5a5a5a5a-0000-4000-8000-0000000000a5",
+  servicePrincipalObjectId: "5b5b5b5b-0000-4000-8000-0000000000b6",
+  tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+};
+export const UAMI = { principalId: "uai-principal-id", clientId: "0a1d0a1d-0000-4000-8000-00000000001d" };
 
 export const INVOKES: Record<string, Record<string, unknown>> = {
   "azure-native:authorization:getClientConfig": { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID, clientId: "deployer-client", objectId: DEPLOYER_OBJECT_ID },
   "azuread:index/getClientConfig:getClientConfig": { tenantId: TENANT_ID, objectId: DEPLOYER_OBJECT_ID, clientId: "deployer-client" },
   "azure-native:operationalinsights:getSharedKeys": { primarySharedKey: "workspace-key", secondarySharedKey: "workspace-key-2" },
   "azure-native:containerregistry:listRegistryCredentials": { username: "acruser", passwords: [{ name: "password", value: "acr-password" }] },
+  "azuread:index/getServicePrincipal:getServicePrincipal": { objectId: AZNS_SP_OBJECT_ID, clientId: "461e8683-5575-4561-ac7f-899cc907d62a", displayName: "AzNS AAD Webhook" },
 };
 
 /** What the real providers compute and the program reads back. */
@@ -37,23 +51,33 @@ export function computed(type: string, name: string, inputs: Record<string, any>
     case "azuread:index/application:Application":
       return { objectId: APP_OBJECT_ID, clientId: APP_CLIENT_ID };
     case "azuread:index/servicePrincipal:ServicePrincipal":
-      return { objectId: inputs.clientId === "461e8683-5575-4561-ac7f-899cc907d62a" ? AZNS_SP_OBJECT_ID : OUR_SP_OBJECT_ID };
-    case "azure-native:app:ContainerApp":
-      return { configuration: { ...inputs.configuration, ingress: { ...inputs.configuration?.ingress, fqdn: FQDN } }, latestRevisionFqdn: `rev.${FQDN}` };
+      return { objectId: OUR_SP_OBJECT_ID };
+    case "azure-native:app:ManagedEnvironment":
+      return { defaultDomain: DEFAULT_DOMAIN, name };
+    case "azure-native:app:ContainerApp": {
+      const fqdn = `${inputs.containerAppName}.${DEFAULT_DOMAIN}`;
+      return { configuration: { ...inputs.configuration, ingress: { ...inputs.configuration?.ingress, fqdn } }, latestRevisionFqdn: `rev.${fqdn}` };
+    }
     case "azure-native:containerregistry:Registry":
       return { loginServer: `${name}.azurecr.io`, name };
     case "azure-native:operationalinsights:Workspace":
       return { customerId: "workspace-customer-id", name };
     case "azure-native:managedidentity:UserAssignedIdentity":
-      return { principalId: "uai-principal-id", clientId: "uai-client-id" };
+      return { ...UAMI, name: `${name}4f00d1e5` };
+    case "azure-native:network:VirtualNetwork":
+      return { name };
+    case "azure-native:privatedns:PrivateZone":
+      return { name: inputs.privateZoneName };
+    case "random:index/randomId:RandomId":
+      return { hex: "00".repeat(inputs.byteLength ?? 8) };
+    case "pulumi:pulumi:StackReference":
+      return { outputs: SHARED_IDENTITY };
     case "azure-native:dbforpostgresql:Server":
       return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com`, name };
     case "azure-native:dbforpostgresql:Database":
       return { name: inputs.databaseName };
     case "azure-native:resources:ResourceGroup":
       return { name };
-    case "random:index/randomPassword:RandomPassword":
-      return { result: "generated-password" };
     case "docker-build:index:Image":
       return { ref: `${name}.azurecr.io/secure-export-receiver@sha256:feed`, digest: "sha256:feed" };
     default:
@@ -86,20 +110,15 @@ export interface RunOptions {
 
 export async function runProgram(options: RunOptions): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
   const resources: Registered[] = [];
-  const registrationOptions = new Map<string, Registered["options"]>();
+  const registrationOptions = new Map<string, Registered["options"] & { urn: string }>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const inputs = unwrapSecrets(args.inputs);
         const state = { ...args.inputs, ...computed(args.type, args.name, inputs) };
-        resources.push({
-          type: args.type,
-          name: args.name,
-          inputs,
-          rawInputs: args.inputs,
-          options: registrationOptions.get(`${args.type}::${args.name}`) ?? {},
-          urn: `urn:pulumi:${options.stack}::secure-export::${args.type}::${args.name}`,
-        });
+        // Resources read rather than registered (a StackReference) have no registration options.
+        const { urn, ...registration } = registrationOptions.get(`${args.type}::${args.name}`) ?? { urn: `urn:pulumi:${options.stack}::secure-export::${args.type}::${args.name}` };
+        resources.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs, options: registration, urn });
         return { id: `${args.name}-id`, state };
       },
       call(args) {
@@ -117,10 +136,13 @@ export async function runProgram(options: RunOptions): Promise<{ resources: Regi
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request: any, callback: unknown) => {
     registrationOptions.set(`${request.getType()}::${request.getName()}`, {
+      // The URN the mock monitor gives it (parent types included), as dependencies name it.
+      urn: monitor.newUrn(request.getParent(), request.getType(), request.getName()),
       protect: request.getProtect() ?? false,
       retainOnDelete: request.getRetainondelete() ?? false,
       dependsOn: request.getDependenciesList(),
       parent: request.getParent(),
+      ignoreChanges: request.getIgnorechangesList(),
     });
     return register(request, callback);
   };

@@ -1,6 +1,7 @@
-/** Start-up configuration (DESIGN.md §3): defaults, and one clear message naming a bad variable. */
+/** Start-up configuration: defaults, and one clear line naming every bad variable at once. */
+import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../receiver/src/config.ts";
+import { ConfigErrors, loadConfig } from "../../receiver/src/config.ts";
 import { run } from "../support/processes.ts";
 
 const required = { ENTRA_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47", ENTRA_AUDIENCES: "api://secure-export" };
@@ -20,11 +21,17 @@ describe("loadConfig", () => {
         authority: "https://login.microsoftonline.com",
         clockToleranceSeconds: 300,
         keysRefreshSeconds: 86_400,
-        keysMinRefetchSeconds: 300,
+        keysMinRefetchSeconds: 10,
       },
       databaseUrl: undefined,
+      databaseAuth: { kind: "password" },
+      databasePoolMax: 10,
       dataDir: ".data",
       bodyLimitBytes: 1_048_576,
+      requestTimeoutMs: 30_000,
+      metricsPort: 9464,
+      trustedProxyHops: 0,
+      retentionDays: 90,
       logLevel: "info",
       quietPeriods: {},
       connectors: [],
@@ -46,9 +53,23 @@ describe("loadConfig", () => {
     [{ ...required, PORT: "http" }, "PORT must be an integer"],
     [{ ...required, ENTRA_AUTHORITY: "login.microsoftonline.com" }, "ENTRA_AUTHORITY must be an absolute URL"],
     [{ ...required, ENTRA_AUTHORITY: "ftp://login" }, "ENTRA_AUTHORITY must be an http(s) URL"],
+    [{ ...required, LOG_LEVEL: "verbose" }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
+    [{ ...required, DATABASE_URL: "host=db user=x" }, "DATABASE_URL must be a URL like postgres://"],
+    [{ ...required, DATABASE_URL: "mysql://db/x" }, "DATABASE_URL must start with postgres:// or postgresql://"],
   ])("refuses %j", (env, message) => {
-    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(ConfigErrors);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("reports every problem at once, each naming its variable", () => {
+    const error = (() => {
+      try {
+        loadConfig({ PORT: "http", LOG_LEVEL: "loud", ENTRA_AUDIENCES: "x" });
+      } catch (e) {
+        return e as ConfigErrors;
+      }
+    })();
+    expect(error?.errors.map((e) => e.variable)).toEqual(["PORT", "ENTRA_TENANT_ID", "LOG_LEVEL"]);
   });
 });
 
@@ -60,6 +81,41 @@ describe("npm run serve (the image's entry)", () => {
     const result = await run(["receiver/src/serve.ts"], { PATH: process.env.PATH, ...env });
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(`secure-export receiver: configuration error: ${variable} is required but not set`);
+  });
+
+  it("names every problem in one line, without a stack trace", async () => {
+    const result = await run(["receiver/src/serve.ts"], { PATH: process.env.PATH, PORT: "99999", LOG_LEVEL: "loud", DATABASE_URL: "nope" });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      'secure-export receiver: configuration errors: PORT must be an integer from 0 to 65535, got "99999"; ENTRA_TENANT_ID is required but not set; ' +
+        'ENTRA_AUDIENCES is required but not set; DATABASE_URL must be a URL like postgres://user@host:5432/database?sslmode=verify-full; ' +
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+  });
+
+  it("says in one line that its port is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await run(
+        ["receiver/src/serve.ts"],
+        { PATH: process.env.PATH, ...required, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: "0", DATABASE_URL: "postgres://127.0.0.1:1/none", ENTRA_AUTHORITY: "http://127.0.0.1:1" },
+        60_000,
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(`secure-export receiver: port ${port} on 127.0.0.1 is already in use by another program; stop it or choose another PORT / METRICS_PORT`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("refuses to run on a Node.js older than it needs, in one line", async () => {
+    const result = await run(["--import", "./receiver/src/node-version.mjs", "-e", ""], { PATH: process.env.PATH, NODE_OPTIONS: "" });
+    expect(result.code).toBe(0);
+    const faked = await run(["-e", "Object.defineProperty(process.versions, 'node', { value: '20.20.2' }); await import('./receiver/src/node-version.mjs');", "--input-type=module"], { PATH: process.env.PATH });
+    expect(faked.code).toBe(2);
+    expect(faked.stderr).toMatch(/^secure-export: Node\.js 20\.20\.2 is too old; it needs 22\.18 or later/);
   });
 });
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { loadConnectorsConfig } from "../../receiver/src/connectors/connector-config.ts";
 import { actionsFor, correlationKey, type IncidentSnapshot } from "../../receiver/src/connectors/delivery.ts";
 import { retryAfterMs } from "../../receiver/src/connectors/http-client.ts";
-import { incidentDescription, resolutionText, shortTitle } from "../../receiver/src/connectors/incident-text.ts";
-import { retryDelayMs } from "../../receiver/src/connectors/retry-policy.ts";
+import { clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../../receiver/src/connectors/incident-text.ts";
+import { retryDelayMs } from "../../receiver/src/outbox/retry-policy.ts";
 
 describe("retryDelayMs", () => {
   const config = { retryBaseMs: 1000, retryMaxMs: 60_000 };
@@ -40,21 +40,58 @@ describe("delivery contents", () => {
   });
 
   it("describes the alert with its essentials and a link back to Azure", () => {
-    const text = incidentDescription(snapshot);
+    const text = incidentDescription(snapshot, 4000);
     expect(text).toContain("Severity: Sev1 | Monitoring service: Platform | Signal: Metric");
     expect(text).toContain("Resources: /subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1");
     expect(text).toContain("Configuration items without a resource id: printer-7");
     expect(text).toContain(`https://portal.azure.com/#view/Microsoft_Azure_Monitoring_Alerts/AlertDetails.ReactView/alertId/${encodeURIComponent(snapshot.alertId)}`);
-    expect(shortTitle(snapshot)).toBe("[Sev1] cpu high on vm1");
-    expect(shortTitle({ ...snapshot, title: "x".repeat(300) }, 100)).toHaveLength(100);
+    expect(shortTitle(snapshot, 160)).toBe("[Sev1] cpu high on vm1");
+    expect(shortTitle({ ...snapshot, title: "x".repeat(300) }, 100)).toBe(`[Sev1] ${"x".repeat(92)}…`);
   });
 
-  it("says who resolved it", () => {
-    expect(resolutionText(snapshot, "Closed")).toBe("Closed: Azure Monitor reported the alert resolved at 2026-11-01T10:30:00.000Z.");
-    expect(resolutionText({ ...snapshot, resolution: "operator", note: "noise" }, "Closed")).toBe("Closed: resolved by an operator (noise).");
-    expect(resolutionText({ ...snapshot, resolution: "quiet_period" }, "Closed")).toContain("quiet period");
+  it("keeps a huge alert's description within the field, its essentials first and lists capped", () => {
+    const resources = Array.from({ length: 15_000 }, (_, i) => ({ resourceId: `/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm${i}`, name: `vm${i}`, providerType: null }));
+    const text = incidentDescription({ ...snapshot, resources, description: "d".repeat(10_000) }, 4000);
+    expect(text.length).toBeLessThanOrEqual(4000);
+    expect(text).toContain("virtualmachines/vm19, and 14980 more");
+    expect(text).toContain(`Alert id: ${snapshot.alertId}`);
+    expect(text.endsWith("d…")).toBe(true);
   });
 
+  it("says who resolved it, within the field", () => {
+    expect(resolutionText(snapshot, "Closed", 4000)).toBe("Closed: Azure Monitor reported the alert resolved at 2026-11-01T10:30:00.000Z.");
+    expect(resolutionText({ ...snapshot, resolution: "operator", note: "noise" }, "Closed", 4000)).toBe("Closed: resolved by an operator (noise).");
+    expect(resolutionText({ ...snapshot, resolution: "quiet_period" }, "Closed", 4000)).toContain("quiet period");
+    expect(resolutionText({ ...snapshot, resolution: "operator", note: "n".repeat(5000) }, "Closed", 4000)).toHaveLength(4000);
+  });
+});
+
+describe("fitting text to an ITSM field", () => {
+  it("cuts with an ellipsis, never through a surrogate pair", () => {
+    expect(clip("abcdef", 6)).toBe("abcdef");
+    expect(clip("abcdefg", 6)).toBe("abcde…");
+    // "😀" is two UTF-16 units; cutting between them would leave a lone surrogate.
+    expect(clip("abcd😀fg", 6)).toBe("abcd…");
+    expect(clip("abc😀efg", 6)).toBe("abc😀…");
+    for (const text of ["😀".repeat(60), `a${"😀".repeat(60)}`]) {
+      const cut = clip(text, 100);
+      expect(cut.length).toBeLessThanOrEqual(100);
+      expect(cut.isWellFormed()).toBe(true);
+    }
+  });
+
+  it("lists the first items and counts the rest", () => {
+    expect(listed(["a", "b"], ", ", 3)).toBe("a, b");
+    expect(listed(["a", "b", "c", "d", "e"], "\n", 3)).toBe("a\nb\nc\nand 2 more");
+  });
+
+  it("shortens an ARM id to its tail at a segment boundary", () => {
+    const id = "/subscriptions/11111111-2222-3333-4444-555555555555/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1";
+    expect(id.length).toBeGreaterThan(100);
+    expect(shortResourceId(id, 100)).toBe("…/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1");
+    expect(shortResourceId("/subscriptions/s/resourcegroups/rg", 100)).toBe("/subscriptions/s/resourcegroups/rg");
+    expect(shortResourceId(`/x/${"n".repeat(200)}`, 100)).toHaveLength(100);
+  });
   it("maps timeline events to ITSM actions", () => {
     const e = (type: "opened" | "resolved" | "reopened" | "superseded" | "details_updated") => ({ type, at: "", notificationId: null, actor: null, detail: {} });
     expect(actionsFor([e("opened"), e("resolved")])).toEqual(["open", "resolve"]);
@@ -85,6 +122,7 @@ describe("connector configuration", () => {
     [{ SERVICENOW_URL: "https://x" }, "SERVICENOW_USERNAME or SERVICENOW_CLIENT_ID is required"],
     [{ ...sn, SERVICENOW_MODE: "soap" }, 'SERVICENOW_MODE must be "table" or "event"'],
     [{ ...sn, SERVICENOW_URGENCY_MAP: "Sev0=1" }, "SERVICENOW_URGENCY_MAP must map Sev1, Sev2, Sev3, Sev4, none"],
+    [{ ...sn, SERVICENOW_MODE: "event", SERVICENOW_EVENT_SOURCE: "s".repeat(101) }, "SERVICENOW_EVENT_SOURCE must be at most 100 characters (ServiceNow's em_event.source), got 101"],
     [{ ...sn, SERVICENOW_PASSWORD: undefined, SERVICENOW_PASSWORD_FILE: "/nonexistent/pw" }, "SERVICENOW_PASSWORD_FILE names a file that cannot be read"],
     [{ BMC_HELIX_URL: "https://helix", BMC_HELIX_USERNAME: "u" }, "BMC_HELIX_PASSWORD is required"],
     [{ BMC_HELIX_URL: "https://helix", BMC_HELIX_USERNAME: "u", BMC_HELIX_PASSWORD: "p" }, "BMC_HELIX_FIRST_NAME is required"],

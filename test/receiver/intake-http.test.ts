@@ -4,8 +4,9 @@
  */
 import { Writable } from "node:stream";
 import fc from "fast-check";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type RunningReceiver } from "../../receiver/src/server.ts";
+import { startReceiver, type RunningReceiver } from "../../receiver/src/receiver.ts";
 import type { Database } from "../../receiver/src/store/database.ts";
 import { migrate } from "../../receiver/src/store/migrate.ts";
 import { openPglite } from "../../receiver/src/store/pglite-database.ts";
@@ -179,7 +180,7 @@ describe("logging", () => {
         done();
       },
     });
-    const receiver: RunningReceiver = await startReceiver(stack.config, { db, logger: { level: "info", stream } });
+    const receiver: RunningReceiver = await startReceiver(stack.config, { db, logger: pino({ level: "info" }, stream) });
     try {
       const expired = await stack.issuer.mint({ expiresIn: -3600 });
       const good = await stack.issuer.mint();

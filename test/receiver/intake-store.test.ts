@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres } from "../../receiver/src/store/postgres-database.ts";
-import { startReceiver } from "../../receiver/src/server.ts";
+import { startReceiver } from "../../receiver/src/receiver.ts";
 import { migrate } from "../../receiver/src/store/migrate.ts";
 import { fixture, wrapContext } from "../support/fixtures.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
@@ -84,9 +84,9 @@ describe.each(STORE_KINDS)("intake on $name", (kind) => {
     expect((await stored(fired.data.essentials.alertId)).map((r) => r.monitor_condition).sort()).toEqual(["Fired", "Resolved"]);
   });
 
-  it("answers 503 with Retry-After and stores nothing when the commit fails, then recovers", async () => {
+  it("answers 503 with Retry-After and stores nothing when the commit fails (disk full), then recovers", async () => {
     await store.db.exec(`
-      CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'storage failure at commit'; END $$;
+      CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;
       CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON notifications DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_commit();
     `);
     const body = wrapContext("activitylog-policy.json");
@@ -96,6 +96,9 @@ describe.each(STORE_KINDS)("intake on $name", (kind) => {
       expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
       expect(await response.json()).toMatchObject({ error: "store_unavailable" });
       expect(await stored(body.data.essentials.alertId)).toEqual([]);
+      const text = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
+      expect(text).toMatch(/secure_export_notifications_total\{outcome="rejected",reason="store_unavailable"\} [1-9]/);
+      expect(text).toMatch(/secure_export_database_errors_total [1-9]/);
     } finally {
       await store.db.exec("DROP TRIGGER fail_at_commit ON notifications; DROP FUNCTION fail_commit();");
     }
@@ -103,12 +106,17 @@ describe.each(STORE_KINDS)("intake on $name", (kind) => {
     expect(await stored(body.data.essentials.alertId)).toHaveLength(1);
   });
 
-  it("counts accepted, duplicate and rejected notifications in /metrics", async () => {
-    const text = await (await fetch(`${stack.receiver.url}/metrics`)).text();
-    expect(text).toMatch(/secure_export_notifications_total\{outcome="accepted",reason="stored"\} [1-9]/);
-    expect(text).toMatch(/secure_export_notifications_total\{outcome="duplicate",reason="stored"\} [1-9]/);
-    expect(text).toMatch(/secure_export_notifications_total\{outcome="rejected",reason="store_unavailable"\} 1/);
-    expect(text).toMatch(/secure_export_database_errors_total 1/);
+  it("counts accepted and duplicate notifications in /metrics", async () => {
+    const count = async (outcome: string) => {
+      const text = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
+      return Number(new RegExp(`secure_export_notifications_total\\{outcome="${outcome}",reason="stored"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const [accepted, duplicate] = [await count("accepted"), await count("duplicate")];
+    const body = wrapContext("activitylog-policy.json");
+    expect((await stack.postAlert(body)).status).toBe(202);
+    expect((await stack.postAlert(body)).status).toBe(202);
+    expect(await count("accepted")).toBe(accepted + 1);
+    expect(await count("duplicate")).toBe(duplicate + 1);
   });
 });
 
@@ -137,7 +145,7 @@ describe("PostgreSQL failing in the middle of a request", () => {
     for (let i = 0; i < 100; i += 1) {
       const { rowCount } = await adminQuery(
         url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO notifications%' AND pid <> pg_backend_pid()",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%INSERT INTO notifications%' AND pid <> pg_backend_pid()",
       );
       if (rowCount) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -164,7 +172,7 @@ describe("PostgreSQL failing in the middle of a request", () => {
       expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
       const ready = await fetch(`${receiver.url}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ database: "unavailable", signingKeys: "ok" });
+      expect(await ready.json()).toMatchObject({ database: expect.stringMatching(/^unavailable: .*ECONNREFUSED/), signingKeys: "ok" });
     } finally {
       await receiver.close();
       await unreachable.close();

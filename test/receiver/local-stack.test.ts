@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPglite } from "../../receiver/src/store/pglite-database.ts";
-import { run, start, type Running } from "../support/processes.ts";
+import { run, start, waitReady, type Running } from "../support/processes.ts";
 
 let dataDir: string;
 let stack: Running;
@@ -13,10 +13,12 @@ let issuerUrl: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "secure-export-local-"));
-  stack = start(["receiver/local/local-stack.ts"], { PATH: process.env.PATH, PORT: "0", ISSUER_PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+  stack = start(["receiver/local/local-stack.ts"], { PATH: process.env.PATH, PORT: "0", METRICS_PORT: "0", ISSUER_PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn" });
   receiverUrl = (await stack.waitFor(/receiver\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
   issuerUrl = (await stack.waitFor(/token issuer\s+(http:\/\/127\.0\.0\.1:\d+)\//))[1]!;
-});
+  await waitReady(receiverUrl, stack);
+  // A fresh embedded store runs PGlite's initdb first: tens of seconds on a busy machine.
+}, 120_000);
 afterAll(async () => {
   await stack?.stop();
   await rm(dataDir, { recursive: true, force: true });

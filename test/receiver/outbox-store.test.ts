@@ -1,13 +1,17 @@
 /** The outbox's guarantees, on both stores: ordering per incident, one holder per job, dead letters and replay. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { correlationKey, type IncidentSnapshot } from "../../receiver/src/connectors/delivery.ts";
-import type { IncidentEvent } from "../../receiver/src/incidents/lifecycle.ts";
+import type { Database } from "../../receiver/src/store/database.ts";
+import { getDelivery, latestDeliveries } from "../../receiver/src/store/delivery-queries.ts";
 import { openPostgres } from "../../receiver/src/store/postgres-database.ts";
-import { claimDelivery, completeDelivery, enqueueDeliveries, failDelivery, getDelivery, latestDeliveries, retryDelivery } from "../../receiver/src/store/outbox.ts";
+import { claimDelivery, completeDelivery, enqueueDeliveries, failDelivery, retryDelivery, type NewDelivery } from "../../receiver/src/store/outbox.ts";
 import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
 
-const targets = { connectors: ["servicenow", "bmc-helix"], maxAgeMs: 3_600_000 };
-const event = (type: IncidentEvent["type"]): IncidentEvent => ({ type, at: "2026-11-01T10:00:00Z", notificationId: null, actor: null, detail: {} });
+/** Queues each action for each connector, in that order, in one transaction. */
+function queue(db: Database, snapshot: IncidentSnapshot, actions: Array<NewDelivery["action"]>, connectors = ["servicenow", "bmc-helix"]) {
+  const deliveries = actions.flatMap((action) => connectors.map((connector) => ({ incidentId: snapshot.incidentId, connector, action, snapshot, maxAgeMs: 3_600_000 })));
+  return db.transaction(async (tx) => enqueueDeliveries(tx, deliveries));
+}
 
 describe.each(STORE_KINDS)("outbox on $name", (kind) => {
   let store: OpenStore;
@@ -20,8 +24,8 @@ describe.each(STORE_KINDS)("outbox on $name", (kind) => {
   beforeEach(async () => {
     await store.db.query("DELETE FROM deliveries");
     const { rows } = await store.db.query<{ id: string }>(
-      `INSERT INTO incidents (alert_id, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
-       VALUES (gen_random_uuid()::text, 'open', 't', 'Platform', 'metric', now(), '2026-11-01T10:00:00Z', 0, 'k') RETURNING id::text AS id`,
+      `INSERT INTO incidents (alert_id, alert_key, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
+       SELECT k, k, 'open', 't', 'Platform', 'metric', now(), '2026-11-01T10:00:00Z', 0, 'k' FROM (SELECT gen_random_uuid()::text AS k) g RETURNING id::text AS id`,
     );
     incidentId = rows[0]!.id;
   });
@@ -32,7 +36,7 @@ describe.each(STORE_KINDS)("outbox on $name", (kind) => {
   const claim = (connectors = ["servicenow"]) => store.db.transaction((tx) => claimDelivery(tx, connectors));
 
   it("queues one job per action and connector, and hands out a resolve only after its open is delivered", async () => {
-    await store.db.transaction((tx) => enqueueDeliveries(tx, targets, [event("opened"), event("resolved")], snapshot()));
+    await queue(store.db, snapshot(), ["open", "resolve"]);
     const open = await claim();
     expect(open).toMatchObject({ action: "open", connector: "servicenow", attempts: 1, link: null, snapshot: { incidentId } });
     expect(await claim()).toBeNull();
@@ -50,7 +54,7 @@ describe.each(STORE_KINDS)("outbox on $name", (kind) => {
   });
 
   it("leases a claimed job: nobody else gets it while it is in flight", async () => {
-    await store.db.transaction((tx) => enqueueDeliveries(tx, targets, [event("opened")], snapshot()));
+    await queue(store.db, snapshot(), ["open"]);
     expect(await claim()).not.toBeNull();
     expect(await claim()).toBeNull();
     // A worker that crashed mid-delivery: once the lease runs out the job is claimable again.
@@ -59,7 +63,7 @@ describe.each(STORE_KINDS)("outbox on $name", (kind) => {
   });
 
   it("dead-letters past the deadline or on a permanent error, and replays on request", async () => {
-    await store.db.transaction((tx) => enqueueDeliveries(tx, { ...targets, connectors: ["servicenow"] }, [event("opened"), event("resolved")], snapshot()));
+    await queue(store.db, snapshot(), ["open", "resolve"], ["servicenow"]);
     const job = (await claim())!;
     expect(await store.db.transaction((tx) => failDelivery(tx, job, "400 bad request", null))).toBe("dead");
     expect(await getDelivery(store.db, job.id)).toMatchObject({ status: "dead", lastError: "400 bad request", nextAttemptAt: null });
@@ -86,14 +90,12 @@ describe("outbox claims under contention (PostgreSQL, several workers)", () => {
     const incidents: string[] = [];
     for (let i = 0; i < 20; i += 1) {
       const { rows } = await store.db.query<{ id: string }>(
-        `INSERT INTO incidents (alert_id, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
-         VALUES ('c-' || $1, 'open', 't', 'Platform', 'metric', now(), 'x', 0, 'k') RETURNING id::text AS id`,
+        `INSERT INTO incidents (alert_id, alert_key, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
+         VALUES ('c-' || $1, 'c-' || $1, 'open', 't', 'Platform', 'metric', now(), 'x', 0, 'k') RETURNING id::text AS id`,
         [i],
       );
       incidents.push(rows[0]!.id);
-      await store.db.transaction((tx) =>
-        enqueueDeliveries(tx, { connectors: ["servicenow"], maxAgeMs: 3_600_000 }, [event("opened"), event("resolved"), event("reopened")], { incidentId: rows[0]!.id } as IncidentSnapshot),
-      );
+      await queue(store.db, { incidentId: rows[0]!.id } as IncidentSnapshot, ["open", "resolve", "reopen"], ["servicenow"]);
     }
     // Separate pools: separate connections, like separate replicas.
     const workers = Array.from({ length: 6 }, () => openPostgres({ connectionString: store.postgres!.url, maxConnections: 2 }));

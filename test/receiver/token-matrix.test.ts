@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §4 end to end: real tokens from the local issuer, real key fetching over loopback,
+ * README.md#how-tokens-are-checked end to end: real tokens from the local issuer, real key fetching over loopback,
  * the real HTTP route. Each case names what Azure Monitor or an attacker could send.
  */
 import { SignJWT, decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, base64url, type CryptoKey } from "jose";
@@ -56,7 +56,8 @@ const unauthorised: Case[] = [
   { name: "expired", reason: "expired", token: () => stack.issuer.mint({ expiresIn: -3600 }) },
   { name: "no exp claim", reason: "exp", token: () => stack.issuer.mint({ claims: { exp: undefined } }) },
   { name: "nbf in the future", reason: "not valid yet", token: () => stack.issuer.mint({ notBeforeIn: 3600 }) },
-  { name: "wrong audience", reason: "audience", token: () => stack.issuer.mint({ audience: "api://some-other-app" }) },
+  { name: "wrong audience", reason: 'audience "api://some-other-app" is not accepted', token: () => stack.issuer.mint({ audience: "api://some-other-app" }) },
+  { name: "iat 600 s in the future", reason: "issued in the future", token: () => stack.issuer.mint({ claims: { iat: Math.floor(Date.now() / 1000) + 600 } }) },
   { name: "wrong issuer", reason: "issuer", token: () => stack.issuer.mint({ issuer: `https://evil.example.com/${stack.issuer.tenantId}/v2.0` }) },
   { name: "v1 issuer with v2 claims mixed in", reason: "token version", token: () => stack.issuer.mint({ version: 1, claims: { ver: "2.0" } }) },
   { name: "v1 issuer with azp instead of appid", reason: "appid", token: () => stack.issuer.mint({ version: 1, claims: { appid: undefined, azp: "461e8683-5575-4561-ac7f-899cc907d62a" } }) },
@@ -85,6 +86,7 @@ const accepted: Case[] = [
   { name: "a valid v1 token whose App ID URI has a trailing slash", token: () => stack.issuer.mint({ version: 1, audience: `${LOCAL_APP_ID_URI}/` }) },
   { name: "a valid v2 token (aud = client id)", token: () => stack.issuer.mint({ version: 2, audience: LOCAL_APP_CLIENT_ID }) },
   { name: "a token within the clock tolerance after exp", token: () => stack.issuer.mint({ expiresIn: -60 }) },
+  { name: "a token whose iat is within the clock tolerance ahead", token: () => stack.issuer.mint({ claims: { iat: Math.floor(Date.now() / 1000) + 120 } }) },
 ];
 
 async function send(c: Case): Promise<Response> {
@@ -132,19 +134,64 @@ describe("POST /api/alerts token checks", () => {
     expect(response.status).toBe(202);
   });
 
-  it("picks up a key rotated during an outage once the keys endpoint is back", async () => {
+  it("answers 503 + Retry-After for a key rotated during an outage, and accepts it once the keys endpoint is back", async () => {
     stack.issuer.setAvailable(false);
     await stack.issuer.rotateKey();
     const rotated = await stack.issuer.mint();
-    expect((await stack.postAlert(alert, { token: rotated })).status).toBe(401);
+    const refused = await stack.postAlert(alert, { token: rotated });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await refused.json()).toMatchObject({ error: "signing_keys_unavailable", message: expect.stringContaining("answered 503") });
     stack.issuer.setAvailable(true);
     expect((await stack.postAlert(alert, { token: rotated })).status).toBe(202);
   });
 
-  it("refuses a token with an unknown kid while the keys endpoint is down, as 401", async () => {
+  it("answers 503, not 401, for an unknown kid while the keys endpoint is down; 401 once it says the kid is not published", async () => {
     stack.issuer.setAvailable(false);
-    const response = await stack.postAlert(alert, { token: await stack.issuer.mint({ kid: "never-published" }) });
-    expect(response.status).toBe(401);
+    const token = await stack.issuer.mint({ kid: "never-published" });
+    expect((await stack.postAlert(alert, { token })).status).toBe(503);
+    stack.issuer.setAvailable(true);
+    expect((await stack.postAlert(alert, { token })).status).toBe(401);
+  });
+
+  it("stops accepting a token, even a remembered one, once its key is removed from the key set", async () => {
+    const old = await stack.issuer.mint();
+    expect((await stack.postAlert(alert, { token: old })).status).toBe(202);
+    await stack.issuer.rotateKey({ retireOld: true });
+    // A token with the new key makes the receiver fetch the key set, which no longer has the old key.
+    expect((await stack.postAlert(alert, { token: await stack.issuer.mint() })).status).toBe(202);
+    const refused = await stack.postAlert(alert, { token: old });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ message: "token is signed with an unknown key" });
+  });
+});
+
+describe("key rotation with on-demand refetches rate-limited (ENTRA_KEYS_MIN_REFETCH_SECONDS)", () => {
+  let limited: TestStack;
+  beforeAll(async () => {
+    limited = await startTestStack({ db, env: { ENTRA_KEYS_MIN_REFETCH_SECONDS: "1" } });
+  });
+  afterAll(() => limited.close());
+
+  it("accepts a key published right after start-up at once", async () => {
+    const fetches = limited.issuer.keyFetches;
+    await limited.issuer.rotateKey();
+    expect((await limited.postAlert(alert)).status).toBe(202);
+    expect(limited.issuer.keyFetches).toBe(fetches + 1);
+  });
+
+  it("answers 503 + Retry-After, never 401, to a newly published key while refetching is rate-limited", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Anyone can spend the on-demand refetch with a made-up kid; no credentials needed.
+    expect((await limited.postAlert(alert, { token: await limited.issuer.mint({ kid: "made-up" }) })).status).toBe(401);
+    await limited.issuer.rotateKey();
+    const token = await limited.issuer.mint();
+    const refused = await limited.postAlert(alert, { token });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    // Azure retries a 503 after about 5 s; by then the refetch is allowed.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await limited.postAlert(alert, { token })).status).toBe(202);
   });
 });
 
@@ -154,7 +201,7 @@ describe("a receiver that has never loaded keys", () => {
     try {
       cold.issuer.setAvailable(false);
       // A fresh receiver whose first fetch fails: point one at the unavailable issuer.
-      const { startReceiver } = await import("../../receiver/src/server.ts");
+      const { startReceiver } = await import("../../receiver/src/receiver.ts");
       const receiver = await startReceiver(cold.config, { db });
       try {
         const post = async () =>

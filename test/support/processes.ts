@@ -81,3 +81,26 @@ export function start(args: string[], env: Record<string, string | undefined>, c
     },
   };
 }
+
+/**
+ * Waits until the receiver at `url` is ready for alerts (GET /readyz answers 200): it listens
+ * before its store is open, and a fresh embedded store takes a while to create.
+ */
+export async function waitReady(url: string, process_?: Running, timeoutMs = 110_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (process_ && (process_.child.exitCode !== null || process_.child.signalCode !== null)) {
+      throw new Error(`the receiver exited before it was ready; output:\n${process_.output()}`);
+    }
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.status === 200) return;
+      last = await response.text();
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} was not ready within ${timeoutMs} ms: ${last}`);
+}

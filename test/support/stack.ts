@@ -1,6 +1,6 @@
 /** A receiver and the local token issuer, wired through configuration as in production. */
 import { loadConfig, type ReceiverConfig } from "../../receiver/src/config.ts";
-import { startReceiver, type RunningReceiver } from "../../receiver/src/server.ts";
+import { startReceiver, type RunningReceiver } from "../../receiver/src/receiver.ts";
 import type { Database } from "../../receiver/src/store/database.ts";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "../../receiver/local/local-identity.ts";
 import { startLocalIssuer, type LocalIssuer } from "../../receiver/local/local-issuer.ts";
@@ -22,6 +22,7 @@ export function testConfig(issuerUrl: string, env: Record<string, string> = {}):
     ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
     ENTRA_AUTHORITY: issuerUrl,
     ENTRA_KEYS_MIN_REFETCH_SECONDS: "0",
+    METRICS_PORT: "0",
     ...env,
   });
 }

@@ -99,6 +99,8 @@ export function normaliseAlert(alert: CommonAlert): NormalisedAlert {
   const profile = SERVICES.get(e.monitoringService) ?? UNKNOWN_SERVICE;
   const context = profile.read(obj(alert.data.alertContext) ?? {});
   const targets = uniqueLower(arr(e.alertTargetIDs).flatMap((t) => (str(t) ? [str(t) as string] : [])));
+  // A Set, not targets.includes: both lists can hold thousands of ids, and this runs on the event loop.
+  const targetSet = new Set(targets);
   const resolvedAt = e.monitorCondition === "Resolved" ? (e.resolvedDateTime ?? null) : null;
   const firedAt = e.firedDateTime;
   return {
@@ -119,7 +121,7 @@ export function normaliseAlert(alert: CommonAlert): NormalisedAlert {
     // A "Resolved" without resolvedDateTime still happened after its firing.
     occurredAt: resolvedAt ?? firedAt,
     targetResourceIds: targets,
-    affectedResourceIds: uniqueLower(context.resourceIds).filter((id) => !targets.includes(id)),
+    affectedResourceIds: uniqueLower(context.resourceIds).filter((id) => !targetSet.has(id)),
     configurationItems: unique([...arr(e.configurationItems).flatMap((c) => (str(c) ? [str(c) as string] : [])), ...context.configurationItems]),
     originAlertId: e.originAlertId ?? null,
     investigationLink: e.investigationLink ?? null,

@@ -24,12 +24,18 @@ export function jwksUrl(auth: Pick<AuthConfig, "authority" | "tenantId">): strin
   return `${auth.authority}/${auth.tenantId}/discovery/v2.0/keys`;
 }
 
+/** A claim value from the token, quoted and shortened: it is the caller's, and it goes into logs and answers. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? "nothing";
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
 function describeJoseError(error: unknown): string {
   if (error instanceof errors.JWTExpired) return "token is expired";
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === "nbf") return "token is not valid yet";
-    if (error.claim === "aud") return "audience is not accepted";
-    if (error.claim === "iat") return "token issued in the future";
+    // Which aud arrived is what tells an operator that ENTRA_AUDIENCES lacks the App ID URI or client id.
+    if (error.claim === "aud") return `audience ${shown(error.payload.aud)} is not accepted`;
     return `claim ${error.claim} is invalid: ${error.reason}`;
   }
   if (error instanceof errors.JOSEAlgNotAllowed) return "signing algorithm is not allowed";
@@ -47,8 +53,11 @@ function describeJoseError(error: unknown): string {
 const VERIFIED_CACHE_SIZE = 1000;
 const VERIFIED_CACHE_MS = 5 * 60_000;
 
+class TokenIssuedInFutureError extends Error {}
+
 export class TokenVerifier {
-  private readonly verified = new Map<string, { payload: JWTPayload; until: number }>();
+  /** A token verified under one key set is verified again once the set changes: a removed key stops counting at once. */
+  private readonly verified = new Map<string, { payload: JWTPayload; until: number; generation: number }>();
   private readonly auth: AuthConfig;
   private readonly keys: SigningKeys;
   private readonly audiences: string[];
@@ -71,6 +80,7 @@ export class TokenVerifier {
       payload = await this.verifySignature(token);
     } catch (error) {
       if (error instanceof SigningKeysUnavailableError) return { ok: false, status: 503, reason: error.message };
+      if (error instanceof TokenIssuedInFutureError) return { ok: false, status: 401, reason: error.message };
       return { ok: false, status: 401, reason: describeJoseError(error) };
     }
 
@@ -86,9 +96,11 @@ export class TokenVerifier {
   private async verifySignature(token: string): Promise<JWTPayload> {
     const now = this.now();
     const hit = this.verified.get(token);
-    if (hit && now < hit.until) return hit.payload;
+    if (hit && now < hit.until && hit.generation === this.keys.generation) return hit.payload;
     this.verified.delete(token);
 
+    // Read before verifying: if the key set changes meanwhile, this entry is verified again next time.
+    const generation = this.keys.generation;
     const { payload } = await jwtVerify(token, this.keys.getKey, {
       algorithms: ["RS256"],
       audience: this.audiences,
@@ -96,9 +108,13 @@ export class TokenVerifier {
       requiredClaims: ["exp"],
       currentDate: new Date(now),
     });
+    // jose checks iat only together with maxTokenAge; Entra tokens are never issued ahead of time.
+    if (typeof payload.iat === "number" && payload.iat > now / 1000 + this.auth.clockToleranceSeconds) {
+      throw new TokenIssuedInFutureError("token is issued in the future");
+    }
     const expiresAt = (payload.exp! + this.auth.clockToleranceSeconds) * 1000;
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, { payload, until: Math.min(expiresAt, now + VERIFIED_CACHE_MS) });
+    this.verified.set(token, { payload, until: Math.min(expiresAt, now + VERIFIED_CACHE_MS), generation });
     return payload;
   }
 }

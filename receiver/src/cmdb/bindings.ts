@@ -1,5 +1,5 @@
 /**
- * Which configuration items an alert concerns (DESIGN.md §6): resources by ARM id from
+ * Which configuration items an alert concerns (README.md#incidents-and-the-cmdb): resources by ARM id from
  * alertTargetIDs and from the alertContext (log dimensions), and configurationItems names matched
  * to those ids by resource name; a name that matches no id is kept as an unbound CI. Pure.
  */
@@ -12,20 +12,33 @@ export type CiBinding =
   | { bound: true; source: BindingSource; resource: ParsedResourceId; names: string[] }
   | { bound: false; source: "name"; name: string };
 
+type Bound = Extract<CiBinding, { bound: true }>;
+
+/**
+ * Linear in the alert's size: Azure allows 256 KB of ids and names (about 20,000 of them), and
+ * binding runs on the event loop, so every lookup is a Map lookup.
+ */
 export function bindingsFor(alert: NormalisedAlert): CiBinding[] {
-  const bound: Array<Extract<CiBinding, { bound: true }>> = [];
+  const bound = new Map<string, Bound>();
+  // The first resource of each (case-insensitive) name, as the names are matched against it.
+  const byName = new Map<string, Bound>();
   const add = (id: string, source: BindingSource) => {
     const resource = parseResourceId(id);
-    if (resource && !bound.some((b) => b.resource.resourceId === resource.resourceId)) bound.push({ bound: true, source, resource, names: [] });
+    if (!resource || bound.has(resource.resourceId)) return;
+    const binding: Bound = { bound: true, source, resource, names: [] };
+    bound.set(resource.resourceId, binding);
+    const name = resource.name.toLowerCase();
+    if (!byName.has(name)) byName.set(name, binding);
   };
   alert.targetResourceIds.forEach((id) => add(id, "target"));
   alert.affectedResourceIds.forEach((id) => add(id, "context"));
 
-  const unbound: CiBinding[] = [];
+  const unbound = new Map<string, CiBinding>();
   for (const name of alert.configurationItems) {
-    const match = bound.find((b) => b.resource.name.toLowerCase() === name.toLowerCase());
+    const key = name.toLowerCase();
+    const match = byName.get(key);
     if (match) match.names.push(name);
-    else if (!unbound.some((u) => !u.bound && u.name.toLowerCase() === name.toLowerCase())) unbound.push({ bound: false, source: "name", name });
+    else if (!unbound.has(key)) unbound.set(key, { bound: false, source: "name", name });
   }
-  return [...bound, ...unbound];
+  return [...bound.values(), ...unbound.values()];
 }

@@ -1,12 +1,19 @@
 /**
- * BMC Helix ITSM (DESIGN.md §7): AR-JWT login, incidents created through
+ * BMC Helix ITSM (README.md#bmc-helix-itsm): AR-JWT login, incidents created through
  * HPD:IncidentInterface_Create and resolved through HPD:IncidentInterface.
  */
 import type { BmcHelixConfig } from "./connector-config.ts";
 import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
-import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type ConnectorCheck, type HttpResponse } from "./http-client.ts";
 import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
 import type { Connector } from "./connector.ts";
+
+/**
+ * HPD:IncidentInterface_Create's Description (the incident's Summary) holds 100 characters; AR System
+ * refuses a longer value (ERROR 306, value does not fall within the limits of the field). Detailed
+ * description and Resolution are long text; 4,000 keeps them readable and within every deployment.
+ */
+const FIELD_MAX = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 } as const;
 
 // Helix tokens last about an hour; renewing a little early avoids a 401 round trip.
 const TOKEN_LIFETIME_MS = 55 * 60_000;
@@ -32,14 +39,33 @@ export class BmcHelixConnector implements Connector {
 
   private async login(): Promise<string> {
     if (this.token && Date.now() < this.token.expiresAt) return this.token.value;
-    const response = await httpRequest(`${this.config.url}/api/jwt/login`, {
+    const response = await this.jwtLogin();
+    if (response.status !== 200 || !response.text.trim()) throw failure("BMC Helix login", response);
+    this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
+    return this.token.value;
+  }
+
+  private jwtLogin(): Promise<HttpResponse> {
+    return httpRequest(`${this.config.url}/api/jwt/login`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ username: this.config.username, password: this.config.password }),
     });
-    if (response.status !== 200 || !response.text.trim()) throw failure("BMC Helix login", response);
-    this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
-    return this.token.value;
+  }
+
+  /** The JWT login itself: it needs the server and the credentials, and its token serves the first delivery. */
+  async check(): Promise<ConnectorCheck> {
+    const tool = `BMC Helix at ${this.config.url}`;
+    try {
+      const response = await this.jwtLogin();
+      const verdict = checkVerdict(tool, response, `credentials of ${this.config.username}`);
+      if (!verdict.ok) return verdict;
+      if (!response.text.trim()) return { ok: false, detail: `${tool} answered the login ${response.status} without a token` };
+      this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
+      return verdict;
+    } catch (error) {
+      return { ok: false, detail: `${tool}: ${(error as Error).message}` };
+    }
   }
 
   /** On 401 the token may have expired early: log in again, once. */
@@ -74,8 +100,8 @@ export class BmcHelixConnector implements Connector {
       ...this.config.extraValues,
       First_Name: this.config.firstName,
       Last_Name: this.config.lastName,
-      Description: shortTitle(s, 100),
-      Detailed_Decription: incidentDescription(s),
+      Description: shortTitle(s, FIELD_MAX.Description),
+      Detailed_Decription: incidentDescription(s, FIELD_MAX.Detailed_Decription),
       Impact: this.config.impact[severity],
       Urgency: this.config.urgency[severity],
       Status: this.config.status,
@@ -109,7 +135,7 @@ export class BmcHelixConnector implements Connector {
       link = typeof number === "string" ? { externalId: number, externalNumber: number } : await this.create(job.snapshot);
     }
     if (job.action === "resolve") {
-      await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution) }, "BMC Helix incident resolve");
+      await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution, FIELD_MAX.Resolution) }, "BMC Helix incident resolve");
     } else if (job.action === "reopen") {
       await this.update(link, { Status: "In Progress" }, "BMC Helix incident reopen");
     }

@@ -108,8 +108,15 @@ function serviceNow(env: Env): ServiceNowConfig | undefined {
     assignmentGroup: optional(env, "SERVICENOW_ASSIGNMENT_GROUP"),
     callerId: optional(env, "SERVICENOW_CALLER_ID"),
     category: optional(env, "SERVICENOW_CATEGORY"),
-    eventSource: text(env, "SERVICENOW_EVENT_SOURCE", "Azure Monitor"),
+    eventSource: eventSource(env),
   };
+}
+
+/** em_event.source holds 100 characters; a longer name would be cut on every event, so it is refused at start. */
+function eventSource(env: Env): string {
+  const source = text(env, "SERVICENOW_EVENT_SOURCE", "Azure Monitor");
+  if (source.length > 100) throw new ConfigError("SERVICENOW_EVENT_SOURCE", `must be at most 100 characters (ServiceNow's em_event.source), got ${source.length}`);
+  return source;
 }
 
 function extraValues(env: Env, name: string): Record<string, string> {

@@ -1,4 +1,5 @@
-/** HTTP for connectors: every failure becomes a DeliveryError that says whether a retry can help. */
+/** HTTP for connectors: every failure becomes a DeliveryError that says whether a retry can help, and why. */
+import { describeFetchFailure } from "../network-errors.ts";
 import { DeliveryError } from "./delivery.ts";
 
 export interface HttpResponse {
@@ -18,8 +19,9 @@ export async function httpRequest(
     response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (error) {
     // Timeouts, refused and reset connections: the request may or may not have been applied,
-    // which every connector tolerates by looking up before creating.
-    throw new DeliveryError(`${init.method} ${new URL(url).pathname}: ${(error as Error).message}`, { retryable: true });
+    // which every connector tolerates by looking up before creating. The cause (ECONNREFUSED,
+    // ENOTFOUND, a certificate error…) is what an operator needs; "fetch failed" alone is not.
+    throw new DeliveryError(`${init.method} ${new URL(url).pathname}: ${describeFetchFailure(error, REQUEST_TIMEOUT_MS)}`, { retryable: true });
   }
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
@@ -50,4 +52,19 @@ export function parseJson<T>(what: string, response: HttpResponse): T {
   } catch {
     throw new DeliveryError(`${what} answered ${response.status} with a body that is not JSON`, { retryable: true });
   }
+}
+
+/** What a connector's start-up check found, in one line an operator can act on. */
+export interface ConnectorCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** A check's verdict on one authenticated answer: accepted, credentials refused, access denied, or broken. */
+export function checkVerdict(tool: string, response: HttpResponse, credentials: string): ConnectorCheck {
+  const said = response.text.trim().slice(0, 200) || "(empty body)";
+  if (response.status >= 200 && response.status < 300) return { ok: true, detail: `${tool} is reachable and accepted the ${credentials}` };
+  if (response.status === 401) return { ok: false, detail: `${tool} is reachable but refused the ${credentials} (401): ${said}` };
+  if (response.status === 403) return { ok: false, detail: `${tool} accepted the ${credentials} but denies access (403): ${said}` };
+  return { ok: false, detail: `${tool} answered ${response.status}: ${said}` };
 }

@@ -1,34 +1,68 @@
-/** The words an ITSM incident gets: a short title and a description with the alert's essentials. Pure. */
+/**
+ * The words an ITSM incident gets: a short title, a description with the alert's essentials and a
+ * resolution note, each cut to what the tool's field holds. Pure.
+ */
 import type { IncidentSnapshot } from "./delivery.ts";
+
+/** How many resources or CI names a text lists; an alert may name 20,000 of them. */
+const LISTED_ITEMS = 20;
+
+/**
+ * Cuts free text to at most `max` UTF-16 code units (what ServiceNow and AR System count), marking
+ * the cut with "…" and never splitting a surrogate pair, which a tool would store as garbage.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/** `a, b, c and 17 more`: the first few items, and how many were left out. */
+export function listed(items: readonly string[], separator = ", ", max = LISTED_ITEMS): string {
+  const shown = items.slice(0, max).join(separator);
+  return items.length > max ? `${shown}${separator}and ${items.length - max} more` : shown;
+}
+
+/**
+ * An ARM id where a field holds fewer characters than the id has (no VM id fits in 100): the
+ * tail, which carries the provider type and the resource's name, from a segment boundary.
+ */
+export function shortResourceId(resourceId: string, max: number): string {
+  if (resourceId.length <= max) return resourceId;
+  const tail = resourceId.slice(resourceId.length - (max - 1));
+  const boundary = tail.indexOf("/");
+  return `…${boundary >= 0 ? tail.slice(boundary) : tail}`;
+}
 
 export function azurePortalLink(alertId: string): string {
   return `https://portal.azure.com/#view/Microsoft_Azure_Monitoring_Alerts/AlertDetails.ReactView/alertId/${encodeURIComponent(alertId)}`;
 }
 
-export function shortTitle(s: IncidentSnapshot, max = 160): string {
-  const title = `[${s.severity ?? "Azure"}] ${s.title}`;
-  return title.length > max ? `${title.slice(0, max - 1)}…` : title;
+export function shortTitle(s: IncidentSnapshot, max: number): string {
+  return clip(`[${s.severity ?? "Azure"}] ${s.title}`, max);
 }
 
-export function incidentDescription(s: IncidentSnapshot): string {
+/** The essentials first and the alert's own (free, possibly long) description last, so a cut loses only its end. */
+export function incidentDescription(s: IncidentSnapshot, max: number): string {
   const lines = [
     `Azure Monitor alert: ${s.title}`,
     `Severity: ${s.severity ?? "none"} | Monitoring service: ${s.monitoringService} | Signal: ${s.signalType ?? "n/a"}`,
     `Fired: ${s.firedAt}`,
     ...(s.resolvedAt ? [`Resolved: ${s.resolvedAt}`] : []),
     ...(s.alertRule ? [`Alert rule: ${s.alertRule}`] : []),
-    ...(s.resources.length ? [`Resources: ${s.resources.map((r) => r.resourceId).join(", ")}`] : []),
-    ...(s.unboundCis.length ? [`Configuration items without a resource id: ${s.unboundCis.join(", ")}`] : []),
-    ...(s.description ? ["", s.description] : []),
-    "",
+    ...(s.resources.length ? [`Resources: ${listed(s.resources.map((r) => r.resourceId))}`] : []),
+    ...(s.unboundCis.length ? [`Configuration items without a resource id: ${listed(s.unboundCis)}`] : []),
     `Alert: ${azurePortalLink(s.alertId)}`,
     `Alert id: ${s.alertId}`,
+    ...(s.description ? ["", s.description] : []),
   ];
-  return lines.join("\n");
+  return clip(lines.join("\n"), max);
 }
 
-export function resolutionText(s: IncidentSnapshot, configured: string): string {
-  if (s.resolution === "operator") return `${configured}: resolved by an operator${s.note ? ` (${s.note})` : ""}.`;
-  if (s.resolution === "quiet_period") return `${configured}: no new firing during the configured quiet period.`;
-  return `${configured}: Azure Monitor reported the alert resolved at ${s.resolvedAt ?? "an unknown time"}.`;
+export function resolutionText(s: IncidentSnapshot, configured: string, max: number): string {
+  if (s.resolution === "operator") return clip(`${configured}: resolved by an operator${s.note ? ` (${s.note})` : ""}.`, max);
+  if (s.resolution === "quiet_period") return clip(`${configured}: no new firing during the configured quiet period.`, max);
+  return clip(`${configured}: Azure Monitor reported the alert resolved at ${s.resolvedAt ?? "an unknown time"}.`, max);
 }

@@ -1,14 +1,33 @@
 /**
- * ServiceNow (DESIGN.md §7): Table API incidents keyed by a stable correlation_id, or Event
+ * ServiceNow (README.md#servicenow): Table API incidents keyed by a stable correlation_id, or Event
  * Management events keyed by message_key. Basic auth or OAuth client credentials.
  */
 import type { ServiceNowConfig } from "./connector-config.ts";
 import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
-import { failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
-import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type ConnectorCheck, type HttpResponse } from "./http-client.ts";
+import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "./incident-text.ts";
 import type { Connector } from "./connector.ts";
 
 const RENEW_EARLY_MS = 60_000;
+/** ARM ids per CMDB query (about 130 characters each, so the URL stays near 3 KB) and resources looked at. */
+const CI_LOOKUP_BATCH = 20;
+const CI_LOOKUP_MAX = 100;
+
+/**
+ * What the incident table's fields hold: short_description 160 and correlation_id 100 characters
+ * (the incident dictionary); description and close_notes are 4,000-character string fields. A
+ * longer value is cut silently by the instance, so we cut it ourselves where it shows.
+ */
+const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000 } as const;
+
+/**
+ * em_event's documented lengths ("Event field format for event collection", ServiceNow docs):
+ * source, node, type and resource hold 100 characters (the source is checked in the configuration),
+ * message_key 1,024. additional_info is a JSON
+ * string whose values must be strings. event_class, metric_name and description have no documented
+ * length; they get the 100 of their siblings and the 4,000 of a description.
+ */
+const EVENT_FIELD_MAX = { event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
 
 class ServiceNowSession {
   private token: { value: string; expiresAt: number } | null = null;
@@ -21,17 +40,22 @@ class ServiceNowSession {
     const auth = this.config.auth;
     if (auth.type === "basic") return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
     if (!this.token || Date.now() >= this.token.expiresAt - RENEW_EARLY_MS) {
-      const response = await httpRequest(`${this.config.url}/oauth_token.do`, {
-        method: "POST",
-        headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: auth.clientId, client_secret: auth.clientSecret }),
-      });
+      const response = await this.tokenRequest(auth);
       if (response.status !== 200) throw failure("ServiceNow OAuth token endpoint", response);
       const body = parseJson<{ access_token?: string; expires_in?: number }>("ServiceNow OAuth token endpoint", response);
       if (!body.access_token) throw new DeliveryError("ServiceNow OAuth token endpoint returned no access_token", { retryable: true });
       this.token = { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 1800) * 1000 };
     }
     return `Bearer ${this.token.value}`;
+  }
+
+  /** The OAuth client-credentials call, answered as it came. */
+  tokenRequest(auth: { clientId: string; clientSecret: string }): Promise<HttpResponse> {
+    return httpRequest(`${this.config.url}/oauth_token.do`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: auth.clientId, client_secret: auth.clientSecret }),
+    });
   }
 
   /** A 401 may be an expired token: renew once and try again. */
@@ -75,6 +99,29 @@ abstract class ServiceNowConnector implements Connector {
   }
 
   abstract deliver(job: DeliveryJob): Promise<ExternalLink>;
+
+  /**
+   * Table mode reads one incident (the table it writes). An Event Management integration user may
+   * only create events, so event mode reads one sys_user row: what counts there is that the
+   * credentials are accepted (401 when not), not what the row says.
+   */
+  async check(): Promise<ConnectorCheck> {
+    const tool = `ServiceNow at ${this.config.url}`;
+    const credentials = this.config.auth.type === "oauth" ? "OAuth client credentials" : "basic auth credentials";
+    const table = this.config.mode === "table" ? "incident" : "sys_user";
+    try {
+      const auth = this.config.auth;
+      if (auth.type === "oauth") {
+        const token = await this.session.tokenRequest(auth);
+        if (token.status !== 200) return checkVerdict(`${tool} (OAuth token endpoint)`, token, credentials);
+      }
+      const response = await this.session.request("GET", `/api/now/table/${table}?${query({ sysparm_limit: "1", sysparm_fields: "sys_id" })}`);
+      return checkVerdict(tool, response, credentials);
+    } catch (error) {
+      // Nothing answered (or the token answer was unusable): the message says why.
+      return { ok: false, detail: `${tool}: ${(error as Error).message}` };
+    }
+  }
 }
 
 export class ServiceNowTableConnector extends ServiceNowConnector {
@@ -99,15 +146,23 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
     return row ? { externalId: row.sys_id!, externalNumber: row.number ?? null } : null;
   }
 
+  /**
+   * The CI of the first resource the CMDB knows, looked up CI_LOOKUP_BATCH ids per request with the
+   * encoded query's IN operator, among the first CI_LOOKUP_MAX resources: an alert may name
+   * thousands, and one request per resource would take minutes and spend the instance's rate limit.
+   */
   private async findCi(snapshot: IncidentSnapshot): Promise<string | null> {
-    for (const resource of snapshot.resources) {
+    const ids = snapshot.resources.slice(0, CI_LOOKUP_MAX).map((r) => r.resourceId);
+    for (let start = 0; start < ids.length; start += CI_LOOKUP_BATCH) {
+      const batch = ids.slice(start, start + CI_LOOKUP_BATCH);
       const { result } = await this.json<{ result: Row[] }>(
         "ServiceNow CMDB lookup",
         "GET",
-        `/api/now/table/${encodeURIComponent(this.config.ciTable)}?${query({ sysparm_query: `object_id=${resource.resourceId}`, sysparm_fields: "sys_id,name,object_id", sysparm_limit: "5" })}`,
+        `/api/now/table/${encodeURIComponent(this.config.ciTable)}?${query({ sysparm_query: `object_idIN${batch.join(",")}`, sysparm_fields: "sys_id,name,object_id", sysparm_limit: String(batch.length * 5) })}`,
       );
-      const ci = result.find((r) => r.object_id?.toLowerCase() === resource.resourceId && r.sys_id);
-      if (ci) return ci.sys_id!;
+      const found = new Map(result.flatMap((r) => (r.sys_id && r.object_id ? [[r.object_id.toLowerCase(), r.sys_id] as const] : [])));
+      const first = batch.find((id) => found.has(id));
+      if (first) return found.get(first)!;
     }
     return null;
   }
@@ -120,8 +175,8 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       "POST",
       "/api/now/table/incident",
       {
-        short_description: shortTitle(snapshot),
-        description: incidentDescription(snapshot),
+        short_description: shortTitle(snapshot, INCIDENT_FIELD_MAX.short_description),
+        description: incidentDescription(snapshot, INCIDENT_FIELD_MAX.description),
         urgency: this.config.urgency[severity],
         impact: this.config.impact[severity],
         correlation_id: snapshot.correlationKey,
@@ -149,7 +204,7 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       await this.json("ServiceNow incident resolve", "PATCH", path, {
         state: "6",
         close_code: this.config.closeCode,
-        close_notes: resolutionText(job.snapshot, this.config.closeNotes),
+        close_notes: resolutionText(job.snapshot, this.config.closeNotes, INCIDENT_FIELD_MAX.close_notes),
       });
     } else if (job.action === "reopen") {
       await this.json("ServiceNow incident reopen", "PATCH", path, { state: "2", work_notes: `Azure Monitor fired the alert again at ${job.snapshot.firedAt}.` });
@@ -170,23 +225,28 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     const s = job.snapshot;
     const resource = s.resources[0];
+    const max = EVENT_FIELD_MAX;
     const record = {
       source: this.config.eventSource,
-      event_class: s.monitoringService,
-      node: resource?.name ?? s.unboundCis[0] ?? "azure",
-      resource: resource?.resourceId ?? "",
-      type: s.alertRule ?? s.monitoringService,
-      metric_name: s.signalType ?? "",
+      event_class: clip(s.monitoringService, max.event_class),
+      node: clip(resource?.name ?? s.unboundCis[0] ?? "azure", max.node),
+      // No ARM id of a real resource fits in 100 characters: the tail here, the whole id in additional_info.
+      resource: resource ? shortResourceId(resource.resourceId, max.resource) : "",
+      type: clip(s.alertRule ?? s.monitoringService, max.type),
+      metric_name: clip(s.signalType ?? "", max.metric_name),
       message_key: s.correlationKey,
       severity: job.action === "resolve" ? "0" : EVENT_SEVERITY[s.severity ?? "none"],
-      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes) : incidentDescription(s),
+      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes, max.description) : incidentDescription(s, max.description),
       time_of_event: eventTime(job.action === "resolve" ? (s.resolvedAt ?? s.firedAt) : s.firedAt),
+      // String values only; lists as lines, capped, since an alert may name thousands of resources.
       additional_info: JSON.stringify({
         alertId: s.alertId,
+        alertLink: azurePortalLink(s.alertId),
         incidentId: s.incidentId,
-        severity: s.severity,
-        resourceIds: s.resources.map((r) => r.resourceId),
-        ciNames: [...s.resources.map((r) => r.name), ...s.unboundCis],
+        severity: s.severity ?? "none",
+        resourceId: resource?.resourceId ?? "",
+        resourceIds: listed(s.resources.map((r) => r.resourceId), "\n"),
+        ciNames: listed([...s.resources.map((r) => r.name), ...s.unboundCis], "\n"),
       }),
     };
     const response = await this.session.request("POST", "/api/global/em/jsonv2", { records: [record] });

@@ -1,17 +1,17 @@
 /** The Fastify application: one fresh instance per server (and per test), no global state. */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import type { SigningKeys } from "../auth/signing-keys.ts";
-import type { TokenVerifier } from "../auth/token-verifier.ts";
-import type { ReceiverConfig } from "../config.ts";
-import { StoreUnavailableError, type Database } from "../store/database.ts";
-import { countDeliveries, type DeliveryTargets } from "../store/outbox.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
-import { problems, sendProblem, type Problem } from "./problems.ts";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { pino } from "pino";
+import { QueueFullError, ShuttingDownError } from "../ledger/group-commit.ts";
+import { StoreQueryError, StoreUnavailableError } from "../store/database.ts";
+import type { AppContext } from "./context.ts";
+import { problems, rawProblem, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
-import { healthRoutes } from "./routes/health.ts";
+import { healthRoutes, PROBE_ROUTES } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 
 declare module "fastify" {
@@ -23,21 +23,15 @@ declare module "fastify" {
   }
 }
 
-export interface AppContext {
-  config: ReceiverConfig;
-  db: Database;
-  keys: SigningKeys;
-  verifier: TokenVerifier;
-  metrics: Metrics;
-  deliveryTargets: DeliveryTargets;
-}
-
 export interface AppOptions {
-  logger?: FastifyServerOptions["logger"];
+  logger?: FastifyBaseLogger;
 }
 
 function problemFor(error: FastifyError, bodyLimit: number, contentType: string | undefined, alertsRoute: boolean): Problem {
   if (error instanceof StoreUnavailableError) return problems.unavailable("store_unavailable", "the incident store is unavailable; retry later");
+  if (error instanceof QueueFullError || error instanceof ShuttingDownError) return problems.unavailable("intake_busy", error.message);
+  // The server refused a statement for its content: retrying the same request fails the same way.
+  if (error instanceof StoreQueryError) return problems.internal();
   if (error.validation) {
     return error.validationContext === "body" && alertsRoute ? problems.notCommonAlertSchema(error.message) : problems.invalidRequest(error.message);
   }
@@ -51,26 +45,45 @@ function problemFor(error: FastifyError, bodyLimit: number, contentType: string 
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return problems.malformedJson(error.message);
   }
-  if (error instanceof SyntaxError || error.statusCode === 400) return problems.malformedJson(error.message);
-  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return { status: error.statusCode, code: error.code?.toLowerCase() ?? "bad_request", message: error.message };
-  }
+  if (error instanceof SyntaxError) return problems.malformedJson(error.message);
+  // Anything else Fastify refuses before our code (a Content-Length the body does not match, …).
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return problems.invalidRequest(error.message);
   return problems.internal();
 }
 
-export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTargets"> & { metrics?: Metrics }, options: AppOptions = {}): Promise<FastifyInstance> {
-  const ctx: AppContext = {
-    ...context,
-    metrics: context.metrics ?? createMetrics(() => countDeliveries(context.db)),
-    deliveryTargets: { connectors: context.config.connectors.map((c) => c.kind), maxAgeMs: context.config.outbox.maxAgeMs },
+/** Errors Node's HTTP parser meets before any route (headers too large, a stalled request), in our shape. */
+function clientErrorHandler(requestTimeoutMs: number) {
+  return (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === "ECONNRESET" || socket.destroyed) return;
+    const problem =
+      error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? problems.requestTimeout(requestTimeoutMs / 1000)
+        : error.code === "HPE_HEADER_OVERFLOW"
+          ? problems.headerTooLarge()
+          : problems.invalidRequest(`the request is not valid HTTP (${error.code ?? error.message})`);
+    if (socket.writable) socket.write(rawProblem(problem, STATUS_CODES[problem.status] ?? ""));
+    socket.destroy(error);
   };
+}
+
+export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    loggerInstance: options.logger ?? pino({ level: "silent" }),
+    // Our own request lines (below): none for the probes, and with the alertId on an alert's.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.bodyLimitBytes,
+    // A request must arrive within this, token or not: a stalled upload cannot hold a socket forever.
+    requestTimeout: ctx.config.requestTimeoutMs,
+    // Node checks request timeouts only every 30 s by default, and a stalled request only expires
+    // once it is also past headersTimeout (60 s unless set): both follow our timeout.
+    http: { headersTimeout: ctx.config.requestTimeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, ctx.config.requestTimeoutMs / 4)) },
     // ARM resource ids in paths (/api/cis/{id}) are far longer than Fastify's default of 100.
     routerOptions: { maxParamLength: 2048 },
-    // Behind Container Apps' ingress; the socket peer is the proxy.
-    trustProxy: true,
+    // Only the proxies we run behind may name the caller's address (Container Apps' ingress: 1).
+    trustProxy: (_address: string, hop: number) => hop < ctx.config.trustedProxyHops,
+    frameworkErrors: (error, _request, reply) =>
+      sendProblem(reply, error.code === "FST_ERR_MAX_PARAM_LENGTH" ? problems.uriTooLong() : problems.invalidRequest(error.message)),
+    clientErrorHandler: clientErrorHandler(ctx.config.requestTimeoutMs),
   });
 
   // Prototype-poisoning keys are dropped from the parsed object rather than refused: the alert is
@@ -83,20 +96,41 @@ export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTa
     parseJson(request, request.rawBody, done);
   });
 
+  // A compressed body would be read as garbage (or, mislabelled, stored as if compressed): refuse
+  // it plainly. Runs after authentication (onRequest), before the body is read.
+  app.addHook("preParsing", async (request, reply) => {
+    const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+    if (encoding && encoding !== "identity") return sendProblem(reply, problems.unsupportedContentEncoding(encoding));
+  });
+
+  // No store can hold a NUL character: a filter or id carrying one matches nothing we hold.
+  app.addHook("preValidation", async (request, reply) => {
+    for (const [where, values] of [["query", request.query], ["path", request.params]] as const) {
+      for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+        if (typeof value === "string" && value.includes("\u0000")) return sendProblem(reply, problems.invalidRequest(`${where} parameter ${name} contains a NUL character`));
+      }
+    }
+  });
+
   app.addHook("onResponse", async (request, reply) => {
-    if (request.routeOptions.url === "/api/alerts" && request.outcome) {
+    const route = request.routeOptions.url;
+    if (route === "/api/alerts" && request.outcome) {
       ctx.metrics.notifications.inc({ outcome: request.outcome.kind, reason: request.outcome.reason });
     }
-    ctx.metrics.requestDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
+    ctx.metrics.requestDuration.observe({ method: request.method, route: route ?? "unmatched", status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (route && PROBE_ROUTES.has(route)) return;
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
+      "request completed",
     );
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = problemFor(error, ctx.config.bodyLimitBytes, request.headers["content-type"], request.routeOptions.url === "/api/alerts");
-    if (problem.status >= 500) {
-      if (problem.code === "store_unavailable") ctx.metrics.databaseErrors.inc();
+    if (problem.code === "store_unavailable") {
+      ctx.metrics.databaseErrors.inc();
+      request.log.warn({ err: error }, "request failed: the store is unavailable");
+    } else if (problem.status >= 500) {
       request.log.error({ err: error }, "request failed");
     } else {
       request.log.info({ status: problem.status, reason: problem.message }, "request rejected");
@@ -104,7 +138,7 @@ export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTa
     return sendProblem(reply, problem);
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound(`${request.method} ${request.url}`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound(`${request.method} ${request.url.slice(0, 200)}`)));
 
   await app.register(swagger, {
     openapi: {

@@ -1,7 +1,7 @@
 /** Ledger records as the API shows them. */
 import type { CiSummary } from "../store/ledger-queries.ts";
 import type { StoredIncident } from "../store/incidents.ts";
-import type { DeliveryView } from "../store/outbox.ts";
+import type { DeliveryView } from "../store/delivery-queries.ts";
 
 const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
 

@@ -1,24 +1,48 @@
 /**
  * One small SQL interface over PostgreSQL (`pg`) and the embedded PGlite, so every query is
- * written once in one dialect and tested against both.
+ * written once in one dialect and tested against both, and one classification of what can go
+ * wrong talking to either.
  */
 
+export interface QueryOptions {
+  /**
+   * Names the statement so the server parses it once per connection. Only for statements the
+   * hot path runs with the same text every time (the intake batch).
+   */
+  name?: string;
+}
+
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: Row[] }>;
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<{ rows: Row[] }>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
 
+export interface Transaction extends Queryable {
+  /**
+   * A statement whose result the caller does not need before COMMIT. A pipelining driver sends it
+   * together with the COMMIT (one round trip for all of them); its failure fails the transaction.
+   */
+  later(sql: string, params?: readonly unknown[], options?: QueryOptions): void;
+}
+
+export interface TransactionOptions {
+  /**
+   * Run on the store's dedicated pipelined connection: statements issued without awaiting each
+   * other travel in one round trip. For the intake batch, which is one transaction at a time.
+   */
+  pipelined?: boolean;
+}
+
 export interface Database extends Queryable {
-  readonly kind: "postgres" | "pglite";
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
 
 /**
- * Anything that goes wrong talking to the database. Nothing was committed, and a retry may
- * succeed once the database is back, so HTTP answers it with 503 + Retry-After.
+ * The database cannot be reached or is failing as a server: nothing was committed, and a retry
+ * may succeed once it is back, so HTTP answers 503 + Retry-After.
  */
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -27,10 +51,47 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-export async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * The server refused a statement for what it said, not because it is down. `conflict`: another
+ * transaction got in the way (unique race with another replica, deadlock, serialisation); running
+ * the same work again succeeds. `rejected`: the data or the SQL is wrong, and retrying the same
+ * request will fail the same way — a bug of ours, never an outage.
+ */
+export class StoreQueryError extends Error {
+  readonly sqlState: string;
+  readonly kind: "conflict" | "rejected";
+  constructor(sqlState: string, message: string, cause: unknown) {
+    super(`database refused a statement (${sqlState}): ${message}`, { cause });
+    this.name = "StoreQueryError";
+    this.sqlState = sqlState;
+    this.kind = CONFLICT_STATES.has(sqlState) ? "conflict" : "rejected";
+  }
+}
+
+// unique_violation (another replica created the same incident first), serialization_failure,
+// deadlock_detected, lock_not_available.
+const CONFLICT_STATES = new Set(["23505", "40001", "40P01", "55P03"]);
+
+// SQLSTATE classes that mean the server (not the statement) is the problem: connection exception,
+// insufficient resources, operator intervention (shutdown, cancel), system and internal errors.
+const UNAVAILABLE_CLASSES = new Set(["08", "53", "57", "58", "XX"]);
+
+/** What a driver threw, as one of the two store errors. */
+export function storeError(error: unknown): StoreUnavailableError | StoreQueryError {
+  if (error instanceof StoreUnavailableError || error instanceof StoreQueryError) return error;
+  const sqlState = typeof (error as { code?: unknown })?.code === "string" ? ((error as { code: string }).code) : undefined;
+  // Node's socket errors carry codes like ECONNREFUSED: those are outages too.
+  if (sqlState && /^[0-9A-Z]{5}$/.test(sqlState) && !UNAVAILABLE_CLASSES.has(sqlState.slice(0, 2))) {
+    return new StoreQueryError(sqlState, (error as Error).message, error);
+  }
+  return new StoreUnavailableError(error);
+}
+
+/** Runs one driver call, translating what it throws; errors of the caller's own code pass through. */
+export async function driverCall<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return await work();
+    return await call();
   } catch (error) {
-    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+    throw storeError(error);
   }
 }

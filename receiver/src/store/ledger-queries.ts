@@ -3,6 +3,7 @@ import type { Severity } from "../alerts/schema.ts";
 import type { IncidentStateName } from "../incidents/lifecycle.ts";
 import type { Queryable } from "./database.ts";
 import { INCIDENT_COLUMNS, incidentFromRow, type IncidentRow, type StoredIncident } from "./incidents.ts";
+import { alertKey, ciKey } from "./keys.ts";
 
 export interface CiSummary {
   id: string;
@@ -83,13 +84,13 @@ export async function listIncidents(db: Queryable, filter: IncidentFilter): Prom
     params.push(value);
     return `$${params.length}`;
   };
-  if (filter.alertId) where.push(`alert_id = ${param(filter.alertId)}`);
+  if (filter.alertId) where.push(`alert_key = ${param(alertKey(filter.alertId))}`);
   if (filter.state) where.push(`state = ${param(filter.state)}`);
   if (filter.severity) where.push(`severity = ${param(filter.severity)}`);
   if (filter.firedFrom) where.push(`fired_at >= ${param(filter.firedFrom)}::timestamptz`);
   if (filter.firedTo) where.push(`fired_at < ${param(filter.firedTo)}::timestamptz`);
   if (filter.ci) {
-    const ciMatch = isUuid(filter.ci) ? `ci.id = ${param(filter.ci)}::uuid` : `ci.resource_id = ${param(filter.ci.toLowerCase())}`;
+    const ciMatch = isUuid(filter.ci) ? `ci.id = ${param(filter.ci)}::uuid` : `ci.ci_key = ${param(ciKey({ resourceId: filter.ci }))}`;
     where.push(`id IN (SELECT l.incident_id FROM incident_configuration_items l JOIN configuration_items ci ON ci.id = l.ci_id WHERE ${ciMatch})`);
   }
   if (filter.after) where.push(`(fired_at, id) < (${param(filter.after.firedAt)}::timestamptz, ${param(filter.after.id)}::uuid)`);
@@ -158,8 +159,8 @@ export async function listCis(db: Queryable, filter: { bound?: boolean; limit: n
 
 export async function getCi(db: Queryable, id: string): Promise<CiSummary | null> {
   const byUuid = isUuid(id);
-  const { rows } = await db.query<CiRow>(`SELECT ${CI_COLUMNS} FROM configuration_items ci WHERE ${byUuid ? "ci.id = $1::uuid" : "ci.resource_id = $1"}`, [
-    byUuid ? id : id.toLowerCase(),
+  const { rows } = await db.query<CiRow>(`SELECT ${CI_COLUMNS} FROM configuration_items ci WHERE ${byUuid ? "ci.id = $1::uuid" : "ci.ci_key = $1"}`, [
+    byUuid ? id : ciKey({ resourceId: id }),
   ]);
   return rows[0] ? ciFromRow(rows[0]) : null;
 }

@@ -1,5 +1,4 @@
 /** The durable notification log: every acknowledged delivery, once. */
-import { createHash } from "node:crypto";
 import type { Principal } from "../auth/token-rules.ts";
 import type { Queryable } from "./database.ts";
 
@@ -17,44 +16,53 @@ export interface RecordedNotification {
   duplicate: boolean;
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-/** Identical content, whatever its whitespace or key order, is the same delivery. */
-export function dedupKey(payload: unknown): string {
-  return createHash("sha256").update(canonical(payload)).digest("hex");
-}
-
-export async function recordNotification(tx: Queryable, n: NewNotification): Promise<RecordedNotification> {
-  const inserted = await tx.query<{ id: string }>(
-    `INSERT INTO notifications
-       (dedup_key, alert_id, monitor_condition, monitoring_service, raw_payload,
-        caller_tenant_id, caller_object_id, caller_app_id, token_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (dedup_key) DO NOTHING
-     RETURNING id::text AS id`,
-    [
-      n.dedupKey,
-      n.alertId,
-      n.monitorCondition,
-      n.monitoringService,
-      n.rawPayload,
-      n.caller.tenantId,
-      n.caller.objectId,
-      n.caller.callerId,
-      n.caller.tokenVersion,
-    ],
+/**
+ * Records notifications, once per dedup key, in dedup-key order (the lock order every batch
+ * follows). Returns, per dedup key, the stored id and whether it was already there.
+ */
+export async function recordNotifications(tx: Queryable, notifications: readonly NewNotification[]): Promise<Map<string, RecordedNotification>> {
+  const byKey = new Map<string, NewNotification>();
+  for (const n of notifications) if (!byKey.has(n.dedupKey)) byKey.set(n.dedupKey, n);
+  const input = [...byKey.values()].map((n) => ({
+    dedup_key: n.dedupKey,
+    alert_id: n.alertId,
+    monitor_condition: n.monitorCondition,
+    monitoring_service: n.monitoringService,
+    raw_payload: n.rawPayload,
+    caller_tenant_id: n.caller.tenantId,
+    caller_object_id: n.caller.objectId,
+    caller_app_id: n.caller.callerId,
+    token_version: n.caller.tokenVersion,
+  }));
+  const { rows } = await tx.query<{ dedup_key: string; id: string | null; duplicate: boolean }>(
+    `WITH input AS (
+       SELECT * FROM json_to_recordset($1::json) AS t(dedup_key text, alert_id text, monitor_condition text, monitoring_service text,
+         raw_payload text, caller_tenant_id text, caller_object_id text, caller_app_id text, token_version text)),
+     inserted AS (
+       INSERT INTO notifications (dedup_key, alert_id, monitor_condition, monitoring_service, raw_payload,
+         caller_tenant_id, caller_object_id, caller_app_id, token_version)
+       SELECT * FROM input ORDER BY dedup_key
+       ON CONFLICT (dedup_key) DO NOTHING
+       RETURNING id, dedup_key)
+     SELECT input.dedup_key, COALESCE(inserted.id, earlier.id)::text AS id, inserted.id IS NULL AS duplicate
+     FROM input LEFT JOIN inserted USING (dedup_key) LEFT JOIN notifications earlier ON inserted.id IS NULL AND earlier.dedup_key = input.dedup_key`,
+    [JSON.stringify(input)],
+    { name: "ledger-record-notifications" },
   );
-  const row = inserted.rows[0];
-  if (row) return { id: row.id, duplicate: false };
-  const existing = await tx.query<{ id: string }>("SELECT id::text AS id FROM notifications WHERE dedup_key = $1", [n.dedupKey]);
-  const found = existing.rows[0];
-  if (!found) throw new Error("notification vanished between insert and lookup");
-  return { id: found.id, duplicate: true };
+  const result = new Map<string, RecordedNotification>();
+  const late: string[] = [];
+  for (const row of rows) {
+    if (row.id === null) late.push(row.dedup_key);
+    else result.set(row.dedup_key, { id: row.id, duplicate: row.duplicate });
+  }
+  if (late.length > 0) {
+    // Committed by another transaction after this statement's snapshot was taken (the insert
+    // waited for it, then did nothing): a new statement sees it.
+    const found = await tx.query<{ dedup_key: string; id: string }>(
+      "SELECT dedup_key, id::text AS id FROM notifications WHERE dedup_key = ANY($1::text[])",
+      [late],
+    );
+    for (const row of found.rows) result.set(row.dedup_key, { id: row.id, duplicate: true });
+  }
+  return result;
 }

@@ -3,9 +3,8 @@
  * workers (and replicas) never hold one job at once, and a job waits while an earlier job of
  * the same incident and connector is undelivered: a resolve never overtakes its create.
  */
-import { actionsFor, type DeliveryAction, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../connectors/delivery.ts";
-import type { IncidentEvent } from "../incidents/lifecycle.ts";
-import type { Queryable } from "./database.ts";
+import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../connectors/delivery.ts";
+import type { Queryable, Transaction } from "./database.ts";
 
 const LEASE = "5 minutes";
 
@@ -15,22 +14,29 @@ export interface DeliveryTargets {
   maxAgeMs: number;
 }
 
-/** Queues the ITSM actions the events call for, for every connector, in the caller's transaction. */
-export async function enqueueDeliveries(
-  tx: Queryable,
-  targets: DeliveryTargets,
-  events: readonly IncidentEvent[],
-  snapshot: IncidentSnapshot,
-): Promise<void> {
-  for (const action of actionsFor(events)) {
-    for (const connector of targets.connectors) {
-      await tx.query(
-        `INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at)
-         VALUES ($1::uuid, $2, $3, $4, now() + make_interval(secs => $5))`,
-        [snapshot.incidentId, connector, action, JSON.stringify(snapshot), targets.maxAgeMs / 1000],
-      );
-    }
-  }
+export interface NewDelivery {
+  incidentId: string;
+  connector: string;
+  action: DeliveryAction;
+  snapshot: IncidentSnapshot;
+  maxAgeMs: number;
+}
+
+/** Queues deliveries in the caller's transaction, in the order given (a create before its resolve). */
+export function enqueueDeliveries(tx: Transaction, deliveries: readonly NewDelivery[]): void {
+  if (deliveries.length === 0) return;
+  tx.later(
+    `INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at)
+     SELECT incident_id, connector, action, payload, now() + make_interval(secs => max_age_seconds)
+     FROM json_to_recordset($1::json) AS t(n int, incident_id uuid, connector text, action text, payload jsonb, max_age_seconds double precision)
+     ORDER BY n`,
+    [
+      JSON.stringify(
+        deliveries.map((d, n) => ({ n, incident_id: d.incidentId, connector: d.connector, action: d.action, payload: d.snapshot, max_age_seconds: d.maxAgeMs / 1000 })),
+      ),
+    ],
+    { name: "ledger-enqueue-deliveries" },
+  );
 }
 
 interface JobRow {
@@ -114,98 +120,3 @@ export async function retryDelivery(tx: Queryable, id: string, maxAgeMs: number)
   return rows.length > 0;
 }
 
-export interface DeliveryView {
-  id: string;
-  incidentId: string;
-  connector: string;
-  action: DeliveryAction;
-  status: "pending" | "delivered" | "dead";
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  deliveredAt: string | null;
-  externalId: string | null;
-  externalNumber: string | null;
-}
-
-const VIEW_COLUMNS = `d.id::text AS id, d.incident_id::text AS incident_id, d.connector, d.action, d.status, d.attempts, d.last_error,
-  to_json(d.next_attempt_at)#>>'{}' AS next_attempt_at, to_json(d.created_at)#>>'{}' AS created_at,
-  to_json(d.delivered_at)#>>'{}' AS delivered_at, l.external_id, l.external_number`;
-
-type ViewRow = {
-  id: string; incident_id: string; connector: string; action: DeliveryAction; status: DeliveryView["status"]; attempts: number; last_error: string | null;
-  next_attempt_at: string; created_at: string; delivered_at: string | null; external_id: string | null; external_number: string | null;
-};
-
-function view(r: ViewRow): DeliveryView {
-  const iso = (v: string | null) => (v ? new Date(v).toISOString() : null);
-  return {
-    id: r.id,
-    incidentId: r.incident_id,
-    connector: r.connector,
-    action: r.action,
-    status: r.status,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    nextAttemptAt: r.status === "pending" ? iso(r.next_attempt_at) : null,
-    createdAt: iso(r.created_at)!,
-    deliveredAt: iso(r.delivered_at),
-    externalId: r.external_id,
-    externalNumber: r.external_number,
-  };
-}
-
-export async function listDeliveries(db: Queryable, filter: { incidentIds?: readonly string[]; status?: DeliveryView["status"]; limit: number; afterId?: string }): Promise<DeliveryView[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.incidentIds) {
-    params.push(filter.incidentIds);
-    where.push(`d.incident_id = ANY($${params.length}::uuid[])`);
-  }
-  if (filter.status) {
-    params.push(filter.status);
-    where.push(`d.status = $${params.length}`);
-  }
-  if (filter.afterId) {
-    params.push(filter.afterId);
-    where.push(`d.id > $${params.length}::bigint`);
-  }
-  params.push(filter.limit);
-  const { rows } = await db.query<ViewRow>(
-    `SELECT ${VIEW_COLUMNS} FROM deliveries d LEFT JOIN connector_links l ON l.incident_id = d.incident_id AND l.connector = d.connector
-     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.id LIMIT $${params.length}`,
-    params,
-  );
-  return rows.map(view);
-}
-
-export async function getDelivery(db: Queryable, id: string): Promise<DeliveryView | null> {
-  if (!/^\d+$/.test(id)) return null;
-  const { rows } = await db.query<ViewRow>(
-    `SELECT ${VIEW_COLUMNS} FROM deliveries d LEFT JOIN connector_links l ON l.incident_id = d.incident_id AND l.connector = d.connector WHERE d.id = $1::bigint`,
-    [id],
-  );
-  return rows[0] ? view(rows[0]) : null;
-}
-
-export async function countDeliveries(db: Queryable): Promise<Array<{ connector: string; status: string; count: number }>> {
-  const { rows } = await db.query<{ connector: string; status: string; count: number }>(
-    "SELECT connector, status, count(*)::int AS count FROM deliveries WHERE status <> 'delivered' GROUP BY connector, status",
-  );
-  return rows;
-}
-
-/** Each incident's latest delivery per connector: what the incident's `deliveries` shows. */
-export async function latestDeliveries(db: Queryable, incidentIds: readonly string[]): Promise<Map<string, DeliveryView[]>> {
-  const result = new Map<string, DeliveryView[]>(incidentIds.map((id) => [id, []]));
-  if (incidentIds.length === 0) return result;
-  const { rows } = await db.query<ViewRow>(
-    `SELECT DISTINCT ON (d.incident_id, d.connector) ${VIEW_COLUMNS}
-     FROM deliveries d LEFT JOIN connector_links l ON l.incident_id = d.incident_id AND l.connector = d.connector
-     WHERE d.incident_id = ANY($1::uuid[]) ORDER BY d.incident_id, d.connector, d.id DESC`,
-    [incidentIds],
-  );
-  for (const row of rows) result.get(row.incident_id)?.push(view(row));
-  return result;
-}

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { CommonAlert } from "../../alerts/schema.ts";
 import { commonAlertValidator, describeErrors } from "../../alerts/validate.ts";
-import { acceptNotification } from "../../intake/accept-notification.ts";
-import type { AppContext } from "../app.ts";
+import { prepareNotification } from "../../ledger/prepare-notification.ts";
+import { countIncidentChanges } from "../../metrics.ts";
 import { authenticate } from "../authenticate.ts";
+import type { AppContext } from "../context.ts";
+import { problems, sendProblem } from "../problems.ts";
 
 /** POST /api/alerts: the action group's secure webhook. */
 export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -17,29 +19,21 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
         security: [{ bearer: [] }],
         body: CommonAlert,
       },
-      preHandler: async (request) => {
-        // Every log line about this alert, including Fastify's own, carries its alertId.
-        request.log = request.log.child({ alertId: (request.body as CommonAlert).data.essentials.alertId });
-      },
       // Our own strict validator (no coercion, no stripping): what is stored is what Azure sent.
       validatorCompiler: () => commonAlertValidator,
       schemaErrorFormatter: (errors) => new Error(describeErrors(errors).message),
     },
     async (request, reply) => {
-      const accepted = await acceptNotification(ctx.db, {
-        payload: request.body as CommonAlert,
-        rawPayload: request.rawBody ?? JSON.stringify(request.body),
-        caller: request.principal!,
-      }, ctx.deliveryTargets);
+      const body = request.body as CommonAlert;
+      // Every log line about this alert, the final one included, carries its alertId.
+      request.log = request.log.child({ alertId: body.data.essentials.alertId });
+      const prepared = prepareNotification(body, request.rawBody ?? JSON.stringify(body), request.principal!);
+      if (!prepared.ok) return sendProblem(reply, problems.notCommonAlertSchema(prepared.message));
+      const accepted = await ctx.intake.submit(prepared.notification);
       request.outcome = { kind: accepted.duplicate ? "duplicate" : "accepted", reason: "stored" };
-      request.log = request.log.child({ incidentId: accepted.incidentId });
-      for (const event of accepted.events) {
-        if (event.type === "opened" || event.type === "resolved" || event.type === "reopened") {
-          ctx.metrics.incidents.inc({ change: event.type, family: accepted.alert.family });
-        }
-      }
+      countIncidentChanges(ctx.metrics, accepted.events, accepted.family);
       request.log.info(
-        { notificationId: accepted.notificationId, duplicate: accepted.duplicate, changes: accepted.events.map((e) => e.type) },
+        { incidentId: accepted.incidentId, notificationId: accepted.notificationId, duplicate: accepted.duplicate, changes: accepted.events.map((e) => e.type) },
         "notification stored",
       );
       return reply

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
-import { getDelivery, listDeliveries, retryDelivery } from "../../store/outbox.ts";
-import type { AppContext } from "../app.ts";
+import { getDelivery, isDeliveryId, listDeliveries } from "../../store/delivery-queries.ts";
+import { retryDelivery } from "../../store/outbox.ts";
+import type { AppContext } from "../context.ts";
 import { authenticate } from "../authenticate.ts";
 import { Delivery, DeliveryQuery, ErrorBody, IdParams, Page } from "../ledger-schemas.ts";
 import { decodeCursor, encodeCursor } from "../presenters.ts";
 import { problems, sendProblem } from "../problems.ts";
 
-const isId = (v: unknown): v is string => typeof v === "string" && /^\d+$/.test(v);
 
 /** The outbox as operators see it: what is pending, what is dead-lettered, and a replay. */
 export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -20,7 +20,7 @@ export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
     { onRequest: reader, schema: { summary: "List ITSM deliveries (e.g. status=dead)", tags: ["deliveries"], security, querystring: DeliveryQuery, response: { 200: Page(Delivery), 400: ErrorBody } } },
     async (request, reply) => {
       const q = request.query as Static<typeof DeliveryQuery>;
-      const after = q.cursor ? decodeCursor(q.cursor, isId) : undefined;
+      const after = q.cursor ? decodeCursor(q.cursor, isDeliveryId) : undefined;
       if (after === null) return sendProblem(reply, problems.invalidCursor());
       const limit = q.limit ?? 50;
       const items = await listDeliveries(ctx.db, { ...(q.status ? { status: q.status } : {}), ...(q.incidentId ? { incidentIds: [q.incidentId] } : {}), ...(after ? { afterId: after } : {}), limit });
@@ -49,7 +49,7 @@ export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
       const existing = await getDelivery(ctx.db, id);
       if (!existing) return sendProblem(reply, problems.notFound(`delivery ${id}`));
       const replayed = await ctx.db.transaction((tx) => retryDelivery(tx, id, ctx.config.outbox.maxAgeMs));
-      if (!replayed) return sendProblem(reply, { status: 409, code: "not_dead_lettered", message: `delivery ${id} is ${existing.status}; only dead-lettered deliveries are replayed` });
+      if (!replayed) return sendProblem(reply, problems.notDeadLettered(id, existing.status));
       request.log.info({ incidentId: existing.incidentId, deliveryId: id, connector: existing.connector }, "delivery replayed by operator");
       return reply.code(202).send(await getDelivery(ctx.db, id));
     },

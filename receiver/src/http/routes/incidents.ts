@@ -1,12 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
-import { applyOperatorResolve } from "../../incidents/lifecycle.ts";
-import { snapshotOf } from "../../connectors/delivery.ts";
-import { appendEvents, lockIncidentById, updateIncident } from "../../store/incidents.ts";
-import { enqueueDeliveries, latestDeliveries } from "../../store/outbox.ts";
+import { storableText, utcTime } from "../../ledger/prepare-notification.ts";
+import { resolveIncident } from "../../ledger/resolve-incident.ts";
+import { countIncidentChanges } from "../../metrics.ts";
+import { latestDeliveries } from "../../store/delivery-queries.ts";
 import type { StoredIncident } from "../../store/incidents.ts";
 import { getIncident, incidentCis, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
-import type { AppContext } from "../app.ts";
+import type { AppContext } from "../context.ts";
 import { authenticate } from "../authenticate.ts";
 import { ErrorBody, IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
 import { decodeCursor, encodeCursor, presentIncident } from "../presenters.ts";
@@ -14,7 +14,7 @@ import { problems, sendProblem } from "../problems.ts";
 
 type Position = { firedAt: string; id: string };
 const isPosition = (v: unknown): v is Position =>
-  typeof v === "object" && v !== null && typeof (v as Position).firedAt === "string" && !Number.isNaN(Date.parse((v as Position).firedAt)) && isUuid(String((v as Position).id));
+  typeof v === "object" && v !== null && typeof (v as Position).firedAt === "string" && utcTime((v as Position).firedAt) !== null && isUuid(String((v as Position).id));
 
 async function incidentDetail(ctx: AppContext, incident: StoredIncident) {
   const [cis, deliveries, timeline] = await Promise.all([incidentCis(ctx.db, [incident.id]), latestDeliveries(ctx.db, [incident.id]), incidentTimeline(ctx.db, incident.id)]);
@@ -36,6 +36,9 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
       const q = request.query as Static<typeof IncidentQuery>;
       const after = q.cursor ? decodeCursor(q.cursor, isPosition) : undefined;
       if (after === null) return sendProblem(reply, problems.invalidCursor());
+      for (const [name, value] of [["from", q.from], ["to", q.to]] as const) {
+        if (value !== undefined && utcTime(value) === null) return sendProblem(reply, problems.invalidRequest(`querystring/${name} must be a time between the years 0001 and 9999`));
+      }
       const limit = q.limit ?? 50;
       const incidents = await listIncidents(ctx.db, {
         ...(q.alertId ? { alertId: q.alertId } : {}),
@@ -86,22 +89,13 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const { id } = request.params as Static<typeof IdParams>;
-      const note = (request.body as Static<typeof ResolveBody> | undefined)?.note ?? null;
+      const text = (request.body as Static<typeof ResolveBody> | undefined)?.note;
+      const note = text === undefined ? null : storableText(text);
       const actor = request.principal!.objectId ?? request.principal!.callerId;
-      const outcome = await ctx.db.transaction(async (tx) => {
-        const current = isUuid(id) ? await lockIncidentById(tx, id) : null;
-        if (!current) return null;
-        const decision = applyOperatorResolve(current, new Date().toISOString(), actor, note);
-        if (decision.changed) {
-          await updateIncident(tx, id, decision.incident);
-          await appendEvents(tx, id, decision.events);
-          await enqueueDeliveries(tx, ctx.deliveryTargets, decision.events, snapshotOf(id, decision.incident, [], note));
-        }
-        return decision;
-      });
+      const outcome = isUuid(id) ? await resolveIncident(ctx.db, { incidentId: id, actor, note, at: new Date().toISOString() }, ctx.targets) : null;
       if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
-      if (outcome.changed) ctx.metrics.incidents.inc({ change: "resolved", family: outcome.incident.family });
-      request.log.info({ alertId: outcome.incident.alertId, incidentId: id, actor, changed: outcome.changed }, "incident resolved by operator");
+      countIncidentChanges(ctx.metrics, outcome.events, outcome.incident.family);
+      request.log.info({ alertId: outcome.incident.alertId, incidentId: id, actor, changed: outcome.events.length > 0 }, "incident resolved by operator");
       return incidentDetail(ctx, (await getIncident(ctx.db, id))!);
     },
   );

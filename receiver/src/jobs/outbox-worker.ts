@@ -4,13 +4,13 @@
  * (and other replicas) off each other's jobs and off a later job of an incident still in flight.
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { Metrics } from "../http/metrics.ts";
+import type { Metrics } from "../metrics.ts";
 import type { Database } from "../store/database.ts";
 import { claimDelivery, completeDelivery, failDelivery } from "../store/outbox.ts";
-import type { OutboxConfig } from "./connector-config.ts";
-import type { Connector } from "./connector.ts";
-import { DeliveryError, type DeliveryJob } from "./delivery.ts";
-import { retryDelayMs } from "./retry-policy.ts";
+import type { OutboxConfig } from "../connectors/connector-config.ts";
+import type { Connector } from "../connectors/connector.ts";
+import { DeliveryError, type DeliveryJob } from "../connectors/delivery.ts";
+import { retryDelayMs } from "../outbox/retry-policy.ts";
 
 export class OutboxWorker {
   private readonly connectors: Map<string, Connector>;

@@ -1,5 +1,5 @@
 /** When a failed delivery is tried again: exponential backoff with jitter, never sooner than Retry-After. Pure. */
-import type { OutboxConfig } from "./connector-config.ts";
+import type { OutboxConfig } from "../connectors/connector-config.ts";
 
 export function retryDelayMs(attempts: number, config: Pick<OutboxConfig, "retryBaseMs" | "retryMaxMs">, retryAfterMs?: number, random = Math.random): number {
   const ceiling = Math.min(config.retryMaxMs, config.retryBaseMs * 2 ** Math.max(0, attempts - 1));

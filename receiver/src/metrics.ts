@@ -1,5 +1,7 @@
 /** Prometheus metrics, one registry per app so tests and replicas never share counters. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { SignalFamily } from "./alerts/normalise.ts";
+import type { IncidentEvent } from "./incidents/lifecycle.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -8,11 +10,37 @@ export interface Metrics {
   deliveries: Counter<"connector" | "outcome">;
   databaseErrors: Counter;
   requestDuration: Histogram<"method" | "route" | "status">;
+  intakeBatchSize: Histogram;
+  intakeBatchSeconds: Histogram;
 }
 
-/** `outboxJobs` reads the outbox at scrape time: pending and dead-lettered jobs per connector. */
-export function createMetrics(outboxJobs?: () => Promise<Array<{ connector: string; status: string; count: number }>>): Metrics {
+/** Counts the incident changes a command made; every command reports through here. */
+export function countIncidentChanges(metrics: Metrics, events: readonly IncidentEvent[], family: SignalFamily): void {
+  for (const event of events) {
+    if (event.type === "opened" || event.type === "resolved" || event.type === "reopened") metrics.incidents.inc({ change: event.type, family });
+  }
+}
+
+export interface MetricSources {
+  /** Read at scrape time: pending and dead-lettered jobs per connector. */
+  outboxJobs?: () => Promise<Array<{ connector: string; status: string; count: number }>>;
+  /** Read at scrape time: notifications waiting for the next intake batch. */
+  intakeQueued?: () => number;
+}
+
+export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
+  const { outboxJobs, intakeQueued } = sources;
+  if (intakeQueued) {
+    new Gauge({
+      name: "secure_export_intake_queued",
+      help: "Notifications waiting for the next intake batch (a full queue answers 503).",
+      registers: [registry],
+      collect() {
+        this.set(intakeQueued());
+      },
+    });
+  }
   if (outboxJobs) {
     new Gauge({
       name: "secure_export_outbox_jobs",
@@ -56,6 +84,18 @@ export function createMetrics(outboxJobs?: () => Promise<Array<{ connector: stri
       help: "HTTP request latency.",
       labelNames: ["method", "route", "status"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    intakeBatchSize: new Histogram({
+      name: "secure_export_intake_batch_size",
+      help: "Notifications committed together in one intake transaction.",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    intakeBatchSeconds: new Histogram({
+      name: "secure_export_intake_batch_seconds",
+      help: "Time to commit one intake batch, flush to disk included.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
   };

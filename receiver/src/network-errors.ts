@@ -1,0 +1,33 @@
+/**
+ * Why an outgoing HTTP request failed, in words an operator can act on. Node's fetch reports every
+ * network failure as "fetch failed" and hides the reason in `cause` (ECONNREFUSED, ENOTFOUND,
+ * CERT_HAS_EXPIRED, …); a timeout from AbortSignal.timeout is a TimeoutError. Pure.
+ */
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code !== "" ? code : undefined;
+}
+
+/** The innermost useful error: undici wraps socket errors, and happy eyeballs wraps them in an AggregateError. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth += 1) {
+    const next = current instanceof AggregateError && current.errors.length > 0 ? current.errors[0] : (current as { cause?: unknown } | null)?.cause;
+    if (next === undefined || next === null) break;
+    current = next;
+  }
+  return current;
+}
+
+export function describeFetchFailure(error: unknown, timeoutMs?: number): string {
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return timeoutMs === undefined ? "timed out" : `timed out after ${timeoutMs} ms`;
+  }
+  const root = rootCause(error);
+  // AggregateError carries the code on itself and the address on its members.
+  const code = codeOf(root) ?? codeOf((error as { cause?: unknown } | null)?.cause) ?? codeOf(error);
+  // OpenSSL's messages end with a newline; a log line should not.
+  const message = (root instanceof Error && root.message ? root.message : error instanceof Error ? error.message : String(error)).trim();
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}

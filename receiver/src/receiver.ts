@@ -1,0 +1,152 @@
+/** Wires configuration, store, signing keys, HTTP and background jobs into a running receiver. */
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { pino, type LoggerOptions } from "pino";
+import { SigningKeys } from "./auth/signing-keys.ts";
+import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
+import type { ReceiverConfig } from "./config.ts";
+import { createConnector } from "./connectors/connector.ts";
+import { buildApp } from "./http/app.ts";
+import { startMetricsServer } from "./http/metrics-server.ts";
+import { OutboxWorker } from "./jobs/outbox-worker.ts";
+import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
+import { startRetentionTimer } from "./jobs/retention-timer.ts";
+import { acceptNotifications, type AcceptedNotification } from "./ledger/accept-notifications.ts";
+import type { DeliveryTargets } from "./ledger/change-set.ts";
+import { GroupCommit } from "./ledger/group-commit.ts";
+import type { PreparedNotification } from "./ledger/prepare-notification.ts";
+import { createMetrics } from "./metrics.ts";
+import type { Database } from "./store/database.ts";
+import { lockDataDir } from "./store/data-dir-lock.ts";
+import { countDeliveries } from "./store/delivery-queries.ts";
+import { openDatabase } from "./store/open-database.ts";
+import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
+
+export interface RunningReceiver {
+  app: FastifyInstance;
+  db: Database;
+  keys: SigningKeys;
+  outbox: OutboxWorker;
+  /** Base URL it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Base URL of the metrics listener. */
+  metricsUrl: string;
+  /** Resolves once the store is open (at once with a store handed in). */
+  storeReady: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** pino options, or a logger (false or unset: silent). */
+  logger?: LoggerOptions | FastifyBaseLogger | false;
+  /** An already open database (tests); otherwise opened from the configuration. */
+  db?: Database;
+  /** On close, how long requests in flight may finish before their connections are cut. */
+  shutdownGraceMs?: number;
+}
+
+function loggerFrom(option: StartOptions["logger"]): FastifyBaseLogger {
+  if (!option) return pino({ level: "silent" });
+  if (typeof (option as FastifyBaseLogger).child === "function") return option as FastifyBaseLogger;
+  return pino(option as LoggerOptions);
+}
+
+function baseUrl(host: string, port: number): string {
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+}
+
+function openStore(config: ReceiverConfig, log: FastifyBaseLogger): SupervisedStore {
+  return superviseStore({
+    open: () =>
+      openDatabase({
+        databaseUrl: config.databaseUrl,
+        databaseAuth: config.databaseAuth,
+        maxConnections: config.databasePoolMax,
+        dataDir: config.dataDir,
+        dataDirLocked: true,
+        onProgress: (step) => log.info(`store: ${step}`),
+        onIdleError: (error) => log.warn({ err: error }, "store: an idle database connection failed; the next query reconnects"),
+      }),
+    onRetry: (error, delayMs) =>
+      log.warn({ err: error, retryInSeconds: delayMs / 1000 }, "store: cannot open the database yet; alerts get 503 until it can"),
+    onReady: () => log.info("store: ready"),
+  });
+}
+
+export async function startReceiver(config: ReceiverConfig, options: StartOptions = {}): Promise<RunningReceiver> {
+  const log = loggerFrom(options.logger);
+  // Taken before anything listens: a second process on the same data directory stops here, saying who holds it.
+  const unlock = options.db || config.databaseUrl ? null : await lockDataDir(config.dataDir);
+  const store: SupervisedStore = options.db
+    ? { db: options.db, status: (): StoreStatus => ({ state: "ready", detail: null }), ready: Promise.resolve() }
+    : openStore(config, log);
+  const db = store.db;
+  const keys = new SigningKeys({
+    jwksUrl: jwksUrl(config.auth),
+    refreshIntervalMs: config.auth.keysRefreshSeconds * 1000,
+    minRefetchIntervalMs: config.auth.keysMinRefetchSeconds * 1000,
+    onRefreshError: (error) => log.warn({ jwksUrl: jwksUrl(config.auth) }, `signing keys could not be loaded: ${error.message}`),
+  });
+  const verifier = new TokenVerifier(config.auth, keys);
+  const targets: DeliveryTargets = { connectors: config.connectors.map((c) => c.kind), maxAgeMs: config.outbox.maxAgeMs };
+  let queued = () => 0;
+  const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued() });
+  const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
+    commit: (batch) => acceptNotifications(db, batch, targets),
+    sizeOf: (n) => n.rawPayload.length,
+    onBatch: (size, seconds) => {
+      metrics.intakeBatchSize.observe(size);
+      metrics.intakeBatchSeconds.observe(seconds);
+    },
+  });
+  queued = () => intake.depth;
+  const app = await buildApp({ config, db, store: store.status, keys, verifier, metrics, intake, targets }, { logger: log });
+  keys.start();
+  // The first key fetch runs before we listen so the first alert rarely meets a cold cache;
+  // if it fails, the receiver still starts, answers 503, and keeps trying.
+  log.info({ jwksUrl: jwksUrl(config.auth) }, "signing keys: fetching");
+  await keys.refresh();
+  if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth), cause: keys.lastFailure }, "signing keys not loaded yet; alerts get 503 until they are");
+
+  const quietPeriods = startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log });
+  const retention = startRetentionTimer({ db, days: config.retentionDays, log });
+  const connectors = config.connectors.map(createConnector);
+  // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
+  for (const connector of connectors) {
+    void connector.check().then((result) =>
+      result.ok ? log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`) : log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`),
+    );
+  }
+  const outbox = new OutboxWorker({ db, connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
+  store.ready.then(() => outbox.start(), () => undefined);
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const metricsServer = await startMetricsServer(metrics, { host: config.host, port: config.metricsPort });
+
+  return {
+    app,
+    db,
+    keys,
+    outbox,
+    url: baseUrl(config.host, port),
+    metricsUrl: baseUrl(config.host, metricsServer.port),
+    storeReady: store.ready,
+    async close() {
+      keys.stop();
+      quietPeriods.stop();
+      retention.stop();
+      // Fastify waits for busy connections without limit; Container Apps waits 30 s before SIGKILL.
+      const deadline = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      // Requests in flight wait for their batch; the queue drains before the store closes.
+      await app.close();
+      await intake.close();
+      clearTimeout(deadline);
+      await metricsServer.close();
+      await outbox.stop();
+      if (!options.db) await db.close();
+      await unlock?.();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The shape of a rules document, as JSON Schema (TypeBox): which keys exist, their types, and
+ * that nothing else is there. What depends on more than one field (connector names in routes,
+ * `set` per connector kind, globs, cron, time zones) is checked in compile-rules.ts.
+ *
+ * Deliberately free of unions: a value that may take several forms (a custom property's value,
+ * an urgency given as 2 or "2") is checked by hand, so each mistake gets one clear message
+ * instead of one per alternative the validator tried.
+ */
+import Type, { type Static } from "typebox";
+import { MATCH_MONITOR_CONDITIONS, MATCH_SEVERITIES, MATCH_SIGNAL_TYPES } from "./match.ts";
+
+/** Names end up in metrics labels, the ledger and log lines: keep them plain. */
+export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
+const Name = Type.String({ pattern: NAME_PATTERN, description: "a name of up to 63 letters, digits, '.', '_' or '-', starting with a letter or digit" });
+
+const Text = Type.String({ minLength: 1 });
+const TextList = Type.Array(Text, { minItems: 1 });
+
+const Match = Type.Object(
+  {
+    subscriptions: Type.Optional(TextList),
+    resourceGroups: Type.Optional(TextList),
+    resourceTypes: Type.Optional(TextList),
+    alertRules: Type.Optional(TextList),
+    severities: Type.Optional(Type.Array(Type.Enum([...MATCH_SEVERITIES]), { minItems: 1 })),
+    monitoringServices: Type.Optional(TextList),
+    signalTypes: Type.Optional(Type.Array(Type.Enum([...MATCH_SIGNAL_TYPES]), { minItems: 1 })),
+    monitorConditions: Type.Optional(Type.Array(Type.Enum([...MATCH_MONITOR_CONDITIONS]), { minItems: 1 })),
+    customProperties: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const Action = Type.Enum(["admit", "reject"]);
+
+const Admission = Type.Object(
+  {
+    default: Action,
+    rules: Type.Optional(Type.Array(Type.Object({ name: Name, match: Type.Optional(Match), action: Action }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+
+const SeverityMap = Type.Object(
+  Object.fromEntries(MATCH_SEVERITIES.map((s) => [s, Type.Optional(Type.Unknown())])),
+  { additionalProperties: false },
+);
+
+const Auth = Type.Object(
+  {
+    username: Type.Optional(Text),
+    passwordEnv: Type.Optional(Text),
+    passwordFile: Type.Optional(Text),
+    clientId: Type.Optional(Text),
+    clientSecretEnv: Type.Optional(Text),
+    clientSecretFile: Type.Optional(Text),
+    // Accepted by the shape only to be refused with a message that says what to do instead.
+    password: Type.Optional(Type.Unknown()),
+    clientSecret: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+/** Both kinds' settings: connectors.ts refuses those that do not belong to the connector's kind. */
+const Connector = Type.Object(
+  {
+    kind: Type.Enum(["servicenow", "bmc-helix"]),
+    url: Text,
+    auth: Auth,
+    mode: Type.Optional(Type.Enum(["table", "event"])),
+    ciTable: Type.Optional(Text),
+    closeCode: Type.Optional(Text),
+    closeNotes: Type.Optional(Text),
+    assignmentGroup: Type.Optional(Text),
+    callerId: Type.Optional(Text),
+    category: Type.Optional(Text),
+    eventSource: Type.Optional(Text),
+    firstName: Type.Optional(Text),
+    lastName: Type.Optional(Text),
+    serviceType: Type.Optional(Text),
+    reportedSource: Type.Optional(Text),
+    status: Type.Optional(Text),
+    statusReason: Type.Optional(Text),
+    resolution: Type.Optional(Text),
+    ciField: Type.Optional(Text),
+    correlationField: Type.Optional(Text),
+    extraValues: Type.Optional(Type.Record(Type.String(), Type.String())),
+    urgencyBySeverity: Type.Optional(SeverityMap),
+    impactBySeverity: Type.Optional(SeverityMap),
+  },
+  { additionalProperties: false },
+);
+
+const Route = Type.Object(
+  {
+    name: Name,
+    match: Type.Optional(Match),
+    to: Type.Array(Name, { minItems: 1 }),
+    set: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    continue: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const Window = Type.Object(
+  {
+    name: Name,
+    match: Type.Optional(Match),
+    from: Type.Optional(Text),
+    to: Type.Optional(Text),
+    cron: Type.Optional(Text),
+    duration: Type.Optional(Text),
+    timeZone: Type.Optional(Text),
+  },
+  { additionalProperties: false },
+);
+
+export const RulesDocument = Type.Object(
+  {
+    admission: Type.Optional(Admission),
+    connectors: Type.Optional(Type.Record(Type.String(), Connector)),
+    routes: Type.Optional(Type.Array(Route)),
+    maintenance: Type.Optional(Type.Array(Window)),
+  },
+  { additionalProperties: false },
+);
+
+export type RulesDocument = Static<typeof RulesDocument>;

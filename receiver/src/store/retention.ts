@@ -1,0 +1,63 @@
+/**
+ * Retention: what is older than the retention period goes, in small batches so no purge holds
+ * locks the intake waits on. Kept whatever their age: open incidents, and dead-lettered
+ * deliveries (an operator still has to act on them).
+ */
+import type { Database } from "./database.ts";
+
+const BATCH = 1000;
+
+export interface Purged {
+  notifications: number;
+  incidents: number;
+  deliveries: number;
+  configurationItems: number;
+}
+
+async function repeat(db: Database, sql: string, days: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>(sql, [days, BATCH]);
+    const n = rows[0]?.n ?? 0;
+    total += n;
+    if (n < BATCH) return total;
+  }
+}
+
+export async function purgeExpired(db: Database, days: number): Promise<Purged> {
+  const notifications = await repeat(
+    db,
+    `WITH gone AS (DELETE FROM notifications WHERE id IN (
+       SELECT id FROM notifications WHERE received_at < now() - make_interval(days => $1) ORDER BY id LIMIT $2) RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    days,
+  );
+  // An incident resolved long ago goes with its timeline and CI links (its deliveries and
+  // connector links follow by cascade).
+  const incidents = await repeat(
+    db,
+    `WITH doomed AS (
+       SELECT id FROM incidents WHERE state = 'resolved' AND resolved_at < now() - make_interval(days => $1) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED),
+     events AS (DELETE FROM incident_events WHERE incident_id IN (SELECT id FROM doomed)),
+     links AS (DELETE FROM incident_configuration_items WHERE incident_id IN (SELECT id FROM doomed)),
+     gone AS (DELETE FROM incidents WHERE id IN (SELECT id FROM doomed) RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    days,
+  );
+  const deliveries = await repeat(
+    db,
+    `WITH gone AS (DELETE FROM deliveries WHERE id IN (
+       SELECT id FROM deliveries WHERE status = 'delivered' AND delivered_at < now() - make_interval(days => $1) ORDER BY id LIMIT $2) RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    days,
+  );
+  const configurationItems = await repeat(
+    db,
+    `WITH gone AS (DELETE FROM configuration_items WHERE id IN (
+       SELECT ci.id FROM configuration_items ci WHERE ci.last_seen_at < now() - make_interval(days => $1)
+         AND NOT EXISTS (SELECT 1 FROM incident_configuration_items l WHERE l.ci_id = ci.id) ORDER BY ci.id LIMIT $2) RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    days,
+  );
+  return { notifications, incidents, deliveries, configurationItems };
+}

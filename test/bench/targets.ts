@@ -1,0 +1,235 @@
+/**
+ * The systems the bench loads, each started as its own process and waited on until it is ready:
+ * - the ceiling: a bare Fastify route that only parses the body (ceiling-server.ts);
+ * - the receiver exactly as the container image runs it (`node receiver/src/serve.ts`), configured
+ *   only through its documented environment (README "Running the receiver in production"), on the
+ *   embedded store in a temporary DATA_DIR or on a fresh PostgreSQL database;
+ * - Prometheus Alertmanager (the Debian package's binary) on loopback, in memory, for a peer that
+ *   takes alerts over HTTP without authentication or a durable commit.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import pg from "pg";
+import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "../../receiver/local/local-identity.ts";
+import type { LocalIssuer } from "../../receiver/local/local-issuer.ts";
+import { REPO_ROOT } from "../support/processes.ts";
+import { alertmanagerAlerts, uniqueAlerts, type Bodies } from "./payloads.ts";
+import type { Supervisor } from "./supervisor.ts";
+
+export type Store = "pglite" | "postgres";
+
+export interface Target {
+  /** Key in the JSON report: ceiling, alertmanager, pglite, postgres, pglite_full, postgres_full. */
+  key: string;
+  label: string;
+  kind: "ceiling" | "alertmanager" | "receiver";
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  /** One stream per target for its whole life, so no alertId is ever sent to it twice. */
+  bodies: Bodies;
+  pid: number;
+  /** PostgreSQL's CPU is measured (and charged per alert) during this target's windows. */
+  usesPostgres: boolean;
+  /** The receiver's own PostgreSQL database, for its table statistics. */
+  databaseUrl?: string;
+}
+
+export interface StartContext {
+  supervisor: Supervisor;
+  readyTimeoutMs: number;
+  issuer: LocalIssuer;
+}
+
+/** The first free port on loopback (released just before the child binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+async function tempDir(supervisor: Supervisor, name: string): Promise<string> {
+  return supervisor.tempDir(await mkdtemp(join(tmpdir(), `secure-export-bench-${name}-`)));
+}
+
+export async function startCeiling(context: StartContext): Promise<Target> {
+  const port = await freePort();
+  const child = context.supervisor.spawn("ceiling", process.execPath, ["test/bench/ceiling-server.ts"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port) },
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);
+  return { key: "ceiling", label: "ceiling (bare Fastify)", kind: "ceiling", origin, path: "/api/alerts", headers: {}, bodies: uniqueAlerts("ceiling"), pid: child.pid, usesPostgres: false };
+}
+
+/** What the receiver reads from the environment; the bench sets these itself. */
+const RECEIVER_OWN_VARIABLES = ["PORT", "HOST", "DATABASE_URL", "DATA_DIR", "LOG_LEVEL"];
+
+/**
+ * The receiver's environment: the bench's own (so tuning variables such as a pool size reach it),
+ * without anything that would point it elsewhere, plus the listen address, the store and the local
+ * issuer as its Entra authority.
+ */
+function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: string } | { dataDir: string }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!RECEIVER_OWN_VARIABLES.includes(name) && !name.startsWith("ENTRA_")) env[name] = value;
+  }
+  return {
+    ...env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    // Below info, so the per-request log line is not written (a deployment may keep info).
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+    ENTRA_TENANT_ID: LOCAL_TENANT_ID,
+    ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
+    ENTRA_AUTHORITY: issuer.url,
+    ...("databaseUrl" in store ? { DATABASE_URL: store.databaseUrl } : { DATA_DIR: store.dataDir }),
+  };
+}
+
+export async function startReceiver(context: StartContext, key: string, store: Store, databaseUrl?: string): Promise<Target> {
+  const port = await freePort();
+  const storeEnv = store === "postgres" ? { databaseUrl: databaseUrl! } : { dataDir: await tempDir(context.supervisor, key) };
+  const label = `receiver ${key}`;
+  const child = context.supervisor.spawn(label, process.execPath, ["receiver/src/serve.ts"], {
+    cwd: REPO_ROOT,
+    env: receiverEnv(context.issuer, port, storeEnv),
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);
+  // A v1 app-only token as Azure Monitor's AzNS service principal gets it; Azure reuses a token for
+  // its lifetime, so one per target. Long enough for a --scale preload.
+  const token = await context.issuer.mint({ expiresIn: 12 * 3600 });
+  return {
+    key,
+    label,
+    kind: "receiver",
+    origin,
+    path: "/api/alerts",
+    headers: { authorization: `Bearer ${token}` },
+    bodies: uniqueAlerts(key),
+    pid: child.pid,
+    usesPostgres: store === "postgres",
+    databaseUrl,
+  };
+}
+
+/** The Alertmanager binary: $ALERTMANAGER_BIN, or the Debian package's / upstream's name on PATH. */
+export function findAlertmanager(): string | undefined {
+  const candidates = process.env.ALERTMANAGER_BIN
+    ? [process.env.ALERTMANAGER_BIN]
+    : (process.env.PATH ?? "").split(delimiter).flatMap((dir) => [join(dir, "prometheus-alertmanager"), join(dir, "alertmanager")]);
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** "0.25.0" from `alertmanager, version 0.25.0 (branch: …)`. */
+export function alertmanagerVersion(binary: string): string {
+  const text = execFileSync(binary, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return /version (\S+)/.exec(text)?.[1] ?? "unknown";
+}
+
+// Every alert goes to a receiver with no integrations: Alertmanager stores and groups it, sends nothing.
+const ALERTMANAGER_CONFIG = `route:
+  receiver: blackhole
+receivers:
+  - name: blackhole
+`;
+
+export async function startAlertmanager(context: StartContext, binary: string): Promise<Target> {
+  const dir = await tempDir(context.supervisor, "alertmanager");
+  await writeFile(join(dir, "alertmanager.yml"), ALERTMANAGER_CONFIG);
+  const port = await freePort();
+  const child = context.supervisor.spawn("alertmanager", binary, [
+    `--config.file=${join(dir, "alertmanager.yml")}`,
+    `--storage.path=${join(dir, "data")}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    // An empty address turns clustering off (it would listen on 0.0.0.0:9094 and gossip).
+    "--cluster.listen-address=",
+    "--log.level=warn",
+  ], { env: process.env });
+  const origin = `http://127.0.0.1:${port}`;
+  await context.supervisor.waitReady(child, `${origin}/-/ready`, context.readyTimeoutMs);
+  return { key: "alertmanager", label: "Alertmanager", kind: "alertmanager", origin, path: "/api/v2/alerts", headers: {}, bodies: alertmanagerAlerts("alertmanager"), pid: child.pid, usesPostgres: false };
+}
+
+/** The PostgreSQL server the bench creates its databases on (any database of it, for CREATE/DROP). */
+const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** True when PostgreSQL runs on this machine, so its processes' CPU can be read. */
+export function postgresIsLocal(): boolean {
+  return ["127.0.0.1", "localhost", "[::1]", "::1"].includes(new URL(BENCH_DATABASE_URL).hostname);
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${BENCH_DATABASE_URL} (${(error as Error).message}): start it, point BENCH_DATABASE_URL at a server where this user may CREATE DATABASE, or leave it out with --stores=pglite`,
+    );
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Fails with what to do when the PostgreSQL server cannot be reached. */
+export async function checkPostgres(): Promise<void> {
+  await admin((client) => client.query("SELECT 1"));
+}
+
+/** A new, empty database, dropped at shutdown (WITH (FORCE): receivers may still hold connections). */
+export async function createBenchDatabase(supervisor: Supervisor): Promise<string> {
+  supervisor.check();
+  const name = `secure_export_bench_${randomBytes(6).toString("hex")}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  supervisor.defer(`drop database ${name}`, () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined));
+  const url = new URL(BENCH_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface SequentialScans {
+  scans: number;
+  rowsRead: number;
+}
+
+/**
+ * Sequential scans on the database's own tables so far, whatever its schema (pg_stat_user_tables).
+ * Rows read by sequential scans per alert stay flat on a healthy intake path; they grow with the
+ * ledger when a plan scans a table (e.g. a generic plan chosen while the tables were small).
+ */
+export async function sequentialScans(databaseUrl: string): Promise<SequentialScans> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ scans: string | null; rows_read: string | null }>(
+      "SELECT sum(seq_scan) AS scans, sum(seq_tup_read) AS rows_read FROM pg_stat_user_tables",
+    );
+    return { scans: Number(rows[0]?.scans ?? 0), rowsRead: Number(rows[0]?.rows_read ?? 0) };
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,30 @@
+/** Accepting notifications straight through the ledger, as the intake's group commit does. */
+import type { CommonAlert } from "../../receiver/src/alerts/schema.ts";
+import { validateAlert } from "../../receiver/src/alerts/validate.ts";
+import type { Principal } from "../../receiver/src/auth/token-rules.ts";
+import { acceptNotifications, type AcceptedNotification } from "../../receiver/src/ledger/accept-notifications.ts";
+import type { DeliveryTargets } from "../../receiver/src/ledger/change-set.ts";
+import { prepareNotification, type PreparedNotification } from "../../receiver/src/ledger/prepare-notification.ts";
+import type { Database } from "../../receiver/src/store/database.ts";
+
+export const AZNS_CALLER: Principal = { tenantId: "t", objectId: "o", callerId: "461e8683-5575-4561-ac7f-899cc907d62a", tokenVersion: "1.0", roles: [] };
+
+export const NO_TARGETS: DeliveryTargets = { connectors: [], maxAgeMs: 0 };
+
+/** Validates and prepares a payload as POST /api/alerts does; throws what would be a 422. */
+export function prepared(payload: unknown, raw = JSON.stringify(payload)): PreparedNotification {
+  const validation = validateAlert(payload);
+  if (!validation.ok) throw new Error(validation.message);
+  const preparation = prepareNotification(validation.alert as CommonAlert, raw, AZNS_CALLER);
+  if (!preparation.ok) throw new Error(preparation.message);
+  return preparation.notification;
+}
+
+/** Accepts payloads as one batch. */
+export function acceptBatch(db: Database, payloads: readonly unknown[], targets: DeliveryTargets = NO_TARGETS): Promise<AcceptedNotification[]> {
+  return acceptNotifications(db, payloads.map((p) => prepared(p)), targets);
+}
+
+export async function acceptOne(db: Database, payload: unknown, targets: DeliveryTargets = NO_TARGETS): Promise<AcceptedNotification> {
+  return (await acceptBatch(db, [payload], targets))[0]!;
+}
