@@ -127,9 +127,14 @@ describe("every stack of this project passes the CLI's check and the program's",
   });
 
   it("a pull request's stack as the pipeline seeds it from Pulumi.dev.yaml", () => {
-    const seeded = seedPreviewConfig(read("Pulumi.dev.yaml"), 42);
+    const image = `contosopreviews.azurecr.io/secure-export-receiver@sha256:${"0".repeat(64)}`;
+    const seeded = seedPreviewConfig(read("Pulumi.dev.yaml"), 42, {
+      identityStack: "organization/secure-export/preview-identity",
+      image,
+      imageRegistryId: "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/secexp-previews/providers/Microsoft.ContainerRegistry/registries/contosopreviews",
+    });
     const settings = deploy("pr-42", loadStackConfig(project, seeded.yaml));
-    expect(settings).toMatchObject({ preview: true, databaseMode: "embedded", protect: false });
+    expect(settings).toMatchObject({ preview: true, databaseMode: "embedded", protect: false, image });
   });
 
   it("a teardown with no stack file (destroy falls back to the backend's last config, at worst empty)", () => {
