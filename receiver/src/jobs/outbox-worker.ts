@@ -20,7 +20,8 @@ export class OutboxWorker {
   private readonly metrics: Metrics;
   private running = false;
   private loops: Promise<void>[] = [];
-  private wake: (() => void) | null = null;
+  /** The loops waiting for their next poll; a set, so a finished wait leaves nothing behind. */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(options: { db: Database; connectors: readonly Connector[]; config: OutboxConfig; log: FastifyBaseLogger; metrics: Metrics }) {
     this.db = options.db;
@@ -39,7 +40,7 @@ export class OutboxWorker {
   /** Lets deliveries in flight finish, then stops. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    for (const wake of [...this.sleepers]) wake();
     await Promise.all(this.loops);
   }
 
@@ -56,18 +57,16 @@ export class OutboxWorker {
     }
   }
 
+  /** Waits `ms`, or until stop() wakes every loop. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const sleeper = () => {
         clearTimeout(timer);
+        this.sleepers.delete(sleeper);
         resolve();
-      }
-      const previous = this.wake;
-      this.wake = () => {
-        previous?.();
-        done();
       };
+      const timer = setTimeout(sleeper, ms);
+      this.sleepers.add(sleeper);
     });
   }
 

@@ -5,7 +5,7 @@
  * gone) left a stale lock, which is taken over.
  */
 import { hostname } from "node:os";
-import { open, readFile, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 export class DataDirLockedError extends Error {
@@ -34,6 +34,7 @@ function running(pid: number): boolean {
 
 /** Takes the directory's lock; the returned function gives it back. */
 export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true });
   const path = join(dir, "receiver.lock");
   const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), command: process.argv.slice(1).join(" ") };
   for (let attempt = 0; attempt < 2; attempt += 1) {

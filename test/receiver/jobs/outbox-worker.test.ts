@@ -1,0 +1,31 @@
+/** The outbox loop's own life: idle polling for a long time, then a clean stop. */
+import { pino } from "pino";
+import { afterEach, expect, it, vi } from "vitest";
+import type { Connector } from "../../../receiver/src/connectors/connector.ts";
+import { OutboxWorker } from "../../../receiver/src/jobs/outbox-worker.ts";
+import { createMetrics } from "../../../receiver/src/metrics.ts";
+import type { Database } from "../../../receiver/src/store/database.ts";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+it("stops cleanly after hours of idle polling (each wait leaves nothing behind)", async () => {
+  vi.useFakeTimers();
+  let polls = 0;
+  // A store with nothing to deliver: every claim finds no job.
+  const db = { transaction: async () => (polls++, null) } as unknown as Database;
+  const connector: Connector = { name: "default", deliver: async () => null, check: async () => ({ ok: true, detail: "" }) };
+  const worker = new OutboxWorker({
+    db,
+    connectors: [connector],
+    config: { maxAgeMs: 60_000, retryBaseMs: 1000, retryMaxMs: 1000, concurrency: 4, pollMs: 1000 },
+    log: pino({ level: "silent" }),
+    metrics: createMetrics(),
+  });
+  worker.start();
+  // Three hours of one poll per second on each of the four loops.
+  await vi.advanceTimersByTimeAsync(3 * 3600 * 1000);
+  expect(polls).toBeGreaterThan(40_000);
+  await expect(worker.stop()).resolves.toBeUndefined();
+});
