@@ -13,6 +13,8 @@ export interface AuthConfig {
   requiredRole: string;
   readerRole: string;
   operatorRole: string;
+  /** The application's client id (ENTRA_CLIENT_ID): the web console signs users in as this client; unset = no console sign-in. */
+  clientId: string | undefined;
   /** Authority host without a trailing slash, e.g. https://login.microsoftonline.com. */
   authority: string;
   clockToleranceSeconds: number;
@@ -36,6 +38,16 @@ export interface ReceiverConfig {
   quietPeriods: Partial<Record<StatelessFamily, number>>;
   connectors: ConnectorsConfig["connectors"];
   outbox: OutboxConfig;
+}
+
+/** ENTRA_CLIENT_ID is optional: without it the receiver works, only the web console cannot sign anyone in. */
+function clientId(env: Env): string | undefined {
+  const value = env.ENTRA_CLIENT_ID?.trim();
+  if (!value) return undefined;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    throw new ConfigError("ENTRA_CLIENT_ID", `must be a GUID (the application's client id), got "${value}"`);
+  }
+  return value.toLowerCase();
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -67,6 +79,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
       requiredRole: text(env, "ENTRA_REQUIRED_ROLE", "ActionGroupsSecureWebhook"),
       readerRole: text(env, "ENTRA_READER_ROLE", "Incidents.Read"),
       operatorRole: text(env, "ENTRA_OPERATOR_ROLE", "Incidents.Operate"),
+      clientId: clientId(env),
       authority: httpUrl(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com"),
       // Microsoft.IdentityModel's default skew; Entra access tokens live 60-90 minutes.
       clockToleranceSeconds: integer(env, "ENTRA_CLOCK_TOLERANCE_SECONDS", 300, 0, 3600),

@@ -10,7 +10,9 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { problems, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 
@@ -118,6 +120,8 @@ export async function buildApp(context: Omit<AppContext, "metrics" | "deliveryTa
   configurationItemRoutes(app, ctx);
   deliveryRoutes(app, ctx);
   healthRoutes(app, ctx);
+  await consoleRoutes(app, ctx);
+  await docsRoutes(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
