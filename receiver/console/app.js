@@ -45,9 +45,9 @@ function noRolePanel(session) {
   return panel(
     "You don't have access yet",
     h("p", null, "You are signed in as ", h("strong", null, session.name), session.username ? ` (${session.username})` : "", `, but you do not hold the ${config.roles.reader} role on this receiver, so it will not show you incidents.`),
-    h("p", null, "Ask an owner of this deployment to add your object id to the stack's ", h("code", null, "readers"), " (read only) or ", h("code", null, "operators"), " (also resolve and replay) and to deploy it:"),
-    h("pre", null, h("code", null, `pulumi config set --path 'secure-export:readers[0]' ${session.objectId}\npulumi up`)),
-    h("p", null, "Your object id: ", h("code", { class: "select" }, session.objectId), ". Then sign out and sign in again to get a token with the role."),
+    h("p", null, "Ask an owner of this deployment to add your object id to the stack's ", h("code", null, "secure-export:readers"), " list (read only) or ", h("code", null, "secure-export:operators"), " (also resolve and replay), and to run ", h("code", null, "pulumi up"), "."),
+    h("p", null, "Your object id: ", h("code", { class: "select" }, session.objectId)),
+    h("p", null, "Then sign out and sign in again: the new token carries the role."),
     h("button", { type: "button", onClick: () => { signOut(); route(); } }, "Sign out"),
   );
 }
@@ -232,7 +232,7 @@ function deliveryColumns(onDone, withIncident) {
     { label: "Connector", cell: (d) => d.connector },
     { label: "Action", cell: (d) => d.action },
     { label: "Status", cell: (d) => badge(d.status, d.status) },
-    { label: "Ticket", cell: (d) => (d.externalNumber || d.externalId ? h("span", null, d.externalNumber ?? "", d.externalNumber && d.externalId ? " " : "", d.externalId ? h("span", { class: "muted small" }, d.externalId) : "") : h("span", { class: "muted" }, "–")) },
+    { label: "Ticket", cell: (d) => (d.externalNumber || d.externalId ? h("span", null, d.externalNumber ?? "", d.externalId && d.externalId !== d.externalNumber ? h("span", { class: "muted small" }, ` ${d.externalId}`) : "") : h("span", { class: "muted" }, "–")) },
     { label: "Attempts", cell: (d) => String(d.attempts) },
     { label: "Last error", cell: (d) => (d.lastError ? h("span", { class: "error-text" }, d.lastError) : h("span", { class: "muted" }, "–")) },
     { label: "", cell: (d) => (d.status === "dead" ? replayButton(d, onDone) : "") },
