@@ -5,12 +5,16 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Fastify from "fastify";
+import { decodeJwt } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { COMMANDS } from "../../receiver/cli/commands.ts";
+import { consoleConfig } from "../../receiver/src/http/routes/console.ts";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_USERS } from "../../receiver/local/local-identity.ts";
 import { startLocalStack, type LocalStack } from "../../receiver/local/start-local-stack.ts";
 import { operatorClient } from "../support/api.ts";
 import { eventually } from "../support/eventually.ts";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { writeAlert } from "../support/local-alerts.ts";
 import { run, REPO_ROOT, type Finished } from "../support/processes.ts";
 
@@ -20,16 +24,20 @@ vi.setConfig({ testTimeout: 120_000 });
 const FAST_OUTBOX = { OUTBOX_POLL_MS: "20", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
 
 let dir: string;
+let database: TestDatabase;
 let stack: LocalStack;
 let api: ReturnType<typeof operatorClient>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "secure-export-cli-"));
-  stack = await startLocalStack({ env: { PORT: "0", ISSUER_PORT: "0", DATA_DIR: join(dir, "data"), ...FAST_OUTBOX }, withItsm: true });
+  // PostgreSQL rather than the embedded store: the same API, and a much cheaper start on a busy machine.
+  database = await createTestDatabase();
+  stack = await startLocalStack({ env: { PORT: "0", ISSUER_PORT: "0", DATABASE_URL: database.url, ...FAST_OUTBOX }, withItsm: true });
   api = operatorClient(stack.issuer, stack.receiver.url);
 }, 120_000);
 afterAll(async () => {
   await stack?.close();
+  await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 afterEach(() => {
@@ -280,5 +288,57 @@ describe("tokens from the Azure CLI", () => {
     const result = await cli(["incidents", "list", "--auth", "azure-cli"], { PATH: `${az.dir}:${process.env.PATH}` });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`sign in with \`az login --tenant ${stack.config.auth.tenantId}\`, or run with --auth device-code`);
+  });
+});
+
+describe("routing explain", () => {
+  // The lead's routing engine answers POST /api/routing/explain with the alert as its body:
+  // { "admitted": boolean, "explanation": string[], ... }. Until it lands, a stub stands in for it.
+  async function stubReceiver(answer: { status: number; body: unknown }) {
+    const received: Array<{ audience: unknown; body: string }> = [];
+    const app = Fastify();
+    app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => done(null, body));
+    app.get("/console/config.json", async () => consoleConfig(stack.config));
+    app.post("/api/routing/explain", async (request, reply) => {
+      received.push({ audience: decodeJwt(String(request.headers.authorization).replace(/^Bearer /, "")).aud, body: String(request.body) });
+      return reply.code(answer.status).send(answer.body);
+    });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const address = app.server.address();
+    return { url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`, received, close: () => app.close() };
+  }
+
+  it("posts the alert file as it is and prints the verdict and each reason, or the JSON", async () => {
+    const explanation = { admitted: false, explanation: ["rule prod-only: subscription aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e is not in its list", "no rule admitted the alert"], matchedRule: null };
+    const stub = await stubReceiver({ status: 200, body: explanation });
+    try {
+      const alert = await writeAlert(dir);
+      const human = await cli(["routing", "explain", alert.file], { RECEIVER_URL: stub.url });
+      expect(human.code).toBe(0);
+      expect(human.stdout).toBe(`not admitted\n  ${explanation.explanation[0]}\n  ${explanation.explanation[1]}\n`);
+      expect(stub.received[0]).toEqual({ audience: LOCAL_APP_ID_URI, body: await readFile(alert.file, "utf8") });
+      const json = await cli(["routing", "explain", alert.file, "--json"], { RECEIVER_URL: stub.url });
+      expect(JSON.parse(json.stdout)).toEqual(explanation);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it("says so when the receiver has no routing endpoint, and refuses a file that is not JSON", async () => {
+    const stub = await stubReceiver({ status: 404, body: { error: "not_found", message: "POST /api/routing/explain not found" } });
+    try {
+      const alert = await writeAlert(dir);
+      const old = await cli(["routing", "explain", alert.file], { RECEIVER_URL: stub.url });
+      expect(old.code).toBe(1);
+      expect(old.stderr).toContain("this receiver has no routing rules endpoint (POST /api/routing/explain answered 404)");
+      const notJson = join(dir, "not-json.json");
+      await writeFile(notJson, "{ nope");
+      const refused = await cli(["routing", "explain", notJson], { RECEIVER_URL: stub.url });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`${notJson} is not JSON`);
+      expect(stub.received).toHaveLength(1);
+    } finally {
+      await stub.close();
+    }
   });
 });
