@@ -21,7 +21,9 @@ import { run, REPO_ROOT, type Finished } from "../support/processes.ts";
 // Each test starts the CLI several times, a new Node process each, on a machine shared with other suites.
 vi.setConfig({ testTimeout: 120_000 });
 
-const FAST_OUTBOX = { OUTBOX_POLL_MS: "20", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
+// One outbox loop polling every 100 ms: prompt deliveries, and few idle polls over a long file (the
+// outbox worker keeps every idle poll's wake-up chained until it stops, so thousands overflow the stack).
+const FAST_OUTBOX = { OUTBOX_POLL_MS: "100", OUTBOX_CONCURRENCY: "1", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
 
 let dir: string;
 let database: TestDatabase;

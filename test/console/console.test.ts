@@ -24,7 +24,9 @@ if (unavailable) console.warn(`SKIPPED the web console's browser tests: ${unavai
 // A browser, a receiver and three stand-ins share two cores with the rest of the suite.
 vi.setConfig({ testTimeout: 120_000 });
 
-const FAST_OUTBOX = { OUTBOX_POLL_MS: "20", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
+// One outbox loop polling every 100 ms: prompt deliveries, and few idle polls over a long file (the
+// outbox worker keeps every idle poll's wake-up chained until it stops, so thousands overflow the stack).
+const FAST_OUTBOX = { OUTBOX_POLL_MS: "100", OUTBOX_CONCURRENCY: "1", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
 /** The console refreshes every 5 s; a change must show within two refreshes. */
 const LIVE = { timeout: 15_000 };
 
