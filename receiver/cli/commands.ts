@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { Static } from "typebox";
 import type { ConfigurationItem, Delivery, Incident, IncidentDetail } from "../src/http/ledger-schemas.ts";
-import type { Need, ReceiverClient } from "./client.ts";
+import type { ReceiverClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { fields, table, when } from "./format.ts";
 
@@ -282,10 +282,9 @@ export const COMMANDS: Command[] = [
       } catch (error) {
         throw new CliError(`${file} is not JSON: ${(error as Error).message}`);
       }
-      const need: Need = "reader";
       let answer: { admitted: boolean; explanation: string[] };
       try {
-        answer = await client.call("POST", "/api/routing/explain", need, text);
+        answer = await client.call("POST", "/api/routing/explain", "reader", text);
       } catch (error) {
         if (error instanceof CliError && /POST \/api\/routing\/explain not found/.test(error.message)) {
           throw new CliError(`this receiver has no routing rules endpoint (POST /api/routing/explain answered 404); it predates routing`);

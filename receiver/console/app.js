@@ -218,8 +218,8 @@ function replayButton(delivery, onDone) {
     } catch (error) {
       button.disabled = false;
       button.textContent = "Replay";
-      if (!(error instanceof ApiError && error.status === 401)) await onDone(error instanceof ApiError && error.status === 403 ? operatorHint() : `Replay failed: ${error.message}`);
-      else handleFailure(error, main);
+      if (error instanceof ApiError && error.status === 401) handleFailure(error, main);
+      else await onDone(error instanceof ApiError && error.status === 403 ? operatorHint() : `Replay failed: ${error.message}`);
     }
   });
   return button;
@@ -260,7 +260,7 @@ function resolveForm(incident, onResolved) {
     } catch (error) {
       button.disabled = false;
       if (error instanceof ApiError && error.status === 403) message.replaceChildren(h("p", { class: "notice error", role: "alert" }, operatorHint()));
-      else if (!handleFailure(error, message)) return;
+      else handleFailure(error, message);
     }
   });
   return form;

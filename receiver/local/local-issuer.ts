@@ -234,7 +234,7 @@ export async function startLocalIssuer(options: { port?: number; host?: string; 
     }).setProtectedHeader({ alg: "RS256", typ: "JWT", kid: current().kid }).sign(current().privateKey);
     // Entra omits `roles` when the user holds none, and user tokens carry the delegated scope in `scp`.
     const accessToken = scopes.includes(API_SCOPE)
-      ? await mint({ version: 1, audience: LOCAL_APP_ID_URI, callerId: request.client_id, objectId: user.objectId, roles: [...user.roles], claims: { idtyp: undefined, roles: user.roles.length ? [...user.roles] : undefined, scp: "user_impersonation", name: user.name, upn: user.username } })
+      ? await mint({ version: 1, audience: LOCAL_APP_ID_URI, callerId: request.client_id, objectId: user.objectId, roles: [...user.roles], claims: { idtyp: undefined, scp: "user_impersonation", name: user.name, upn: user.username, ...(user.roles.length ? {} : { roles: undefined }) } })
       : undefined;
     return { token_type: "Bearer", scope: request.scope, expires_in: 3600, ...(accessToken ? { access_token: accessToken } : {}), id_token: idToken };
   }

@@ -1,4 +1,4 @@
-/** Receiver configuration, read from the environment alone (DESIGN.md §3). */
+/** Receiver configuration, read from the environment alone (README.md#running-the-receiver-in-production). */
 import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";
 import { loadConnectorsConfig, type ConnectorsConfig, type OutboxConfig } from "./connectors/connector-config.ts";
 
