@@ -80,7 +80,8 @@ describe("the receiver image", () => {
       ENTRA_CLIENT_ID: LOCAL_APP_CLIENT_ID,
     }, appDir);
     try {
-      const [, url] = await receiver.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+      // The embedded store's first start (PGlite) takes tens of seconds on a busy two-core machine.
+      const [, url] = await receiver.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 110_000);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       const response = await fetch(`${url}/api/alerts`, {
         method: "POST",
@@ -96,5 +97,5 @@ describe("the receiver image", () => {
     } finally {
       expect(await receiver.stop("SIGTERM")).toBe(0);
     }
-  });
+  }, 120_000);
 });
