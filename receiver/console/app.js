@@ -61,7 +61,7 @@ function handleFailure(error, where) {
   if (error instanceof ApiError && error.status === 401) {
     signOut();
     renderWho(null);
-    render(signInPanel(`Your session ended or was not accepted (${error.message}). Sign in again.`));
+    render(signInPanel(error.code === "signed_out" ? "Your session ended. Sign in again." : `The receiver did not accept your sign-in (${error.message}). Sign in again.`));
     return true;
   }
   if (error instanceof ApiError && error.status === 403 && error.message.includes(config.roles.reader)) {

@@ -138,6 +138,18 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await page.context().close();
   });
 
+  it("when the session expires, live refresh turns into a sign-in prompt, not an error", async () => {
+    const page = await signedIn("Riley Reader");
+    await page.evaluate(`(() => {
+      const session = JSON.parse(sessionStorage.getItem("secure-export.session"));
+      sessionStorage.setItem("secure-export.session", JSON.stringify({ ...session, expiresAt: Date.now() - 1000 }));
+    })()`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), LIVE).toBe("Sign in");
+    expect(await page.getByRole("alert").textContent()).toContain("Your session ended");
+    expect(await page.locator("#nav").isHidden()).toBe(true);
+    await page.context().close();
+  });
+
   it("a reader who tries to resolve is told which role that needs", async () => {
     const alert = await sendAlert();
     const page = await signedIn("Riley Reader");
@@ -198,6 +210,7 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await page.keyboard.press("Enter");
     await page.waitForURL(`${stack.issuer.url}/**`);
     // The first account is focused on arrival, as on Entra's account picker.
+    await expect.poll(() => page.evaluate<string>("document.activeElement.textContent")).toContain("Olivia Operator");
     await page.keyboard.press("Enter");
     await page.waitForURL(`${stack.receiver.url}/console/#/incidents`);
     await page.getByRole("link", { name: alert.title }).waitFor(LIVE);
