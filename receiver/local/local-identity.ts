@@ -16,3 +16,21 @@ export const LOCAL_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly string[]>>
 
 export const DEFAULT_ISSUER_PORT = 8079;
 export const DEFAULT_RECEIVER_PORT = 8080;
+
+/** A person who signs in to the console on the local issuer's sign-in page. */
+export interface LocalUser {
+  objectId: string;
+  name: string;
+  username: string;
+  roles: readonly string[];
+}
+
+/**
+ * The people of the local tenant, one per kind of access, so the console can be tried (and tested)
+ * as an operator, as a read-only user, and as someone who was never given a role.
+ */
+export const LOCAL_USERS: readonly LocalUser[] = [
+  { objectId: "5e1ec7ed-0000-4000-8000-00000000a001", name: "Olivia Operator", username: "olivia@secure-export.local", roles: ["Incidents.Read", "Incidents.Operate"] },
+  { objectId: "5e1ec7ed-0000-4000-8000-00000000a002", name: "Riley Reader", username: "riley@secure-export.local", roles: ["Incidents.Read"] },
+  { objectId: "5e1ec7ed-0000-4000-8000-00000000a003", name: "Nico Newcomer", username: "nico@secure-export.local", roles: [] },
+];

@@ -1,42 +1,41 @@
 /**
- * `npm start`: the receiver on the embedded store, trusting a local token issuer on loopback
- * through its normal configuration. For trying secure export on one machine.
+ * `npm start [-- --with-itsm]`: the receiver on the embedded store, trusting a local token issuer on
+ * loopback through its normal configuration; with --with-itsm also ServiceNow and BMC Helix
+ * stand-ins that the connectors deliver to. For trying secure export on one machine.
  */
-import { loadConfig } from "../src/config.ts";
-import { startReceiver } from "../src/receiver.ts";
-import { DEFAULT_ISSUER_PORT, DEFAULT_RECEIVER_PORT, LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "./local-identity.ts";
-import { startLocalIssuer } from "./local-issuer.ts";
+import { parseArgs } from "node:util";
+import { logDestination } from "../src/log-destination.ts";
+import { describeLocalStack, startLocalStack } from "./start-local-stack.ts";
 
-const issuer = await startLocalIssuer({ port: Number(process.env.ISSUER_PORT ?? DEFAULT_ISSUER_PORT) });
+const usage = `usage: npm start [-- --with-itsm]
 
-const config = loadConfig({
-  PORT: String(DEFAULT_RECEIVER_PORT),
-  HOST: "127.0.0.1",
-  ...process.env,
-  ENTRA_TENANT_ID: LOCAL_TENANT_ID,
-  ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
-  ENTRA_AUTHORITY: issuer.url,
+  --with-itsm   also start stand-ins of ServiceNow and BMC Helix on loopback, and deliver
+                incidents to them (watch tickets open and resolve without an instance of your own)
+
+Environment: PORT (8080), ISSUER_PORT (8079), DATA_DIR (.data), DATABASE_URL, LOG_LEVEL, and every
+receiver variable in README.md.`;
+
+let values: { "with-itsm"?: boolean; help?: boolean };
+try {
+  ({ values } = parseArgs({ options: { "with-itsm": { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${usage}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const stack = await startLocalStack({
+  env: process.env,
+  withItsm: values["with-itsm"] ?? false,
+  logger: { level: process.env.LOG_LEVEL ?? "info", redact: ["req.headers.authorization"], ...(await logDestination()) },
 });
-const receiver = await startReceiver(config, {
-  logger: { level: config.logLevel, redact: ["req.headers.authorization"] },
-});
-
-const store = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `embedded, in ${config.dataDir}/pglite`;
-console.log(`
-secure-export local stack
-  receiver      ${receiver.url}  (store: ${store})
-  token issuer  ${issuer.url}/${LOCAL_TENANT_ID}  (tenant ${LOCAL_TENANT_ID}, audience ${LOCAL_APP_ID_URI})
-
-Send an alert (in another terminal):
-  npm run send-alert -- test/fixtures/azure-monitor/metric-static-fired.json
-  npm run send-alert -- test/fixtures/azure-monitor/metric-static-fired.json --resolve
-
-Stop with Ctrl+C.
-`);
+console.log(describeLocalStack(stack));
 
 async function shutdown(): Promise<void> {
-  await receiver.close();
-  await issuer.close();
+  await stack.close();
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown());

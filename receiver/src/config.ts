@@ -30,6 +30,8 @@ export interface AuthConfig {
   requiredRole: string;
   readerRole: string;
   operatorRole: string;
+  /** The application's client id (ENTRA_CLIENT_ID): the web console signs users in as this client; unset = no console sign-in. */
+  clientId: string | undefined;
   /** Authority host without a trailing slash, e.g. https://login.microsoftonline.com. */
   authority: string;
   clockToleranceSeconds: number;
@@ -74,6 +76,16 @@ export interface ReceiverConfig {
   outbox: OutboxConfig;
   /** ROUTING_RULES / ROUTING_RULES_FILE: admission, named connectors, routes, maintenance windows. */
   routing: RoutingRules;
+}
+
+/** ENTRA_CLIENT_ID is optional: without it the receiver works, only the web console cannot sign anyone in. */
+function clientId(env: Env): string | undefined {
+  const value = env.ENTRA_CLIENT_ID?.trim();
+  if (!value) return undefined;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    throw new ConfigError("ENTRA_CLIENT_ID", `must be a GUID (the application's client id), got "${value}"`);
+  }
+  return value.toLowerCase();
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -139,6 +151,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     host: read(() => text(env, "HOST", "0.0.0.0"), ""),
     auth: {
       tenantId: read(() => guid(env, "ENTRA_TENANT_ID"), ""),
+      clientId: read(() => clientId(env), undefined),
       audiences: read(() => list(env, "ENTRA_AUDIENCES"), []),
       allowedCallers: read(() => list(env, "ENTRA_ALLOWED_CALLERS", AZNS_WEBHOOK_CLIENT_ID).map((c) => c.toLowerCase()), []),
       requiredRole: read(() => text(env, "ENTRA_REQUIRED_ROLE", "ActionGroupsSecureWebhook"), ""),

@@ -10,7 +10,9 @@ import type { AppContext } from "./context.ts";
 import { problems, rawProblem, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes, PROBE_ROUTES } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 import { routingRoutes } from "./routes/routing.ts";
@@ -155,6 +157,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   deliveryRoutes(app, ctx);
   routingRoutes(app, ctx);
   healthRoutes(app, ctx);
+  await consoleRoutes(app, ctx);
+  await docsRoutes(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -1,0 +1,297 @@
+/** The CLI's commands: what each calls on the receiver and how it prints the answer. */
+import { readFile } from "node:fs/promises";
+import type { Static } from "typebox";
+import type { ConfigurationItem, Delivery, Incident, IncidentDetail } from "../src/http/ledger-schemas.ts";
+import type { ReceiverClient } from "./client.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { fields, table, when } from "./format.ts";
+
+type IncidentView = Static<typeof Incident>;
+type IncidentDetailView = Static<typeof IncidentDetail>;
+type DeliveryView = Static<typeof Delivery>;
+type CiView = Static<typeof ConfigurationItem>;
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** Shown in help, e.g. "--state open|resolved". */
+  usage: string;
+  help: string;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  /** e.g. ["incidents", "list"]. */
+  path: [string, string];
+  args: string[];
+  summary: string;
+  options: Record<string, OptionSpec>;
+  run(client: ReceiverClient, args: string[], values: Values, out: (text: string) => void): Promise<void>;
+}
+
+const json: Record<string, OptionSpec> = { json: { type: "boolean", usage: "--json", help: "print the receiver's JSON instead of a table" } };
+const limit: Record<string, OptionSpec> = { limit: { type: "string", usage: "--limit N", help: "at most N rows (default 50), fetched page by page" } };
+
+const SEVERITIES = ["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function oneOf(name: string, value: string | boolean | undefined, allowed: readonly string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !allowed.includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got "${String(value)}"`);
+  return value;
+}
+
+/** `--since 2h` (s, m, h, d) or a timestamp, as the `from` bound of firedAt. */
+export function sinceToTimestamp(value: string, now = Date.now()): string {
+  const duration = /^(\d+)([smhd])$/.exec(value);
+  if (duration) return new Date(now - Number(duration[1]) * UNIT_MS[duration[2]!]!).toISOString();
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new UsageError(`--since must be a duration like 30m, 2h or 7d, or a timestamp like 2026-11-25T09:00:00Z, got "${value}"`);
+  return new Date(at).toISOString();
+}
+
+function parseLimit(values: Values): number {
+  const raw = values.limit ?? "50";
+  const n = Number(raw);
+  if (typeof raw !== "string" || !Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`--limit must be a whole number from 1 to 10000, got "${String(raw)}"`);
+  return n;
+}
+
+/** Follows the keyset cursor until `wanted` items; says whether more remain. */
+async function collect<T>(client: ReceiverClient, path: string, query: Record<string, string>, wanted: number): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const params = new URLSearchParams({ ...query, limit: String(Math.min(200, wanted - items.length)), ...(cursor ? { cursor } : {}) });
+    const page: Page<T> = await client.call<Page<T>>("GET", `${path}?${params}`, "reader");
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < wanted);
+  return { items, more: cursor !== null };
+}
+
+function moreHint(shown: number, more: boolean): string {
+  return more ? `\n(${shown} shown; more with --limit ${Math.min(10_000, shown * 2)})` : "";
+}
+
+/** The ticket as people name it (INC…), and the tool's own id when it differs (a ServiceNow sys_id). */
+const ticket = (d: DeliveryView) => [...new Set([d.externalNumber, d.externalId].filter(Boolean))].join(" ") || "-";
+
+const tickets = (deliveries: readonly DeliveryView[]) =>
+  deliveries.map((d) => `${d.connector}:${d.status}${d.externalNumber || d.externalId ? ` ${d.externalNumber ?? d.externalId}` : ""}`).join(", ") || "-";
+
+const ciNames = (cis: readonly CiView[]) => cis.map((c) => (c.bound ? c.name : `${c.name} (unbound)`)).join(", ") || "-";
+
+function incidentTable(items: readonly IncidentView[]): string {
+  if (items.length === 0) return "No incidents match.";
+  return table(items, [
+    { header: "ID", value: (i) => i.id },
+    { header: "SEV", value: (i) => i.severity ?? "-" },
+    { header: "STATE", value: (i) => i.state },
+    { header: "FIRED", value: (i) => when(i.firedAt) },
+    { header: "TITLE", value: (i) => i.title, shrink: true },
+    { header: "CIS", value: (i) => ciNames(i.configurationItems), shrink: true },
+    { header: "ITSM", value: (i) => tickets(i.deliveries), shrink: true },
+  ]);
+}
+
+function deliveryTable(items: readonly DeliveryView[], withIncident: boolean): string {
+  return table(items, [
+    { header: "ID", value: (d) => d.id },
+    ...(withIncident ? [{ header: "INCIDENT", value: (d: DeliveryView) => d.incidentId }] : []),
+    { header: "CONNECTOR", value: (d) => d.connector },
+    { header: "ACTION", value: (d) => d.action },
+    { header: "STATUS", value: (d) => d.status },
+    { header: "TICKET", value: ticket },
+    { header: "ATTEMPTS", value: (d) => String(d.attempts) },
+    { header: "LAST ERROR", value: (d) => d.lastError ?? "-", shrink: true },
+  ]);
+}
+
+function incidentDetail(incident: IncidentDetailView): string {
+  const sections = [
+    fields([
+      ["Incident", incident.id],
+      ["Title", incident.title],
+      ["State", `${incident.state}${incident.resolution ? ` (by ${incident.resolution.replace("_", " ")})` : ""}`],
+      ["Severity", incident.severity ?? "-"],
+      ["Fired", when(incident.firedAt)],
+      ["Resolved", when(incident.resolvedAt)],
+      ["Alert rule", incident.alertRule ?? "-"],
+      ["Monitoring", `${incident.monitoringService}${incident.signalType ? ` (${incident.signalType})` : ""}`],
+      ["Alert id", incident.alertId],
+      ...(incident.description ? [["Description", incident.description] as const] : []),
+    ]),
+    "",
+    "Configuration items",
+    incident.configurationItems.length
+      ? table(incident.configurationItems, [
+          { header: "NAME", value: (c) => c.name },
+          { header: "BOUND", value: (c) => (c.bound ? "yes" : "no") },
+          { header: "RESOURCE", value: (c) => c.resourceId ?? "-", shrink: true },
+        ])
+      : "  none",
+    "",
+    "ITSM deliveries",
+    incident.deliveries.length ? deliveryTable(incident.deliveries, false) : "  none (no ITSM connector configured)",
+    "",
+    "Timeline",
+    table(incident.timeline, [
+      { header: "AT", value: (e) => when(e.at) },
+      { header: "EVENT", value: (e) => e.type },
+      { header: "BY", value: (e) => e.actor ?? "-" },
+    ]),
+  ];
+  return sections.join("\n");
+}
+
+async function findIncident(client: ReceiverClient, idOrAlertId: string): Promise<IncidentDetailView> {
+  if (UUID.test(idOrAlertId)) return client.call<IncidentDetailView>("GET", `/api/incidents/${idOrAlertId}`, "reader");
+  // An Azure alertId (an ARM id) names the same incident; people paste either.
+  const page = await client.call<Page<IncidentView>>("GET", `/api/incidents?${new URLSearchParams({ alertId: idOrAlertId, limit: "1" })}`, "reader");
+  const found = page.items[0];
+  if (!found) throw new CliError(`no incident has id or alertId "${idOrAlertId}"`);
+  return client.call<IncidentDetailView>("GET", `/api/incidents/${found.id}`, "reader");
+}
+
+function requireArg(args: string[], name: string): string {
+  const value = args[0];
+  if (!value) throw new UsageError(`missing <${name}>`);
+  if (args.length > 1) throw new UsageError(`unexpected argument "${args[1]}"`);
+  return value;
+}
+
+const print = (out: (text: string) => void, values: Values, data: unknown, human: () => string) => out(values.json ? JSON.stringify(data, null, 2) : human());
+
+export const COMMANDS: Command[] = [
+  {
+    path: ["incidents", "list"],
+    args: [],
+    summary: "List incidents, newest first",
+    options: {
+      state: { type: "string", usage: "--state open|resolved", help: "only incidents in this state" },
+      severity: { type: "string", usage: "--severity Sev0..Sev4", help: "only this severity" },
+      ci: { type: "string", usage: "--ci ID", help: "only incidents bound to this configuration item (CI id or ARM resource id)" },
+      since: { type: "string", usage: "--since 2h|7d|TIMESTAMP", help: "only incidents fired since then" },
+      ...limit,
+      ...json,
+    },
+    async run(client, args, values, out) {
+      if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+      const query: Record<string, string> = {};
+      const state = oneOf("state", values.state, ["open", "resolved"]);
+      const severity = oneOf("severity", values.severity, SEVERITIES);
+      if (state) query.state = state;
+      if (severity) query.severity = severity;
+      if (typeof values.ci === "string") query.ci = values.ci;
+      if (typeof values.since === "string") query.from = sinceToTimestamp(values.since);
+      const { items, more } = await collect<IncidentView>(client, "/api/incidents", query, parseLimit(values));
+      print(out, values, items, () => incidentTable(items) + moreHint(items.length, more));
+    },
+  },
+  {
+    path: ["incidents", "show"],
+    args: ["<id>"],
+    summary: "One incident: its timeline, configuration items and ITSM deliveries (id or Azure alertId)",
+    options: { ...json },
+    async run(client, args, values, out) {
+      const incident = await findIncident(client, requireArg(args, "id"));
+      print(out, values, incident, () => incidentDetail(incident));
+    },
+  },
+  {
+    path: ["incidents", "resolve"],
+    args: ["<id>"],
+    summary: "Resolve an incident Azure will not resolve (log, activity-log and budget alerts)",
+    options: { note: { type: "string", usage: "--note TEXT", help: "why; recorded in the timeline and sent to the ITSM tools" }, ...json },
+    async run(client, args, values, out) {
+      const id = requireArg(args, "id");
+      const incident = UUID.test(id) ? { id } : await findIncident(client, id);
+      const resolved = await client.call<IncidentDetailView>("POST", `/api/incidents/${incident.id}/resolve`, "operator", typeof values.note === "string" ? { note: values.note } : {});
+      print(out, values, resolved, () => `Resolved ${resolved.id} (${resolved.title}).${resolved.deliveries.length ? ` The ITSM tools are told: ${tickets(resolved.deliveries)}.` : ""}`);
+    },
+  },
+  {
+    path: ["deliveries", "list"],
+    args: [],
+    summary: "List ITSM deliveries (the outbox); --status dead shows the dead letters",
+    options: {
+      status: { type: "string", usage: "--status pending|delivered|dead", help: "only deliveries in this status" },
+      incident: { type: "string", usage: "--incident ID", help: "only deliveries of this incident" },
+      ...limit,
+      ...json,
+    },
+    async run(client, args, values, out) {
+      if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+      const query: Record<string, string> = {};
+      const status = oneOf("status", values.status, ["pending", "delivered", "dead"]);
+      if (status) query.status = status;
+      if (typeof values.incident === "string") query.incidentId = values.incident;
+      const { items, more } = await collect<DeliveryView>(client, "/api/deliveries", query, parseLimit(values));
+      print(out, values, items, () => (items.length ? deliveryTable(items, true) : status === "dead" ? "No dead letters." : "No deliveries match.") + moreHint(items.length, more));
+    },
+  },
+  {
+    path: ["deliveries", "retry"],
+    args: ["<id>"],
+    summary: "Replay a dead-lettered delivery",
+    options: { ...json },
+    async run(client, args, values, out) {
+      const delivery = await client.call<DeliveryView>("POST", `/api/deliveries/${encodeURIComponent(requireArg(args, "id"))}/retry`, "operator");
+      print(out, values, delivery, () => `Delivery ${delivery.id} (${delivery.connector} ${delivery.action}) is ${delivery.status} again; the outbox retries it now.`);
+    },
+  },
+  {
+    path: ["cis", "list"],
+    args: [],
+    summary: "List configuration items; --unbound shows names Azure sent without a resource id",
+    options: { unbound: { type: "boolean", usage: "--unbound", help: "only CIs that could not be bound to an Azure resource" }, ...limit, ...json },
+    async run(client, args, values, out) {
+      if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+      const { items, more } = await collect<CiView>(client, "/api/cis", values.unbound ? { bound: "false" } : {}, parseLimit(values));
+      const human = () =>
+        items.length
+          ? table(items, [
+              { header: "ID", value: (c) => c.id },
+              { header: "NAME", value: (c) => c.name },
+              { header: "OPEN", value: (c) => String(c.openIncidents) },
+              { header: "LAST SEEN", value: (c) => when(c.lastSeenAt) },
+              { header: "RESOURCE", value: (c) => c.resourceId ?? "(unbound)", shrink: true },
+            ]) + moreHint(items.length, more)
+          : values.unbound ? "No unbound configuration items." : "No configuration items yet.";
+      print(out, values, items, human);
+    },
+  },
+  {
+    path: ["routing", "explain"],
+    args: ["<alert.json>"],
+    summary: "Ask the receiver whether an alert would be admitted by its routing rules, and why",
+    options: { ...json },
+    async run(client, args, values, out) {
+      const file = requireArg(args, "alert.json");
+      const text = await readFile(file, "utf8").catch((error: Error) => {
+        throw new CliError(`cannot read ${file}: ${error.message}`);
+      });
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        throw new CliError(`${file} is not JSON: ${(error as Error).message}`);
+      }
+      let answer: { admitted: boolean; explanation: string[] };
+      try {
+        answer = await client.call("POST", "/api/routing/explain", "reader", text);
+      } catch (error) {
+        if (error instanceof CliError && /POST \/api\/routing\/explain not found/.test(error.message)) {
+          throw new CliError(`this receiver has no routing rules endpoint (POST /api/routing/explain answered 404); it predates routing`);
+        }
+        throw error;
+      }
+      print(out, values, answer, () => [answer.admitted ? "admitted" : "not admitted", ...answer.explanation.map((line) => `  ${line}`)].join("\n"));
+    },
+  },
+];

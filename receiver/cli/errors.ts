@@ -1,0 +1,17 @@
+/** Every failure the CLI reports: a message that says what to do, and the exit code. */
+export class CliError extends Error {
+  /** 1: the receiver, the network or sign-in failed; 2: the command line was wrong. */
+  readonly exitCode: 1 | 2;
+  constructor(message: string, exitCode: 1 | 2 = 1) {
+    super(message);
+    this.name = "CliError";
+    this.exitCode = exitCode;
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = "UsageError";
+  }
+}
