@@ -1,5 +1,5 @@
 /**
- * The common alert schema as JSON Schema (TypeBox), DESIGN.md §5. It pins down what the receiver
+ * The common alert schema as JSON Schema (TypeBox). It pins down what the receiver
  * relies on and tolerates what real payloads do: nullable essentials on budget alerts, extra
  * fields Azure adds over time, any alertContext shape (normalise.ts reads it defensively).
  */
