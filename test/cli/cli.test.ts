@@ -116,7 +116,7 @@ describe("incidents", () => {
   it("lists an incident as a table with its CI and ITSM tickets, and as JSON with --json", async () => {
     const alert = await sent();
     const incident = await delivered(alert.incidentId, "open");
-    const ticket = incident.deliveries.find((d: any) => d.connector === "servicenow").externalNumber;
+    const ticket = incident.deliveries.find((d: any) => d.connector === "default").externalNumber;
     expect(ticket).toMatch(/^INC/);
 
     const table = await cli(["incidents", "list"]);
@@ -126,7 +126,7 @@ describe("incidents", () => {
     const row = table.stdout.split("\n").find((line) => line.startsWith(alert.incidentId));
     expect(row).toContain(alert.title);
     expect(row).toContain("Sev4");
-    expect(row).toContain(`servicenow:delivered ${ticket}`);
+    expect(row).toContain(`default:delivered ${ticket}`);
 
     const json = await cli(["incidents", "list", "--json"]);
     const items = JSON.parse(json.stdout);
@@ -156,14 +156,14 @@ describe("incidents", () => {
   it("shows one incident by id or by Azure alertId: facts, CIs, deliveries with tool ids, timeline", async () => {
     const alert = await sent();
     const incident = await delivered(alert.incidentId, "open");
-    const serviceNow = incident.deliveries.find((d: any) => d.connector === "servicenow");
+    const serviceNow = incident.deliveries.find((d: any) => d.connector === "default");
     for (const key of [alert.incidentId, alert.alertId]) {
       const result = await cli(["incidents", "show", key]);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(new RegExp(`^Incident\\s+${alert.incidentId}$`, "m"));
       expect(result.stdout).toMatch(new RegExp(`^Alert id\\s+${alert.alertId.replace(/[/.]/g, "\\$&")}$`, "m"));
       expect(result.stdout).toMatch(new RegExp(`^${alert.payload.data.essentials.configurationItems[0]}\\s+yes\\s+/subscriptions/`, "m"));
-      expect(result.stdout).toMatch(new RegExp(`servicenow\\s+open\\s+delivered\\s+${serviceNow.externalNumber} ${serviceNow.externalId}`));
+      expect(result.stdout).toMatch(new RegExp(`default\\s+open\\s+delivered\\s+${serviceNow.externalNumber} ${serviceNow.externalId}`));
       expect(result.stdout).toMatch(/^Timeline\nAT\s+EVENT\s+BY\n\S+ \S+\s+opened/m);
     }
     const missing = await cli(["incidents", "show", "00000000-0000-4000-8000-000000000000"]);
@@ -182,7 +182,7 @@ describe("incidents", () => {
     const resolvedEvent = after.timeline.find((e: any) => e.type === "resolved");
     expect(resolvedEvent.actor).toEqual(expect.any(String));
     expect(JSON.stringify(resolvedEvent.detail)).toContain("disk cleaned up");
-    const ticket = stack.itsm!.serviceNow.incidents().find((row) => row.number === after.deliveries.find((d: any) => d.connector === "servicenow").externalNumber);
+    const ticket = stack.itsm!.serviceNow.incidents().find((row) => row.number === after.deliveries.find((d: any) => d.connector === "default").externalNumber);
     expect(ticket?.state).toBe("6");
   });
 });
@@ -200,11 +200,11 @@ describe("deliveries and CIs", () => {
     const list = await cli(["deliveries", "list", "--status", "dead"]);
     expect(list.code).toBe(0);
     const row = list.stdout.split("\n").find((line) => line.startsWith(`${dead.id} `));
-    expect(row).toMatch(new RegExp(`^${dead.id}\\s+${alert.incidentId}\\s+servicenow\\s+open\\s+dead\\s+-\\s+1\\s+.*400`));
+    expect(row).toMatch(new RegExp(`^${dead.id}\\s+${alert.incidentId}\\s+default\\s+open\\s+dead\\s+-\\s+1\\s+.*400`));
 
     const retry = await cli(["deliveries", "retry", dead.id]);
     expect(retry.code).toBe(0);
-    expect(retry.stdout).toContain(`Delivery ${dead.id} (servicenow open) is pending again`);
+    expect(retry.stdout).toContain(`Delivery ${dead.id} (default open) is pending again`);
     await delivered(alert.incidentId, "open");
     const again = await cli(["deliveries", "retry", dead.id]);
     expect(again.code).toBe(1);

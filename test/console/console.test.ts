@@ -94,8 +94,8 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await expect.poll(() => cis.textContent(), WAIT).toContain(alert.payload.data.essentials.configurationItems[0]);
     // The ITSM deliveries show the tools' own ticket numbers once delivered.
     const deliveries = page.getByRole("table", { name: "ITSM deliveries" });
-    await expect.poll(() => deliveries.textContent(), LIVE).toMatch(/servicenow.*open.*delivered.*INC\d+/s);
-    await expect.poll(() => deliveries.textContent(), LIVE).toMatch(/bmc-helix.*open.*delivered.*INC\d+/s);
+    await expect.poll(() => deliveries.textContent(), LIVE).toMatch(/default.*open.*delivered.*INC\d+/s);
+    await expect.poll(() => deliveries.textContent(), LIVE).toMatch(/default-bmc-helix.*open.*delivered.*INC\d+/s);
 
     await page.getByLabel("Note (optional, sent to the ITSM tools)").fill("restarted the storage account");
     await page.getByRole("button", { name: "Resolve incident" }).click();
@@ -120,7 +120,7 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     const table = page.getByRole("table", { name: "Dead-lettered deliveries" });
     const row = table.locator(`tr[data-key="${dead.id}"]`);
     await row.waitFor(LIVE);
-    expect(await row.textContent()).toMatch(/servicenow.*open.*dead.*400/s);
+    expect(await row.textContent()).toMatch(/default.*open.*dead.*400/s);
     await row.getByRole("button", { name: "Replay" }).click();
     await expect.poll(() => page.locator(".notice.ok").textContent(), WAIT).toContain("Replayed");
     await expect.poll(async () => (await api.get(`/api/deliveries/${dead.id}`)).body.status, { timeout: 20_000 }).toBe("delivered");

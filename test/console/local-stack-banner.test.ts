@@ -52,10 +52,10 @@ describe("npm start -- --with-itsm", () => {
     const list = bannerCommand("npx secure-export incidents list").slice(2);
     const listed = await eventually(async () => {
       const result = await run(["receiver/cli/secure-export.ts", ...list], { PATH: process.env.PATH });
-      return result.code === 0 && /servicenow:delivered INC\d+/.test(result.stdout) ? result : false;
+      return result.code === 0 && /default:delivered INC\d+/.test(result.stdout) ? result : false;
     }, "the incident delivered to ServiceNow, in the CLI's list");
     expect(listed.stdout).toContain("test-metricAlertRule");
-    const ticket = /servicenow:delivered (INC\d+)/.exec(listed.stdout)![1];
+    const ticket = /default:delivered (INC\d+)/.exec(listed.stdout)![1];
 
     // curl -s -u admin:secret -H 'accept: application/json' URL/api/now/table/incident
     const curl = bannerCommand("curl -s -u");

@@ -13,6 +13,7 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       auth: {
         tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        clientId: undefined,
         audiences: ["api://secure-export"],
         allowedCallers: ["461e8683-5575-4561-ac7f-899cc907d62a"],
         requiredRole: "ActionGroupsSecureWebhook",
@@ -36,6 +37,7 @@ describe("loadConfig", () => {
       quietPeriods: {},
       connectors: [],
       outbox: { maxAgeMs: 86_400_000, retryBaseMs: 5000, retryMaxMs: 900_000, concurrency: 4, pollMs: 1000 },
+      routing: { admission: null, connectors: [], routes: null, maintenance: [] },
     });
   });
 

@@ -136,3 +136,22 @@ export const CiQuery = Type.Object({
 export const IdParams = Type.Object({ id: Type.String() });
 
 export const ResolveBody = Type.Union([Type.Object({ note: Type.Optional(Type.String({ maxLength: 4000 })) }), Type.Null()]);
+
+/** What POST /api/alerts answers when the alert is stored: 202 either way. */
+export const AlertAccepted = Type.Union(
+  [
+    Type.Object({
+      status: Type.Literal("accepted"),
+      notificationId: Type.String(),
+      duplicate: Type.Boolean({ description: "true: this delivery was stored before (Azure delivers at least once)" }),
+      incidentId: Type.String(),
+    }),
+    Type.Object({
+      status: Type.Literal("not_admitted"),
+      rule: Nullable(Type.String({ description: "The admission rule that refused it; null: the default" })),
+      notificationId: Type.String(),
+      duplicate: Type.Boolean(),
+    }),
+  ],
+  { description: "Stored durably (the commit returned before the answer); not_admitted: refused by the admission rules, stored, opens nothing" },
+);

@@ -6,6 +6,8 @@ import { countIncidentChanges } from "../../metrics.ts";
 import { explain } from "../../routing/explain.ts";
 import { rulesInEffect } from "../../routing/load-rules.ts";
 import { authenticate } from "../authenticate.ts";
+import { AlertAccepted } from "../ledger-schemas.ts";
+import { responses } from "../route-responses.ts";
 import type { AppContext } from "../context.ts";
 import { problems, sendProblem } from "../problems.ts";
 
@@ -20,6 +22,10 @@ export function alertRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ["alerts"],
         security: [{ bearer: [] }],
         body: CommonAlert,
+        response: responses({ 202: AlertAccepted }, [
+          "malformed_json", "invalid_request", "payload_too_large", "unsupported_media_type", "unsupported_content_encoding",
+          "not_common_alert_schema", "store_unavailable", "intake_busy",
+        ]),
       },
       // Our own strict validator (no coercion, no stripping): what is stored is what Azure sent.
       validatorCompiler: () => commonAlertValidator,

@@ -5,8 +5,9 @@ import { incidentCis } from "../../store/ledger-queries.ts";
 import { latestDeliveries } from "../../store/delivery-queries.ts";
 import type { AppContext } from "../context.ts";
 import { authenticate } from "../authenticate.ts";
+import { responses } from "../route-responses.ts";
 import Type from "typebox";
-import { CiQuery, ConfigurationItem, ErrorBody, IdParams, Incident, Page } from "../ledger-schemas.ts";
+import { CiQuery, ConfigurationItem, IdParams, Incident, Page } from "../ledger-schemas.ts";
 import { decodeCursor, encodeCursor, presentCi, presentIncident } from "../presenters.ts";
 import { problems, sendProblem } from "../problems.ts";
 
@@ -19,7 +20,7 @@ export function configurationItemRoutes(app: FastifyInstance, ctx: AppContext): 
 
   app.get(
     "/api/cis",
-    { onRequest: reader, schema: { summary: "List configuration items", tags: ["cmdb"], security, querystring: CiQuery, response: { 200: Page(ConfigurationItem), 400: ErrorBody } } },
+    { onRequest: reader, schema: { summary: "List configuration items", tags: ["cmdb"], security, querystring: CiQuery, response: responses({ 200: Page(ConfigurationItem) }, ["invalid_request", "invalid_cursor", "store_unavailable"]) } },
     async (request, reply) => {
       const q = request.query as Static<typeof CiQuery>;
       const after = q.cursor ? decodeCursor(q.cursor, isId) : undefined;
@@ -33,7 +34,7 @@ export function configurationItemRoutes(app: FastifyInstance, ctx: AppContext): 
 
   app.get(
     "/api/cis/:id",
-    { onRequest: reader, schema: { summary: "One configuration item (by id or ARM resource id) and its open incidents", tags: ["cmdb"], security, params: IdParams, response: { 200: CiDetail, 404: ErrorBody } } },
+    { onRequest: reader, schema: { summary: "One configuration item (by id or ARM resource id) and its open incidents", tags: ["cmdb"], security, params: IdParams, response: responses({ 200: CiDetail }, ["invalid_request", "not_found", "uri_too_long", "store_unavailable"]) } },
     async (request, reply) => {
       const { id } = request.params as Static<typeof IdParams>;
       const ci = await getCi(ctx.db, id);

@@ -4,7 +4,8 @@ import { getDelivery, isDeliveryId, listDeliveries } from "../../store/delivery-
 import { retryDelivery } from "../../store/outbox.ts";
 import type { AppContext } from "../context.ts";
 import { authenticate } from "../authenticate.ts";
-import { Delivery, DeliveryQuery, ErrorBody, IdParams, Page } from "../ledger-schemas.ts";
+import { responses } from "../route-responses.ts";
+import { Delivery, DeliveryQuery, IdParams, Page } from "../ledger-schemas.ts";
 import { decodeCursor, encodeCursor } from "../presenters.ts";
 import { problems, sendProblem } from "../problems.ts";
 
@@ -17,7 +18,7 @@ export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get(
     "/api/deliveries",
-    { onRequest: reader, schema: { summary: "List ITSM deliveries (e.g. status=dead)", tags: ["deliveries"], security, querystring: DeliveryQuery, response: { 200: Page(Delivery), 400: ErrorBody } } },
+    { onRequest: reader, schema: { summary: "List ITSM deliveries (e.g. status=dead)", tags: ["deliveries"], security, querystring: DeliveryQuery, response: responses({ 200: Page(Delivery) }, ["invalid_request", "invalid_cursor", "store_unavailable"]) } },
     async (request, reply) => {
       const q = request.query as Static<typeof DeliveryQuery>;
       const after = q.cursor ? decodeCursor(q.cursor, isDeliveryId) : undefined;
@@ -31,7 +32,7 @@ export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get(
     "/api/deliveries/:id",
-    { onRequest: reader, schema: { summary: "One ITSM delivery", tags: ["deliveries"], security, params: IdParams, response: { 200: Delivery, 404: ErrorBody } } },
+    { onRequest: reader, schema: { summary: "One ITSM delivery", tags: ["deliveries"], security, params: IdParams, response: responses({ 200: Delivery }, ["invalid_request", "not_found", "store_unavailable"]) } },
     async (request, reply) => {
       const { id } = request.params as Static<typeof IdParams>;
       return (await getDelivery(ctx.db, id)) ?? sendProblem(reply, problems.notFound(`delivery ${id}`));
@@ -42,7 +43,7 @@ export function deliveryRoutes(app: FastifyInstance, ctx: AppContext): void {
     "/api/deliveries/:id/retry",
     {
       onRequest: operator,
-      schema: { summary: "Replay a dead-lettered delivery", tags: ["deliveries"], security, params: IdParams, response: { 202: Delivery, 404: ErrorBody, 409: ErrorBody } },
+      schema: { summary: "Replay a dead-lettered delivery", tags: ["deliveries"], security, params: IdParams, response: responses({ 202: Delivery }, ["invalid_request", "not_found", "not_dead_lettered", "store_unavailable"]) },
     },
     async (request, reply) => {
       const { id } = request.params as Static<typeof IdParams>;

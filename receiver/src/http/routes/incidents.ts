@@ -8,7 +8,8 @@ import type { StoredIncident } from "../../store/incidents.ts";
 import { getIncident, incidentCis, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
 import type { AppContext } from "../context.ts";
 import { authenticate } from "../authenticate.ts";
-import { ErrorBody, IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
+import { responses } from "../route-responses.ts";
+import { IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
 import { decodeCursor, encodeCursor, presentIncident } from "../presenters.ts";
 import { problems, sendProblem } from "../problems.ts";
 
@@ -30,7 +31,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
     "/api/incidents",
     {
       onRequest: reader,
-      schema: { summary: "List incidents, newest first", tags: ["incidents"], security, querystring: IncidentQuery, response: { 200: Page(Incident), 400: ErrorBody } },
+      schema: { summary: "List incidents, newest first", tags: ["incidents"], security, querystring: IncidentQuery, response: responses({ 200: Page(Incident) }, ["invalid_request", "invalid_cursor", "store_unavailable"]) },
     },
     async (request, reply) => {
       const q = request.query as Static<typeof IncidentQuery>;
@@ -64,7 +65,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
     "/api/incidents/:id",
     {
       onRequest: reader,
-      schema: { summary: "One incident with its timeline and configuration items", tags: ["incidents"], security, params: IdParams, response: { 200: IncidentDetail, 404: ErrorBody } },
+      schema: { summary: "One incident with its timeline and configuration items", tags: ["incidents"], security, params: IdParams, response: responses({ 200: IncidentDetail }, ["invalid_request", "not_found", "store_unavailable"]) },
     },
     async (request, reply) => {
       const { id } = request.params as Static<typeof IdParams>;
@@ -84,7 +85,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
         security,
         params: IdParams,
         body: ResolveBody,
-        response: { 200: IncidentDetail, 404: ErrorBody },
+        response: responses({ 200: IncidentDetail }, ["invalid_request", "malformed_json", "not_found", "payload_too_large", "unsupported_media_type", "unsupported_content_encoding", "store_unavailable"]),
       },
     },
     async (request, reply) => {

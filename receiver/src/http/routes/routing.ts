@@ -5,8 +5,9 @@ import { commonAlertValidator, describeErrors } from "../../alerts/validate.ts";
 import { prepareNotification } from "../../ledger/prepare-notification.ts";
 import { explain } from "../../routing/explain.ts";
 import { authenticate } from "../authenticate.ts";
+import { responses } from "../route-responses.ts";
 import type { AppContext } from "../context.ts";
-import { ErrorBody, RoutingExplanation } from "../ledger-schemas.ts";
+import { RoutingExplanation } from "../ledger-schemas.ts";
 import { problems, sendProblem } from "../problems.ts";
 
 /** POST /api/routing/explain: what the routing rules would do with an alert now, and why. Stores nothing. */
@@ -21,7 +22,7 @@ export function routingRoutes(app: FastifyInstance, ctx: AppContext): void {
         security: [{ bearer: [] }],
         body: CommonAlert,
         querystring: Type.Object({ at: Type.Optional(Type.String({ format: "date-time", description: "Explain as of this time (default: now), e.g. to check a maintenance window" })) }),
-        response: { 200: RoutingExplanation, 422: ErrorBody },
+        response: responses({ 200: RoutingExplanation }, ["invalid_request", "malformed_json", "payload_too_large", "unsupported_media_type", "unsupported_content_encoding", "not_common_alert_schema"]),
       },
       validatorCompiler: ({ httpPart }) => (httpPart === "body" ? commonAlertValidator : () => true),
       schemaErrorFormatter: (errors) => new Error(describeErrors(errors).message),
