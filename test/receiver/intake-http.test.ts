@@ -193,6 +193,16 @@ describe("logging", () => {
       }
       const log = lines.join("");
       expect(log).toContain("token is expired");
+      // Every line about the stored alert carries its alertId, the request's last line too.
+      const alertId = fixture("smartdetector-fired.json").data.essentials.alertId;
+      const stored = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "notification stored");
+      expect(stored).toHaveLength(1);
+      const completed = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "request completed" && l.reqId === stored[0].reqId);
+      expect(completed).toEqual([expect.objectContaining({ alertId, status: 202 })]);
+      // Probes, asked every few seconds per replica, write nothing.
+      const before = lines.length;
+      for (const probe of ["/healthz", "/readyz"]) await fetch(`${receiver.url}${probe}`);
+      expect(lines.slice(before)).toEqual([]);
       expect(log).not.toContain(expired.split(".")[1]);
       expect(log).not.toContain(good.split(".")[1]);
       expect(log).not.toContain(good.split(".")[2]);
