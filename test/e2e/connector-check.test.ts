@@ -8,8 +8,8 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConnectorsConfig } from "../../receiver/src/connectors/connector-config.ts";
-import { createConnector, type Connector } from "../../receiver/src/connectors/connector.ts";
-import { correlationKey, DeliveryError, type DeliveryJob } from "../../receiver/src/connectors/delivery.ts";
+import { createConnector } from "../../receiver/src/connectors/connector.ts";
+import { correlationKey, DeliveryError, type Connector, type DeliveryJob } from "../../receiver/src/outbox/delivery.ts";
 import { startBmcHelixFake, type BmcHelixFake } from "../fakes/bmc-helix-fake.ts";
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
 

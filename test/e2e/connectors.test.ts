@@ -6,21 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startBmcHelixFake, type BmcHelixFake } from "../fakes/bmc-helix-fake.ts";
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
 import { operatorClient } from "../support/api.ts";
+import { eventually } from "../support/eventually.ts";
 import { wrapContext } from "../support/fixtures.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
 
 const FAST_OUTBOX = { OUTBOX_POLL_MS: "20", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
   let store: OpenStore;

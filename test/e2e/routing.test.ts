@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBmcHelixFake, type BmcHelixFake } from "../fakes/bmc-helix-fake.ts";
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
 import { operatorClient } from "../support/api.ts";
+import { eventually } from "../support/eventually.ts";
 import { wrapContext } from "../support/fixtures.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
@@ -81,15 +82,6 @@ function alert(subscription: string, options: { severity?: string; type?: string
   });
 }
 
-async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(STORE_KINDS)("routing rules on $name", (kind) => {
   let store: OpenStore;

@@ -1,6 +1,6 @@
 /** The outbox's guarantees, on both stores: ordering per incident, one holder per job, dead letters and replay. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { correlationKey, type IncidentSnapshot } from "../../receiver/src/connectors/delivery.ts";
+import { correlationKey, type IncidentSnapshot } from "../../receiver/src/outbox/delivery.ts";
 import type { Database } from "../../receiver/src/store/database.ts";
 import { getDelivery, latestDeliveries } from "../../receiver/src/store/delivery-queries.ts";
 import { openPostgres } from "../../receiver/src/store/postgres-database.ts";

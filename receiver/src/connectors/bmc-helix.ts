@@ -3,10 +3,9 @@
  * HPD:IncidentInterface_Create and resolved through HPD:IncidentInterface.
  */
 import type { BmcHelixConfig } from "./connector-config.ts";
-import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
-import { checkVerdict, failure, httpRequest, parseJson, type ConnectorCheck, type HttpResponse } from "./http-client.ts";
+import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../outbox/delivery.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
 import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
-import type { Connector } from "./connector.ts";
 
 /**
  * HPD:IncidentInterface_Create's Description (the incident's Summary) holds 100 characters; AR System

@@ -4,6 +4,9 @@
  */
 import type { Severity } from "../alerts/schema.ts";
 import { ConfigError, httpUrl, integer, optional, text, type Env } from "../env.ts";
+import type { OutboxConfig } from "../outbox/retry-policy.ts";
+
+export type { OutboxConfig };
 
 export type SeverityKey = Severity | "none";
 export type SeverityMap = Readonly<Record<SeverityKey, string>>;
@@ -46,15 +49,6 @@ export interface BmcHelixConfig {
 }
 
 export type ConnectorConfig = ServiceNowConfig | BmcHelixConfig;
-
-export interface OutboxConfig {
-  /** Failed deliveries are retried until this old, then dead-lettered. */
-  maxAgeMs: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  concurrency: number;
-  pollMs: number;
-}
 
 export interface ConnectorsConfig {
   connectors: ConnectorConfig[];

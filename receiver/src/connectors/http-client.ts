@@ -1,6 +1,6 @@
 /** HTTP for connectors: every failure becomes a DeliveryError that says whether a retry can help, and why. */
 import { describeFetchFailure } from "../network-errors.ts";
-import { DeliveryError } from "./delivery.ts";
+import { DeliveryError, type ConnectorCheck } from "../outbox/delivery.ts";
 
 export interface HttpResponse {
   status: number;
@@ -55,11 +55,6 @@ export function parseJson<T>(what: string, response: HttpResponse): T {
 }
 
 /** What a connector's start-up check found, in one line an operator can act on. */
-export interface ConnectorCheck {
-  ok: boolean;
-  detail: string;
-}
-
 /** A check's verdict on one authenticated answer: accepted, credentials refused, access denied, or broken. */
 export function checkVerdict(tool: string, response: HttpResponse, credentials: string): ConnectorCheck {
   const said = response.text.trim().slice(0, 200) || "(empty body)";

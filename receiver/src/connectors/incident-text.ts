@@ -2,7 +2,7 @@
  * The words an ITSM incident gets: a short title, a description with the alert's essentials and a
  * resolution note, each cut to what the tool's field holds. Pure.
  */
-import type { IncidentSnapshot } from "./delivery.ts";
+import type { IncidentSnapshot } from "../outbox/delivery.ts";
 
 /** How many resources or CI names a text lists; an alert may name 20,000 of them. */
 const LISTED_ITEMS = 20;

@@ -3,10 +3,9 @@
  * Management events keyed by message_key. Basic auth or OAuth client credentials.
  */
 import type { ServiceNowConfig } from "./connector-config.ts";
-import { DeliveryError, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "./delivery.ts";
-import { checkVerdict, failure, httpRequest, parseJson, type ConnectorCheck, type HttpResponse } from "./http-client.ts";
+import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../outbox/delivery.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
 import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "./incident-text.ts";
-import type { Connector } from "./connector.ts";
 
 const RENEW_EARLY_MS = 60_000;
 /** ARM ids per CMDB query (about 130 characters each, so the URL stays near 3 KB) and resources looked at. */

@@ -7,9 +7,9 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Metrics } from "../metrics.ts";
 import type { Database } from "../store/database.ts";
 import { claimDelivery, completeDelivery, failDelivery } from "../store/outbox.ts";
-import type { OutboxConfig } from "../connectors/connector-config.ts";
-import type { Connector } from "../connectors/connector.ts";
-import { DeliveryError, type DeliveryJob } from "../connectors/delivery.ts";
+import type { OutboxConfig } from "../outbox/retry-policy.ts";
+import type { Connector } from "../outbox/delivery.ts";
+import { DeliveryError, type DeliveryJob } from "../outbox/delivery.ts";
 import { retryDelayMs } from "../outbox/retry-policy.ts";
 
 export class OutboxWorker {

@@ -6,7 +6,7 @@
  * whoever made the change.
  */
 import type { CiBinding } from "../cmdb/bindings.ts";
-import { actionsFor, snapshotOf, type DeliveryAction } from "../connectors/delivery.ts";
+import { actionsFor, snapshotOf, type DeliveryAction } from "../outbox/delivery.ts";
 import type { Decision, IncidentEvent } from "../incidents/lifecycle.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
 import type { IncidentBinding } from "../store/configuration-items.ts";

@@ -1,5 +1,14 @@
 /** When a failed delivery is tried again: exponential backoff with jitter, never sooner than Retry-After. Pure. */
-import type { OutboxConfig } from "../connectors/connector-config.ts";
+
+/** How the outbox delivers (OUTBOX_* variables, read by connectors/connector-config.ts). */
+export interface OutboxConfig {
+  /** Failed deliveries are retried until this old, then dead-lettered. */
+  maxAgeMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  concurrency: number;
+  pollMs: number;
+}
 
 export function retryDelayMs(attempts: number, config: Pick<OutboxConfig, "retryBaseMs" | "retryMaxMs">, retryAfterMs?: number, random = Math.random): number {
   const ceiling = Math.min(config.retryMaxMs, config.retryBaseMs * 2 ** Math.max(0, attempts - 1));

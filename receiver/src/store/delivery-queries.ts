@@ -1,5 +1,5 @@
 /** Read side of the outbox: deliveries as operators and the incident API see them. */
-import type { DeliveryAction } from "../connectors/delivery.ts";
+import type { DeliveryAction } from "../outbox/delivery.ts";
 import type { Queryable } from "./database.ts";
 
 export interface DeliveryView {

@@ -3,7 +3,7 @@
  * workers (and replicas) never hold one job at once, and a job waits while an earlier job of
  * the same incident and connector is undelivered: a resolve never overtakes its create.
  */
-import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../connectors/delivery.ts";
+import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../outbox/delivery.ts";
 import type { Queryable, Transaction } from "./database.ts";
 
 const LEASE = "5 minutes";

@@ -1,7 +1,7 @@
 /** The outbox loop's own life: idle polling for a long time, then a clean stop. */
 import { pino } from "pino";
 import { afterEach, expect, it, vi } from "vitest";
-import type { Connector } from "../../../receiver/src/connectors/connector.ts";
+import type { Connector } from "../../../receiver/src/outbox/delivery.ts";
 import { OutboxWorker } from "../../../receiver/src/jobs/outbox-worker.ts";
 import { createMetrics } from "../../../receiver/src/metrics.ts";
 import type { Database } from "../../../receiver/src/store/database.ts";

@@ -1,4 +1,7 @@
-/** What a delivery carries, and how a connector reports failure. Shared by the outbox and the connectors. */
+/**
+ * The outbox's model and its port: what a delivery carries, the Connector each ITSM tool implements,
+ * and how a connector reports failure. The outbox depends on this; the connectors implement it.
+ */
 import { createHash } from "node:crypto";
 import type { Severity } from "../alerts/schema.ts";
 import type { CiBinding } from "../cmdb/bindings.ts";
@@ -99,4 +102,22 @@ export function snapshotOf(
 /** The ITSM actions a set of timeline events calls for, in order. */
 export function actionsFor(events: readonly IncidentEvent[]): DeliveryAction[] {
   return events.flatMap((e): DeliveryAction[] => (e.type === "opened" ? ["open"] : e.type === "reopened" ? ["reopen"] : e.type === "resolved" ? ["resolve"] : []));
+}
+
+/** What a connector's start-up check found: reachable, credentials accepted (or why not). */
+export interface ConnectorCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** A connector delivers one outbox job to one ITSM tool and says what the tool calls the incident. */
+export interface Connector {
+  readonly name: string;
+  /** Idempotent: safe to run again after a crash or a lost response. Throws DeliveryError. */
+  deliver(job: DeliveryJob): Promise<ExternalLink | null>;
+  /**
+   * One authenticated request that tells whether the tool is reachable and takes our credentials,
+   * for a line per connector at start-up. Never throws; delivers nothing.
+   */
+  check(): Promise<ConnectorCheck>;
 }
