@@ -112,3 +112,49 @@ describe.each(stores)("SIGKILL under load, $name", (store) => {
     }
   });
 });
+
+describe("SIGTERM under load, PostgreSQL", () => {
+  let database: TestDatabase | undefined;
+  afterAll(() => database?.drop());
+
+  it("answers every request in flight — 202 only for what it stored — commits what is queued, and exits 0", { timeout: 120_000 }, async () => {
+    database = await createTestDatabase();
+    const env = { DATABASE_URL: database.url };
+    const first = await serve(env);
+    const token = await issuer.mint({ expiresIn: 3600 });
+    const answers: Array<{ alertId: string; status: number | "no answer" }> = [];
+    let stopping: Promise<number | null> | null = null;
+    const TOTAL = 400;
+    let next = 0;
+    async function worker() {
+      while (next < TOTAL) {
+        const body = wrapContext("metric-static.json");
+        next += 1;
+        const status = await fetch(`${first.url}/api/alerts`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }).then(
+          (r) => r.status,
+          () => "no answer" as const,
+        );
+        answers.push({ alertId: body.data.essentials.alertId, status });
+        if (!stopping && answers.length >= 60) stopping = first.process.stop("SIGTERM");
+      }
+    }
+    await Promise.all(Array.from({ length: 16 }, worker));
+    expect(await stopping).toBe(0);
+    const acknowledged = answers.filter((a) => a.status === 202).map((a) => a.alertId);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(60);
+    // Only 202 (stored), 503 (shutting down: Azure retries) or a refused connection once it stopped listening.
+    for (const a of answers) expect([202, 503, "no answer"]).toContain(a.status);
+
+    const second = await serve(env);
+    try {
+      const api = operatorClient(issuer, second.url);
+      for (const alertId of acknowledged) expect(await api.incidentFor(alertId), alertId).not.toBeNull();
+    } finally {
+      await second.process.stop();
+    }
+  });
+});
