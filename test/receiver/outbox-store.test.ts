@@ -4,13 +4,14 @@ import { correlationKey, type IncidentSnapshot } from "../../receiver/src/outbox
 import type { Database } from "../../receiver/src/store/database.ts";
 import { getDelivery, latestDeliveries } from "../../receiver/src/store/delivery-queries.ts";
 import { openPostgres } from "../../receiver/src/store/postgres-database.ts";
-import { claimDelivery, completeDelivery, enqueueDeliveries, failDelivery, retryDelivery, type NewDelivery } from "../../receiver/src/store/outbox.ts";
+import { writeLedger } from "../../receiver/src/store/ledger-writes.ts";
+import { claimDelivery, completeDelivery, failDelivery, retryDelivery, type NewDelivery } from "../../receiver/src/store/outbox.ts";
 import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
 
 /** Queues each action for each connector, in that order, in one transaction. */
 function queue(db: Database, snapshot: IncidentSnapshot, actions: Array<NewDelivery["action"]>, connectors = ["servicenow", "bmc-helix"]) {
   const deliveries = actions.flatMap((action) => connectors.map((connector) => ({ incidentId: snapshot.incidentId, connector, action, snapshot, maxAgeMs: 3_600_000 })));
-  return db.transaction(async (tx) => enqueueDeliveries(tx, deliveries));
+  return db.transaction(async (tx) => writeLedger(tx, { inserted: [], updated: [], events: [], bindings: [], deliveries }));
 }
 
 describe.each(STORE_KINDS)("outbox on $name", (kind) => {

@@ -4,15 +4,9 @@
  * the same incident and connector is undelivered: a resolve never overtakes its create.
  */
 import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../outbox/delivery.ts";
-import type { Queryable, Transaction } from "./database.ts";
+import type { Queryable } from "./database.ts";
 
 const LEASE = "5 minutes";
-
-/** Where incident changes go: the configured connectors, retried until maxAgeMs. */
-export interface DeliveryTargets {
-  connectors: readonly string[];
-  maxAgeMs: number;
-}
 
 export interface NewDelivery {
   incidentId: string;
@@ -28,17 +22,6 @@ export function deliveryRecords(deliveries: readonly NewDelivery[]) {
 }
 
 export const DELIVERY_RECORD_COLUMNS = "n int, incident_id uuid, connector text, action text, payload jsonb, max_age_seconds double precision";
-
-/** Queues deliveries in the caller's transaction, in the order given (a create before its resolve). */
-export function enqueueDeliveries(tx: Transaction, deliveries: readonly NewDelivery[]): void {
-  if (deliveries.length === 0) return;
-  tx.later(
-    `INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at)
-     SELECT incident_id, connector, action, payload, now() + make_interval(secs => max_age_seconds)
-     FROM json_to_recordset($1::json) AS t(${DELIVERY_RECORD_COLUMNS}) ORDER BY n`,
-    [JSON.stringify(deliveryRecords(deliveries))],
-  );
-}
 
 interface JobRow {
   id: string;
