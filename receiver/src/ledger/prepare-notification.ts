@@ -12,7 +12,10 @@
  *   could show it);
  * - JSON nested deeper than MAX_DEPTH levels is refused with 422 naming where;
  * - ids and names of any length are stored; the index uses their SHA-256 beyond 512 bytes
- *   (store/keys.ts).
+ *   (store/keys.ts);
+ * - an alert binds at most MAX_BINDINGS CIs (resources first, then names): Azure's 256 KB allow
+ *   ~15,000 names, and binding them all would hold the store (and on the embedded one, the event
+ *   loop) for seconds; the raw body keeps every one.
  */
 import { createHash } from "node:crypto";
 import type { NormalisedAlert } from "../alerts/normalise.ts";
@@ -24,6 +27,9 @@ import type { RoutingExplanation } from "../routing/explain.ts";
 
 /** Deeper than any alertContext Azure documents, and far below what would exhaust the stack. */
 export const MAX_DEPTH = 64;
+
+/** More CIs than any real alert names; the rest stay in the raw body. */
+export const MAX_BINDINGS = 1000;
 
 export interface PreparedNotification {
   alert: NormalisedAlert;
@@ -132,5 +138,5 @@ export function prepareNotification(payload: CommonAlert, rawPayload: string, ca
     if (!resolvedAt) return { ok: false, field: "data.essentials.resolvedDateTime", message: "data.essentials.resolvedDateTime must be a time between the years 0001 and 9999 in UTC" };
   }
   const alert = storable(normaliseAlert(payload), firedAt, resolvedAt);
-  return { ok: true, notification: { alert, dedupKey: dedupKey(payload), rawPayload, caller, bindings: bindingsFor(alert) } };
+  return { ok: true, notification: { alert, dedupKey: dedupKey(payload), rawPayload, caller, bindings: bindingsFor(alert).slice(0, MAX_BINDINGS) } };
 }
