@@ -29,6 +29,8 @@ describe("parseStackConfig", () => {
       exampleAlertRules: false,
       protect: true,
       connectors: { extraEnvironment: {} },
+      routingRules: undefined,
+      metrics: true,
     });
   });
 
