@@ -97,7 +97,7 @@ function referenceProblems(rules: unknown, provided: ReadonlySet<string>): Probl
       problem(
         "secret_unavailable",
         path,
-        `names ${value}, which neither secure-export:routingSecrets nor the stack's connector secrets provide: pulumi config set --secret --path 'routingSecrets.${value}' '…'`,
+        `names ${value}, which neither secure-export:routingSecrets nor the stack's connector secrets provide: pulumi config set --secret --path 'secure-export:routingSecrets.${value}' '…'`,
       ),
     ];
   });
