@@ -29,7 +29,14 @@ export function collectorConfig(metricsPort: number): string {
     receivers: {
       prometheus: {
         config: {
-          scrape_configs: [{ job_name: "secure-export-receiver", scrape_interval: "60s", static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }] }],
+          scrape_configs: [
+            {
+              job_name: "secure-export-receiver",
+              scrape_interval: "60s",
+              // Every replica scrapes 127.0.0.1: without a label of its own, their series would be indistinguishable.
+              static_configs: [{ targets: [`127.0.0.1:${metricsPort}`], labels: { replica: "${env:HOSTNAME}" } }],
+            },
+          ],
         },
       },
     },
