@@ -212,6 +212,7 @@ let full: Run;
 let pr: Run;
 let identityOnly: Run;
 let badRouting: Run;
+let clashingSecret: Run;
 
 beforeAll(async () => {
   const project = projectFile();
@@ -235,6 +236,7 @@ beforeAll(async () => {
     imageRegistryId: "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared",
   });
   identityOnly = await preview("preview-identity", { identityOnly: "true" });
+  clashingSecret = await preview("staging", { receiverEnvironment: JSON.stringify({ LOG_LEVEL: "debug" }), routingSecrets: JSON.stringify({ ENTRA_TENANT_ID: "x" }) }, ["routingSecrets"]);
   badRouting = await preview("staging", {
     routing: JSON.stringify({
       connectors: { "snow-corp": { ...ROUTING.connectors["snow-corp"], auth: { username: "svc", passwordEnv: "SNOW_CORP_PASSWORD" } } },
@@ -420,6 +422,14 @@ describe("the receiver's routing rules, from secure-export:routing and routingSe
       expect.stringMatching(/^line 19, column 20: routes\[0\]\.set\.urgency must be one of "1", "2", "3"/),
       expect.stringMatching(/^line 25, column 9: routes\[1\]\.to\[0\] names no connector "snow-prod"/),
     ]);
+  });
+});
+
+describe("variables the stack sets itself", () => {
+  it("refuses a routingSecrets entry that would replace one, before any resource is registered", () => {
+    expect(clashingSecret.code).not.toBe(0);
+    expect(clashingSecret.registrations.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+    expect([...clashingSecret.errors, clashingSecret.output].join("\n")).toContain("secure-export:routingSecrets must not set ENTRA_TENANT_ID, which the stack sets");
   });
 });
 
