@@ -15,7 +15,7 @@ import * as applicationinsights from "@pulumi/azure-native/applicationinsights/i
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 
-/** Pinned: the tag Renovate moved otel/opentelemetry-collector-contrib to on 2025-11-04 (v0.139.0 release). */
+/** A published release tag (v0.139.0, November 2025; the test cites where it was seen). */
 export const COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.139.0";
 export const COLLECTOR_CONFIG_VARIABLE = "OTELCOL_CONFIG";
 export const CONNECTION_STRING_VARIABLE = "APPLICATIONINSIGHTS_CONNECTION_STRING";
