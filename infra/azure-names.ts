@@ -10,6 +10,8 @@
  * (azure-resource-manager/management/resource-name-rules) and, for Container Apps, the az CLI's
  * message "A name must consist of lower case alphanumeric characters or '-', start with a letter,
  * end with an alphanumeric character, cannot have '--', and must be less than 32 characters."
+ * A Container App secret's name: lower-case letters, digits and '-', starting and ending with a
+ * letter or digit (Container Apps keeps secrets as Kubernetes secrets, whose keys follow RFC 1123).
  */
 
 export interface NamingRule {
@@ -32,6 +34,8 @@ export const NAMING_RULES = {
   postgresServer: { kind: "PostgreSQL flexible server", min: 3, max: 63, pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, rule: "3-63 lower-case letters, digits or '-', not starting or ending with '-' (global)" },
   virtualNetwork: { kind: "virtual network", min: 2, max: 64, pattern: /^[A-Za-z0-9][\w.-]*\w$/, rule: "2-64 letters, digits, '_', '.' or '-', starting with a letter or digit and ending with a letter, digit or '_'" },
   privateDnsZoneLabel: { kind: "private DNS zone label", min: 1, max: 63, pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, rule: "1-63 lower-case letters, digits or '-' per DNS label, not starting or ending with '-'" },
+  applicationInsights: { kind: "Application Insights component", min: 1, max: 260, pattern: /^[^%&\\?/]*[^%&\\?/. ]$/, rule: "1-260 characters without %, &, \\, ? or /, not ending with '.' or a space" },
+  containerAppSecret: { kind: "Container App secret", min: 1, max: 253, pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, rule: "1-253 lower-case letters, digits or '-', starting and ending with a letter or digit" },
   actionGroup: { kind: "action group", min: 1, max: 260, pattern: /^[^%&\\?/]*[^%&\\?/. ]$/, rule: "1-260 characters without %, &, \\, ? or /, not ending with '.' or a space" },
 } as const satisfies Record<string, NamingRule>;
 
@@ -77,6 +81,7 @@ export function worstCaseNames(names: StackNames): Array<{ kind: NamedKind; name
     { kind: "virtualNetwork", name: auto(names.base) },
     { kind: "privateDnsZoneLabel", name: names.privateDnsZone.split(".")[0]! },
     { kind: "actionGroup", name: auto(names.base) },
+    { kind: "applicationInsights", name: auto(names.base) },
   ];
 }
 

@@ -17,10 +17,12 @@ import { CONSOLE_PATH } from "../receiver/src/contract.ts";
 import { AlertRouting } from "./alert-routing.ts";
 import { AppEnvironment } from "./app-environment.ts";
 import { Database } from "./database.ts";
+import { metricsComponent } from "./metrics-collector.ts";
 import { PrivateNetwork } from "./network.ts";
-import { renderReceiverEnvironment } from "./receiver-environment.ts";
+import { renderReceiverEnvironment, type ReceiverEnvironmentInput } from "./receiver-environment.ts";
 import { ReceiverService } from "./receiver-service.ts";
-import { CONFIG_KEYS, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
+import { parseRoutingSecrets } from "./routing-config.ts";
+import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
 import { WebhookIdentity } from "./webhook-identity.ts";
 
 const config = new pulumi.Config("secure-export");
@@ -29,7 +31,29 @@ const secretValues = Object.fromEntries(SECRET_KEYS.flatMap((key) => {
   const value = config.getSecret(key);
   return value === undefined ? [] : [[key, value]];
 })) as Partial<Record<SecretKey, pulumi.Output<string>>>;
-const settings = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(secretValues) as SecretKey[]));
+// config.getSecret would hand over the same text (the object as JSON, every `secure` leaf decrypted)
+// as one opaque secret; the variable names must be known now, before any resource is registered,
+// so the text is read here and each value is marked secret on its own.
+const routingSecrets = parseRoutingSecrets(config.get(ROUTING_SECRETS_KEY)).map((s) => ({ ...s, value: pulumi.secret(s.value) }));
+const settings = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(secretValues) as SecretKey[]), routingSecrets.map((s) => s.variable));
+
+/** The receiver's environment, minus what only exists once the database does. */
+function environmentInput(database: ReceiverEnvironmentInput<pulumi.Input<string>>["database"], ids: { tenantId: pulumi.Input<string>; appIdUri: pulumi.Input<string>; clientId: pulumi.Input<string> }): ReceiverEnvironmentInput<pulumi.Input<string>> {
+  return {
+    ...ids,
+    database,
+    connectors: settings.connectors,
+    secrets: secretValues,
+    routing: { rules: settings.routingRules, secrets: routingSecrets },
+    join: (parts) => pulumi.concat(...parts),
+  };
+}
+// Rendered once with placeholders before any resource exists: a variable the stack sets twice
+// (receiverEnvironment, routingSecrets) is refused at preview, before anything is created.
+if (!settings.identityOnly) {
+  const placeholder = settings.postgres ? { mode: "postgres" as const, url: "", identityClientId: "", poolMax: settings.postgres.poolMax } : { mode: "embedded" as const };
+  renderReceiverEnvironment(environmentInput(placeholder, { tenantId: "", appIdUri: "", clientId: "" }));
+}
 
 const entraClient = azuread.getClientConfigOutput();
 const { base } = settings.names;
@@ -104,17 +128,15 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
       })
     : undefined;
 
-  const environment = renderReceiverEnvironment<pulumi.Input<string>>({
-    tenantId: identity.ids.tenantId,
-    appIdUri: identity.ids.appIdUri,
-    clientId: identity.ids.clientId,
-    database: database && settings.postgres
-      ? { mode: "postgres", url: database.connectionString, identityClientId: receiverIdentity.clientId, poolMax: settings.postgres.poolMax }
-      : { mode: "embedded" },
-    connectors: settings.connectors,
-    secrets: secretValues,
-    join: (parts) => pulumi.concat(...parts),
-  });
+  const environment = renderReceiverEnvironment(
+    environmentInput(
+      database && settings.postgres
+        ? { mode: "postgres", url: database.connectionString, identityClientId: receiverIdentity.clientId, poolMax: settings.postgres.poolMax }
+        : { mode: "embedded" },
+      { tenantId: identity.ids.tenantId, appIdUri: identity.ids.appIdUri, clientId: identity.ids.clientId },
+    ),
+  );
+  const metrics = settings.metrics ? metricsComponent(base, { ...rg, workspaceId: appEnvironment.workspace.id }) : undefined;
 
   const receiver = new ReceiverService(base, {
     ...rg,
@@ -130,6 +152,7 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
     minReplicas: settings.minReplicas,
     maxReplicas: settings.maxReplicas,
     embeddedStore: settings.databaseMode === "embedded",
+    ...(metrics ? { metrics: { connectionString: metrics.connectionString } } : {}),
     dependsOn: [...(network ? [network] : []), ...(database?.ready ?? [])],
   });
   const webhookUrl = pulumi.interpolate`https://${receiverFqdn}/api/alerts`;

@@ -5,9 +5,19 @@
  * and are referenced, never inlined.
  */
 import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
-import type { ConnectorSettings } from "./stack-config.ts";
+import { ROUTING_RULES } from "../receiver/src/routing/load-rules.ts";
+import type { RoutingSecret } from "./routing-config.ts";
+import { StackConfigError } from "./stack-config-error.ts";
+import { SECRET_VARIABLES, type ConnectorSettings } from "./stack-config.ts";
 
 export const EMBEDDED_DATA_DIR = "/data";
+/**
+ * Where the receiver serves Prometheus metrics (its METRICS_PORT; README.md#operations): set
+ * explicitly, so the collector sidecar's scrape target cannot drift from a changed default.
+ */
+export const METRICS_PORT = 9464;
+/** Container Apps' ingress (Envoy) is the one proxy in front, appending X-Forwarded-For. */
+export const TRUSTED_PROXY_HOPS = 1;
 
 export type EnvVar<T> = { name: string; value: T } | { name: string; secretRef: string };
 export interface ContainerSecret<T> {
@@ -32,6 +42,8 @@ export interface ReceiverEnvironmentInput<T> {
   database: { mode: "embedded" } | PostgresConnection<T>;
   connectors: ConnectorSettings;
   secrets: { servicenowPassword?: T; servicenowClientSecret?: T; bmcHelixPassword?: T };
+  /** ROUTING_RULES text (stack-config.ts checked it), and the secrets its connectors name. */
+  routing?: { rules: string | undefined; secrets: readonly RoutingSecret<T>[] };
   /** Joins values into one (e.g. pulumi.interpolate for outputs). */
   join: (parts: readonly (T | string)[]) => T;
 }
@@ -48,6 +60,8 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
 
   plain(ENV.port, String(RECEIVER_PORT));
   plain(ENV.host, "0.0.0.0");
+  plain("METRICS_PORT", String(METRICS_PORT));
+  plain("TRUSTED_PROXY_HOPS", String(TRUSTED_PROXY_HOPS));
   plain(ENV.tenantId, input.tenantId);
   plain(ENV.audiences, input.join([input.appIdUri, ",", input.clientId]));
   plain(ENV.clientId, input.clientId);
@@ -70,10 +84,10 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     plain("SERVICENOW_MODE", sn.mode);
     if (sn.auth === "oauth") {
       plain("SERVICENOW_CLIENT_ID", sn.clientId!);
-      secret("SERVICENOW_CLIENT_SECRET", "servicenow-client-secret", input.secrets.servicenowClientSecret);
+      secret(SECRET_VARIABLES.servicenowClientSecret.variable, SECRET_VARIABLES.servicenowClientSecret.secretName, input.secrets.servicenowClientSecret);
     } else {
       plain("SERVICENOW_USERNAME", sn.username!);
-      secret("SERVICENOW_PASSWORD", "servicenow-password", input.secrets.servicenowPassword);
+      secret(SECRET_VARIABLES.servicenowPassword.variable, SECRET_VARIABLES.servicenowPassword.secretName, input.secrets.servicenowPassword);
     }
   }
   const bmc = input.connectors.bmcHelix;
@@ -82,10 +96,15 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     plain("BMC_HELIX_USERNAME", bmc.username);
     plain("BMC_HELIX_FIRST_NAME", bmc.firstName);
     plain("BMC_HELIX_LAST_NAME", bmc.lastName);
-    secret("BMC_HELIX_PASSWORD", "bmc-helix-password", input.secrets.bmcHelixPassword);
+    secret(SECRET_VARIABLES.bmcHelixPassword.variable, SECRET_VARIABLES.bmcHelixPassword.secretName, input.secrets.bmcHelixPassword);
+  }
+  if (input.routing?.rules !== undefined) plain(ROUTING_RULES, input.routing.rules);
+  for (const routingSecret of input.routing?.secrets ?? []) {
+    if (env.some((e) => e.name === routingSecret.variable)) throw new StackConfigError("routingSecrets", `must not set ${routingSecret.variable}, which the stack sets`);
+    secret(routingSecret.variable, routingSecret.secretName, routingSecret.value);
   }
   for (const [name, value] of Object.entries(input.connectors.extraEnvironment)) {
-    if (env.some((e) => e.name === name)) throw new Error(`secure-export:receiverEnvironment must not override ${name}, which the stack sets`);
+    if (env.some((e) => e.name === name)) throw new StackConfigError("receiverEnvironment", `must not override ${name}, which the stack sets`);
     plain(name, value);
   }
   return { env, secrets };

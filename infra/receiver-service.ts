@@ -13,7 +13,8 @@ import * as random from "@pulumi/random";
 import * as time from "@pulumiverse/time";
 import { RECEIVER_PORT } from "../receiver/src/contract.ts";
 import { WORKLOAD_PROFILE } from "./app-environment.ts";
-import { EMBEDDED_DATA_DIR, type ContainerSecret, type EnvVar } from "./receiver-environment.ts";
+import { CONNECTION_STRING_SECRET, collectorContainer } from "./metrics-collector.ts";
+import { EMBEDDED_DATA_DIR, METRICS_PORT, type ContainerSecret, type EnvVar } from "./receiver-environment.ts";
 
 export const ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 /**
@@ -21,6 +22,16 @@ export const ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
  * operation times out (~15 min) and `pulumi up` fails (microsoft/azure-container-apps#646).
  */
 export const ROLE_PROPAGATION_WAIT = "120s";
+/**
+ * The receiver container's share of a replica. The embedded store (PGlite) peaks near 1.1 GB while
+ * initdb runs on a fresh data directory, and holds ~600 MB under load; with PostgreSQL the process
+ * stays well under 1 GiB. Together with the sidecar the sum must be a Consumption size (0.25 vCPU /
+ * 0.5Gi steps, test/infra/container-resources.test.ts).
+ */
+export function receiverResources(embeddedStore: boolean): { cpu: number; memory: string } {
+  return embeddedStore ? { cpu: 1, memory: "2Gi" } : { cpu: 0.5, memory: "1Gi" };
+}
+
 /** Not secret: the receiver never reads it; a new value makes a new revision (see below). */
 export const SECRETS_VERSION_VARIABLE = "SECRETS_VERSION";
 
@@ -45,8 +56,10 @@ export interface ReceiverServiceArgs {
   secrets: ContainerSecret<pulumi.Input<string>>[];
   minReplicas: number;
   maxReplicas: number;
-  /** Mount an ephemeral volume at DATA_DIR for the embedded store. */
+  /** Mount an ephemeral volume at DATA_DIR for the embedded store (and size the container for it). */
   embeddedStore: boolean;
+  /** Scrape the receiver's metrics into the Application Insights component of this connection string (a sidecar). */
+  metrics?: { connectionString: pulumi.Input<string> };
   /** What must exist before the first revision starts (the network, the database and its administrator). */
   dependsOn: pulumi.Resource[];
 }
@@ -128,12 +141,13 @@ export class ReceiverService extends pulumi.ComponentResource {
       ? [new time.Sleep(`${name}-pull-permission-propagation`, { createDuration: ROLE_PROPAGATION_WAIT, triggers: { assignments: pulumi.all(pullers.map((p) => p.id)).apply((ids) => ids.join(",")) } }, { parent: this, dependsOn: pullers })]
       : [];
 
+    const secrets = [...args.secrets, ...(args.metrics ? [{ name: CONNECTION_STRING_SECRET, value: args.metrics.connectionString }] : [])];
     const versionKey = new random.RandomId(`${name}-secrets-version-key`, { byteLength: 32 }, parent);
     // Container Apps makes no new revision when only a secret changes, and running replicas keep
     // the old value (learn.microsoft.com/azure/container-apps/manage-secrets). A variable derived
     // from the secrets changes the template, which does make one.
     const version = pulumi.unsecret(
-      pulumi.all([versionKey.hex, ...args.secrets.map((s) => s.value)]).apply(([key, ...values]) => secretsVersion(key as string, values as string[])),
+      pulumi.all([versionKey.hex, ...secrets.map((s) => s.value)]).apply(([key, ...values]) => secretsVersion(key as string, values as string[])),
     );
 
     const probe = (type: "Liveness" | "Readiness" | "Startup", path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -156,7 +170,7 @@ export class ReceiverService extends pulumi.ComponentResource {
           activeRevisionsMode: "Single",
           ingress: { external: true, targetPort: RECEIVER_PORT, transport: "http", allowInsecure: false },
           registries,
-          secrets: args.secrets.map((s) => ({ name: s.name, value: pulumi.secret(s.value) })),
+          secrets: secrets.map((s) => ({ name: s.name, value: pulumi.secret(s.value) })),
         },
         template: {
           containers: [
@@ -164,12 +178,13 @@ export class ReceiverService extends pulumi.ComponentResource {
               name: "receiver",
               image: this.imageRef,
               env: [...args.env, { name: SECRETS_VERSION_VARIABLE, value: version }],
-              resources: { cpu: 0.5, memory: "1Gi" },
+              resources: receiverResources(args.embeddedStore),
               // The receiver listens only after migrations and the first key fetch: the startup probe
               // gives it 10 x 15 s before liveness (which would restart it) applies.
               probes: [probe("Startup", "/healthz", 15, 10), probe("Liveness", "/healthz", 10, 3), probe("Readiness", "/readyz", 10, 3)],
               ...(args.embeddedStore ? { volumeMounts: [{ volumeName: "data", mountPath: EMBEDDED_DATA_DIR }] } : {}),
             },
+            ...(args.metrics ? [collectorContainer(METRICS_PORT)] : []),
           ],
           scale: {
             minReplicas: args.minReplicas,

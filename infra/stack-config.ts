@@ -8,6 +8,11 @@
 import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";
 import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
+import type { ConnectorShape } from "../receiver/src/routing/load-rules.ts";
+import { routingRules } from "./routing-config.ts";
+import { StackConfigError } from "./stack-config-error.ts";
+
+export { StackConfigError };
 
 export type DatabaseMode = "postgres" | "embedded";
 
@@ -60,16 +65,10 @@ export interface StackConfig {
   /** `protect` on the data and the identity. */
   protect: boolean;
   connectors: ConnectorSettings;
-}
-
-export class StackConfigError extends Error {
-  /** Stable code for scripts: STACK_CONFIG_INVALID (a key's value) or STACK_NAME_INVALID. */
-  readonly code: "STACK_CONFIG_INVALID" | "STACK_NAME_INVALID";
-  constructor(key: string | { stack: string }, problem: string) {
-    super(typeof key === "string" ? `secure-export:${key} ${problem}` : `stack name "${key.stack}" ${problem}`);
-    this.name = "StackConfigError";
-    this.code = typeof key === "string" ? "STACK_CONFIG_INVALID" : "STACK_NAME_INVALID";
-  }
+  /** ROUTING_RULES (secure-export:routing as JSON, checked), or undefined without rules. */
+  routingRules: string | undefined;
+  /** Scrape the receiver's Prometheus metrics into Application Insights (a collector sidecar). */
+  metrics: boolean;
 }
 
 export type RawConfig = Record<string, string | undefined>;
@@ -78,6 +77,16 @@ export type RawConfig = Record<string, string | undefined>;
 export const SECRET_KEYS = ["servicenowPassword", "servicenowClientSecret", "bmcHelixPassword"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
+/** The receiver variable each secret key becomes, and the Container App secret holding it. */
+export const SECRET_VARIABLES: Readonly<Record<SecretKey, { variable: string; secretName: string }>> = {
+  servicenowPassword: { variable: "SERVICENOW_PASSWORD", secretName: "servicenow-password" },
+  servicenowClientSecret: { variable: "SERVICENOW_CLIENT_SECRET", secretName: "servicenow-client-secret" },
+  bmcHelixPassword: { variable: "BMC_HELIX_PASSWORD", secretName: "bmc-helix-password" },
+};
+
+/** A secret key whose value is a JSON object of receiver variable names to secrets (routing-config.ts). */
+export const ROUTING_SECRETS_KEY = "routingSecrets";
+
 /** Plain (non-secret) keys the program reads. */
 export const CONFIG_KEYS = [
   "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
@@ -85,6 +94,7 @@ export const CONFIG_KEYS = [
   "identityOnly", "identityStack", "owners", "readers", "operators",
   "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
   "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
+  "routing", "metrics",
 ] as const;
 
 /** The defaults, in one place (the ones that depend on other values are computed in parseStackConfig). */
@@ -101,6 +111,7 @@ export const DEFAULTS = {
   previewStackPattern: "pr-*",
   servicenowMode: "table",
   identityOnly: false,
+  metrics: true,
 } as const;
 
 /** `pr-*` style patterns: `*` matches anything. */
@@ -231,7 +242,27 @@ function postgresSettings(raw: RawConfig, maxReplicas: number): PostgresSettings
   return { sku, tier: known.tier, version, poolMax };
 }
 
-export function parseStackConfig(stack: string, raw: RawConfig, secrets: ReadonlySet<SecretKey> = new Set()): StackConfig {
+/** The secret keys today's connector settings put into the receiver's environment. */
+export function connectorSecretKeys(connectors: ConnectorSettings): SecretKey[] {
+  const keys: SecretKey[] = [];
+  if (connectors.serviceNow) keys.push(connectors.serviceNow.auth === "oauth" ? "servicenowClientSecret" : "servicenowPassword");
+  if (connectors.bmcHelix) keys.push("bmcHelixPassword");
+  return keys;
+}
+
+/** The connectors the receiver will build from today's variables, as checkRoutingRules needs them. */
+function connectorShapes(connectors: ConnectorSettings): ConnectorShape[] {
+  return [
+    ...(connectors.serviceNow ? [{ kind: "servicenow" as const, mode: connectors.serviceNow.mode }] : []),
+    ...(connectors.bmcHelix ? [{ kind: "bmc-helix" as const }] : []),
+  ];
+}
+
+/**
+ * `routingSecretVariables`: the variable names of secure-export:routingSecrets (parseRoutingSecrets),
+ * which the rules' passwordEnv / clientSecretEnv may name.
+ */
+export function parseStackConfig(stack: string, raw: RawConfig, secrets: ReadonlySet<SecretKey> = new Set(), routingSecretVariables: readonly string[] = []): StackConfig {
   const preview = matchesPattern(stack, raw.previewStackPattern || DEFAULTS.previewStackPattern);
   const identityOnly = boolean(raw, "identityOnly", DEFAULTS.identityOnly);
   if (identityOnly && preview) throw new StackConfigError("identityOnly", `cannot be true on a preview stack (${stack}): the shared application must outlive every pull request`);
@@ -263,6 +294,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
   if (maxReplicas < minReplicas) throw new StackConfigError("maxReplicas", `must be at least minReplicas (${minReplicas}), got ${maxReplicas}`);
   const protect = boolean(raw, "protect", /^prod/.test(stack));
   if (preview && protect) throw new StackConfigError("protect", `cannot be true on a preview stack (${stack}): preview stacks are torn down`);
+  const connectorSettings = connectors(raw, secrets);
   return {
     stack,
     preview,
@@ -280,6 +312,8 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
     actionGroupShortName,
     exampleAlertRules: boolean(raw, "exampleAlertRules", DEFAULTS.exampleAlertRules),
     protect,
-    connectors: connectors(raw, secrets),
+    connectors: connectorSettings,
+    routingRules: routingRules(raw.routing, connectorShapes(connectorSettings), new Set([...connectorSecretKeys(connectorSettings).map((key) => SECRET_VARIABLES[key].variable), ...routingSecretVariables])),
+    metrics: boolean(raw, "metrics", DEFAULTS.metrics),
   };
 }

@@ -13,9 +13,12 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { AUTO_NAME_SUFFIX_LENGTH, ruleProblem, type NamedKind } from "../../infra/azure-names.ts";
 import { REPO_ROOT } from "../support/processes.ts";
-import { AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";
+import { loadRoutingRules } from "../../receiver/src/routing/load-rules.ts";
+import { COLLECTOR_CONFIG_VARIABLE, CONNECTION_STRING_VARIABLE } from "../../infra/metrics-collector.ts";
+import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";
 import { schemaProblems } from "./provider-schema.ts";
 
 const require = createRequire(import.meta.url);
@@ -194,11 +197,22 @@ const one = (run: Run, type: string) => {
 };
 
 const SN_PASSWORD = "sn-password-plain-text";
+const CORP_PASSWORD = "corp-password-plain-text";
+/** secure-export:routing as the CLI hands an object value to the program: its JSON text. */
+const ROUTING = {
+  connectors: { "snow-corp": { kind: "servicenow", url: "https://contoso.service-now.com", auth: { username: "svc-azure-alerts", passwordEnv: "SNOW_CORP_PASSWORD" } } },
+  routes: [
+    { name: "payments", match: { subscriptions: ["aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e"] }, to: ["snow-corp"], set: { assignmentGroup: "Payments Operations" } },
+    { name: "everything-else", to: ["default"] },
+  ],
+};
 // The longest stack name the naming rules allow with the default prefix: auto-names at their longest.
 const LONGEST = "integration-westeurope-01";
 let full: Run;
 let pr: Run;
 let identityOnly: Run;
+let badRouting: Run;
+let clashingSecret: Run;
 
 beforeAll(async () => {
   const project = projectFile();
@@ -211,8 +225,10 @@ beforeAll(async () => {
       servicenowUrl: "https://dev1.service-now.com",
       servicenowUsername: "integration",
       servicenowPassword: SN_PASSWORD,
+      routing: JSON.stringify(ROUTING),
+      routingSecrets: JSON.stringify({ SNOW_CORP_PASSWORD: CORP_PASSWORD }),
     },
-    ["servicenowPassword"],
+    ["servicenowPassword", "routingSecrets"],
   );
   pr = await preview("pr-99999999", {
     identityStack: "contoso/secure-export/preview-identity",
@@ -220,6 +236,16 @@ beforeAll(async () => {
     imageRegistryId: "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared",
   });
   identityOnly = await preview("preview-identity", { identityOnly: "true" });
+  clashingSecret = await preview("staging", { receiverEnvironment: JSON.stringify({ LOG_LEVEL: "debug" }), routingSecrets: JSON.stringify({ ENTRA_TENANT_ID: "x" }) }, ["routingSecrets"]);
+  badRouting = await preview("staging", {
+    routing: JSON.stringify({
+      connectors: { "snow-corp": { ...ROUTING.connectors["snow-corp"], auth: { username: "svc", passwordEnv: "SNOW_CORP_PASSWORD" } } },
+      routes: [
+        { name: "payments", to: ["snow-corp"], set: { urgency: 5 } },
+        { name: "everything-else", to: ["snow-prod"] },
+      ],
+    }),
+  });
 }, 240_000);
 
 describe("the program under the Pulumi SDK's own runner", () => {
@@ -279,7 +305,13 @@ describe("the program under the Pulumi SDK's own runner", () => {
     for (const secret of secrets) expect(isSecret(secret.value) || isSecret(app.configuration)).toBe(true);
     const image = one(full, "docker-build:index:Image").wire as any;
     expect(isSecret(image.registries) || isSecret(image.registries?.[0]?.password)).toBe(true);
-    for (const [needle, label] of [[SN_PASSWORD, "ServiceNow password"], ["workspace-key", "workspace key"], ["acr-password", "registry password"]] as const) {
+    for (const [needle, label] of [
+      [SN_PASSWORD, "ServiceNow password"],
+      [CORP_PASSWORD, "routingSecrets value"],
+      [APPINSIGHTS_CONNECTION_STRING, "Application Insights connection string"],
+      ["workspace-key", "workspace key"],
+      ["acr-password", "registry password"],
+    ] as const) {
       expect({ label, plain: full.registrations.flatMap((r) => plainOccurrences(r.wire, needle, r.type)) }).toEqual({ label, plain: [] });
     }
   });
@@ -302,6 +334,7 @@ describe("the program under the Pulumi SDK's own runner", () => {
       "azure-native:dbforpostgresql:Server": { kind: "postgresServer", property: "serverName" },
       "azure-native:network:VirtualNetwork": { kind: "virtualNetwork", property: "virtualNetworkName" },
       "azure-native:monitor:ActionGroup": { kind: "actionGroup", property: "actionGroupName" },
+      "azure-native:applicationinsights:Component": { kind: "applicationInsights", property: "resourceName" },
     };
     const problems: string[] = [];
     for (const run of [full, pr]) {
@@ -359,3 +392,97 @@ function graphPermissions(tokens: string[]): { required: string[]; conditional: 
   }
   return { required: [...required].sort(), conditional: [...conditional].sort() };
 }
+
+type Container = { name: string; image: string; args?: string[]; env: Array<{ name: string; value?: string; secretRef?: string }>; resources: { cpu: number; memory: string } };
+const containersOf = (run: Run): Container[] => one(run, "azure-native:app:ContainerApp").inputs.template.containers;
+const envOf = (container: Container) => Object.fromEntries(container.env.map((e) => [e.name, e.secretRef !== undefined ? { secretRef: e.secretRef } : { value: e.value }]));
+
+describe("the receiver's routing rules, from secure-export:routing and routingSecrets", () => {
+  it("hands the checked rules to the receiver as ROUTING_RULES, and each routingSecrets entry as a secret-backed variable", () => {
+    const receiver = containersOf(full).find((c) => c.name === "receiver")!;
+    const env = envOf(receiver);
+    expect(JSON.parse(env.ROUTING_RULES!.value!)).toEqual(ROUTING);
+    expect(env.SNOW_CORP_PASSWORD).toEqual({ secretRef: "routing-snow-corp-password" });
+    const app = one(full, "azure-native:app:ContainerApp").inputs;
+    expect(app.configuration.secrets).toContainEqual({ name: "routing-snow-corp-password", value: CORP_PASSWORD });
+    // What the receiver does with that environment at start-up: the rules load, snow-corp's password resolves.
+    const started = Object.fromEntries(receiver.env.map((e) => [e.name, e.value ?? (app.configuration.secrets as Array<{ name: string; value: string }>).find((s) => s.name === e.secretRef)!.value]));
+    const rules = loadRoutingRules(started);
+    expect(rules.connectors.map((c) => c.name)).toEqual(["default", "snow-corp"]);
+  });
+
+  it("refuses rules with problems before any resource is registered, listing every problem with its line and field", () => {
+    expect(badRouting.code).not.toBe(0);
+    expect(badRouting.registrations.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+    const message = [...badRouting.errors, badRouting.output].join("\n");
+    expect(message).toContain("secure-export:routing has 3 problems");
+    const problems = message.split("\n").filter((l) => /^\s+line \d+, column \d+: /.test(l)).map((l) => l.trim());
+    expect(problems).toEqual([
+      expect.stringMatching(/^line 8, column 24: connectors\.snow-corp\.auth\.passwordEnv names SNOW_CORP_PASSWORD, which neither secure-export:routingSecrets nor/),
+      expect.stringMatching(/^line 19, column 20: routes\[0\]\.set\.urgency must be one of "1", "2", "3"/),
+      expect.stringMatching(/^line 25, column 9: routes\[1\]\.to\[0\] names no connector "snow-prod"/),
+    ]);
+  });
+});
+
+describe("variables the stack sets itself", () => {
+  it("refuses a routingSecrets entry that would replace one, before any resource is registered", () => {
+    expect(clashingSecret.code).not.toBe(0);
+    expect(clashingSecret.registrations.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+    expect([...clashingSecret.errors, clashingSecret.output].join("\n")).toContain("secure-export:routingSecrets must not set ENTRA_TENANT_ID, which the stack sets");
+  });
+});
+
+describe("the Container App behind Container Apps' ingress, its metrics scraped into Application Insights", () => {
+  it("trusts exactly one proxy hop (the ingress) for X-Forwarded-For", () => {
+    for (const run of [full, pr]) expect(envOf(containersOf(run).find((c) => c.name === "receiver")!).TRUSTED_PROXY_HOPS).toEqual({ value: "1" });
+  });
+
+  it("runs the collector sidecar on its config variable, scraping the port the receiver serves metrics on, exporting with the component's connection string", () => {
+    for (const run of [full, pr]) {
+      const [receiver, collector] = containersOf(run);
+      expect(collector).toMatchObject({ name: "metrics-collector", image: expect.stringMatching(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/), args: [`--config=env:${COLLECTOR_CONFIG_VARIABLE}`] });
+      const env = envOf(collector!);
+      const config = parse(env[COLLECTOR_CONFIG_VARIABLE]!.value!);
+      const targets = config.receivers.prometheus.config.scrape_configs.flatMap((c: any) => c.static_configs.flatMap((s: any) => s.targets));
+      expect(targets).toEqual([`127.0.0.1:${envOf(receiver!).METRICS_PORT!.value}`]);
+      const secret = env[CONNECTION_STRING_VARIABLE]!.secretRef!;
+      expect(config.exporters.azuremonitor.connection_string).toBe(`\${env:${CONNECTION_STRING_VARIABLE}}`);
+      expect(one(run, "azure-native:app:ContainerApp").inputs.configuration.secrets).toContainEqual({ name: secret, value: APPINSIGHTS_CONNECTION_STRING });
+      const component = one(run, "azure-native:applicationinsights:Component");
+      expect(component.inputs).toMatchObject({ ingestionMode: "LogAnalytics", workspaceResourceId: `${one(run, "azure-native:operationalinsights:Workspace").name}-id` });
+    }
+    expect(byType(identityOnly, "azure-native:applicationinsights:Component")).toEqual([]);
+  });
+
+  /**
+   * Microsoft Learn, "Containers in Azure Container Apps", #allocations
+   * (MicrosoftDocs/azure-docs articles/container-apps/containers.md): in the Consumption workload
+   * profile "the total CPU and memory allocations requested for all the containers in a container
+   * app must add up to one of the following combinations".
+   */
+  const CONSUMPTION_PROFILE_ALLOCATIONS: ReadonlyArray<readonly [number, string]> = [
+    [0.25, "0.5Gi"], [0.5, "1.0Gi"], [0.75, "1.5Gi"], [1.0, "2.0Gi"], [1.25, "2.5Gi"], [1.5, "3.0Gi"], [1.75, "3.5Gi"], [2.0, "4.0Gi"],
+    [2.25, "4.5Gi"], [2.5, "5.0Gi"], [2.75, "5.5Gi"], [3.0, "6.0Gi"], [3.25, "6.5Gi"], [3.5, "7.0Gi"], [3.75, "7.5Gi"], [4.0, "8.0Gi"],
+  ];
+  const gibibytes = (memory: string) => {
+    const match = /^(\d+(?:\.\d{1,2})?)Gi$/.exec(memory);
+    if (!match) throw new Error(`${memory}: Container Apps takes memory in Gi with at most two decimals`);
+    return Number(match[1]);
+  };
+
+  it("sizes the app to an allowed Consumption combination: 1 vCPU / 2Gi for the embedded store, 0.5 / 1Gi with PostgreSQL, plus the sidecar", () => {
+    expect(one(full, "azure-native:app:ContainerApp").inputs.workloadProfileName).toBe("Consumption");
+    const totals = (run: Run) => {
+      const containers = containersOf(run);
+      return [containers.reduce((sum, c) => sum + c.resources.cpu, 0), containers.reduce((sum, c) => sum + gibibytes(c.resources.memory), 0)] as const;
+    };
+    for (const run of [full, pr]) {
+      const [cpu, memory] = totals(run);
+      expect(CONSUMPTION_PROFILE_ALLOCATIONS.some(([c, m]) => c === cpu && gibibytes(m) === memory), `${cpu} vCPU / ${memory}Gi`).toBe(true);
+    }
+    const receiver = (run: Run) => containersOf(run).find((c) => c.name === "receiver")!.resources;
+    expect(receiver(full)).toEqual({ cpu: 0.5, memory: "1Gi" });
+    expect(receiver(pr)).toEqual({ cpu: 1, memory: "2Gi" });
+  });
+});

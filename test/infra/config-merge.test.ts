@@ -9,9 +9,10 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { seedPreviewConfig } from "../../infra/pipeline/preview-stack.ts";
-import { CONFIG_KEYS, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "../../infra/stack-config.ts";
+import { parseRoutingSecrets } from "../../infra/routing-config.ts";
+import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "../../infra/stack-config.ts";
 import { REPO_ROOT } from "../support/processes.ts";
-import { loadProject, loadStackConfig, validateStackConfigAndApplyProjectConfig, type ConfigMap, type Project } from "./pulumi-config.ts";
+import { configText, configValue, loadProject, loadStackConfig, validateStackConfigAndApplyProjectConfig, type ConfigMap, type Project } from "./pulumi-config.ts";
 
 const read = (file: string) => readFileSync(join(REPO_ROOT, file), "utf8");
 const project = loadProject(read("Pulumi.yaml"));
@@ -19,27 +20,33 @@ const project = loadProject(read("Pulumi.yaml"));
 const decrypt = (cipher: string) => `decrypted:${cipher}`;
 
 /** What the program sees: `pulumi.Config.get` returns text, objects as JSON text; secrets through getSecret. */
-function programConfig(stackConfig: ConfigMap): { raw: RawConfig; secrets: Set<SecretKey> } {
+function programConfig(stackConfig: ConfigMap): { raw: RawConfig; secrets: Set<SecretKey>; routingSecrets: string | undefined } {
   const raw: RawConfig = {};
   const secrets = new Set<SecretKey>();
+  let routingSecrets: string | undefined;
   for (const [key, value] of stackConfig) {
     const [namespace, name] = key.split(":") as [string, string];
     if (namespace !== project.name) continue;
+    if (name === ROUTING_SECRETS_KEY) {
+      if (!value.secure) throw new Error(`${key} holds secrets in plain text: set it with --secret`);
+      routingSecrets = configText(value, decrypt);
+      continue;
+    }
     if ((SECRET_KEYS as readonly string[]).includes(name)) {
       if (value.secure) secrets.add(name as SecretKey);
       continue;
     }
     if (!(CONFIG_KEYS as readonly string[]).includes(name)) throw new Error(`${key} is set but the program never reads it`);
-    raw[name] = value.text;
+    raw[name] = configText(value, decrypt);
   }
-  return { raw, secrets };
+  return { raw, secrets, routingSecrets };
 }
 
 /** Runs what `pulumi up` would: the CLI's check, then the program's. */
 function deploy(stack: string, stackConfig: ConfigMap, target: Project = project) {
   validateStackConfigAndApplyProjectConfig(stack, target, stackConfig, decrypt);
-  const { raw, secrets } = programConfig(stackConfig);
-  return parseStackConfig(stack, raw, secrets);
+  const { raw, secrets, routingSecrets } = programConfig(stackConfig);
+  return parseStackConfig(stack, raw, secrets, parseRoutingSecrets(routingSecrets).map((s) => s.variable));
 }
 
 /** What `az ad signed-in-user show --query id -o tsv` prints: the signed-in user's object id. */
@@ -124,6 +131,32 @@ describe("every stack of this project passes the CLI's check and the program's",
     const settings = deploy(stack, config);
     expect(settings.connectors.serviceNow).toBeDefined();
     expect(settings.identity).toEqual({ kind: "own", owners: [SIGNED_IN_USER], readers: [], operators: [SIGNED_IN_USER] });
+  });
+
+  it("the routing example in README's Configuration: rules as a YAML mapping, routingSecrets as a secure object", () => {
+    const readme = read("README.md");
+    const section = readme.slice(readme.indexOf("**Routing rules.**"));
+    const stackFile = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    const command = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    if (!stackFile || !command) throw new Error("README's routing example lost its stack file or its command");
+    const stackConfig = loadStackConfig(project, stackFile);
+    // The CLI keeps an object with a `secure` leaf as one secure object (config/value.go), decrypted leaf by leaf.
+    expect(stackConfig.get("secure-export:routingSecrets")).toMatchObject({ object: true, secure: true });
+    const settings = deploy("staging", stackConfig);
+    const rules = JSON.parse(settings.routingRules!);
+    expect(Object.keys(rules.connectors)).toEqual(["snow-retail"]);
+    expect(rules.connectors["snow-retail"].auth.clientSecretEnv).toBe("SNOW_RETAIL_CLIENT_SECRET");
+    // The documented command writes the very entry the stack file shows.
+    const path = /--path '([^']+)'/.exec(command)?.[1];
+    expect(path).toBe("secure-export:routingSecrets.SNOW_RETAIL_CLIENT_SECRET");
+    // Without that entry and with `to: [snow-prod]` in the last route, it is refused with the error README shows.
+    stackConfig.delete("secure-export:routingSecrets");
+    const routing = JSON.parse(stackConfig.get("secure-export:routing")!.text);
+    routing.routes.at(-1).to = ["snow-prod"];
+    stackConfig.set("secure-export:routing", configValue(routing));
+    const shown = /gives:\n\n```\n([\s\S]*?)\n```/.exec(section)?.[1];
+    if (!shown) throw new Error("README's routing example lost the error it shows");
+    expect(() => deploy("staging", stackConfig)).toThrow(shown);
   });
 
   it("a pull request's stack as the pipeline seeds it from Pulumi.dev.yaml", () => {

@@ -4,6 +4,9 @@
  * (pkg/cmd/pulumi/operations/{preview,up,destroy}.go → ValidateStackConfigAndApplyProjectConfig).
  *
  * Ported from pulumi/pulumi @ 1b5949891b3c (2026-08-21):
+ * - sdk/go/common/resource/config/value.go: Value.unmarshalValue (an object holding a `secure` leaf
+ *   is a secure object), Value.Value (decrypts each leaf and marshals the object), hasSecureValue,
+ *   isSecureValue, decryptObject;
  * - pkg/workspace/config.go: mergeConfig, validateStackConfigValues, validateStackConfigValue,
  *   parseConfigKey, createConfigValue, missingStackConfigurationKeysError, formatMissingKeys;
  * - sdk/go/common/workspace/project.go: ValidateConfigValue, InferFullTypeName, Project.Validate
@@ -51,13 +54,42 @@ function isPrimitive(value: unknown): boolean {
   return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
 }
 
-/** createConfigValue: primitives become their text, anything else JSON text marked as an object. */
+/** isSecureValue: a mapping of exactly one key, `secure`, holding text. */
+function secureLeaf(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const entries = Object.entries(raw);
+  return entries.length === 1 && entries[0]![0] === "secure" && typeof entries[0]![1] === "string" ? entries[0]![1] : undefined;
+}
+
+/** hasSecureValue: a secure leaf anywhere inside. */
+function hasSecureValue(raw: unknown): boolean {
+  if (secureLeaf(raw) !== undefined) return true;
+  if (Array.isArray(raw)) return raw.some(hasSecureValue);
+  return raw !== null && typeof raw === "object" && Object.values(raw).some(hasSecureValue);
+}
+
+/** createConfigValue / unmarshalValue: primitives become their text, anything else JSON text marked as an object, secure when a leaf is. */
 export function configValue(raw: unknown): ConfigValue {
-  if (raw !== null && typeof raw === "object" && !Array.isArray(raw) && "secure" in raw) {
-    return { text: String((raw as { secure: unknown }).secure), object: false, secure: true };
-  }
+  const leaf = secureLeaf(raw);
+  if (leaf !== undefined) return { text: leaf, object: false, secure: true };
   if (isPrimitive(raw)) return { text: String(raw), object: false, secure: false };
-  return { text: JSON.stringify(raw), object: true, secure: false };
+  return { text: JSON.stringify(raw), object: true, secure: hasSecureValue(raw) };
+}
+
+/** decryptObject: every secure leaf replaced by its plain text. */
+function decryptObject(raw: unknown, decrypt: (cipher: string) => string): unknown {
+  const leaf = secureLeaf(raw);
+  if (leaf !== undefined) return decrypt(leaf);
+  if (Array.isArray(raw)) return raw.map((item) => decryptObject(item, decrypt));
+  if (raw !== null && typeof raw === "object") return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decryptObject(v, decrypt)]));
+  return raw;
+}
+
+/** Value.Value: the text the program receives (PULUMI_CONFIG), secrets decrypted; an object as JSON text. */
+export function configText(value: ConfigValue, decrypt: (cipher: string) => string): string {
+  if (!value.secure) return value.text;
+  if (value.object) return JSON.stringify(decryptObject(JSON.parse(value.text), decrypt));
+  return decrypt(value.text);
 }
 
 /** A stack file's `config:` block, keys namespaced (a bare key belongs to the project). */
@@ -149,7 +181,7 @@ export function validateStackConfigAndApplyProjectConfig(stackName: string, proj
     const value = stackConfig.get(parseConfigKey(project.name, projectKey));
     if (!value) continue;
     if (type.secret && !value.secure) throw new Error(`Stack '${stackName}' with configuration key '${projectKey}' must be encrypted as it's secret`);
-    const text = value.secure ? decrypt(value.text) : value.text;
+    const text = configText(value, decrypt);
     const content: unknown = value.object ? JSON.parse(text) : text;
     if (!validateConfigValue(type.type, type.items, content)) {
       throw new Error(`Stack '${stackName}' with configuration key '${projectKey}' must be of type '${inferFullTypeName(type.type, type.items)}'`);

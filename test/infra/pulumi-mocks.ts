@@ -35,6 +35,8 @@ export const SHARED_IDENTITY = {
   servicePrincipalObjectId: "5b5b5b5b-0000-4000-8000-0000000000b6",
   tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
 };
+/** What an Application Insights component reports as its connection string (a credential: it admits telemetry). */
+export const APPINSIGHTS_CONNECTION_STRING = "InstrumentationKey=00000000-aaaa-4bbb-8ccc-dddddddddddd;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
 export const UAMI = { principalId: "uai-principal-id", clientId: "0a1d0a1d-0000-4000-8000-00000000001d" };
 
 export const INVOKES: Record<string, Record<string, unknown>> = {
@@ -60,6 +62,8 @@ export function computed(type: string, name: string, inputs: Record<string, any>
     }
     case "azure-native:containerregistry:Registry":
       return { loginServer: `${name}.azurecr.io`, name };
+    case "azure-native:applicationinsights:Component":
+      return { connectionString: APPINSIGHTS_CONNECTION_STRING, name };
     case "azure-native:operationalinsights:Workspace":
       return { customerId: "workspace-customer-id", name };
     case "azure-native:managedidentity:UserAssignedIdentity":

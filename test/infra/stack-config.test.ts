@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
-import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS, StackConfigError, matchesPattern, parseStackConfig } from "../../infra/stack-config.ts";
+import { CONFIG_KEYS, DEFAULTS, ROUTING_SECRETS_KEY, SECRET_KEYS, StackConfigError, matchesPattern, parseStackConfig } from "../../infra/stack-config.ts";
 import { REPO_ROOT } from "../support/processes.ts";
 
 const OID = "0b0b0b0b-0000-4000-8000-00000000000b";
@@ -29,6 +29,8 @@ describe("parseStackConfig", () => {
       exampleAlertRules: false,
       protect: true,
       connectors: { extraEnvironment: {} },
+      routingRules: undefined,
+      metrics: true,
     });
   });
 
@@ -123,7 +125,7 @@ describe("README's configuration table", () => {
   const documented = new Map(rows.flatMap(([, keys, , defaults]) => [...keys!.matchAll(/`(\w+)`/g)].map((m) => [m[1]!, defaults!] as const)));
 
   it("documents exactly the keys the program reads", () => {
-    expect([...documented.keys()].sort()).toEqual([...CONFIG_KEYS, ...SECRET_KEYS].sort());
+    expect([...documented.keys()].sort()).toEqual([...CONFIG_KEYS, ...SECRET_KEYS, ROUTING_SECRETS_KEY].sort());
   });
 
   it("states each constant default the code applies", () => {

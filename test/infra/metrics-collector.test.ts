@@ -1,0 +1,56 @@
+/**
+ * The collector sidecar against the collector's own contracts (nothing here can run the image):
+ * - config from an environment variable: `--config=env:MY_CONFIG_IN_AN_ENVVAR`, the env provider
+ *   (opentelemetry.io/docs/collector/configuration, "Location");
+ * - the otelcol-contrib image runs ENTRYPOINT ["/otelcol-contrib"] with CMD ["--config", …], so a
+ *   container's `args` replace the CMD only (open-telemetry/opentelemetry-collector-releases
+ *   distributions/otelcol-contrib/Dockerfile);
+ * - `azuremonitor` exporter settings: the properties of its published schema
+ *   (opentelemetry-collector-releases distributions/otelcol-contrib/_build/schemas/exporter_azuremonitorexporter.json);
+ *   metrics land in Application Insights' `customMetrics` (exporter/azuremonitorexporter/README.md);
+ * - `prometheus` receiver: `config.scrape_configs[]`, Prometheus' own scrape configuration;
+ * - image tag 0.139.0 published (Renovate: plengauer/Thoth#2339 "Update otel/opentelemetry-collector-contrib
+ *   Docker tag to v0.139.0", open-telemetry/opentelemetry-helm-charts#1930).
+ */
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { COLLECTOR_CONFIG_VARIABLE, COLLECTOR_IMAGE, CONNECTION_STRING_SECRET, CONNECTION_STRING_VARIABLE, collectorContainer } from "../../infra/metrics-collector.ts";
+import { METRICS_PORT, renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
+
+const AZUREMONITOR_SETTINGS = [
+  "clientconfig", "connection_string", "custom_events_enabled", "exception_events_enabled", "instrumentation_key",
+  "maxbatchinterval", "maxbatchsize", "sending_queue", "shutdown_timeout", "spaneventsenabled",
+];
+
+describe("the metrics collector sidecar", () => {
+  const container = collectorContainer(METRICS_PORT);
+  const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
+  const config = parse((env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value);
+
+  it("pins a published otelcol-contrib release and reads its whole config from one variable through the env provider", () => {
+    expect(COLLECTOR_IMAGE).toBe("otel/opentelemetry-collector-contrib:0.139.0");
+    expect(container.args).toEqual([`--config=env:${COLLECTOR_CONFIG_VARIABLE}`]);
+    expect(env[COLLECTOR_CONFIG_VARIABLE]).toHaveProperty("value");
+  });
+
+  it("scrapes the port the receiver is told to serve metrics on, over the replica's loopback, each replica labelled", () => {
+    const receiverEnv = renderReceiverEnvironment({ tenantId: "t", appIdUri: "a", clientId: "c", database: { mode: "embedded" }, connectors: { extraEnvironment: {} }, secrets: {}, join: (p) => p.join("") }).env;
+    expect(receiverEnv).toContainEqual({ name: "METRICS_PORT", value: String(METRICS_PORT) });
+    expect(config.receivers.prometheus.config.scrape_configs).toEqual([
+      expect.objectContaining({ static_configs: [{ targets: [`127.0.0.1:${METRICS_PORT}`], labels: { replica: "${env:HOSTNAME}" } }] }),
+    ]);
+  });
+
+  it("exports with azuremonitor, its connection string expanded from a variable backed by the Container App secret", () => {
+    expect(Object.keys(config.exporters.azuremonitor).every((key) => AZUREMONITOR_SETTINGS.includes(key))).toBe(true);
+    expect(config.exporters.azuremonitor.connection_string).toBe(`\${env:${CONNECTION_STRING_VARIABLE}}`);
+    expect(env[CONNECTION_STRING_VARIABLE]).toEqual({ name: CONNECTION_STRING_VARIABLE, secretRef: CONNECTION_STRING_SECRET });
+  });
+
+  it("wires exactly one metrics pipeline from defined components", () => {
+    expect(config.service.pipelines).toEqual({ metrics: { receivers: ["prometheus"], exporters: ["azuremonitor"] } });
+    for (const [kind, names] of Object.entries(config.service.pipelines.metrics) as Array<[string, string[]]>) {
+      for (const name of names) expect(config[kind], `${kind}.${name}`).toHaveProperty(name);
+    }
+  });
+});
