@@ -35,11 +35,8 @@ function template(serialised: string): [string, string] {
   return [serialised.slice(0, at), serialised.slice(at + PLACEHOLDER.length)];
 }
 
-export function uniqueAlerts(name: string): Bodies {
-  const templates = firedSamples().map((sample) => {
-    sample.data.essentials.alertId = PLACEHOLDER;
-    return template(JSON.stringify(sample));
-  });
+/** Bodies from the templates in turn, each with an alert id no other body of any run has. */
+function numbered(templates: [string, string][], name: string): Bodies {
   const prefix = runPrefix(name);
   let n = 0;
   return () => {
@@ -47,6 +44,14 @@ export function uniqueAlerts(name: string): Bodies {
     const [before, after] = templates[n % templates.length]!;
     return before + prefix + n + after;
   };
+}
+
+export function uniqueAlerts(name: string): Bodies {
+  const templates = firedSamples().map((sample) => {
+    sample.data.essentials.alertId = PLACEHOLDER;
+    return template(JSON.stringify(sample));
+  });
+  return numbered(templates, name);
 }
 
 export function alertmanagerAlerts(name: string): Bodies {
@@ -68,13 +73,7 @@ export function alertmanagerAlerts(name: string): Bodies {
       ]),
     ),
   );
-  const prefix = runPrefix(name);
-  let n = 0;
-  return () => {
-    n += 1;
-    const [before, after] = templates[n % templates.length]!;
-    return before + prefix + n + after;
-  };
+  return numbered(templates, name);
 }
 
 export interface Mix {
