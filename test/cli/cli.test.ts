@@ -2,8 +2,7 @@
  * `npx secure-export …` as a user runs it: a separate process against the local stack (receiver,
  * local issuer, ServiceNow and BMC Helix stand-ins), reading what it prints and its exit code.
  */
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import Fastify from "fastify";
 import { decodeJwt } from "jose";
@@ -11,37 +10,25 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { COMMANDS } from "../../receiver/cli/commands.ts";
 import { consoleConfig } from "../../receiver/src/http/routes/console.ts";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_USERS } from "../../receiver/local/local-identity.ts";
-import { startLocalStack, type LocalStack } from "../../receiver/local/start-local-stack.ts";
-import { operatorClient } from "../support/api.ts";
+import type { LocalStack } from "../../receiver/local/start-local-stack.ts";
 import { eventually } from "../support/eventually.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { writeAlert } from "../support/local-alerts.ts";
+import { startLocalStackFixture, type LocalStackFixture } from "../support/local-stack-fixture.ts";
 import { run, REPO_ROOT, type Finished } from "../support/processes.ts";
 
 // Each test starts the CLI several times, a new Node process each, on a machine shared with other suites.
 vi.setConfig({ testTimeout: 120_000 });
 
-// One outbox loop polling every 100 ms: prompt deliveries, and few idle polls over a long file (the
-// outbox worker keeps every idle poll's wake-up chained until it stops, so thousands overflow the stack).
-const FAST_OUTBOX = { OUTBOX_POLL_MS: "100", OUTBOX_CONCURRENCY: "1", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
-
+let fixture: LocalStackFixture;
 let dir: string;
-let database: TestDatabase;
 let stack: LocalStack;
-let api: ReturnType<typeof operatorClient>;
+let api: LocalStackFixture["api"];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "secure-export-cli-"));
-  // PostgreSQL rather than the embedded store: the same API, and a much cheaper start on a busy machine.
-  database = await createTestDatabase();
-  stack = await startLocalStack({ env: { PORT: "0", ISSUER_PORT: "0", DATABASE_URL: database.url, ...FAST_OUTBOX }, withItsm: true });
-  api = operatorClient(stack.issuer, stack.receiver.url);
+  fixture = await startLocalStackFixture("cli");
+  ({ dir, stack, api } = fixture);
 }, 120_000);
-afterAll(async () => {
-  await stack?.close();
-  await database?.drop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 afterEach(() => {
   stack.itsm!.serviceNow.fail(0);
 });

@@ -4,18 +4,14 @@
  * flow on the local issuer, an alert sent with send-alert appearing by itself, resolving it,
  * replaying a dead letter, the message for users without a role, a phone's width, a keyboard.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LOCAL_USERS } from "../../receiver/local/local-identity.ts";
-import { startLocalStack, type LocalStack } from "../../receiver/local/start-local-stack.ts";
-import { operatorClient } from "../support/api.ts";
+import type { LocalStack } from "../../receiver/local/start-local-stack.ts";
 import { browserUnavailable, launchChromium } from "../support/browser.ts";
 import { eventually } from "../support/eventually.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { writeAlert } from "../support/local-alerts.ts";
+import { startLocalStackFixture, type LocalStackFixture } from "../support/local-stack-fixture.ts";
 import { run } from "../support/processes.ts";
 
 const unavailable = browserUnavailable();
@@ -24,34 +20,26 @@ if (unavailable) console.warn(`SKIPPED the web console's browser tests: ${unavai
 // A browser, a receiver and three stand-ins share two cores with the rest of the suite.
 vi.setConfig({ testTimeout: 120_000 });
 
-// One outbox loop polling every 100 ms: prompt deliveries, and few idle polls over a long file (the
-// outbox worker keeps every idle poll's wake-up chained until it stops, so thousands overflow the stack).
-const FAST_OUTBOX = { OUTBOX_POLL_MS: "100", OUTBOX_CONCURRENCY: "1", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
 /** The console refreshes every 5 s; a change must show within two refreshes. */
 const LIVE = { timeout: 15_000 };
 /** How long the page may take to react to a click or a sign-in on a busy machine (expect.poll's default is 1 s). */
 const WAIT = { timeout: 15_000 };
 
 describe.skipIf(unavailable)("the web console in Chromium", () => {
+  let fixture: LocalStackFixture;
   let dir: string;
-  let database: TestDatabase;
   let stack: LocalStack;
   let browser: Browser;
-  let api: ReturnType<typeof operatorClient>;
+  let api: LocalStackFixture["api"];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "secure-export-console-"));
-    // PostgreSQL rather than the embedded store: the same API, and a much cheaper start on a busy machine.
-    database = await createTestDatabase();
-    stack = await startLocalStack({ env: { PORT: "0", ISSUER_PORT: "0", DATABASE_URL: database.url, ...FAST_OUTBOX }, withItsm: true });
-    api = operatorClient(stack.issuer, stack.receiver.url);
+    fixture = await startLocalStackFixture("console");
+    ({ dir, stack, api } = fixture);
     browser = await launchChromium();
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
-    await stack?.close();
-    await database?.drop();
-    await rm(dir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   /** A fresh browser profile (no session), signed in as `name` on the local issuer's page. */
