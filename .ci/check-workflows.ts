@@ -1,11 +1,11 @@
 /**
  * Checks the GitHub workflows for what actionlint cannot see (rules in workflow-rules.ts): jobs
  * install what the repository code they run needs, failures fail their step, every OIDC subject is
- * one README.md tells users to federate, pull requests neither use a deploy identity nor share a
+ * docs/deploy/pipelines.md tells users to federate, pull requests neither use a deploy identity nor share a
  * concurrency group with a deploy, no stack configuration lives only in a runner, and preview
  * stacks are never brought up or torn down blindly.
  *
- *   node .ci/check-workflows.ts [--workflows .github/workflows] [--readme README.md] [--repo-root .] [--default-branch main]
+ *   node .ci/check-workflows.ts [--workflows .github/workflows] [--readme docs/deploy/pipelines.md] [--repo-root .] [--default-branch main]
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -16,7 +16,7 @@ import { checkWorkflows } from "./workflow-rules.ts";
 const { values } = parseArgs({
   options: {
     workflows: { type: "string", default: ".github/workflows" },
-    readme: { type: "string", default: "README.md" },
+    readme: { type: "string", default: "docs/deploy/pipelines.md" },
     "repo-root": { type: "string", default: "." },
     "default-branch": { type: "string", default: "main" },
   },

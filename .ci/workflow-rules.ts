@@ -1,6 +1,6 @@
 /**
  * What actionlint cannot see: whether each workflow would work on its first real run, and keep
- * preview stacks from harming deploys. Pure: workflows (workflow-model.ts) and README text in,
+ * preview stacks from harming deploys. Pure: workflows (workflow-model.ts) and the pipelines doc's text in,
  * problems out. Each rule names the failure it prevents.
  */
 import { envValue, isPullRequestWorkflow, type Job, type Step, type Workflow } from "./workflow-model.ts";
@@ -140,12 +140,13 @@ function subjects(job: Job, options: CheckOptions): { subjects: string[]; unknow
   return result;
 }
 
-/** Subjects the README's "GitOps pipelines" section tells users to federate (`repo:<owner>/<repo>:…`). */
+/** Subjects docs/deploy/pipelines.md tells users to federate (`repo:<owner>/<repo>:…`). */
 export function readmeSubjects(readme: string): Set<string> {
-  const start = readme.search(/^## GitOps pipelines\b/m);
-  if (start < 0) return new Set();
-  const rest = readme.slice(start + 3);
-  const end = rest.search(/^## /m);
+  // The section is a page's title (docs/deploy/pipelines.md) or, in older trees, a README chapter.
+  const heading = /^(#{1,2}) GitOps pipelines\b/m.exec(readme);
+  if (!heading) return new Set();
+  const rest = readme.slice(heading.index + heading[0].length);
+  const end = rest.search(new RegExp(`^#{1,${heading[1]!.length}} `, "m"));
   const section = end < 0 ? rest : rest.slice(0, end);
   return new Set([...section.matchAll(/`repo:<owner>\/<repo>:([^`\s]+)`/g)].map((m) => m[1]!));
 }
@@ -161,12 +162,12 @@ function oidcSubjectsFederated(workflows: Workflow[], readme: string, options: C
     for (const subject of new Set(found)) {
       used.add(subject);
       if (!listed.has(subject)) {
-        problems.push({ rule: "oidc-subject-federated", file: job.workflow.file, job: job.id, message: `its OIDC subject repo:<owner>/<repo>:${subject} is not among the federated credentials README.md's "GitOps pipelines" section lists, so azure/login fails (AADSTS70021)` });
+        problems.push({ rule: "oidc-subject-federated", file: job.workflow.file, job: job.id, message: `its OIDC subject repo:<owner>/<repo>:${subject} is not among the federated credentials docs/deploy/pipelines.md lists, so azure/login fails (AADSTS70021)` });
       }
     }
   }
   for (const subject of listed) {
-    if (!used.has(subject)) problems.push({ rule: "oidc-subject-federated", file: "README.md", message: `README lists the subject repo:<owner>/<repo>:${subject}, which no id-token job uses` });
+    if (!used.has(subject)) problems.push({ rule: "oidc-subject-federated", file: "docs/deploy/pipelines.md", message: `docs/deploy/pipelines.md lists the subject repo:<owner>/<repo>:${subject}, which no id-token job uses` });
   }
 }
 
@@ -196,7 +197,7 @@ function clientIdSources(job: Job): Set<string> {
  * workflow and the program, and run them as that identity. A pull-request job reading the same
  * variable as a deploy job gets the deploy identity (an environment variable of the same name only
  * shadows it inside that environment). Likewise a job outside any environment that reads a variable
- * the environment jobs read gets the repository-level value, which the README says must not exist:
+ * the environment jobs read gets the repository-level value, which docs/deploy/pipelines.md says must not exist:
  * its login fails, or uses whatever identity someone put there.
  */
 function separateIdentities(workflows: Workflow[], problems: Problem[]): void {

@@ -1,5 +1,5 @@
 /**
- * Alert routing (README.md#deploying-with-pulumi): the action group whose secure webhook posts to the receiver with
+ * Alert routing (docs/deploy/pulumi.md#deploying-with-pulumi): the action group whose secure webhook posts to the receiver with
  * an Entra token, and optional example alert rules that prove the path on a new environment.
  */
 import * as monitor from "@pulumi/azure-native/monitor/index.js";

@@ -1,5 +1,5 @@
 /**
- * The receiver's container environment (README.md#running-the-receiver-in-production and the
+ * The receiver's container environment (docs/configuration.md#running-the-receiver-in-production and the
  * connector variables), rendered from the stack's pieces. Pure and generic in the value type, so it
  * is tested with plain strings and used with Pulumi outputs. Secrets go into Container App secrets
  * and are referenced, never inlined.
@@ -12,7 +12,7 @@ import { SECRET_VARIABLES, type ConnectorSettings } from "./stack-config.ts";
 
 export const EMBEDDED_DATA_DIR = "/data";
 /**
- * Where the receiver serves Prometheus metrics (its METRICS_PORT; README.md#operations): set
+ * Where the receiver serves Prometheus metrics (its METRICS_PORT; docs/operations.md#operations): set
  * explicitly, so the collector sidecar's scrape target cannot drift from a changed default.
  */
 export const METRICS_PORT = 9464;

@@ -1,5 +1,5 @@
 /**
- * `secure-export:routing` (the receiver's routing rules, README.md#routing-admission-and-maintenance-rules)
+ * `secure-export:routing` (the receiver's routing rules, docs/routing.md#routing-admission-and-maintenance-rules)
  * and `secure-export:routingSecrets` (the secrets their connectors name), checked before any
  * resource exists. Pure: takes the text Pulumi hands the program, returns values or throws
  * StackConfigError naming the key.

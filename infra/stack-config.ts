@@ -2,7 +2,7 @@
  * The stack's configuration: read from Pulumi config, validated with messages that name the key,
  * and the ONE owner of every default. Pulumi.yaml declares no `secure-export:` key on purpose: the
  * CLI treats a declared key without a default as required and refuses every stack lacking it, and a
- * declared default would be a second owner (README.md#configuration lists these defaults).
+ * declared default would be a second owner (docs/deploy/pulumi.md#configuration lists these defaults).
  * Pure: `parseStackConfig` takes plain values.
  */
 import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";

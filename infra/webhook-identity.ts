@@ -120,7 +120,7 @@ export class WebhookIdentity extends pulumi.ComponentResource {
     this.servicePrincipalObjectId = this.servicePrincipal.objectId;
 
     // Shared by every action group of the tenant and owned by Microsoft: read it, never manage it
-    // (managing it, even with useExisting, PATCHes its settings). README says how an admin creates
+    // (managing it, even with useExisting, PATCHes its settings). docs/deploy/pulumi.md says how an admin creates
     // it once in a tenant that lacks it.
     const azns = azuread.getServicePrincipalOutput({ clientId: AZNS_WEBHOOK_CLIENT_ID }, { parent: this });
 

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       const stack = required("stack");
       const file = `Pulumi.${stack}.yaml`;
       // The file is created once with the stack (it may hold the stack's encryption salt) and committed.
-      if (!existsSync(file)) throw new PipelineError("BAD_ARGUMENT", `${file} does not exist: create the stack and commit its file first (README: GitOps pipelines)`);
+      if (!existsSync(file)) throw new PipelineError("BAD_ARGUMENT", `${file} does not exist: create the stack and commit its file first (docs/deploy/pipelines.md)`);
       const recorded = recordImage(readFileSync(file, "utf8"), required("image"), required("registry-id"));
       if (recorded.changed) writeFileSync(file, recorded.yaml);
       console.error(recorded.changed ? `${file}: ${stack} now runs ${values.image}` : `${file} already names ${values.image}`);

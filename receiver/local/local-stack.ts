@@ -13,7 +13,7 @@ const usage = `usage: npm start [-- --with-itsm]
                 incidents to them (watch tickets open and resolve without an instance of your own)
 
 Environment: PORT (8080), ISSUER_PORT (8079), DATA_DIR (.data), DATABASE_URL, LOG_LEVEL, and every
-receiver variable in README.md.`;
+receiver variable in docs/configuration.md.`;
 
 let values: { "with-itsm"?: boolean; help?: boolean };
 try {

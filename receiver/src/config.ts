@@ -1,5 +1,5 @@
 /**
- * Receiver configuration, read from the environment alone (README.md#running-the-receiver-in-production).
+ * Receiver configuration, read from the environment alone (docs/configuration.md#running-the-receiver-in-production).
  * Every problem is reported at once, each naming its variable.
  */
 import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";

@@ -119,7 +119,7 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
 
   test("a receiver that cannot start fails the run with its own message and nothing is left running", async () => {
     const bench = newRun();
-    // The receiver refuses this value at start-up (README: BODY_LIMIT_BYTES is at least 1024).
+    // The receiver refuses this value at start-up (docs/configuration.md: BODY_LIMIT_BYTES is at least 1024).
     const result = await run(QUICK, bench.env({ BODY_LIMIT_BYTES: "1" }), TIMEOUT_MS);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("receiver postgres exited unexpectedly");

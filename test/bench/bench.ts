@@ -10,7 +10,7 @@
  *   npm run soak                                   100,000 alerts per store, peak memory
  *
  * Progress goes to stderr; tables and, as the last line, one JSON object go to stdout.
- * README.md "Performance and reliability" describes every figure.
+ * docs/performance.md describes every figure.
  */
 import { cpus, loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";

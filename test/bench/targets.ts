@@ -2,7 +2,7 @@
  * The systems the bench loads, each started as its own process and waited on until it is ready:
  * - the ceiling: a bare Fastify route that only parses the body (ceiling-server.ts);
  * - the receiver exactly as the container image runs it (`node receiver/src/serve.ts`), configured
- *   only through its documented environment (README "Running the receiver in production"), on the
+ *   only through its documented environment (docs/configuration.md), on the
  *   embedded store in a temporary DATA_DIR or on a fresh PostgreSQL database;
  * - Prometheus Alertmanager (the Debian package's binary) on loopback, in memory, for a peer that
  *   takes alerts over HTTP without authentication or a durable commit.

@@ -1,5 +1,5 @@
 /**
- * What an operator learns about each ITSM connector before the first alert (README.md#itsm-connectors-servicenow-and-bmc-helix):
+ * What an operator learns about each ITSM connector before the first alert (docs/connectors.md#itsm-connectors-servicenow-and-bmc-helix):
  * check() makes one authenticated call to the fakes, which refuse bad credentials as the tools do
  * (ServiceNow 401 "User Not Authenticated", OAuth 401 access_denied; Helix login 401 with AR error 623),
  * and a delivery that cannot reach a tool says why (ECONNREFUSED…), not just "fetch failed".

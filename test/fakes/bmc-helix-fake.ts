@@ -1,5 +1,5 @@
 /**
- * A BMC Helix ITSM stand-in that enforces the documented REST contract (README.md#bmc-helix-itsm): AR-JWT login
+ * A BMC Helix ITSM stand-in that enforces the documented REST contract (docs/connectors.md#bmc-helix-itsm): AR-JWT login
  * with expiring tokens, the required create values and their enumerations, the error array, and
  * Status_Reason plus Resolution to resolve.
  */

@@ -1,5 +1,5 @@
 /**
- * A ServiceNow stand-in that enforces the documented contract (README.md#servicenow) strictly enough that
+ * A ServiceNow stand-in that enforces the documented contract (docs/connectors.md#servicenow) strictly enough that
  * a connector cutting corners fails: JSON headers, auth (basic or OAuth client credentials with
  * expiring tokens), required fields, close_code/close_notes to resolve, the error envelope, 429,
  * and — like the real thing — queries on unknown fields silently ignored.

@@ -5,7 +5,7 @@
  * monitor sees whole RegisterResourceRequests, so this checks what mocks cannot: resource options
  * (ignoreChanges, dependencies), secret wrapping, invokes — and the recorded inputs against the
  * provider SDKs' enums and deprecations, the names against Azure's naming rules, and the Graph
- * permissions the registered azuread resources need against the README.
+ * permissions the registered azuread resources need against docs/deploy/pulumi.md.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -355,12 +355,12 @@ describe("the program under the Pulumi SDK's own runner", () => {
     expect(named.map((r) => r.type).filter((t) => !covered.has(t))).toEqual([]);
   });
 
-  it("needs exactly the Graph permissions README lists, per the azuread resources' own API Permissions notes", () => {
+  it("needs exactly the Graph permissions docs/deploy/pulumi.md lists, per the azuread resources' own API Permissions notes", () => {
     const needed = graphPermissions([...full.registrations.map((r) => r.type), ...full.invokes.map((i) => i.token), ...identityOnly.registrations.map((r) => r.type), ...identityOnly.invokes.map((i) => i.token)]);
-    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const readme = readFileSync(join(REPO_ROOT, "docs/deploy/pulumi.md"), "utf8");
     const listed = (label: string) => {
       const line = readme.split("\n").find((l) => l.trim().startsWith(`- **${label}**`));
-      if (!line) throw new Error(`README has no line starting "- **${label}**"`);
+      if (!line) throw new Error(`docs/deploy/pulumi.md has no line starting "- **${label}**"`);
       return [...line.matchAll(/`([A-Za-z]+\.[A-Za-z.]+)`/g)].map((m) => m[1]!).sort();
     };
     expect(listed("Graph application permissions")).toEqual(needed.required);

@@ -1,7 +1,7 @@
 /**
  * Every way a stack of this project comes to exist passes the Pulumi CLI's configuration check
  * (ported in pulumi-config.ts) and then the program's own (parseStackConfig): each committed
- * Pulumi.<stack>.yaml, a stack made exactly as README's "A new environment" says, a pull request's
+ * Pulumi.<stack>.yaml, a stack made exactly as docs/deploy/pulumi.md's "A new environment" says, a pull request's
  * seeded stack, and a teardown that has no stack file. The CLI runs this check before preview, up
  * and destroy; mocks and the SDK runner never do, which is how 15 required keys once went unseen.
  */
@@ -52,29 +52,29 @@ function deploy(stack: string, stackConfig: ConfigMap, target: Project = project
 /** What `az ad signed-in-user show --query id -o tsv` prints: the signed-in user's object id. */
 const SIGNED_IN_USER = "5e5e5e5e-0000-4000-8000-00000000005e";
 
-/** The `pulumi` commands of README's "A new environment", as a shell would split them (with `$(az …)` answered). */
+/** The `pulumi` commands of docs/deploy/pulumi.md's "A new environment", as a shell would split them (with `$(az …)` answered). */
 function readmeNewEnvironment(): { stack: string; config: ConfigMap } {
-  const readme = read("README.md");
-  const section = readme.slice(readme.indexOf("### A new environment"));
+  const doc = read("docs/deploy/pulumi.md");
+  const section = doc.slice(doc.indexOf("## A new environment"));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('README has no ```sh block under "### A new environment"');
+  if (!block) throw new Error('docs/deploy/pulumi.md has no ```sh block under "## A new environment"');
   let stack: string | undefined;
   const config: ConfigMap = new Map();
   let ups = 0;
   for (const line of block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter((l) => l && !l.startsWith("#"))) {
     const substituted = line.replace(/\$\(az ad signed-in-user show --query id -o tsv\)/g, SIGNED_IN_USER);
-    if (substituted.includes("$(")) throw new Error(`README: the test cannot run "${line}"`);
+    if (substituted.includes("$(")) throw new Error(`docs/deploy/pulumi.md: the test cannot run "${line}"`);
     const words = [...substituted.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
     if (words[0] !== "pulumi") continue;
     if (words[1] === "stack" && words[2] === "init") stack = words[3];
     else if (words[1] === "config" && words[2] === "set") {
       const secret = words.includes("--secret");
       const [key, value] = words.slice(3).filter((w) => !w.startsWith("--"));
-      if (!key || value === undefined) throw new Error(`README: cannot read "${line}"`);
+      if (!key || value === undefined) throw new Error(`docs/deploy/pulumi.md: cannot read "${line}"`);
       config.set(key.includes(":") ? key : `${project.name}:${key}`, { text: secret ? `cipher-of-${value}` : value, object: false, secure: secret });
     } else if (words[1] === "up") ups++;
   }
-  if (!stack || ups !== 1) throw new Error("README's new environment must init one stack and run pulumi up once");
+  if (!stack || ups !== 1) throw new Error("docs/deploy/pulumi.md's new environment must init one stack and run pulumi up once");
   return { stack, config };
 }
 
@@ -126,19 +126,19 @@ describe("every stack of this project passes the CLI's check and the program's",
     expect(() => deploy(stack, loadStackConfig(project, read(file)))).not.toThrow();
   });
 
-  it("a stack made exactly as README's \"A new environment\" says", () => {
+  it("a stack made exactly as docs/deploy/pulumi.md's \"A new environment\" says", () => {
     const { stack, config } = readmeNewEnvironment();
     const settings = deploy(stack, config);
     expect(settings.connectors.serviceNow).toBeDefined();
     expect(settings.identity).toEqual({ kind: "own", owners: [SIGNED_IN_USER], readers: [], operators: [SIGNED_IN_USER] });
   });
 
-  it("the routing example in README's Configuration: rules as a YAML mapping, routingSecrets as a secure object", () => {
-    const readme = read("README.md");
-    const section = readme.slice(readme.indexOf("**Routing rules.**"));
+  it("the routing example in docs/deploy/pulumi.md's Configuration: rules as a YAML mapping, routingSecrets as a secure object", () => {
+    const doc = read("docs/deploy/pulumi.md");
+    const section = doc.slice(doc.indexOf("**Routing rules.**"));
     const stackFile = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     const command = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-    if (!stackFile || !command) throw new Error("README's routing example lost its stack file or its command");
+    if (!stackFile || !command) throw new Error("docs/deploy/pulumi.md's routing example lost its stack file or its command");
     const stackConfig = loadStackConfig(project, stackFile);
     // The CLI keeps an object with a `secure` leaf as one secure object (config/value.go), decrypted leaf by leaf.
     expect(stackConfig.get("secure-export:routingSecrets")).toMatchObject({ object: true, secure: true });
@@ -149,13 +149,13 @@ describe("every stack of this project passes the CLI's check and the program's",
     // The documented command writes the very entry the stack file shows.
     const path = /--path '([^']+)'/.exec(command)?.[1];
     expect(path).toBe("secure-export:routingSecrets.SNOW_RETAIL_CLIENT_SECRET");
-    // Without that entry and with `to: [snow-prod]` in the last route, it is refused with the error README shows.
+    // Without that entry and with `to: [snow-prod]` in the last route, it is refused with the error the doc shows.
     stackConfig.delete("secure-export:routingSecrets");
     const routing = JSON.parse(stackConfig.get("secure-export:routing")!.text);
     routing.routes.at(-1).to = ["snow-prod"];
     stackConfig.set("secure-export:routing", configValue(routing));
     const shown = /gives:\n\n```\n([\s\S]*?)\n```/.exec(section)?.[1];
-    if (!shown) throw new Error("README's routing example lost the error it shows");
+    if (!shown) throw new Error("docs/deploy/pulumi.md's routing example lost the error it shows");
     expect(() => deploy("staging", stackConfig)).toThrow(shown);
   });
 

@@ -44,7 +44,7 @@ const prEvent = (action: string, number = 7): JobContext => ({
   vars,
   secrets,
 });
-// Pulumi.prod.yaml is committed with the prod stack (README "GitOps pipelines", step 7); a checkout
+// Pulumi.prod.yaml is committed with the prod stack (docs/deploy/pipelines.md, step 7); a checkout
 // without one still replays the deploy against a minimal file.
 const prodFile: Record<string, string> = existsSync(join(REPO_ROOT, "Pulumi.prod.yaml")) ? {} : { "Pulumi.prod.yaml": "config:\n  secure-export:location: westeurope\n" };
 

@@ -12,7 +12,7 @@ import { checkWorkflows, groupsMayCollide, readmeSubjects, type Problem, type Ru
 import { REPO_ROOT, run } from "../support/processes.ts";
 
 const OPTIONS = { defaultBranch: "main" };
-const README = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+const README = readFileSync(join(REPO_ROOT, "docs/deploy/pipelines.md"), "utf8");
 const BEFORE = join(REPO_ROOT, "test/fixtures/workflows-before-issue-11");
 const before = checkWorkflows(loadWorkflows(BEFORE, REPO_ROOT), readFileSync(join(BEFORE, "README.md"), "utf8"), OPTIONS);
 const where = (problems: Problem[], rule: RuleId) => problems.filter((p) => p.rule === rule).map((p) => `${p.file.split("/").at(-1)}#${p.job ?? ""}`);
@@ -36,7 +36,7 @@ describe("the project's workflows", () => {
     expect(install.map((s) => s.with["pulumi-version"])).toEqual([lock.packages["node_modules/@pulumi/pulumi"]!.version]);
   });
 
-  it("README lists exactly the subjects the jobs use", () => {
+  it("docs/deploy/pipelines.md lists exactly the subjects the jobs use", () => {
     expect([...readmeSubjects(README)].sort()).toEqual(["environment:dev", "environment:production", "pull_request", "ref:refs/heads/main"]);
   });
 });
@@ -129,10 +129,10 @@ describe("rule edges", () => {
     expect(check(job(`    environment:\n      name: dev\n${perms}`), readme).filter((p) => p.job === "j")).toEqual([]);
     // Jobs without id-token need no credential; README subjects no job uses are reported.
     expect(check(job("    steps:\n      - run: echo\n"), readme).map((p) => p.message)).toEqual([
-      "README lists the subject repo:<owner>/<repo>:pull_request, which no id-token job uses",
-      "README lists the subject repo:<owner>/<repo>:ref:refs/heads/main, which no id-token job uses",
-      "README lists the subject repo:<owner>/<repo>:environment:dev, which no id-token job uses",
-      "README lists the subject repo:<owner>/<repo>:environment:production, which no id-token job uses",
+      "docs/deploy/pipelines.md lists the subject repo:<owner>/<repo>:pull_request, which no id-token job uses",
+      "docs/deploy/pipelines.md lists the subject repo:<owner>/<repo>:ref:refs/heads/main, which no id-token job uses",
+      "docs/deploy/pipelines.md lists the subject repo:<owner>/<repo>:environment:dev, which no id-token job uses",
+      "docs/deploy/pipelines.md lists the subject repo:<owner>/<repo>:environment:production, which no id-token job uses",
     ]);
     expect(readmeSubjects("# x\n`repo:<owner>/<repo>:pull_request`\n")).toEqual(new Set());
   });

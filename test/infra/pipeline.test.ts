@@ -192,7 +192,7 @@ describe("recording the image in a committed stack file", () => {
     const dir = await mkdtemp(join(tmpdir(), "secure-export-pipeline-"));
     try {
       const result = await run([cli, "record-image", "--stack", "prod", "--image", image, "--registry-id", registry], { PATH: process.env.PATH }, 30_000, dir);
-      expect(result).toMatchObject({ code: 2, stderr: "pipeline: BAD_ARGUMENT Pulumi.prod.yaml does not exist: create the stack and commit its file first (README: GitOps pipelines)\n" });
+      expect(result).toMatchObject({ code: 2, stderr: "pipeline: BAD_ARGUMENT Pulumi.prod.yaml does not exist: create the stack and commit its file first (docs/deploy/pipelines.md)\n" });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -117,10 +117,10 @@ describe("parseStackConfig", () => {
   });
 });
 
-describe("README's configuration table", () => {
-  // The table under "### Configuration": | `key`, `key` | meaning | default |
-  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### Configuration"), readme.indexOf("### A new environment"));
+describe("docs/deploy/pulumi.md's configuration table", () => {
+  // The table under "## Configuration": | `key`, `key` | meaning | default |
+  const doc = readFileSync(join(REPO_ROOT, "docs/deploy/pulumi.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Configuration"), doc.indexOf("## A new environment"));
   const rows = section.split("\n").filter((l) => l.startsWith("| `")).map((l) => l.split("|").map((c) => c.trim()));
   const documented = new Map(rows.flatMap(([, keys, , defaults]) => [...keys!.matchAll(/`(\w+)`/g)].map((m) => [m[1]!, defaults!] as const)));
 

@@ -1,4 +1,4 @@
-/** Resource id parsing and CI binding (README.md#incidents-and-the-cmdb). */
+/** Resource id parsing and CI binding (docs/incidents.md#incidents-and-the-cmdb). */
 import { describe, expect, it } from "vitest";
 import { normaliseAlert } from "../../receiver/src/alerts/normalise.ts";
 import { bindingsFor } from "../../receiver/src/cmdb/bindings.ts";

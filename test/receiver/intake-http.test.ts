@@ -1,5 +1,5 @@
 /**
- * POST /api/alerts status codes as README.md#http-api fixes them, and properties: no body, however
+ * POST /api/alerts status codes as docs/http-api.md#http-api fixes them, and properties: no body, however
  * malformed, gets a 5xx or takes the receiver down.
  */
 import { Writable } from "node:stream";

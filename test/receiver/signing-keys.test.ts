@@ -1,5 +1,5 @@
 /**
- * The key cache's policy (README.md#how-tokens-are-checked), with a frozen clock and a keys
+ * The key cache's policy (docs/configuration.md#how-tokens-are-checked), with a frozen clock and a keys
  * endpoint that counts its requests. Azure Monitor does not retry a 401 but does retry a 503
  * (https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups#webhook), so the question
  * each test asks is: 401 (jose's JWKSNoMatchingKey), 503 (SigningKeysUnavailableError) or a key.

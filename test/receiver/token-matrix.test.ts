@@ -1,5 +1,5 @@
 /**
- * README.md#how-tokens-are-checked end to end: real tokens from the local issuer, real key fetching over loopback,
+ * docs/configuration.md#how-tokens-are-checked end to end: real tokens from the local issuer, real key fetching over loopback,
  * the real HTTP route. Each case names what Azure Monitor or an attacker could send.
  */
 import { SignJWT, decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, base64url, type CryptoKey } from "jose";

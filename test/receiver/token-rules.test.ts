@@ -1,4 +1,4 @@
-/** The pure token rules, case by case (README.md#how-tokens-are-checked). */
+/** The pure token rules, case by case (docs/configuration.md#how-tokens-are-checked). */
 import { describe, expect, it } from "vitest";
 import { checkClaims, expandAudiences, type Claims } from "../../receiver/src/auth/token-rules.ts";
 

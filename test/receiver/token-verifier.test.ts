@@ -1,6 +1,6 @@
 /**
  * The TokenVerifier's memory of verified tokens and the claims jose leaves to us
- * (README.md#how-tokens-are-checked), with a frozen clock and the local issuer's real keys.
+ * (docs/configuration.md#how-tokens-are-checked), with a frozen clock and the local issuer's real keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SigningKeys } from "../../receiver/src/auth/signing-keys.ts";

@@ -1,7 +1,7 @@
 /**
  * What each alertContext shape says that a person handling the incident needs: the condition,
  * the query, the event, and any resources it names beyond alertTargetIDs. One reader per shape
- * of the common alert schema (README.md#what-is-stored-as-sent-and-what-is-adjusted); each tolerates the documented quirks and never throws.
+ * of the common alert schema (docs/http-api.md#what-is-stored-as-sent-and-what-is-adjusted); each tolerates the documented quirks and never throws.
  */
 import { arr, arrOrJson, compact, num, obj, str, type JsonObject } from "./read.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The decisions (README.md#how-tokens-are-checked) about an Entra token whose signature, lifetime and audience
+ * The decisions (docs/configuration.md#how-tokens-are-checked) about an Entra token whose signature, lifetime and audience
  * have already been verified: which issuer, which token version, which tenant, caller and role.
  * Pure, so every rule is tested without keys or servers.
  */

@@ -1,5 +1,5 @@
 /**
- * Which configuration items an alert concerns (README.md#incidents-and-the-cmdb): resources by ARM id from
+ * Which configuration items an alert concerns (docs/incidents.md#incidents-and-the-cmdb): resources by ARM id from
  * alertTargetIDs and from the alertContext (log dimensions), and configurationItems names matched
  * to those ids by resource name; a name that matches no id is kept as an unbound CI. Pure.
  */

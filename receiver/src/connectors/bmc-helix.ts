@@ -1,5 +1,5 @@
 /**
- * BMC Helix ITSM (README.md#bmc-helix-itsm): AR-JWT login, incidents created through
+ * BMC Helix ITSM (docs/connectors.md#bmc-helix-itsm): AR-JWT login, incidents created through
  * HPD:IncidentInterface_Create and resolved through HPD:IncidentInterface.
  */
 import type { BmcHelixConfig } from "./connector-config.ts";

@@ -1,5 +1,5 @@
 /**
- * ServiceNow (README.md#servicenow): Table API incidents keyed by a stable correlation_id, or Event
+ * ServiceNow (docs/connectors.md#servicenow): Table API incidents keyed by a stable correlation_id, or Event
  * Management events keyed by message_key. Basic auth or OAuth client credentials.
  */
 import type { ServiceNowConfig } from "./connector-config.ts";

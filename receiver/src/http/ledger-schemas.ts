@@ -85,7 +85,7 @@ export const RoutingExplanation = Type.Object(
     }),
     explanation: Type.Array(Type.String(), { description: "Why, in the order the decisions were taken" }),
   },
-  { description: "What the routing rules do with an alert, and why (README: Routing, admission and maintenance rules)." },
+  { description: "What the routing rules do with an alert, and why (docs/routing.md)." },
 );
 
 const incidentProperties = {

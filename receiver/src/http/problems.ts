@@ -1,12 +1,12 @@
 /**
  * Every error answer the receiver gives, in one place, each with a stable code: `{"error": code,
  * "message": "…"}`. The status codes are a contract with Azure's retry logic
- * (README.md#http-api): Azure retries only 408, 429, 503 and 504, so a 503 means "this can
+ * (docs/http-api.md#http-api): Azure retries only 408, 429, 503 and 504, so a 503 means "this can
  * succeed later" and nothing that cannot succeed on retry is ever answered with one.
  */
 import type { FastifyReply } from "fastify";
 
-/** The codes, their status and when they are answered: README.md's error table is checked against this. */
+/** The codes, their status and when they are answered: docs/http-api.md's error table is checked against this. */
 export const PROBLEM_CODES = {
   malformed_json: { status: 400, when: "the body is not valid JSON" },
   invalid_request: { status: 400, when: "a parameter, query string, URL or request framing is invalid; the message says which" },

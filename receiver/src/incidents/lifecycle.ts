@@ -1,5 +1,5 @@
 /**
- * The incident state machine (README.md#incidents-and-the-cmdb): one incident per alertId, driven by notifications
+ * The incident state machine (docs/incidents.md#incidents-and-the-cmdb): one incident per alertId, driven by notifications
  * that Azure delivers at least once and in any order. Pure: (state, change) → (state, events).
  *
  * Convergence comes from ordering every change by the payload's own time, never by arrival:

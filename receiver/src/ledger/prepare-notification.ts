@@ -3,7 +3,7 @@
  * normalised shape, its dedup key, its CI bindings, and the storage rules that let any alert
  * Azure can send be stored. Pure.
  *
- * Storage rules (README.md#what-is-stored-as-sent-and-what-is-adjusted):
+ * Storage rules (docs/http-api.md#what-is-stored-as-sent-and-what-is-adjusted):
  * - the raw body is stored exactly as received;
  * - in the fields the ledger stores and indexes, a NUL character and a lone UTF-16 surrogate
  *   become U+FFFD (PostgreSQL text and jsonb cannot hold either);
