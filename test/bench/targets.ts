@@ -17,7 +17,7 @@ import { delimiter, join } from "node:path";
 import pg from "pg";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "../../receiver/local/local-identity.ts";
 import type { LocalIssuer } from "../../receiver/local/local-issuer.ts";
-import { REPO_ROOT } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 import { alertmanagerAlerts, uniqueAlerts, type Bodies } from "./payloads.ts";
 import type { Supervisor } from "./supervisor.ts";
 

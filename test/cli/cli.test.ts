@@ -14,7 +14,8 @@ import type { LocalStack } from "../../receiver/local/start-local-stack.ts";
 import { eventually } from "../support/eventually.ts";
 import { writeAlert } from "../support/local-alerts.ts";
 import { startLocalStackFixture, type LocalStackFixture } from "../support/local-stack-fixture.ts";
-import { run, REPO_ROOT, type Finished } from "../support/processes.ts";
+import { run, type Finished } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 
 // Each test starts the CLI several times, a new Node process each, on a machine shared with other suites.
 vi.setConfig({ testTimeout: 120_000 });

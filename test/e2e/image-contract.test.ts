@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "../../receiver/local/local-identity.ts";
 import { startLocalIssuer, type LocalIssuer } from "../../receiver/local/local-issuer.ts";
 import { fixture } from "../support/fixtures.ts";
-import { REPO_ROOT, start, waitReady } from "../support/processes.ts";
+import { start, waitReady } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 
 const run = promisify(execFile);
 

@@ -15,7 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { AUTO_NAME_SUFFIX_LENGTH, ruleProblem, type NamedKind } from "../../infra/azure-names.ts";
-import { REPO_ROOT } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 import { loadRoutingRules } from "../../receiver/src/routing/load-rules.ts";
 import { COLLECTOR_CONFIG_VARIABLE, CONNECTION_STRING_VARIABLE } from "../../infra/metrics-collector.ts";
 import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";

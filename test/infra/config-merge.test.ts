@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { seedPreviewConfig } from "../../infra/pipeline/preview-stack.ts";
 import { parseRoutingSecrets } from "../../infra/routing-config.ts";
 import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "../../infra/stack-config.ts";
-import { REPO_ROOT } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 import { configText, configValue, loadProject, loadStackConfig, validateStackConfigAndApplyProjectConfig, type ConfigMap, type Project } from "./pulumi-config.ts";
 
 const read = (file: string) => readFileSync(join(REPO_ROOT, file), "utf8");

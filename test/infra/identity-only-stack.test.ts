@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, DEPLOYER_OBJECT_ID, OUR_SP_OBJECT_ID, TENANT_ID, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];

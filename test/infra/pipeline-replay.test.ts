@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadWorkflows, type Job } from "../../.ci/workflow-model.ts";
-import { REPO_ROOT } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 import { createWorld, originFile, originLog, replayJob, REPOSITORY, type JobContext, type World } from "../support/workflow-replay.ts";
 
 const workflows = loadWorkflows(join(REPO_ROOT, ".github/workflows"), REPO_ROOT);

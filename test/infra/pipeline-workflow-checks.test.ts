@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadWorkflows, parseWorkflow } from "../../.ci/workflow-model.ts";
 import { checkWorkflows, groupsMayCollide, readmeSubjects, type Problem, type RuleId } from "../../.ci/workflow-rules.ts";
-import { REPO_ROOT, run } from "../support/processes.ts";
+import { run } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 
 const OPTIONS = { defaultBranch: "main" };
 const README = readFileSync(join(REPO_ROOT, "docs/deploy/pipelines.md"), "utf8");

@@ -11,7 +11,8 @@ import { findPreviewStack, previewAction, previewStackNumbers } from "../../infr
 import { previewStackName, seedPreviewConfig, type PreviewSource } from "../../infra/pipeline/preview-stack.ts";
 import { recordImage } from "../../infra/pipeline/stack-file.ts";
 import { parseStackConfig } from "../../infra/stack-config.ts";
-import { REPO_ROOT, run } from "../support/processes.ts";
+import { run } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 
 const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
 const REGISTRY_ID = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/secexp-previews/providers/Microsoft.ContainerRegistry/registries/contosopreviews";

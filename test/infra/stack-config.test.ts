@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
 import { CONFIG_KEYS, DEFAULTS, ROUTING_SECRETS_KEY, SECRET_KEYS, StackConfigError, matchesPattern, parseStackConfig } from "../../infra/stack-config.ts";
-import { REPO_ROOT } from "../support/processes.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 
 const OID = "0b0b0b0b-0000-4000-8000-00000000000b";
 

@@ -1,8 +1,6 @@
 /** Runs the project's entry points as separate processes, the way users and the image run them. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+import { REPO_ROOT } from "./paths.ts";
 
 export interface Finished {
   code: number | null;

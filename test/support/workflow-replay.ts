@@ -27,7 +27,7 @@ import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
 import { truthy } from "@actions/expressions/result";
 import { parse } from "yaml";
 import type { Job, Step } from "../../.ci/workflow-model.ts";
-import { REPO_ROOT } from "./processes.ts";
+import { REPO_ROOT } from "./paths.ts";
 
 export const REPOSITORY = "contoso/secure-export";
 

@@ -1,12 +1,12 @@
 /** The outbox's guarantees, on both stores: ordering per incident, one holder per job, dead letters and replay. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { correlationKey, type IncidentSnapshot } from "../../receiver/src/outbox/delivery.ts";
-import type { Database } from "../../receiver/src/store/database.ts";
-import { getDelivery, latestDeliveries } from "../../receiver/src/store/delivery-queries.ts";
-import { openPostgres } from "../../receiver/src/store/postgres-database.ts";
-import { writeLedger } from "../../receiver/src/store/ledger-writes.ts";
-import { claimDelivery, completeDelivery, failDelivery, retryDelivery, type NewDelivery } from "../../receiver/src/store/outbox.ts";
-import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
+import { correlationKey, type IncidentSnapshot } from "../../../receiver/src/outbox/delivery.ts";
+import type { Database } from "../../../receiver/src/store/database.ts";
+import { getDelivery, latestDeliveries } from "../../../receiver/src/store/delivery-queries.ts";
+import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
+import { writeLedger } from "../../../receiver/src/store/ledger-writes.ts";
+import { claimDelivery, completeDelivery, failDelivery, retryDelivery, type NewDelivery } from "../../../receiver/src/store/outbox.ts";
+import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 /** Queues each action for each connector, in that order, in one transaction. */
 function queue(db: Database, snapshot: IncidentSnapshot, actions: Array<NewDelivery["action"]>, connectors = ["servicenow", "bmc-helix"]) {

@@ -1,10 +1,10 @@
 /** Connector decisions that need no server: retry timing, texts, correlation keys, configuration. */
 import { describe, expect, it } from "vitest";
-import { loadConnectorsConfig } from "../../receiver/src/connectors/connector-config.ts";
-import { actionsFor, correlationKey, type IncidentSnapshot } from "../../receiver/src/outbox/delivery.ts";
-import { retryAfterMs } from "../../receiver/src/connectors/http-client.ts";
-import { clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../../receiver/src/connectors/incident-text.ts";
-import { retryDelayMs } from "../../receiver/src/outbox/retry-policy.ts";
+import { loadConnectorsConfig } from "../../../receiver/src/connectors/connector-config.ts";
+import { actionsFor, correlationKey, type IncidentSnapshot } from "../../../receiver/src/outbox/delivery.ts";
+import { retryAfterMs } from "../../../receiver/src/connectors/http-client.ts";
+import { clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../../../receiver/src/connectors/incident-text.ts";
+import { retryDelayMs } from "../../../receiver/src/outbox/retry-policy.ts";
 
 describe("retryDelayMs", () => {
   const config = { retryBaseMs: 1000, retryMaxMs: 60_000 };

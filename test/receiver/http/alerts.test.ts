@@ -6,12 +6,12 @@ import { Writable } from "node:stream";
 import fc from "fast-check";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type RunningReceiver } from "../../receiver/src/receiver.ts";
-import type { Database } from "../../receiver/src/store/database.ts";
-import { migrate } from "../../receiver/src/store/migrate.ts";
-import { openPglite } from "../../receiver/src/store/pglite-database.ts";
-import { fixture, fixtureNames } from "../support/fixtures.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { startReceiver, type RunningReceiver } from "../../../receiver/src/receiver.ts";
+import type { Database } from "../../../receiver/src/store/database.ts";
+import { migrate } from "../../../receiver/src/store/migrate.ts";
+import { openPglite } from "../../../receiver/src/store/pglite-database.ts";
+import { fixture, fixtureNames } from "../../support/fixtures.ts";
+import { startTestStack, type TestStack } from "../../support/stack.ts";
 
 let db: Database;
 let stack: TestStack;

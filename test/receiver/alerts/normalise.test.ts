@@ -1,8 +1,8 @@
 /** Every published payload shape validates and normalises, quirks included. */
 import { describe, expect, it } from "vitest";
-import { KNOWN_MONITORING_SERVICES, normaliseAlert } from "../../receiver/src/alerts/normalise.ts";
-import { validateAlert } from "../../receiver/src/alerts/validate.ts";
-import { CONTEXT_SERVICES, alertContextNames, fixture, fixtureNames, wrapContext } from "../support/fixtures.ts";
+import { KNOWN_MONITORING_SERVICES, normaliseAlert } from "../../../receiver/src/alerts/normalise.ts";
+import { validateAlert } from "../../../receiver/src/alerts/validate.ts";
+import { CONTEXT_SERVICES, alertContextNames, fixture, fixtureNames, wrapContext } from "../../support/fixtures.ts";
 
 function normalised(payload: unknown) {
   const validation = validateAlert(payload);

@@ -1,9 +1,9 @@
 /** Resource id parsing and CI binding (docs/incidents.md#incidents-and-the-cmdb). */
 import { describe, expect, it } from "vitest";
-import { normaliseAlert } from "../../receiver/src/alerts/normalise.ts";
-import { bindingsFor } from "../../receiver/src/cmdb/bindings.ts";
-import { parseResourceId } from "../../receiver/src/cmdb/resource-id.ts";
-import { wrapContext } from "../support/fixtures.ts";
+import { normaliseAlert } from "../../../receiver/src/alerts/normalise.ts";
+import { bindingsFor } from "../../../receiver/src/cmdb/bindings.ts";
+import { parseResourceId } from "../../../receiver/src/cmdb/resource-id.ts";
+import { wrapContext } from "../../support/fixtures.ts";
 
 describe("parseResourceId", () => {
   it.each([

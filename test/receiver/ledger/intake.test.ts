@@ -3,13 +3,13 @@
  * the 2xx, and 503 (never 2xx) when the database fails at any point of the request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgres } from "../../receiver/src/store/postgres-database.ts";
-import { startReceiver } from "../../receiver/src/receiver.ts";
-import { migrate } from "../../receiver/src/store/migrate.ts";
-import { fixture, wrapContext } from "../support/fixtures.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
-import { STORE_KINDS, type OpenStore } from "../support/stores.ts";
-import { adminQuery } from "../support/postgres.ts";
+import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
+import { startReceiver } from "../../../receiver/src/receiver.ts";
+import { migrate } from "../../../receiver/src/store/migrate.ts";
+import { fixture, wrapContext } from "../../support/fixtures.ts";
+import { startTestStack, type TestStack } from "../../support/stack.ts";
+import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
+import { adminQuery } from "../../support/postgres.ts";
 
 describe.each(STORE_KINDS)("intake on $name", (kind) => {
   let store: OpenStore;

@@ -4,12 +4,12 @@
  */
 import { SignJWT, decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, base64url, type CryptoKey } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_OPERATOR_CLIENT_ID } from "../../receiver/local/local-identity.ts";
-import { openPglite } from "../../receiver/src/store/pglite-database.ts";
-import { migrate } from "../../receiver/src/store/migrate.ts";
-import type { Database } from "../../receiver/src/store/database.ts";
-import { fixture } from "../support/fixtures.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_OPERATOR_CLIENT_ID } from "../../../receiver/local/local-identity.ts";
+import { openPglite } from "../../../receiver/src/store/pglite-database.ts";
+import { migrate } from "../../../receiver/src/store/migrate.ts";
+import type { Database } from "../../../receiver/src/store/database.ts";
+import { fixture } from "../../support/fixtures.ts";
+import { startTestStack, type TestStack } from "../../support/stack.ts";
 
 const OTHER_TENANT = "0ddba11e-0000-4000-8000-000000000bad";
 const alert = fixture("metric-static-fired.json");
@@ -64,7 +64,7 @@ const unauthorised: Case[] = [
   { name: "v2 issuer with a v1 version claim", reason: "token version", token: () => stack.issuer.mint({ version: 2, audience: LOCAL_APP_CLIENT_ID, claims: { ver: "1.0" } }) },
   { name: "tid that disagrees with the issuer", reason: "tid", token: () => stack.issuer.mint({ claims: { tid: OTHER_TENANT } }) },
   { name: "signed by a key the tenant never published", reason: "unknown key", token: async () => {
-      const stranger = await (await import("../../receiver/local/local-issuer.ts")).startLocalIssuer();
+      const stranger = await (await import("../../../receiver/local/local-issuer.ts")).startLocalIssuer();
       try {
         return await stranger.mint({ tenantId: stack.issuer.tenantId });
       } finally {
@@ -201,7 +201,7 @@ describe("a receiver that has never loaded keys", () => {
     try {
       cold.issuer.setAvailable(false);
       // A fresh receiver whose first fetch fails: point one at the unavailable issuer.
-      const { startReceiver } = await import("../../receiver/src/receiver.ts");
+      const { startReceiver } = await import("../../../receiver/src/receiver.ts");
       const receiver = await startReceiver(cold.config, { db });
       try {
         const post = async () =>

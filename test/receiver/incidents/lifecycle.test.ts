@@ -1,14 +1,14 @@
 /** The incident state machine, case by case and as a property over orderings and duplications. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { NormalisedAlert } from "../../receiver/src/alerts/normalise.ts";
+import type { NormalisedAlert } from "../../../receiver/src/alerts/normalise.ts";
 import {
   applyNotification,
   applyOperatorResolve,
   applyQuietPeriod,
   type Incident,
   type NotificationChange,
-} from "../../receiver/src/incidents/lifecycle.ts";
+} from "../../../receiver/src/incidents/lifecycle.ts";
 
 let sequence = 0;
 

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPglite } from "../../receiver/src/store/pglite-database.ts";
-import { run, start, waitReady, type Running } from "../support/processes.ts";
+import { openPglite } from "../../../receiver/src/store/pglite-database.ts";
+import { run, start, waitReady, type Running } from "../../support/processes.ts";
 
 let dataDir: string;
 let stack: Running;

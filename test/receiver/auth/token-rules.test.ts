@@ -1,6 +1,6 @@
 /** The pure token rules, case by case (docs/configuration.md#how-tokens-are-checked). */
 import { describe, expect, it } from "vitest";
-import { checkClaims, expandAudiences, type Claims } from "../../receiver/src/auth/token-rules.ts";
+import { checkClaims, expandAudiences, type Claims } from "../../../receiver/src/auth/token-rules.ts";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const AZNS = "461e8683-5575-4561-ac7f-899cc907d62a";

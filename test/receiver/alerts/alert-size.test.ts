@@ -7,10 +7,10 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
-import { normaliseAlert } from "../../receiver/src/alerts/normalise.ts";
-import { validateAlert } from "../../receiver/src/alerts/validate.ts";
-import { bindingsFor } from "../../receiver/src/cmdb/bindings.ts";
-import { alertContext, wrapContext } from "../support/fixtures.ts";
+import { normaliseAlert } from "../../../receiver/src/alerts/normalise.ts";
+import { validateAlert } from "../../../receiver/src/alerts/validate.ts";
+import { bindingsFor } from "../../../receiver/src/cmdb/bindings.ts";
+import { alertContext, wrapContext } from "../../support/fixtures.ts";
 
 const AZURE_MAX_BYTES = 256 * 1024;
 const SUBSCRIPTION = "11111111-2222-3333-4444-555555555555";

@@ -8,10 +8,10 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../receiver/src/config.ts";
-import { openDatabase } from "../../receiver/src/store/open-database.ts";
-import { DatabaseTokenError, entraDatabasePassword } from "../../receiver/src/store/entra-database-token.ts";
-import { startManagedIdentityFake, type ManagedIdentityFake } from "../fakes/managed-identity-fake.ts";
+import { loadConfig } from "../../../receiver/src/config.ts";
+import { openDatabase } from "../../../receiver/src/store/open-database.ts";
+import { DatabaseTokenError, entraDatabasePassword } from "../../../receiver/src/store/entra-database-token.ts";
+import { startManagedIdentityFake, type ManagedIdentityFake } from "../../fakes/managed-identity-fake.ts";
 
 const POSTGRES_RESOURCE = "https://ossrdbms-aad.database.windows.net";
 let fake: ManagedIdentityFake;

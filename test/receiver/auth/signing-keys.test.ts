@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { errors, exportJWK, generateKeyPair, SignJWT, type FlattenedJWSInput, type JWK, type JWTHeaderParameters } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { KeysFetchError, SigningKeys, SigningKeysUnavailableError } from "../../receiver/src/auth/signing-keys.ts";
+import { KeysFetchError, SigningKeys, SigningKeysUnavailableError } from "../../../receiver/src/auth/signing-keys.ts";
 
 const MIN_REFETCH = 10_000;
 /** How long "this kid is not published" holds before the same kid is worth another fetch. */

@@ -3,11 +3,11 @@
  * (docs/configuration.md#how-tokens-are-checked), with a frozen clock and the local issuer's real keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SigningKeys } from "../../receiver/src/auth/signing-keys.ts";
-import { TokenVerifier, jwksUrl } from "../../receiver/src/auth/token-verifier.ts";
-import { loadConfig } from "../../receiver/src/config.ts";
-import { LOCAL_APP_ID_URI } from "../../receiver/local/local-identity.ts";
-import { startLocalIssuer, type LocalIssuer } from "../../receiver/local/local-issuer.ts";
+import { SigningKeys } from "../../../receiver/src/auth/signing-keys.ts";
+import { TokenVerifier, jwksUrl } from "../../../receiver/src/auth/token-verifier.ts";
+import { loadConfig } from "../../../receiver/src/config.ts";
+import { LOCAL_APP_ID_URI } from "../../../receiver/local/local-identity.ts";
+import { startLocalIssuer, type LocalIssuer } from "../../../receiver/local/local-issuer.ts";
 
 let issuer: LocalIssuer;
 beforeAll(async () => {
