@@ -5,7 +5,7 @@
  * and are referenced, never inlined.
  */
 import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
-import { ROUTING_RULES } from "../receiver/src/routing/load-rules.ts";
+import { connectorVariable, ROUTING_RULES } from "../receiver/src/routing/check.ts";
 import type { RoutingSecret } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 import { SECRET_VARIABLES, type ConnectorSettings } from "./stack-config.ts";
@@ -80,22 +80,24 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
 
   const sn = input.connectors.serviceNow;
   if (sn) {
-    plain("SERVICENOW_URL", sn.url);
-    plain("SERVICENOW_MODE", sn.mode);
+    const variable = (key: string) => connectorVariable("servicenow", key);
+    plain(variable("url"), sn.url);
+    plain(variable("mode"), sn.mode);
     if (sn.auth === "oauth") {
-      plain("SERVICENOW_CLIENT_ID", sn.clientId!);
+      plain(variable("clientId"), sn.clientId!);
       secret(SECRET_VARIABLES.servicenowClientSecret.variable, SECRET_VARIABLES.servicenowClientSecret.secretName, input.secrets.servicenowClientSecret);
     } else {
-      plain("SERVICENOW_USERNAME", sn.username!);
+      plain(variable("username"), sn.username!);
       secret(SECRET_VARIABLES.servicenowPassword.variable, SECRET_VARIABLES.servicenowPassword.secretName, input.secrets.servicenowPassword);
     }
   }
   const bmc = input.connectors.bmcHelix;
   if (bmc) {
-    plain("BMC_HELIX_URL", bmc.url);
-    plain("BMC_HELIX_USERNAME", bmc.username);
-    plain("BMC_HELIX_FIRST_NAME", bmc.firstName);
-    plain("BMC_HELIX_LAST_NAME", bmc.lastName);
+    const variable = (key: string) => connectorVariable("bmc-helix", key);
+    plain(variable("url"), bmc.url);
+    plain(variable("username"), bmc.username);
+    plain(variable("firstName"), bmc.firstName);
+    plain(variable("lastName"), bmc.lastName);
     secret(SECRET_VARIABLES.bmcHelixPassword.variable, SECRET_VARIABLES.bmcHelixPassword.secretName, input.secrets.bmcHelixPassword);
   }
   if (input.routing?.rules !== undefined) plain(ROUTING_RULES, input.routing.rules);

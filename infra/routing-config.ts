@@ -4,18 +4,16 @@
  * resource exists. Pure: takes the text Pulumi hands the program, returns values or throws
  * StackConfigError naming the key.
  *
- * The rules are checked by the receiver's own checker (checkRoutingRules), on exactly the text the
+ * The rules are checked by the receiver's own checker (receiver/src/routing/check.ts), on exactly the text the
  * receiver will get in ROUTING_RULES, so a line number in a refusal here is one in the receiver's
  * error too. What only the stack knows is checked here: that every passwordEnv / clientSecretEnv
  * names a variable the stack sets, and that no *File reference names a file (the stack mounts none).
  */
-import { checkRoutingRules, type ConnectorShape } from "../receiver/src/routing/load-rules.ts";
-import { formatProblem, problem, type LocatedProblem, type Problem } from "../receiver/src/routing/problems.ts";
-import { parseRules } from "../receiver/src/routing/rules-document.ts";
+import { checkRules, formatProblem, type ConnectorShape, type LocatedProblem, type RulesCheck } from "../receiver/src/routing/check.ts";
 import { ruleProblem } from "./azure-names.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 
-/** A variable the receiver reads (what `passwordEnv` may name): the connectors' own rule (routing/connectors.ts). */
+/** A variable the receiver reads (what `passwordEnv` may name): the connectors' own rule (connectors/credentials.ts). */
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Keeps routing secrets apart from the stack's own Container App secrets (servicenow-password, …). */
 const SECRET_PREFIX = "routing-";
@@ -71,30 +69,17 @@ export function parseRoutingSecrets(text: string | undefined): RoutingSecret[] {
   return secrets;
 }
 
-/** A connector's `auth` entries that name a secret, by where they sit in the rules. */
-function secretReferences(rules: unknown): Array<{ path: (string | number)[]; key: string; value: string }> {
-  const connectors = (rules as { connectors?: unknown } | null)?.connectors;
-  if (!connectors || typeof connectors !== "object" || Array.isArray(connectors)) return [];
-  return Object.entries(connectors).flatMap(([name, spec]) => {
-    const auth = (spec as { auth?: unknown } | null)?.auth;
-    if (!auth || typeof auth !== "object" || Array.isArray(auth)) return [];
-    return Object.entries(auth)
-      .filter(([key, value]) => /^(password|clientSecret)(Env|File)$/.test(key) && typeof value === "string")
-      .map(([key, value]) => ({ path: ["connectors", name, "auth", key], key, value: value as string }));
-  });
-}
-
 /** What only the stack can tell: every secret reference resolves to a variable the stack sets. */
-function referenceProblems(rules: unknown, provided: ReadonlySet<string>): Problem[] {
-  return secretReferences(rules).flatMap(({ path, key, value }) => {
+function referenceProblems(check: RulesCheck, provided: ReadonlySet<string>): LocatedProblem[] {
+  return check.secretReferences.flatMap(({ path, key, value }) => {
     if (key.endsWith("File")) {
       const envKey = key.replace(/File$/, "Env");
-      return [problem("secret_unavailable", path, `names a file, but the stack mounts no secret files: use ${envKey} with a secure-export:routingSecrets entry`)];
+      return [check.locate("secret_unavailable", path, `names a file, but the stack mounts no secret files: use ${envKey} with a secure-export:routingSecrets entry`)];
     }
     // A malformed name is the receiver's checker's to report.
     if (!VARIABLE_NAME.test(value) || provided.has(value)) return [];
     return [
-      problem(
+      check.locate(
         "secret_unavailable",
         path,
         `names ${value}, which neither secure-export:routingSecrets nor the stack's connector secrets provide: pulumi config set --secret --path 'secure-export:routingSecrets.${value}' '…'`,
@@ -122,9 +107,8 @@ export function routingRules(routing: string | undefined, environment: readonly 
   }
   // Indented: the receiver's and this check's line numbers then point at one field per line.
   const text = JSON.stringify(value, null, 2);
-  const located: LocatedProblem[] = [...checkRoutingRules(text, environment)];
-  const { parsed } = parseRules(text);
-  if (parsed) located.push(...referenceProblems(value, provided).map(parsed.locate));
+  const check = checkRules(text, environment);
+  const located: LocatedProblem[] = [...check.problems, ...referenceProblems(check, provided)];
   if (located.length === 0) return text;
   located.sort((a, b) => a.line - b.line || a.column - b.column);
   const lines = located.map(formatProblem);

@@ -8,7 +8,7 @@
 import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";
 import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
-import type { ConnectorShape } from "../receiver/src/routing/load-rules.ts";
+import { connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
 import { routingRules } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 
@@ -79,9 +79,9 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** The receiver variable each secret key becomes, and the Container App secret holding it. */
 export const SECRET_VARIABLES: Readonly<Record<SecretKey, { variable: string; secretName: string }>> = {
-  servicenowPassword: { variable: "SERVICENOW_PASSWORD", secretName: "servicenow-password" },
-  servicenowClientSecret: { variable: "SERVICENOW_CLIENT_SECRET", secretName: "servicenow-client-secret" },
-  bmcHelixPassword: { variable: "BMC_HELIX_PASSWORD", secretName: "bmc-helix-password" },
+  servicenowPassword: { variable: connectorVariable("servicenow", "password"), secretName: "servicenow-password" },
+  servicenowClientSecret: { variable: connectorVariable("servicenow", "clientSecret"), secretName: "servicenow-client-secret" },
+  bmcHelixPassword: { variable: connectorVariable("bmc-helix", "password"), secretName: "bmc-helix-password" },
 };
 
 /** A secret key whose value is a JSON object of receiver variable names to secrets (routing-config.ts). */

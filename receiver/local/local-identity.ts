@@ -1,5 +1,5 @@
 /** The identities the local stack plays: one tenant, our app registration, and its callers. */
-import { AZNS_WEBHOOK_CLIENT_ID } from "../src/config.ts";
+import { AZNS_WEBHOOK_CLIENT_ID } from "../src/contract.ts";
 
 export const LOCAL_TENANT_ID = "5e1ec7ed-0000-4000-8000-00000000c0de";
 /** Our app registration: its App ID URI is the v1 audience, its client id the v2 audience. */

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply } from "fastify";
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type CryptoKey } from "jose";
-import { AZNS_WEBHOOK_CLIENT_ID } from "../src/config.ts";
+import { AZNS_WEBHOOK_CLIENT_ID } from "../src/contract.ts";
 import { LOCAL_APP_CLIENT_ID, LOCAL_APP_ID_URI, LOCAL_ROLE_ASSIGNMENTS, LOCAL_TENANT_ID, LOCAL_USERS, type LocalUser } from "./local-identity.ts";
 import { renderSignInPage } from "./sign-in-page.ts";
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { AZNS_WEBHOOK_CLIENT_ID } from "../src/config.ts";
+import { AZNS_WEBHOOK_CLIENT_ID } from "../src/contract.ts";
 import { DEFAULT_ISSUER_PORT, DEFAULT_RECEIVER_PORT, LOCAL_APP_ID_URI, LOCAL_TENANT_ID } from "./local-identity.ts";
 
 const usage = "usage: npm run send-alert -- <payload.json> [--resolve] [--receiver URL] [--issuer URL]";

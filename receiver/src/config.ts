@@ -2,10 +2,15 @@
  * Receiver configuration, read from the environment alone (docs/configuration.md#running-the-receiver-in-production).
  * Every problem is reported at once, each naming its variable.
  */
+import { STATELESS_FAMILIES, type SignalFamily } from "./alerts/normalise.ts";
+import type { AuthConfig } from "./auth/auth-config.ts";
+import { strayConnectorVariables } from "./connectors/kind.ts";
+import { CONNECTOR_KINDS, connectorsFromEnv, type ConnectorConfig } from "./connectors/kinds.ts";
+import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
 import { ConfigError, guid, httpUrl, integer, list, text, type Env } from "./env.ts";
-import { loadConnectorsConfig, type ConnectorsConfig, type OutboxConfig } from "./connectors/connector-config.ts";
-import { loadRoutingRules, noRoutingRules, type RoutingRules } from "./routing/load-rules.ts";
-import { DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
+import { outboxConfigFromEnv, type OutboxConfig } from "./outbox/retry-policy.ts";
+import { loadRoutingRules, noRoutingRules, rulesSecretVariables, type RoutingRules } from "./routing/load-rules.ts";
+import type { DatabaseAuth } from "./store/open-database.ts";
 
 export { ConfigError };
 
@@ -20,35 +25,6 @@ export class ConfigErrors extends Error {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-
-export const AZNS_WEBHOOK_CLIENT_ID = "461e8683-5575-4561-ac7f-899cc907d62a";
-
-export interface AuthConfig {
-  tenantId: string;
-  audiences: string[];
-  allowedCallers: string[];
-  requiredRole: string;
-  readerRole: string;
-  operatorRole: string;
-  /** The application's client id (ENTRA_CLIENT_ID): the web console signs users in as this client; unset = no console sign-in. */
-  clientId: string | undefined;
-  /** Authority host without a trailing slash, e.g. https://login.microsoftonline.com. */
-  authority: string;
-  clockToleranceSeconds: number;
-  keysRefreshSeconds: number;
-  keysMinRefetchSeconds: number;
-}
-
-/** Signal families Azure never resolves; each may auto-resolve after a quiet period. */
-export const STATELESS_FAMILIES = ["log", "activity-log", "service-health", "resource-health", "smart-detector", "budget", "unknown"] as const;
-export type StatelessFamily = (typeof STATELESS_FAMILIES)[number];
-
-/** How the receiver signs in to PostgreSQL (DATABASE_AUTH). */
-export type DatabaseAuth =
-  /** The credentials in DATABASE_URL. */
-  | { kind: "password" }
-  /** A Microsoft Entra token of the managed identity (AZURE_CLIENT_ID: a user-assigned one) as the password. */
-  | { kind: "azure-managed-identity"; clientId: string | undefined };
 
 export interface ReceiverConfig {
   port: number;
@@ -70,9 +46,9 @@ export interface ReceiverConfig {
   retentionDays: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Quiet period per stateless family, in ms. Unlisted families stay open until an operator resolves them. */
-  quietPeriods: Partial<Record<StatelessFamily, number>>;
+  quietPeriods: Partial<Record<SignalFamily, number>>;
   /** The connectors today's variables configure (the routing rules name them `default`…). */
-  connectors: ConnectorsConfig["connectors"];
+  connectors: ConnectorConfig[];
   outbox: OutboxConfig;
   /** ROUTING_RULES / ROUTING_RULES_FILE: admission, named connectors, routes, maintenance windows. */
   routing: RoutingRules;
@@ -91,13 +67,13 @@ function clientId(env: Env): string | undefined {
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `log=4h,activity-log=1d`: quiet periods for the stateless families that should auto-resolve. */
-function quietPeriods(env: Env, name: string): Partial<Record<StatelessFamily, number>> {
+function quietPeriods(env: Env, name: string): Partial<Record<SignalFamily, number>> {
   const raw = env[name]?.trim();
-  const result: Partial<Record<StatelessFamily, number>> = {};
+  const result: Partial<Record<SignalFamily, number>> = {};
   if (!raw) return result;
   for (const entry of raw.split(",").map((e) => e.trim()).filter(Boolean)) {
     const match = /^([a-z-]+)=(\d+)([smhd])$/.exec(entry);
-    const family = match?.[1] as StatelessFamily | undefined;
+    const family = match?.[1] as SignalFamily | undefined;
     if (!match || !family || !STATELESS_FAMILIES.includes(family) || Number(match[2]) === 0) {
       throw new ConfigError(name, `entry "${entry}" must be family=duration with family one of ${STATELESS_FAMILIES.join(", ")} and a duration like 30m, 4h or 7d`);
     }
@@ -177,9 +153,12 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     retentionDays: read(() => integer(env, "RETENTION_DAYS", 90, 0, 36_500), 0),
     logLevel: read(() => logLevel(env), "info"),
     quietPeriods: read(() => quietPeriods(env, "INCIDENT_QUIET_PERIODS"), {}),
-    ...read(() => loadConnectorsConfig(env), { connectors: [], outbox: { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 } }),
+    connectors: read(() => connectorsFromEnv(env), []),
+    outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
   };
+  const named = new Set(rulesSecretVariables(env));
+  for (const kind of CONNECTOR_KINDS) problems.push(...strayConnectorVariables(kind, env, named));
   config.routing = read(() => loadRoutingRules(env, config.connectors), noRoutingRules(config.connectors));
   if (problems.length > 0) throw new ConfigErrors(problems);
   return config;

@@ -4,7 +4,7 @@ import { pino, type LoggerOptions } from "pino";
 import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import type { ReceiverConfig } from "./config.ts";
-import { createConnector } from "./connectors/connector.ts";
+import { createConnector } from "./connectors/kinds.ts";
 import { buildApp } from "./http/app.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";

@@ -7,8 +7,8 @@
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConnectorsConfig } from "../../receiver/src/connectors/connector-config.ts";
-import { createConnector } from "../../receiver/src/connectors/connector.ts";
+import { connectorsFromEnv } from "../../receiver/src/connectors/kinds.ts";
+import { createConnector } from "../../receiver/src/connectors/kinds.ts";
 import { correlationKey, DeliveryError, type Connector, type DeliveryJob } from "../../receiver/src/outbox/delivery.ts";
 import { startBmcHelixFake, type BmcHelixFake } from "../fakes/bmc-helix-fake.ts";
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
@@ -36,7 +36,7 @@ afterEach(() => {
 });
 
 function connector(env: Record<string, string>): Connector {
-  const [config] = loadConnectorsConfig(env).connectors;
+  const [config] = connectorsFromEnv(env);
   return createConnector("default", config!);
 }
 

@@ -47,6 +47,9 @@ export const KNOWN_MONITORING_SERVICES: readonly string[] = [...SERVICES.keys()]
 
 const UNKNOWN_SERVICE: ServiceProfile = { family: "unknown", stateful: false, read: r.unknown };
 
+/** Signal families Azure never resolves (and an unknown service's); each may auto-resolve after a quiet period. */
+export const STATELESS_FAMILIES: readonly SignalFamily[] = [...new Set([...SERVICES.values(), UNKNOWN_SERVICE].filter((s) => !s.stateful).map((s) => s.family))];
+
 export interface NormalisedAlert {
   alertId: string;
   monitorCondition: "Fired" | "Resolved";

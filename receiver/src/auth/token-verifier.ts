@@ -3,7 +3,7 @@
  * audience against the cached tenant keys; token-rules decides issuer, tenant, caller and role.
  */
 import { errors, jwtVerify, type JWTPayload } from "jose";
-import type { AuthConfig } from "../config.ts";
+import type { AuthConfig } from "./auth-config.ts";
 import { SigningKeys, SigningKeysUnavailableError } from "./signing-keys.ts";
 import { checkClaims, expandAudiences, type Principal } from "./token-rules.ts";
 

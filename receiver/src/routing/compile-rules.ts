@@ -4,14 +4,17 @@
  * more than the shape (globs, cron, time zones, connector names), skipping the parts whose shape
  * is already reported wrong, and collects every problem. Pure apart from the SecretReader given.
  */
+import { checkSetValue } from "../connectors/fields.ts";
+import { settingVariable, type FieldProfile } from "../connectors/kind.ts";
+import { CONNECTOR_KINDS, profileOf } from "../connectors/kinds.ts";
 import type { AdmissionPolicy } from "./admission.ts";
-import { buildConnector, type ConnectorSpec, type NamedConnector, type SecretReader } from "./connectors.ts";
+import type { SecretReader } from "../connectors/credentials.ts";
+import { buildConnector, type ConnectorSpec, type NamedConnector } from "./connectors.ts";
 import { compileWindow, type MaintenanceWindow } from "./maintenance.ts";
 import { compileMatcher } from "./match.ts";
 import { formatPath, problem, type Problem } from "./problems.ts";
 import type { Route } from "./routes.ts";
 import { NAME_PATTERN, type RulesDocument } from "./rules-schema.ts";
-import { checkSetValue, PROFILE_LABEL, profileOf, type SetProfile } from "./set-fields.ts";
 
 export interface CompiledRules {
   admission: AdmissionPolicy | null;
@@ -24,7 +27,7 @@ export interface CompiledRules {
 
 export interface CompileContext {
   /** Connectors today's variables configure, by the names routes use for them. */
-  environment: readonly { name: string; profile: SetProfile }[];
+  environment: readonly { name: string; profile: FieldProfile }[];
   readSecret: SecretReader;
   /**
    * Whether the shape check found a problem at, under or above a path. Such parts are skipped
@@ -33,6 +36,9 @@ export interface CompileContext {
    */
   broken(path: readonly (string | number)[]): boolean;
 }
+
+/** The variables that turn each tool's environment-configured connector on. */
+const URL_VARIABLES = CONNECTOR_KINDS.map((kind) => settingVariable(kind, "url"));
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -48,8 +54,8 @@ function uniqueNames(items: readonly unknown[], section: readonly string[], prob
   });
 }
 
-function compileConnectors(doc: RulesDocument, context: CompileContext, problems: Problem[]): { built: NamedConnector[]; profiles: Map<string, SetProfile | null> } {
-  const profiles = new Map<string, SetProfile | null>(context.environment.map((c) => [c.name, c.profile]));
+function compileConnectors(doc: RulesDocument, context: CompileContext, problems: Problem[]): { built: NamedConnector[]; profiles: Map<string, FieldProfile | null> } {
+  const profiles = new Map<string, FieldProfile | null>(context.environment.map((c) => [c.name, c.profile]));
   const built: NamedConnector[] = [];
   if (!isObject(doc.connectors)) return { built, profiles };
   const lowerCase = new Map<string, string>();
@@ -66,12 +72,12 @@ function compileConnectors(doc: RulesDocument, context: CompileContext, problems
       continue;
     }
     if (profiles.has(name)) {
-      problems.push(problem("duplicate_name", path, `is the name of the connector today's variables (SERVICENOW_URL, BMC_HELIX_URL) configure: choose another name, or configure that connector here and unset the variables`));
+      problems.push(problem("duplicate_name", path, `is the name of the connector today's variables (${URL_VARIABLES.join(", ")}) configure: choose another name, or configure that connector here and unset the variables`));
       continue;
     }
     // Known even when it cannot be built, so routes naming it get no second, misleading error;
     // with a broken kind or mode its profile is unknown and routes' `set` is not checked against it.
-    profiles.set(name, context.broken([...path, "kind"]) || context.broken([...path, "mode"]) ? null : profileOf(spec));
+    profiles.set(name, context.broken([...path, "kind"]) || context.broken([...path, "mode"]) ? null : (profileOf(spec) ?? null));
     if (context.broken(path)) continue;
     const connector = buildConnector(name, spec as ConnectorSpec, path, context.readSecret, problems);
     if (connector) built.push(connector);
@@ -79,7 +85,7 @@ function compileConnectors(doc: RulesDocument, context: CompileContext, problems
   return { built, profiles };
 }
 
-function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, SetProfile | null>, context: CompileContext, problems: Problem[]): Route[] | null {
+function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, FieldProfile | null>, context: CompileContext, problems: Problem[]): Route[] | null {
   if (doc.routes === undefined) return null;
   if (!Array.isArray(doc.routes)) return [];
   if (doc.routes.length === 0) {
@@ -94,7 +100,7 @@ function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, SetProf
     const matcher = compileMatcher(spec.match, [...path, "match"], problems);
     spec.to.forEach((name, i) => {
       if (!profiles.has(name)) {
-        problems.push(problem("unknown_connector", [...path, "to", i], `names no connector ${JSON.stringify(name)}; known connectors: ${known.length ? known.join(", ") : "none (declare them under connectors, or set SERVICENOW_URL / BMC_HELIX_URL)"}`));
+        problems.push(problem("unknown_connector", [...path, "to", i], `names no connector ${JSON.stringify(name)}; known connectors: ${known.length ? known.join(", ") : `none (declare them under connectors, or set ${URL_VARIABLES.join(" / ")})`}`));
       } else if (spec.to.indexOf(name) !== i) {
         problems.push(problem("invalid_value", [...path, "to", i], `repeats ${JSON.stringify(name)}`));
       }
@@ -108,10 +114,10 @@ function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, SetProf
       for (const [key, value] of Object.entries(spec.set ?? {})) {
         const checked = checkSetValue(profile, key, value);
         if ("value" in checked) set[key] = checked.value;
-        else if (!reported.has(`${profile}/${key}`)) {
-          reported.add(`${profile}/${key}`);
+        else if (!reported.has(`${profile.id}/${key}`)) {
+          reported.add(`${profile.id}/${key}`);
           const mixed = new Set(spec.to.map((n) => profiles.get(n)).filter(Boolean)).size > 1;
-          const where = mixed ? ` (route sends to ${PROFILE_LABEL[profile]} connector ${JSON.stringify(name)}; split it into routes per kind with continue: true)` : "";
+          const where = mixed ? ` (route sends to ${profile.label} connector ${JSON.stringify(name)}; split it into routes per kind with continue: true)` : "";
           problems.push(problem("invalid_value", [...path, "set", key], `${checked.error}${where}`));
         }
       }

@@ -4,17 +4,17 @@
  * every problem with its line and field. Rules change on the next start: nothing is reloaded.
  */
 import { readFileSync } from "node:fs";
-import { loadConnectorsConfig, type ConnectorConfig } from "../connectors/connector-config.ts";
+import { secretReader, secretReferences, type AuthSpec, type SecretReader } from "../connectors/credentials.ts";
+import { connectorsFromEnv, profileOf, type ConnectorConfig } from "../connectors/kinds.ts";
 import { ConfigError, type Env } from "../env.ts";
 import type { AdmissionPolicy } from "./admission.ts";
 import { compileRules, type CompiledRules } from "./compile-rules.ts";
-import { environmentConnectors, type NamedConnector, type SecretReader } from "./connectors.ts";
+import { environmentConnectors, type NamedConnector } from "./connectors.ts";
 import type { MaintenanceWindow } from "./maintenance.ts";
 import { RoutingRulesError, type LocatedProblem } from "./problems.ts";
 import type { Route } from "./routes.ts";
 import { parseRules, shapeProblems } from "./rules-document.ts";
 import type { RulesDocument } from "./rules-schema.ts";
-import { profileOf } from "./set-fields.ts";
 
 export const ROUTING_RULES = "ROUTING_RULES";
 export const ROUTING_RULES_FILE = "ROUTING_RULES_FILE";
@@ -29,8 +29,11 @@ export interface RoutingRules {
   maintenance: MaintenanceWindow[];
 }
 
-/** The connectors shape the preview check needs: kind and mode, no URL or secret. */
-export type ConnectorShape = { kind: "servicenow"; mode: "table" | "event" } | { kind: "bmc-helix" };
+/** What the preview check needs of a connector the environment configures: its kind and the settings that choose its fields (ServiceNow's mode); no URL or secret. */
+export interface ConnectorShape {
+  readonly kind: string;
+  readonly [setting: string]: unknown;
+}
 
 /** No rules: admit everything, send it to every connector, hold nothing (the behaviour before rules). */
 export function noRoutingRules(environment: readonly ConnectorConfig[]): RoutingRules {
@@ -42,12 +45,8 @@ export function rulesInEffect(rules: RoutingRules): boolean {
   return rules.admission !== null || rules.routes !== null || rules.maintenance.length > 0;
 }
 
-/** Reads `passwordEnv` from the environment given and `passwordFile` from disk. */
-export function secretReader(env: Env): SecretReader {
-  return (ref) => ("env" in ref ? (env[ref.env] ?? "") : readFileSync(ref.file, "utf8"));
-}
-
-function compile(text: string, environment: readonly ConnectorShape[], readSecret: SecretReader): { rules: CompiledRules | null; problems: LocatedProblem[] } {
+/** Parses, shape-checks and compiles rules text; every problem located in the text. */
+export function compileRulesText(text: string, environment: readonly ConnectorShape[], readSecret: SecretReader): { rules: CompiledRules | null; problems: LocatedProblem[] } {
   const { parsed, problems } = parseRules(text);
   if (!parsed) return { rules: null, problems };
   const value = parsed.value ?? {};
@@ -56,7 +55,7 @@ function compile(text: string, environment: readonly ConnectorShape[], readSecre
   const prefix = (a: readonly unknown[], b: readonly unknown[]) => a.length <= b.length && a.every((part, i) => String(b[i]) === String(part));
   const broken = (path: readonly (string | number)[]) => shape.some((p) => prefix(p.path, path) || prefix(path, p.path));
   const named = environmentConnectors(environment);
-  const compiled = compileRules(value as RulesDocument, { environment: named.map((c) => ({ name: c.name, profile: profileOf(c.config) })), readSecret, broken });
+  const compiled = compileRules(value as RulesDocument, { environment: named.map((c) => ({ name: c.name, profile: profileOf(c.config)! })), readSecret, broken });
   const all = [...shape, ...compiled.problems].map(parsed.locate).sort((a, b) => a.line - b.line || a.column - b.column);
   if (all.length > 0) return { rules: null, problems: all };
   return { rules: compiled.rules, problems: [] };
@@ -64,36 +63,47 @@ function compile(text: string, environment: readonly ConnectorShape[], readSecre
 
 /**
  * Parses and checks rules text. `variable` names where it came from in the error;
- * `environment` is what loadConnectorsConfig read from today's variables.
+ * `environment` is what connectorsFromEnv read from today's variables.
  */
 export function parseRoutingRules(text: string, options: { variable: string; environment: readonly ConnectorConfig[]; readSecret: SecretReader }): RoutingRules {
-  const { rules, problems } = compile(text, options.environment, options.readSecret);
+  const { rules, problems } = compileRulesText(text, options.environment, options.readSecret);
   if (!rules) throw new RoutingRulesError(options.variable, problems);
   return { ...rules, connectors: [...environmentConnectors(options.environment), ...rules.connectors] };
 }
 
-/**
- * Every problem in rules text, without reading any secret: for checks made before the receiver
- * runs (a Pulumi preview of `secure-export:routing`, a CI step). Secret references are checked for
- * form only. `environment` lists the connectors today's variables will configure.
- */
-export function checkRoutingRules(text: string, environment: readonly ConnectorShape[] = []): LocatedProblem[] {
-  return compile(text, environment, () => "unread").problems;
-}
-
-/** The rules from the environment, or noRoutingRules when neither variable is set. Throws ConfigError. */
-export function loadRoutingRules(env: Env, environment: readonly ConnectorConfig[] = loadConnectorsConfig(env).connectors): RoutingRules {
+/** The rules text from ROUTING_RULES or ROUTING_RULES_FILE, and which of them gave it; null when neither is set. Throws ConfigError. */
+function rulesText(env: Env): { text: string; variable: string } | null {
   const inline = env[ROUTING_RULES]?.trim();
   const file = env[ROUTING_RULES_FILE]?.trim();
   if (inline && file) throw new ConfigError(ROUTING_RULES_FILE, `and ${ROUTING_RULES} are both set: give the rules one way`);
-  if (!inline && !file) return noRoutingRules(environment);
-  let text = inline;
-  if (file) {
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new ConfigError(ROUTING_RULES_FILE, `names a file that cannot be read: ${(error as Error).message}`);
-    }
+  if (inline) return { text: inline, variable: ROUTING_RULES };
+  if (!file) return null;
+  try {
+    return { text: readFileSync(file, "utf8"), variable: ROUTING_RULES_FILE };
+  } catch (error) {
+    throw new ConfigError(ROUTING_RULES_FILE, `names a file that cannot be read: ${(error as Error).message}`);
   }
-  return parseRoutingRules(text!, { variable: inline ? ROUTING_RULES : ROUTING_RULES_FILE, environment, readSecret: secretReader(env) });
+}
+
+/** The rules from the environment, or noRoutingRules when neither variable is set. Throws ConfigError. */
+export function loadRoutingRules(env: Env, environment: readonly ConnectorConfig[] = connectorsFromEnv(env)): RoutingRules {
+  const source = rulesText(env);
+  if (!source) return noRoutingRules(environment);
+  return parseRoutingRules(source.text, { variable: source.variable, environment, readSecret: secretReader(env) });
+}
+
+/** The environment variables the rules name for connector secrets (`passwordEnv`, `clientSecretEnv`): they are the user's, whatever their prefix. */
+export function rulesSecretVariables(env: Env): string[] {
+  let source: ReturnType<typeof rulesText>;
+  try {
+    source = rulesText(env);
+  } catch {
+    return [];
+  }
+  const { parsed } = source ? parseRules(source.text) : { parsed: null };
+  const connectors = (parsed?.value as { connectors?: unknown } | null | undefined)?.connectors;
+  if (!connectors || typeof connectors !== "object") return [];
+  return Object.values(connectors as Record<string, { auth?: unknown }>).flatMap((spec) =>
+    spec && typeof spec.auth === "object" && spec.auth ? secretReferences(spec.auth as AuthSpec).filter((r) => r.key.endsWith("Env")).map((r) => r.value) : [],
+  );
 }

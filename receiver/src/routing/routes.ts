@@ -11,7 +11,8 @@
  */
 import type { NamedConnector } from "./connectors.ts";
 import type { Matcher } from "./match.ts";
-import { apiFields, profileOf, type SetProfile } from "./set-fields.ts";
+import { apiFields } from "../connectors/fields.ts";
+import { profileOf } from "../connectors/kinds.ts";
 import type { RoutingSubject } from "./subject.ts";
 
 export interface Route {
@@ -36,7 +37,8 @@ export interface RoutedDelivery {
   connector: string;
   /** The route that chose it, or null when there are no routes (every connector). */
   route: string | null;
-  profile: SetProfile;
+  /** The id of the tool's field profile (servicenow-table, bmc-helix, …). */
+  profile: string;
   /** The route's fields, normalised for this connector. */
   set: Record<string, string>;
   /** The same fields under the ITSM API's own names (assignment_group, "Assigned Group", …). */
@@ -59,7 +61,7 @@ export function decideRoutes(routes: readonly Route[] | null, connectors: readon
   if (!routes) {
     return {
       routes: [],
-      deliveries: connectors.map((c) => ({ connector: c.name, route: null, profile: profileOf(c.config), set: {}, fields: {} })),
+      deliveries: connectors.map((c) => ({ connector: c.name, route: null, profile: profileOf(c.config)!.id, set: {}, fields: {} })),
       explanation: [
         connectors.length === 0
           ? "routes: no routes and no connectors: the incident stays in the receiver's ledger"
@@ -79,9 +81,9 @@ export function decideRoutes(routes: readonly Route[] | null, connectors: readon
     matched.push({ name: route.name, connectors: [...route.to], set: { ...route.set } });
     const already = route.to.filter((name) => deliveries.some((d) => d.connector === name));
     for (const name of route.to.filter((n) => !already.includes(n))) {
-      const profile = profileOf(byName.get(name)!.config);
+      const profile = profileOf(byName.get(name)!.config)!;
       const set = route.sets.get(name) ?? {};
-      deliveries.push({ connector: name, route: route.name, profile, set, fields: apiFields(profile, set) });
+      deliveries.push({ connector: name, route: route.name, profile: profile.id, set, fields: apiFields(profile, set) });
     }
     const note = already.length ? ` (${already.join(", ")} already chosen by an earlier route, whose fields stand)` : "";
     explanation.push(`routes: route "${route.name}" matches (${outcome.reasons.join("; ")}): to ${route.to.join(", ")}${describeSet(route.set)}${note}`);

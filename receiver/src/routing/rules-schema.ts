@@ -7,7 +7,9 @@
  * an urgency given as 2 or "2") is checked by hand, so each mistake gets one clear message
  * instead of one per alternative the validator tried.
  */
-import Type, { type Static } from "typebox";
+import Type, { type Static, type TSchema } from "typebox";
+import { AuthSchema } from "../connectors/credentials.ts";
+import { CONNECTOR_KINDS, KIND_IDS } from "../connectors/kinds.ts";
 import { MATCH_MONITOR_CONDITIONS, MATCH_SEVERITIES, MATCH_SIGNAL_TYPES } from "./match.ts";
 
 /** Names end up in metrics labels, the ledger and log lines: keep them plain. */
@@ -42,55 +44,26 @@ const Admission = Type.Object(
   { additionalProperties: false },
 );
 
-const SeverityMap = Type.Object(
-  Object.fromEntries(MATCH_SEVERITIES.map((s) => [s, Type.Optional(Type.Unknown())])),
-  { additionalProperties: false },
-);
+/**
+ * Every tool's settings in one object (connectors/kinds.ts): routing/connectors.ts refuses those
+ * that do not belong to the connector's kind, with a message naming the kind they belong to.
+ */
+function connectorSchema() {
+  const settings: Record<string, TSchema> = {};
+  for (const kind of CONNECTOR_KINDS) {
+    for (const [key, declared] of Object.entries(kind.settings)) {
+      // Every tool needs a url (kind.ts); whether another setting is required depends on the kind, which kind.ts checks.
+      const schema = key === "url" ? declared.schema : Type.Optional(declared.schema);
+      if (key in settings && JSON.stringify(settings[key]) !== JSON.stringify(schema)) {
+        throw new Error(`connector setting ${key} has a different shape in ${kind.label} than in another tool: give one of them another name`);
+      }
+      settings[key] = schema;
+    }
+  }
+  return Type.Object({ kind: Type.Enum([...KIND_IDS]), auth: AuthSchema, ...settings }, { additionalProperties: false });
+}
 
-const Auth = Type.Object(
-  {
-    username: Type.Optional(Text),
-    passwordEnv: Type.Optional(Text),
-    passwordFile: Type.Optional(Text),
-    clientId: Type.Optional(Text),
-    clientSecretEnv: Type.Optional(Text),
-    clientSecretFile: Type.Optional(Text),
-    // Accepted by the shape only to be refused with a message that says what to do instead.
-    password: Type.Optional(Type.Unknown()),
-    clientSecret: Type.Optional(Type.Unknown()),
-  },
-  { additionalProperties: false },
-);
-
-/** Both kinds' settings: connectors.ts refuses those that do not belong to the connector's kind. */
-const Connector = Type.Object(
-  {
-    kind: Type.Enum(["servicenow", "bmc-helix"]),
-    url: Text,
-    auth: Auth,
-    mode: Type.Optional(Type.Enum(["table", "event"])),
-    ciTable: Type.Optional(Text),
-    closeCode: Type.Optional(Text),
-    closeNotes: Type.Optional(Text),
-    assignmentGroup: Type.Optional(Text),
-    callerId: Type.Optional(Text),
-    category: Type.Optional(Text),
-    eventSource: Type.Optional(Text),
-    firstName: Type.Optional(Text),
-    lastName: Type.Optional(Text),
-    serviceType: Type.Optional(Text),
-    reportedSource: Type.Optional(Text),
-    status: Type.Optional(Text),
-    statusReason: Type.Optional(Text),
-    resolution: Type.Optional(Text),
-    ciField: Type.Optional(Text),
-    correlationField: Type.Optional(Text),
-    extraValues: Type.Optional(Type.Record(Type.String(), Type.String())),
-    urgencyBySeverity: Type.Optional(SeverityMap),
-    impactBySeverity: Type.Optional(SeverityMap),
-  },
-  { additionalProperties: false },
-);
+const Connector = connectorSchema();
 
 const Route = Type.Object(
   {

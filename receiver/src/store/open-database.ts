@@ -1,12 +1,18 @@
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
-import type { DatabaseAuth } from "../config.ts";
 import type { Database } from "./database.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { entraDatabasePassword } from "./entra-database-token.ts";
 import { migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-database.ts";
 import { openPostgres, type PostgresOptions } from "./postgres-database.ts";
+
+/** How the receiver signs in to PostgreSQL (DATABASE_AUTH). */
+export type DatabaseAuth =
+  /** The credentials in DATABASE_URL. */
+  | { kind: "password" }
+  /** A Microsoft Entra token of the managed identity (AZURE_CLIENT_ID: a user-assigned one) as the password. */
+  | { kind: "azure-managed-identity"; clientId: string | undefined };
 
 export interface StoreSettings {
   databaseUrl: string | undefined;

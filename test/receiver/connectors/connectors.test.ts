@@ -1,6 +1,6 @@
 /** Connector decisions that need no server: retry timing, texts, correlation keys, configuration. */
 import { describe, expect, it } from "vitest";
-import { loadConnectorsConfig } from "../../../receiver/src/connectors/connector-config.ts";
+import { connectorsFromEnv } from "../../../receiver/src/connectors/kinds.ts";
 import { actionsFor, correlationKey, type IncidentSnapshot } from "../../../receiver/src/outbox/delivery.ts";
 import { retryAfterMs } from "../../../receiver/src/connectors/http-client.ts";
 import { clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../../../receiver/src/connectors/incident-text.ts";
@@ -102,20 +102,20 @@ describe("fitting text to an ITSM field", () => {
 describe("connector configuration", () => {
   const sn = { SERVICENOW_URL: "https://dev1.service-now.com/", SERVICENOW_USERNAME: "u", SERVICENOW_PASSWORD: "p" };
   it("has no connector unless a URL is set", () => {
-    expect(loadConnectorsConfig({}).connectors).toEqual([]);
+    expect(connectorsFromEnv({})).toEqual([]);
   });
   it("configures ServiceNow with basic auth and default mappings", () => {
-    expect(loadConnectorsConfig(sn).connectors[0]).toMatchObject({ kind: "servicenow", url: "https://dev1.service-now.com", mode: "table", auth: { type: "basic" }, urgency: { Sev0: "1", none: "3" } });
+    expect(connectorsFromEnv(sn)[0]).toMatchObject({ kind: "servicenow", url: "https://dev1.service-now.com", mode: "table", auth: { type: "basic" }, urgencyBySeverity: { Sev0: "1", none: "3" } });
   });
   it("prefers OAuth client credentials when a client id is set", () => {
-    expect(loadConnectorsConfig({ ...sn, SERVICENOW_CLIENT_ID: "c", SERVICENOW_CLIENT_SECRET: "s" }).connectors[0]).toMatchObject({ auth: { type: "oauth", clientId: "c" } });
+    expect(connectorsFromEnv({ ...sn, SERVICENOW_CLIENT_ID: "c", SERVICENOW_CLIENT_SECRET: "s" })[0]).toMatchObject({ auth: { type: "oauth", clientId: "c" } });
   });
   it("reads secrets from files", async () => {
     const { writeFileSync, mkdtempSync } = await import("node:fs");
     const dir = mkdtempSync(`${(await import("node:os")).tmpdir()}/se-`);
     writeFileSync(`${dir}/pw`, "from-file\n");
-    const config = loadConnectorsConfig({ SERVICENOW_URL: "https://x", SERVICENOW_USERNAME: "u", SERVICENOW_PASSWORD_FILE: `${dir}/pw` });
-    expect(config.connectors[0]).toMatchObject({ auth: { password: "from-file" } });
+    const config = connectorsFromEnv({ SERVICENOW_URL: "https://x", SERVICENOW_USERNAME: "u", SERVICENOW_PASSWORD_FILE: `${dir}/pw` });
+    expect(config[0]).toMatchObject({ auth: { password: "from-file" } });
   });
   it.each([
     [{ ...sn, SERVICENOW_PASSWORD: undefined }, "SERVICENOW_PASSWORD is required"],
@@ -128,6 +128,6 @@ describe("connector configuration", () => {
     [{ BMC_HELIX_URL: "https://helix", BMC_HELIX_USERNAME: "u", BMC_HELIX_PASSWORD: "p" }, "BMC_HELIX_FIRST_NAME is required"],
     [{ BMC_HELIX_URL: "https://helix", BMC_HELIX_USERNAME: "u", BMC_HELIX_PASSWORD: "p", BMC_HELIX_FIRST_NAME: "A", BMC_HELIX_LAST_NAME: "B", BMC_HELIX_EXTRA_VALUES: "[1]" }, "BMC_HELIX_EXTRA_VALUES must be a JSON object"],
   ])("refuses %j", (env, message) => {
-    expect(() => loadConnectorsConfig(env)).toThrow(message);
+    expect(() => connectorsFromEnv(env)).toThrow(message);
   });
 });

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { explain } from "../../../receiver/src/routing/explain.ts";
-import { checkRoutingRules, loadRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
+import { checkRules } from "../../../receiver/src/routing/check.ts";
+import { loadRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
 import { alertOn, sample } from "./routing-support.ts";
 
 const example = (name: string) => fileURLToPath(new URL(`../../fixtures/routing/${name}`, import.meta.url));
@@ -42,8 +43,8 @@ describe("per-landing-zone-routing.yaml", () => {
       ["snow-retail", "servicenow", "https://contoso-retail.service-now.com"],
       ["helix-network", "bmc-helix", "https://contoso-restapi.onbmc.com"],
     ]);
-    expect(rules.connectors[1]!.config).toMatchObject({ auth: { type: "oauth", clientSecret: "retail" }, urgency: { Sev2: "2", Sev4: "3", none: "3" } });
-    expect(rules.connectors[2]!.config).toMatchObject({ password: "helix", firstName: "Azure", lastName: "Monitor" });
+    expect(rules.connectors[1]!.config).toMatchObject({ auth: { type: "oauth", clientSecret: "retail" }, urgencyBySeverity: { Sev2: "2", Sev4: "3", none: "3" } });
+    expect(rules.connectors[2]!.config).toMatchObject({ auth: { password: "helix" }, firstName: "Azure", lastName: "Monitor" });
   });
 
   it("sends the payments landing zone's alerts to the corporate ServiceNow, urgent ones to the SRE group", () => {
@@ -97,6 +98,6 @@ describe("weekly-patch-window.yaml", () => {
 
 describe("every example", () => {
   it.each(["allow-list-by-subscription.yaml", "per-landing-zone-routing.yaml", "weekly-patch-window.yaml"])("%s passes the preview-time check", (name) => {
-    expect(checkRoutingRules(readFileSync(example(name), "utf8"))).toEqual([]);
+    expect(checkRules(readFileSync(example(name), "utf8")).problems).toEqual([]);
   });
 });

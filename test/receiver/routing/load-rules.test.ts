@@ -7,9 +7,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConnectorsConfig } from "../../../receiver/src/connectors/connector-config.ts";
+import { connectorsFromEnv } from "../../../receiver/src/connectors/kinds.ts";
 import { ConfigError } from "../../../receiver/src/env.ts";
-import { checkRoutingRules, loadRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
+import { checkRules } from "../../../receiver/src/routing/check.ts";
+import { loadRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
 import { RoutingRulesError, type LocatedProblem } from "../../../receiver/src/routing/problems.ts";
 import { environmentConfigs } from "./routing-support.ts";
 
@@ -229,12 +230,12 @@ describe("where the rules come from", () => {
 describe("named connectors", () => {
   it("build the same ConnectorConfig as today's variables, with the secret from the variable it names", () => {
     const rules = loadRoutingRules({ ROUTING_RULES: `connectors:\n${SNOW}    assignmentGroup: Cloud Ops\n`, SNOW_PASSWORD: "s3cret" }, []);
-    const expected = loadConnectorsConfig({
+    const expected = connectorsFromEnv({
       SERVICENOW_URL: "https://contoso.service-now.com",
       SERVICENOW_USERNAME: "svc",
       SERVICENOW_PASSWORD: "s3cret",
       SERVICENOW_ASSIGNMENT_GROUP: "Cloud Ops",
-    }).connectors[0];
+    })[0];
     expect(rules.connectors).toEqual([{ name: "snow", origin: "rules", config: expected }]);
   });
 
@@ -248,7 +249,7 @@ describe("named connectors", () => {
       url: "https://x.service-now.com",
       mode: "event",
       auth: { type: "oauth", clientId: "abc", clientSecret: "from-a-file" },
-      impact: { Sev0: "1", Sev1: "2", Sev2: "2", Sev3: "3", Sev4: "2", none: "3" },
+      impactBySeverity: { Sev0: "1", Sev1: "2", Sev2: "2", Sev3: "3", Sev4: "2", none: "3" },
     });
   });
 
@@ -266,11 +267,11 @@ describe("named connectors", () => {
   });
 });
 
-describe("checkRoutingRules (the preview-time check)", () => {
+describe("checkRules (the preview-time check)", () => {
   it("reads no secret, and reports the same problems as loading", () => {
     const text = `connectors:\n${SNOW}routes:\n  - name: a\n    to: [snow, default]\n`;
-    expect(checkRoutingRules(text, [{ kind: "servicenow", mode: "table" }])).toEqual([]);
-    expect(summary(checkRoutingRules(text))).toEqual([[8, "routes.0.to.1", "unknown_connector"]]);
-    expect(summary(checkRoutingRules("routes:\n  - name: a\n    to: [default]\n    set: { severity: 9 }\n", [{ kind: "servicenow", mode: "event" }]))).toEqual([[4, "routes.0.set.severity", "invalid_value"]]);
+    expect(checkRules(text, [{ kind: "servicenow", mode: "table" }]).problems).toEqual([]);
+    expect(summary(checkRules(text).problems)).toEqual([[8, "routes.0.to.1", "unknown_connector"]]);
+    expect(summary(checkRules("routes:\n  - name: a\n    to: [default]\n    set: { severity: 9 }\n", [{ kind: "servicenow", mode: "event" }]).problems)).toEqual([[4, "routes.0.set.severity", "invalid_value"]]);
   });
 });

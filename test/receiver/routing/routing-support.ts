@@ -1,8 +1,9 @@
 /** Alerts and rules for the routing tests, built the way intake builds them. */
-import { loadConnectorsConfig, type ConnectorConfig } from "../../../receiver/src/connectors/connector-config.ts";
+import { connectorsFromEnv, type ConnectorConfig } from "../../../receiver/src/connectors/kinds.ts";
 import { normaliseAlert, type NormalisedAlert } from "../../../receiver/src/alerts/normalise.ts";
 import { validateAlert } from "../../../receiver/src/alerts/validate.ts";
-import { parseRoutingRules, secretReader, type RoutingRules } from "../../../receiver/src/routing/load-rules.ts";
+import { secretReader } from "../../../receiver/src/connectors/credentials.ts";
+import { parseRoutingRules, type RoutingRules } from "../../../receiver/src/routing/load-rules.ts";
 import type { Env } from "../../../receiver/src/env.ts";
 import { fixture } from "../../support/fixtures.ts";
 
@@ -30,12 +31,12 @@ export function rulesFrom(text: string, env: Env = {}, environment: ConnectorCon
   return parseRoutingRules(text, { variable: "ROUTING_RULES", environment, readSecret: secretReader(env) });
 }
 
-/** The connectors today's variables configure, read by connector-config.ts itself. */
+/** The connectors today's variables configure, read through each tool's own declaration. */
 export function environmentConfigs(kinds: { servicenow?: boolean; bmcHelix?: boolean }): ConnectorConfig[] {
-  return loadConnectorsConfig({
+  return connectorsFromEnv({
     ...(kinds.servicenow ? { SERVICENOW_URL: "https://legacy.service-now.com", SERVICENOW_USERNAME: "svc", SERVICENOW_PASSWORD: "pw" } : {}),
     ...(kinds.bmcHelix
       ? { BMC_HELIX_URL: "https://legacy-restapi.onbmc.com", BMC_HELIX_USERNAME: "svc", BMC_HELIX_PASSWORD: "pw", BMC_HELIX_FIRST_NAME: "Azure", BMC_HELIX_LAST_NAME: "Monitor" }
       : {}),
-  }).connectors;
+  });
 }

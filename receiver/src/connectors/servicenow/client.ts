@@ -2,31 +2,16 @@
  * ServiceNow (docs/connectors.md#servicenow): Table API incidents keyed by a stable correlation_id, or Event
  * Management events keyed by message_key. Basic auth or OAuth client credentials.
  */
-import type { ServiceNowConfig } from "./connector-config.ts";
-import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../outbox/delivery.ts";
-import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
-import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "./incident-text.ts";
+import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
+import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../incident-text.ts";
+import { EVENT_FIELD_MAX, INCIDENT_FIELD_MAX } from "./fields.ts";
+import type { ServiceNowConfig } from "./settings.ts";
 
 const RENEW_EARLY_MS = 60_000;
 /** ARM ids per CMDB query (about 130 characters each, so the URL stays near 3 KB) and resources looked at. */
 const CI_LOOKUP_BATCH = 20;
 const CI_LOOKUP_MAX = 100;
-
-/**
- * What the incident table's fields hold: short_description 160 and correlation_id 100 characters
- * (the incident dictionary); description and close_notes are 4,000-character string fields. A
- * longer value is cut silently by the instance, so we cut it ourselves where it shows.
- */
-const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000 } as const;
-
-/**
- * em_event's documented lengths ("Event field format for event collection", ServiceNow docs):
- * source, node, type and resource hold 100 characters (the source is checked in the configuration),
- * message_key 1,024. additional_info is a JSON
- * string whose values must be strings. event_class, metric_name and description have no documented
- * length; they get the 100 of their siblings and the 4,000 of a description.
- */
-const EVENT_FIELD_MAX = { event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
 
 class ServiceNowSession {
   private token: { value: string; expiresAt: number } | null = null;
@@ -177,8 +162,8 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       {
         short_description: shortTitle(snapshot, INCIDENT_FIELD_MAX.short_description),
         description: incidentDescription(snapshot, INCIDENT_FIELD_MAX.description),
-        urgency: this.config.urgency[severity],
-        impact: this.config.impact[severity],
+        urgency: this.config.urgencyBySeverity[severity],
+        impact: this.config.impactBySeverity[severity],
         correlation_id: snapshot.correlationKey,
         correlation_display: "Azure Monitor",
         ...(ci ? { cmdb_ci: ci } : {}),

@@ -2,17 +2,11 @@
  * BMC Helix ITSM (docs/connectors.md#bmc-helix-itsm): AR-JWT login, incidents created through
  * HPD:IncidentInterface_Create and resolved through HPD:IncidentInterface.
  */
-import type { BmcHelixConfig } from "./connector-config.ts";
-import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../outbox/delivery.ts";
-import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "./http-client.ts";
-import { incidentDescription, resolutionText, shortTitle } from "./incident-text.ts";
-
-/**
- * HPD:IncidentInterface_Create's Description (the incident's Summary) holds 100 characters; AR System
- * refuses a longer value (ERROR 306, value does not fall within the limits of the field). Detailed
- * description and Resolution are long text; 4,000 keeps them readable and within every deployment.
- */
-const FIELD_MAX = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 } as const;
+import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
+import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
+import { incidentDescription, resolutionText, shortTitle } from "../incident-text.ts";
+import { FIELD_MAX } from "./fields.ts";
+import type { BmcHelixConfig } from "./settings.ts";
 
 // Helix tokens last about an hour; renewing a little early avoids a 401 round trip.
 const TOKEN_LIFETIME_MS = 55 * 60_000;
@@ -49,7 +43,7 @@ export class BmcHelixConnector implements Connector {
     return httpRequest(`${this.config.url}/api/jwt/login`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ username: this.config.username, password: this.config.password }),
+      body: new URLSearchParams({ username: this.config.auth.username, password: this.config.auth.password }),
     });
   }
 
@@ -58,7 +52,7 @@ export class BmcHelixConnector implements Connector {
     const tool = `BMC Helix at ${this.config.url}`;
     try {
       const response = await this.jwtLogin();
-      const verdict = checkVerdict(tool, response, `credentials of ${this.config.username}`);
+      const verdict = checkVerdict(tool, response, `credentials of ${this.config.auth.username}`);
       if (!verdict.ok) return verdict;
       if (!response.text.trim()) return { ok: false, detail: `${tool} answered the login ${response.status} without a token` };
       this.token = { value: response.text.trim(), expiresAt: Date.now() + TOKEN_LIFETIME_MS };
@@ -102,8 +96,8 @@ export class BmcHelixConnector implements Connector {
       Last_Name: this.config.lastName,
       Description: shortTitle(s, FIELD_MAX.Description),
       Detailed_Decription: incidentDescription(s, FIELD_MAX.Detailed_Decription),
-      Impact: this.config.impact[severity],
-      Urgency: this.config.urgency[severity],
+      Impact: this.config.impactBySeverity[severity],
+      Urgency: this.config.urgencyBySeverity[severity],
       Status: this.config.status,
       "Reported Source": this.config.reportedSource,
       Service_Type: this.config.serviceType,
