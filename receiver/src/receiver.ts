@@ -6,6 +6,7 @@ import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import type { ReceiverConfig } from "./config.ts";
 import { createConnector } from "./connectors/kinds.ts";
 import { buildApp } from "./http/app.ts";
+import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
 import { startHoldReleaseTimer } from "./jobs/hold-release-timer.ts";
@@ -103,7 +104,27 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     },
   });
   queued = () => intake.depth;
-  const app = await buildApp({ config, db, store: store.status, keys, verifier, metrics, intake, targets }, { logger: log });
+  const { auth } = config;
+  const app = await buildApp(
+    {
+      http: { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, trustedProxyHops: config.trustedProxyHops },
+      db,
+      store: store.status,
+      keys,
+      verifier,
+      access: {
+        webhook: { role: auth.requiredRole, allowedCallers: auth.allowedCallers },
+        reader: { role: auth.readerRole },
+        operator: { role: auth.operatorRole },
+      },
+      metrics,
+      intake,
+      targets,
+      routing: config.routing,
+      console: consoleConfig(auth),
+    },
+    { logger: log },
+  );
   keys.start();
   // The first key fetch runs before we listen so the first alert rarely meets a cold cache;
   // if it fails, the receiver still starts, answers 503, and keeps trying.

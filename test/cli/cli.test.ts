@@ -288,7 +288,7 @@ describe("routing explain", () => {
     const received: Array<{ audience: unknown; body: string }> = [];
     const app = Fastify();
     app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => done(null, body));
-    app.get("/console/config.json", async () => consoleConfig(stack.config));
+    app.get("/console/config.json", async () => consoleConfig(stack.config.auth));
     app.post("/api/routing/explain", async (request, reply) => {
       received.push({ audience: decodeJwt(String(request.headers.authorization).replace(/^Bearer /, "")).aud, body: String(request.body) });
       return reply.code(answer.status).send(answer.body);

@@ -39,9 +39,9 @@ describe("/console", () => {
 
   it("names the App ID URI the way the Pulumi stack sets ENTRA_AUDIENCES (App ID URI, client id), and has no client without ENTRA_CLIENT_ID", () => {
     const clientId = "0f8c9a0e-1111-4222-8333-444455556666";
-    const fromStack = consoleConfig(loadConfig({ ENTRA_TENANT_ID: LOCAL_TENANT_ID, ENTRA_AUDIENCES: `api://${clientId},${clientId}`, ENTRA_CLIENT_ID: clientId }));
+    const fromStack = consoleConfig(loadConfig({ ENTRA_TENANT_ID: LOCAL_TENANT_ID, ENTRA_AUDIENCES: `api://${clientId},${clientId}`, ENTRA_CLIENT_ID: clientId }).auth);
     expect(fromStack).toMatchObject({ clientId, appIdUri: `api://${clientId}`, scope: `api://${clientId}/user_impersonation`, issuer: `https://login.microsoftonline.com/${LOCAL_TENANT_ID}/v2.0` });
-    const withoutClient = consoleConfig(loadConfig({ ENTRA_TENANT_ID: LOCAL_TENANT_ID, ENTRA_AUDIENCES: "api://secure-export/" }));
+    const withoutClient = consoleConfig(loadConfig({ ENTRA_TENANT_ID: LOCAL_TENANT_ID, ENTRA_AUDIENCES: "api://secure-export/" }).auth);
     expect(withoutClient).toMatchObject({ clientId: null, appIdUri: "api://secure-export", scope: "api://secure-export/user_impersonation" });
   });
 

@@ -1,12 +1,14 @@
 /** The Fastify application: one fresh instance per server (and per test), no global state. */
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { QueueFullError, ShuttingDownError } from "../ledger/group-commit.ts";
 import { StoreQueryError, StoreUnavailableError } from "../store/database.ts";
-import type { AppContext } from "./context.ts";
+import { addAuthentication } from "./authenticate.ts";
+import type { AppDeps } from "./context.ts";
 import { problems, rawProblem, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
@@ -16,8 +18,13 @@ import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes, PROBE_ROUTES } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 import { routingRoutes } from "./routes/routing.ts";
+import { validatorCompiler } from "./validation.ts";
 
 declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The body is an alert: a schema mismatch there is 422 not_common_alert_schema, not 400. */
+    alertBody?: boolean;
+  }
   interface FastifyRequest {
     /** The body exactly as received, kept for the notification log. */
     rawBody?: string;
@@ -30,13 +37,13 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
 }
 
-function problemFor(error: FastifyError, bodyLimit: number, contentType: string | undefined, alertsRoute: boolean): Problem {
+function problemFor(error: FastifyError, bodyLimit: number, contentType: string | undefined, alertBody: boolean): Problem {
   if (error instanceof StoreUnavailableError) return problems.unavailable("store_unavailable", "the incident store is unavailable; retry later");
   if (error instanceof QueueFullError || error instanceof ShuttingDownError) return problems.unavailable("intake_busy", error.message);
   // The server refused a statement for its content: retrying the same request fails the same way.
   if (error instanceof StoreQueryError) return problems.internal();
   if (error.validation) {
-    return error.validationContext === "body" && alertsRoute ? problems.notCommonAlertSchema(error.message) : problems.invalidRequest(error.message);
+    return error.validationContext === "body" && alertBody ? problems.notCommonAlertSchema(error.message) : problems.invalidRequest(error.message);
   }
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
@@ -54,6 +61,31 @@ function problemFor(error: FastifyError, bodyLimit: number, contentType: string 
   return problems.internal();
 }
 
+/** More than any body worth answering: beyond it the connection is cut instead (the client then sees a reset). */
+const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and drops what is left of a refused body before answering. A client that writes its whole
+ * body before it reads (most do) would otherwise meet a closed socket (EPIPE, ECONNRESET) instead
+ * of the 413: RFC 9112 §9.6 asks a server that answers early to keep reading ("lingering close").
+ */
+function discardBody(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      raw.off("data", count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DISCARD_MAX_BYTES) done();
+    };
+    raw.on("data", count).once("end", done).once("close", done).once("error", done);
+    raw.resume();
+  });
+}
+
 /** Errors Node's HTTP parser meets before any route (headers too large, a stalled request), in our shape. */
 function clientErrorHandler(requestTimeoutMs: number) {
   return (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -69,25 +101,28 @@ function clientErrorHandler(requestTimeoutMs: number) {
   };
 }
 
-export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { http } = deps;
   const app = Fastify({
     loggerInstance: options.logger ?? pino({ level: "silent" }),
     // Our own request lines (below): none for the probes, and with the alertId on an alert's.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: ctx.config.bodyLimitBytes,
+    bodyLimit: http.bodyLimitBytes,
     // A request must arrive within this, token or not: a stalled upload cannot hold a socket forever.
-    requestTimeout: ctx.config.requestTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
     // Node checks request timeouts only every 30 s by default, and a stalled request only expires
     // once it is also past headersTimeout (60 s unless set): both follow our timeout.
-    http: { headersTimeout: ctx.config.requestTimeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, ctx.config.requestTimeoutMs / 4)) },
+    http: { headersTimeout: http.requestTimeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, http.requestTimeoutMs / 4)) },
     // ARM resource ids in paths (/api/cis/{id}) are far longer than Fastify's default of 100.
     routerOptions: { maxParamLength: 2048 },
     // Only the proxies we run behind may name the caller's address (Container Apps' ingress: 1).
-    trustProxy: (_address: string, hop: number) => hop < ctx.config.trustedProxyHops,
+    trustProxy: (_address: string, hop: number) => hop < http.trustedProxyHops,
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, error.code === "FST_ERR_MAX_PARAM_LENGTH" ? problems.uriTooLong() : problems.invalidRequest(error.message)),
-    clientErrorHandler: clientErrorHandler(ctx.config.requestTimeoutMs),
-  });
+    clientErrorHandler: clientErrorHandler(http.requestTimeoutMs),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  addAuthentication(app, deps.verifier, deps.access);
 
   // Prototype-poisoning keys are dropped from the parsed object rather than refused: the alert is
   // still Azure's to deliver, and the raw body keeps them as sent.
@@ -118,9 +153,9 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === "/api/alerts" && request.outcome) {
-      ctx.metrics.notifications.inc({ outcome: request.outcome.kind, reason: request.outcome.reason });
+      deps.metrics.notifications.inc({ outcome: request.outcome.kind, reason: request.outcome.reason });
     }
-    ctx.metrics.requestDuration.observe({ method: request.method, route: route ?? "unmatched", status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    deps.metrics.requestDuration.observe({ method: request.method, route: route ?? "unmatched", status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route && PROBE_ROUTES.has(route)) return;
     request.log.info(
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
@@ -128,16 +163,19 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
     );
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const alertBody = request.routeOptions.url === "/api/alerts" || request.routeOptions.url === "/api/routing/explain";
-    const problem = problemFor(error, ctx.config.bodyLimitBytes, request.headers["content-type"], alertBody);
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const problem = problemFor(error, http.bodyLimitBytes, request.headers["content-type"], request.routeOptions.config.alertBody ?? false);
     if (problem.code === "store_unavailable") {
-      ctx.metrics.databaseErrors.inc();
+      deps.metrics.databaseErrors.inc();
       request.log.warn({ err: error }, "request failed: the store is unavailable");
     } else if (problem.status >= 500) {
       request.log.error({ err: error }, "request failed");
     } else {
       request.log.info({ status: problem.status, reason: problem.message }, "request rejected");
+    }
+    if (problem.code === "payload_too_large") {
+      await discardBody(request.raw);
+      reply.header("connection", "close");
     }
     return sendProblem(reply, problem);
   });
@@ -151,13 +189,13 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT (Microsoft Entra ID)" } } },
     },
   });
-  alertRoutes(app, ctx);
-  incidentRoutes(app, ctx);
-  configurationItemRoutes(app, ctx);
-  deliveryRoutes(app, ctx);
-  routingRoutes(app, ctx);
-  healthRoutes(app, ctx);
-  await consoleRoutes(app, ctx);
+  await app.register(alertRoutes, { prefix: "/api/alerts", intake: deps.intake, routing: deps.routing, metrics: deps.metrics });
+  await app.register(incidentRoutes, { prefix: "/api/incidents", db: deps.db, metrics: deps.metrics, targets: deps.targets });
+  await app.register(configurationItemRoutes, { prefix: "/api/cis", db: deps.db });
+  await app.register(deliveryRoutes, { prefix: "/api/deliveries", db: deps.db, maxAgeMs: deps.targets.maxAgeMs });
+  await app.register(routingRoutes, { prefix: "/api/routing", routing: deps.routing });
+  await app.register(healthRoutes, { db: deps.db, store: deps.store, keys: deps.keys });
+  await app.register(consoleRoutes, { published: deps.console });
   await docsRoutes(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,26 +1,52 @@
-/** What the routes are handed: built once per app by the composition root (receiver.ts) or a test. */
+/**
+ * What the HTTP layer is handed, built once per app by the composition root (receiver.ts) or a
+ * test: each route plugin takes from it only what it uses, and nothing reads the whole
+ * configuration.
+ */
 import type { SigningKeys } from "../auth/signing-keys.ts";
-import type { TokenVerifier } from "../auth/token-verifier.ts";
-import type { ReceiverConfig } from "../config.ts";
+import type { AccessRule, AuthOutcome } from "../auth/token-verifier.ts";
 import type { AcceptedNotification } from "../ledger/accept-notifications.ts";
 import type { DeliveryTargets } from "../ledger/change-set.ts";
 import type { GroupCommit } from "../ledger/group-commit.ts";
 import type { PreparedNotification } from "../ledger/prepare-notification.ts";
 import type { Metrics } from "../metrics.ts";
+import type { RoutingRules } from "../routing/load-rules.ts";
 import type { Database } from "../store/database.ts";
 import type { StoreStatus } from "../store/store-supervisor.ts";
+import type { ConsoleConfig } from "./routes/console.ts";
 
 export type Intake = Pick<GroupCommit<PreparedNotification, AcceptedNotification>, "submit" | "depth">;
 
-export interface AppContext {
-  config: ReceiverConfig;
+/** Who may call a route: Azure's secure webhook, a reader, or an operator. */
+export type Access = "webhook" | "reader" | "operator";
+
+/** Checks a bearer token against one rule (auth/token-verifier.ts's TokenVerifier, or a stand-in in tests). */
+export interface Verifier {
+  verify(authorization: string | undefined, rule: AccessRule): Promise<AuthOutcome>;
+}
+
+/** The HTTP server's own limits. */
+export interface HttpSettings {
+  bodyLimitBytes: number;
+  /** A request (headers and body) must arrive within this; a stalled upload is cut with 408. */
+  requestTimeoutMs: number;
+  /** Proxies in front that append X-Forwarded-For (1 behind Container Apps' ingress). */
+  trustedProxyHops: number;
+}
+
+export interface AppDeps {
+  http: HttpSettings;
   db: Database;
   /** Whether the store is open yet, and why not. */
   store: () => StoreStatus;
-  keys: SigningKeys;
-  verifier: TokenVerifier;
+  keys: Pick<SigningKeys, "loaded">;
+  verifier: Verifier;
+  /** What each kind of caller must present. */
+  access: Readonly<Record<Access, AccessRule>>;
   metrics: Metrics;
   /** Accepted notifications go through the group commit, never straight to the store. */
   intake: Intake;
   targets: DeliveryTargets;
+  routing: RoutingRules;
+  console: ConsoleConfig;
 }

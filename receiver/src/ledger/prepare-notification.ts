@@ -24,6 +24,7 @@ import type { CommonAlert } from "../alerts/schema.ts";
 import type { Principal } from "../auth/token-rules.ts";
 import { bindingsFor, type CiBinding } from "../cmdb/bindings.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
+import { storableText, utcTime } from "../store/storable.ts";
 
 /** Deeper than any alertContext Azure documents, and far below what would exhaust the stack. */
 export const MAX_DEPTH = 64;
@@ -42,25 +43,6 @@ export interface PreparedNotification {
 }
 
 export type Preparation = { ok: true; notification: PreparedNotification } | { ok: false; field: string; message: string };
-
-const EARLIEST = Date.parse("0001-01-01T00:00:00.000Z");
-const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
-
-/** UTC ISO 8601 of a date-time Ajv accepted, or null when no store could hold it. */
-export function utcTime(value: string): string | null {
-  // RFC 3339 allows a leap second (:60), which JavaScript dates do not: it is the last instant of that minute.
-  const ms = Date.parse(value.replace(/:60(?=(\.\d+)?([zZ]|[+-]\d\d:\d\d)$)/, ":59.999"));
-  if (Number.isNaN(ms) || ms < EARLIEST || ms > LATEST) return null;
-  return new Date(ms).toISOString();
-}
-
-const NUL = /\u0000/g;
-
-/** Text as the ledger can store it: NUL and lone surrogates become U+FFFD. */
-export function storableText(value: string): string {
-  const wellFormed = value.isWellFormed() ? value : value.toWellFormed();
-  return wellFormed.includes("\u0000") ? wellFormed.replace(NUL, "\uFFFD") : wellFormed;
-}
 
 const storableOrNull = (value: string | null): string | null => (value === null ? null : storableText(value));
 

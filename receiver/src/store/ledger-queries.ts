@@ -2,6 +2,7 @@
 import type { Severity } from "../alerts/schema.ts";
 import type { IncidentStateName } from "../incidents/lifecycle.ts";
 import type { Queryable } from "./database.ts";
+import { latestDeliveries, type DeliveryView } from "./delivery-queries.ts";
 import { INCIDENT_COLUMNS, incidentFromRow, type IncidentRow, type StoredIncident } from "./incidents.ts";
 import { alertKey, ciKey } from "./keys.ts";
 
@@ -163,4 +164,17 @@ export async function getCi(db: Queryable, id: string): Promise<CiSummary | null
     byUuid ? id : ciKey({ resourceId: id }),
   ]);
   return rows[0] ? ciFromRow(rows[0]) : null;
+}
+
+export interface IncidentWithRelations {
+  incident: StoredIncident;
+  cis: CiSummary[];
+  deliveries: DeliveryView[];
+}
+
+/** Incidents with what the API shows beside each: its CIs and its latest delivery per connector. */
+export async function incidentsWithRelations(db: Queryable, incidents: readonly StoredIncident[]): Promise<IncidentWithRelations[]> {
+  const ids = incidents.map((i) => i.id);
+  const [cis, deliveries] = await Promise.all([incidentCis(db, ids), latestDeliveries(db, ids)]);
+  return incidents.map((incident) => ({ incident, cis: cis.get(incident.id) ?? [], deliveries: deliveries.get(incident.id) ?? [] }));
 }

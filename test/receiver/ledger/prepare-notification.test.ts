@@ -1,6 +1,7 @@
 /** The storage rules applied before a notification joins a batch (README: what is stored as sent, and what is adjusted). */
 import { describe, expect, it } from "vitest";
-import { MAX_BINDINGS, storableText, tooDeep, utcTime } from "../../../receiver/src/ledger/prepare-notification.ts";
+import { MAX_BINDINGS, tooDeep } from "../../../receiver/src/ledger/prepare-notification.ts";
+import { storableText, utcTime } from "../../../receiver/src/store/storable.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { prepared } from "../../support/ledger.ts";
 

@@ -6,9 +6,8 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance } from "fastify";
-import type { ReceiverConfig } from "../../config.ts";
-import type { AppContext } from "../context.ts";
+import type { FastifyPluginAsync } from "fastify";
+import type { AuthConfig } from "../../auth/auth-config.ts";
 
 const CONSOLE_DIR = fileURLToPath(new URL("../../../console/", import.meta.url));
 const OAUTH_DIR = dirname(fileURLToPath(import.meta.resolve("oauth4webapi")));
@@ -28,8 +27,7 @@ export interface ConsoleConfig {
   roles: { reader: string; operator: string };
 }
 
-export function consoleConfig(config: ReceiverConfig): ConsoleConfig {
-  const { auth } = config;
+export function consoleConfig(auth: AuthConfig): ConsoleConfig {
   // ENTRA_AUDIENCES holds the App ID URI (v1 tokens' audience) beside the bare client id (v2's);
   // the URI is the one Entra accepts as a scope prefix.
   const appIdUri = auth.audiences.find((audience) => audience.includes("://"))?.replace(/\/+$/, "") ?? (auth.clientId ? `api://${auth.clientId}` : null);
@@ -44,8 +42,7 @@ export function consoleConfig(config: ReceiverConfig): ConsoleConfig {
   };
 }
 
-export async function consoleRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const published = consoleConfig(ctx.config);
+export const consoleRoutes: FastifyPluginAsync<{ published: ConsoleConfig }> = async (app, { published }) => {
   // The console talks to this receiver and to the token endpoint of its authority, nothing else.
   const csp = [
     "default-src 'self'",
@@ -69,4 +66,4 @@ export async function consoleRoutes(app: FastifyInstance, ctx: AppContext): Prom
     await scope.register(fastifyStatic, { root: OAUTH_DIR, prefix: "/console/vendor/oauth4webapi/", allowedPath: (path) => path === "/index.js", cacheControl: false, decorateReply: false });
     await scope.register(fastifyStatic, { root: CONSOLE_DIR, prefix: "/console/", index: "index.html", cacheControl: false, decorateReply: false });
   });
-}
+};

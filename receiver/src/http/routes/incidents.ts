@@ -1,84 +1,82 @@
-import type { FastifyInstance } from "fastify";
-import type { Static } from "typebox";
-import { storableText, utcTime } from "../../ledger/prepare-notification.ts";
+/** The incidents: list, one with its timeline, and an operator's resolve. */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { DeliveryTargets } from "../../ledger/change-set.ts";
 import { resolveIncident } from "../../ledger/resolve-incident.ts";
-import { countIncidentChanges } from "../../metrics.ts";
-import { latestDeliveries } from "../../store/delivery-queries.ts";
+import { countIncidentChanges, type Metrics } from "../../metrics.ts";
+import type { Database } from "../../store/database.ts";
 import type { StoredIncident } from "../../store/incidents.ts";
-import { getIncident, incidentCis, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
-import type { AppContext } from "../context.ts";
-import { authenticate } from "../authenticate.ts";
-import { responses } from "../route-responses.ts";
+import { getIncident, incidentsWithRelations, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
+import { storableText, utcTime } from "../../store/storable.ts";
+import { principalOf } from "../authenticate.ts";
 import { IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
-import { decodeCursor, encodeCursor, presentIncident } from "../presenters.ts";
+import { decodeCursor, page } from "../pagination.ts";
+import { presentIncident } from "../presenters.ts";
 import { problems, sendProblem } from "../problems.ts";
+import { responses } from "../route-responses.ts";
 
 type Position = { firedAt: string; id: string };
+/** Only a position this API wrote: a time exactly as it prints them, and an incident id. */
 const isPosition = (v: unknown): v is Position =>
-  typeof v === "object" && v !== null && typeof (v as Position).firedAt === "string" && utcTime((v as Position).firedAt) !== null && isUuid(String((v as Position).id));
+  typeof v === "object" && v !== null && "firedAt" in v && "id" in v && typeof v.firedAt === "string" && utcTime(v.firedAt) === v.firedAt && typeof v.id === "string" && isUuid(v.id);
 
-async function incidentDetail(ctx: AppContext, incident: StoredIncident) {
-  const [cis, deliveries, timeline] = await Promise.all([incidentCis(ctx.db, [incident.id]), latestDeliveries(ctx.db, [incident.id]), incidentTimeline(ctx.db, incident.id)]);
-  return { ...presentIncident(incident, cis.get(incident.id) ?? [], deliveries.get(incident.id) ?? []), timeline };
-}
+const security = [{ bearer: [] }];
 
-export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const reader = authenticate(ctx.verifier, { role: ctx.config.auth.readerRole });
-  const operator = authenticate(ctx.verifier, { role: ctx.config.auth.operatorRole });
-  const security = [{ bearer: [] }];
+export const incidentRoutes: FastifyPluginAsyncTypebox<{ db: Database; metrics: Metrics; targets: DeliveryTargets }> = async (app, { db, metrics, targets }) => {
+  async function detail(incident: StoredIncident) {
+    const [related, timeline] = await Promise.all([incidentsWithRelations(db, [incident]), incidentTimeline(db, incident.id)]);
+    return { ...related.map(presentIncident)[0], timeline };
+  }
 
   app.get(
-    "/api/incidents",
+    "",
     {
-      onRequest: reader,
+      config: { access: "reader" },
       schema: { summary: "List incidents, newest first", tags: ["incidents"], security, querystring: IncidentQuery, response: responses({ 200: Page(Incident) }, ["invalid_request", "invalid_cursor", "store_unavailable"]) },
     },
     async (request, reply) => {
-      const q = request.query as Static<typeof IncidentQuery>;
-      const after = q.cursor ? decodeCursor(q.cursor, isPosition) : undefined;
+      const q = request.query;
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, isPosition);
       if (after === null) return sendProblem(reply, problems.invalidCursor());
-      for (const [name, value] of [["from", q.from], ["to", q.to]] as const) {
-        if (value !== undefined && utcTime(value) === null) return sendProblem(reply, problems.invalidRequest(`querystring/${name} must be a time between the years 0001 and 9999`));
+      // The store is handed the time in UTC: any offset a date-time may carry, within the years it can hold.
+      const range: { firedFrom?: string; firedTo?: string } = {};
+      for (const [name, value, key] of [["from", q.from, "firedFrom"], ["to", q.to, "firedTo"]] as const) {
+        if (value === undefined) continue;
+        const utc = utcTime(value);
+        if (utc === null) return sendProblem(reply, problems.invalidRequest(`querystring/${name} must be a time between the years 0001 and 9999`));
+        range[key] = utc;
       }
       const limit = q.limit ?? 50;
-      const incidents = await listIncidents(ctx.db, {
+      const incidents = await listIncidents(db, {
         ...(q.alertId ? { alertId: q.alertId } : {}),
         ...(q.state ? { state: q.state } : {}),
         ...(q.severity ? { severity: q.severity } : {}),
         ...(q.ci ? { ci: q.ci } : {}),
-        ...(q.from ? { firedFrom: q.from } : {}),
-        ...(q.to ? { firedTo: q.to } : {}),
+        ...range,
         ...(after ? { after } : {}),
         limit,
       });
-      const ids = incidents.map((i) => i.id);
-      const [cis, deliveries] = await Promise.all([incidentCis(ctx.db, ids), latestDeliveries(ctx.db, ids)]);
-      const last = incidents.at(-1);
-      return {
-        items: incidents.map((i) => presentIncident(i, cis.get(i.id) ?? [], deliveries.get(i.id) ?? [])),
-        nextCursor: last && incidents.length === limit ? encodeCursor({ firedAt: last.firedAt, id: last.id }) : null,
-      };
+      return page(await incidentsWithRelations(db, incidents), limit, (last) => ({ firedAt: last.incident.firedAt, id: last.incident.id }), presentIncident);
     },
   );
 
   app.get(
-    "/api/incidents/:id",
+    "/:id",
     {
-      onRequest: reader,
+      config: { access: "reader" },
       schema: { summary: "One incident with its timeline and configuration items", tags: ["incidents"], security, params: IdParams, response: responses({ 200: IncidentDetail }, ["invalid_request", "not_found", "store_unavailable"]) },
     },
     async (request, reply) => {
-      const { id } = request.params as Static<typeof IdParams>;
-      const incident = await getIncident(ctx.db, id);
+      const { id } = request.params;
+      const incident = await getIncident(db, id);
       if (!incident) return sendProblem(reply, problems.notFound(`incident ${id}`));
-      return incidentDetail(ctx, incident);
+      return detail(incident);
     },
   );
 
   app.post(
-    "/api/incidents/:id/resolve",
+    "/:id/resolve",
     {
-      onRequest: operator,
+      config: { access: "operator" },
       schema: {
         summary: "Resolve an incident Azure will not resolve (log, activity log, budget alerts)",
         tags: ["incidents"],
@@ -89,15 +87,16 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as Static<typeof IdParams>;
-      const text = (request.body as Static<typeof ResolveBody> | undefined)?.note;
+      const { id } = request.params;
+      const text = request.body?.note;
       const note = text === undefined ? null : storableText(text);
-      const actor = request.principal!.objectId ?? request.principal!.callerId;
-      const outcome = isUuid(id) ? await resolveIncident(ctx.db, { incidentId: id, actor, note, at: new Date().toISOString() }, ctx.targets) : null;
+      const caller = principalOf(request);
+      const actor = caller.objectId ?? caller.callerId;
+      const outcome = isUuid(id) ? await resolveIncident(db, { incidentId: id, actor, note, at: new Date().toISOString() }, targets) : null;
       if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
-      countIncidentChanges(ctx.metrics, outcome.events, outcome.incident.family);
+      countIncidentChanges(metrics, outcome.events, outcome.incident.family);
       request.log.info({ alertId: outcome.incident.alertId, incidentId: id, actor, changed: outcome.events.length > 0 }, "incident resolved by operator");
-      return incidentDetail(ctx, (await getIncident(ctx.db, id))!);
+      return detail(outcome.incident);
     },
   );
-}
+};
