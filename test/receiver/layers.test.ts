@@ -21,6 +21,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ["store/"],
   ["routing/"],
   ["connectors/"],
+  // Azure's own APIs as the receiver's managed identity calls them (tokens, Resource Manager).
+  ["azure/"],
   ["metrics.ts", "outbox/"],
   // Token checks are pure rules and a key cache: they need nothing of the flow above.
   ["auth/", "incidents/", "cmdb/"],

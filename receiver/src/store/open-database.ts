@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
 import type { Database } from "./database.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { entraDatabasePassword } from "./entra-database-token.ts";
+import { managedIdentityToken } from "../azure/managed-identity.ts";
+import { POSTGRES_ENTRA_RESOURCE } from "../contract.ts";
 import { migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-database.ts";
 import { openPostgres, type PostgresOptions } from "./postgres-database.ts";
@@ -38,7 +39,12 @@ export async function openDatabase(settings: StoreSettings): Promise<Database> {
     if (settings.maxConnections !== undefined) options.maxConnections = settings.maxConnections;
     if (settings.onIdleError) options.onIdleError = settings.onIdleError;
     if (settings.databaseAuth?.kind === "azure-managed-identity") {
-      options.password = entraDatabasePassword(settings.databaseAuth.clientId ? { clientId: settings.databaseAuth.clientId } : {});
+      options.password = managedIdentityToken({
+        resource: POSTGRES_ENTRA_RESOURCE,
+        purpose: "database token",
+        code: "DATABASE_TOKEN_UNAVAILABLE",
+        ...(settings.databaseAuth.clientId ? { clientId: settings.databaseAuth.clientId } : {}),
+      });
     }
     progress("connecting to PostgreSQL");
     db = openPostgres(options);

@@ -1,8 +1,8 @@
 /**
- * The PostgreSQL password when the database signs users in with Microsoft Entra
- * (DATABASE_AUTH=azure-managed-identity): an access token of the receiver's managed identity for
- * Azure Database for PostgreSQL, fetched and refreshed here. pg calls the provider for every new
- * connection; a cached token is reused until shortly before it expires.
+ * Access tokens of the receiver's managed identity, for one resource each: Azure Database for
+ * PostgreSQL (the database password with DATABASE_AUTH=azure-managed-identity; pg asks for it on
+ * every new connection), Azure Resource Manager, the Log Analytics API. A cached token is reused
+ * until shortly before it expires; callers asking at once share one request.
  *
  * Where the token comes from (Microsoft's documented local endpoints, no SDK needed):
  * - Container Apps (and App Service) set IDENTITY_ENDPOINT and IDENTITY_HEADER:
@@ -17,30 +17,32 @@
  * number); IMDS also gives `expires_in`. Written here rather than with @azure/identity: two GET
  * requests do not justify its dependency tree in the image, and the cache policy is ours.
  */
-import { POSTGRES_ENTRA_RESOURCE } from "../contract.ts";
-
 export const IMDS_TOKEN_ENDPOINT = "http://169.254.169.254/metadata/identity/oauth2/token";
 /** Refresh this long before expiry: a connection opened with a token must not outlive it by surprise. */
 export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 
-export class DatabaseTokenError extends Error {
-  /** Stable code for logs and alerts. */
-  readonly code = "DATABASE_TOKEN_UNAVAILABLE";
-  constructor(message: string, options?: { cause?: unknown }) {
+export class ManagedIdentityTokenError extends Error {
+  /** Stable code for logs and alerts, per purpose (DATABASE_TOKEN_UNAVAILABLE). */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "DatabaseTokenError";
+    this.name = "ManagedIdentityTokenError";
+    this.code = code;
   }
 }
 
-export interface EntraDatabaseTokenOptions {
+export interface ManagedIdentityTokenOptions {
+  /** The resource the token is for (its audience), e.g. https://management.azure.com. */
+  resource: string;
+  /** How errors name the token ("database token"), and their stable code ("DATABASE_TOKEN_UNAVAILABLE"). */
+  purpose: string;
+  code: string;
   /** Client id of the user-assigned identity (AZURE_CLIENT_ID); unset: the system-assigned identity. */
   clientId?: string;
   /** Reads IDENTITY_ENDPOINT and IDENTITY_HEADER. Default process.env. */
   env?: Record<string, string | undefined>;
   /** Default IMDS_TOKEN_ENDPOINT. */
   imdsEndpoint?: string;
-  /** Default the resource of Azure Database for PostgreSQL's Entra authentication. */
-  resource?: string;
   /** Per request. Default 10 s. */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -52,12 +54,12 @@ interface Token {
   expiresAtMs: number;
 }
 
-/** A password provider for pg (`password: () => Promise<string>`) backed by managed-identity tokens. */
-export function entraDatabasePassword(options: EntraDatabaseTokenOptions = {}): () => Promise<string> {
+/** A token provider (`() => Promise<string>`; pg takes it as `password`) backed by managed-identity tokens. */
+export function managedIdentityToken(options: ManagedIdentityTokenOptions): () => Promise<string> {
   const env = options.env ?? process.env;
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
-  const resource = options.resource ?? POSTGRES_ENTRA_RESOURCE;
+  const { resource, purpose, code } = options;
   let cached: Token | undefined;
   let pending: Promise<Token> | undefined;
 
@@ -80,24 +82,24 @@ export function entraDatabasePassword(options: EntraDatabaseTokenOptions = {}): 
     try {
       response = await doFetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
     } catch (error) {
-      throw new DatabaseTokenError(`no database token: ${source} at ${url.origin}${url.pathname} is unreachable (${(error as Error).message})`, { cause: error });
+      throw new ManagedIdentityTokenError(code, `no ${purpose}: ${source} at ${url.origin}${url.pathname} is unreachable (${(error as Error).message})`, { cause: error });
     }
     const text = await response.text();
     if (!response.ok) {
       // The body is Entra's error description (never a token): it says which identity or resource is wrong.
-      throw new DatabaseTokenError(`no database token: ${source} answered ${response.status}: ${text.slice(0, 300)}`);
+      throw new ManagedIdentityTokenError(code, `no ${purpose}: ${source} answered ${response.status}: ${text.slice(0, 300)}`);
     }
     let body: { access_token?: unknown; expires_on?: unknown; expires_in?: unknown };
     try {
       body = JSON.parse(text);
     } catch {
-      throw new DatabaseTokenError(`no database token: ${source} answered ${response.status} with a body that is not JSON`);
+      throw new ManagedIdentityTokenError(code, `no ${purpose}: ${source} answered ${response.status} with a body that is not JSON`);
     }
     const expiresOn = Number(body.expires_on);
     const expiresIn = Number(body.expires_in);
     const expiresAtMs = Number.isFinite(expiresOn) && expiresOn > 0 ? expiresOn * 1000 : Number.isFinite(expiresIn) && expiresIn > 0 ? now() + expiresIn * 1000 : NaN;
     if (typeof body.access_token !== "string" || !body.access_token || Number.isNaN(expiresAtMs)) {
-      throw new DatabaseTokenError(`no database token: ${source} answered without access_token and expires_on`);
+      throw new ManagedIdentityTokenError(code, `no ${purpose}: ${source} answered without access_token and expires_on`);
     }
     return { value: body.access_token, expiresAtMs };
   };

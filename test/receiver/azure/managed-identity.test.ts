@@ -10,8 +10,13 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../receiver/src/config.ts";
 import { openDatabase } from "../../../receiver/src/store/open-database.ts";
-import { DatabaseTokenError, entraDatabasePassword } from "../../../receiver/src/store/entra-database-token.ts";
+import { ManagedIdentityTokenError, managedIdentityToken, type ManagedIdentityTokenOptions } from "../../../receiver/src/azure/managed-identity.ts";
+import { POSTGRES_ENTRA_RESOURCE } from "../../../receiver/src/contract.ts";
 import { startManagedIdentityFake, type ManagedIdentityFake } from "../../fakes/managed-identity-fake.ts";
+
+/** The provider as the database uses it. */
+const entraDatabasePassword = (options: Omit<ManagedIdentityTokenOptions, "resource" | "purpose" | "code">) =>
+  managedIdentityToken({ resource: POSTGRES_ENTRA_RESOURCE, purpose: "database token", code: "DATABASE_TOKEN_UNAVAILABLE", ...options });
 
 const POSTGRES_RESOURCE = "https://ossrdbms-aad.database.windows.net";
 let fake: ManagedIdentityFake;
@@ -78,7 +83,7 @@ describe("entraDatabasePassword", () => {
     expect(await password()).toBe(first);
     clock += 4 * 60_000;
     const failure = await password().catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(DatabaseTokenError);
+    expect(failure).toBeInstanceOf(ManagedIdentityTokenError);
     expect(failure).toMatchObject({ code: "DATABASE_TOKEN_UNAVAILABLE", message: expect.stringContaining("answered 500") });
     expect(await password()).not.toBe(first);
   });
