@@ -52,6 +52,8 @@ export interface ReceiverConfig {
   outbox: OutboxConfig;
   /** ROUTING_RULES / ROUTING_RULES_FILE: admission, named connectors, routes, maintenance windows. */
   routing: RoutingRules;
+  /** How often holds are released and noise timers run (docs/noise.md): a hold ends, a group's ticket opens, at most this late. */
+  noiseTimerMs: number;
 }
 
 /** ENTRA_CLIENT_ID is optional: without it the receiver works, only the web console cannot sign anyone in. */
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     connectors: read(() => connectorsFromEnv(env), []),
     outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
+    noiseTimerMs: read(() => integer(env, "NOISE_TIMER_MS", 5000, 100, 60_000), 5000),
   };
   const named = new Set(rulesSecretVariables(env));
   for (const kind of CONNECTOR_KINDS) problems.push(...strayConnectorVariables(kind, env, named));

@@ -9,7 +9,7 @@ import { buildApp } from "./http/app.ts";
 import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
-import { startHoldReleaseTimer } from "./jobs/hold-release-timer.ts";
+import { startNoiseTimer } from "./jobs/noise-timer.ts";
 import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
 import { acceptNotifications, type AcceptedNotification } from "./ledger/accept-notifications.ts";
@@ -17,6 +17,7 @@ import type { DeliveryTargets } from "./ledger/change-set.ts";
 import { GroupCommit } from "./ledger/group-commit.ts";
 import type { PreparedNotification } from "./ledger/prepare-notification.ts";
 import { createMetrics } from "./metrics.ts";
+import { formatProblem } from "./routing/problems.ts";
 import type { Database } from "./store/database.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { renameConnector } from "./store/connector-names.ts";
@@ -142,7 +143,9 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     );
   }
   const outbox = new OutboxWorker({ db, connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
-  const holds = startHoldReleaseTimer({ db, targets, log });
+  const holds = startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs });
+  // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
+  for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
   store.ready.then(
     async () => {
       // Deliveries queued when connectors were called by their kind go to the instance that kind became.
@@ -172,7 +175,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     async close() {
       keys.stop();
       quietPeriods.stop();
-      holds.stop();
+      await holds.stop();
       retention.stop();
       // Fastify waits for busy connections without limit; Container Apps waits 30 s before SIGKILL.
       const deadline = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);

@@ -45,6 +45,11 @@ const SERVICES: ReadonlyMap<string, ServiceProfile> = new Map(Object.entries({
 
 export const KNOWN_MONITORING_SERVICES: readonly string[] = [...SERVICES.keys()];
 
+/** The signal family of a known monitoring service, or null. */
+export function familyOfService(monitoringService: string): SignalFamily | null {
+  return SERVICES.get(monitoringService)?.family ?? null;
+}
+
 const UNKNOWN_SERVICE: ServiceProfile = { family: "unknown", stateful: false, read: r.unknown };
 
 /** Signal families Azure never resolves (and an unknown service's); each may auto-resolve after a quiet period. */

@@ -42,9 +42,25 @@ export interface Incident {
 
 /**
  * The state machine's events, and the ledger's own (routed: where the incident goes and why;
- * held / released: a maintenance window's hold on its deliveries).
+ * held / released: a hold on its deliveries — a maintenance window, a silence, a transient hold;
+ * the rest are noise control's, incidents/noise.ts).
  */
-export type IncidentEventType = "opened" | "resolved" | "reopened" | "details_updated" | "superseded" | "routed" | "held" | "released";
+export type IncidentEventType =
+  | "opened"
+  | "resolved"
+  | "reopened"
+  | "details_updated"
+  | "superseded"
+  | "routed"
+  | "held"
+  | "released"
+  | "transient"
+  | "grouped"
+  | "member_joined"
+  | "member_changed"
+  | "notified"
+  | "flapping_started"
+  | "flapping_ended";
 
 export interface IncidentEvent {
   type: IncidentEventType;

@@ -3,6 +3,10 @@
  * the incidents they concern, decide in memory with the pure state machine in arrival order, write
  * the changes set-based, commit. Callers answer 2xx only after that commit.
  *
+ * Noise control (docs/noise.md) decides in the same transaction, set-based: the problems and
+ * storm counters the batch may touch are locked with the incidents (one round trip on PostgreSQL),
+ * and the silences in force are read alongside.
+ *
  * Admission: a notification the rules refuse is recorded (with the rule) and changes nothing. It
  * is refused only when it would open an incident: one of an incident that already exists is
  * always taken in, so a resolution is never lost because the rules changed meanwhile.
@@ -15,6 +19,7 @@ import { lockIncidentsByAlertId, type StoredIncident } from "../store/incidents.
 import { alertKey } from "../store/keys.ts";
 import { admitNotifications, recordNotifications } from "../store/notifications.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
+import { covers, loadNoiseContext } from "./noise-context.ts";
 import type { PreparedNotification } from "./prepare-notification.ts";
 
 export type AcceptedNotification =
@@ -39,7 +44,10 @@ export type AcceptedNotification =
 export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets, now: Date = new Date()): Promise<AcceptedNotification[]> {
   return db.transaction(
     async (tx) => {
-      const [recorded, locked] = await Promise.all([
+      const routings = batch.map((n) => n.routing);
+      const noisy = routings.some((r) => r?.noise);
+      const alertIds = batch.map((n) => n.alert.alertId);
+      const [recorded, locked, context] = await Promise.all([
         recordNotifications(
           tx,
           batch.map((n) => ({
@@ -53,10 +61,13 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
             admissionRule: n.routing?.admitted === false ? n.routing.admission.rule : null,
           })),
         ),
-        lockIncidentsByAlertId(tx, batch.map((n) => n.alert.alertId)),
+        lockIncidentsByAlertId(tx, alertIds),
+        // Without noise rules only the silences are read; a batch of alerts grouped earlier (the rules changed since) locks their problems below.
+        loadNoiseContext(tx, { alertIds: noisy ? alertIds : [], incidents: [], routings, opensIncidents: true, problemBindings: false }, now),
       ]);
+      if (!covers(context, locked)) await loadNoiseContext(tx, { alertIds, incidents: locked, routings: [], opensIncidents: false, problemBindings: false }, now, context);
       const current = new Map<string, StoredIncident>(locked.map((i) => [alertKey(i.alertId), i]));
-      const changes = new ChangeSet(targets, now);
+      const changes = new ChangeSet(targets, now, context);
       const applied = new Set<string>();
       const admittedAfterAll: string[] = [];
       const results = batch.map((n): AcceptedNotification => {
@@ -73,7 +84,7 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
         applied.add(n.dedupKey);
         const decision = applyNotification(before, { alert: n.alert, notificationId: stored.id, key: n.dedupKey });
         const id = before?.id ?? randomUUID();
-        current.set(key, changes.record({ id, before, decision, bindings: n.bindings, routing: n.routing ?? null }));
+        current.set(key, changes.record({ id, before, decision, bindings: n.bindings, routing: n.routing ?? null, alert: n.alert }));
         return { admitted: true, notificationId: stored.id, duplicate: false, incidentId: id, family, events: decision.events };
       });
       admitNotifications(tx, admittedAfterAll);

@@ -1,18 +1,45 @@
 /**
  * The one way an incident change reaches the store. Every command (accepting notifications, an
- * operator's resolve, the quiet-period sweep, the end of a maintenance hold) decides with the pure
- * state machine, records each decision here, and writes the set with `writeChanges`: the same
- * rows, the same deliveries (with the incident's CIs, to the connectors its routing chose),
+ * operator's resolve, the quiet-period sweep, the end of a hold, the noise timer) decides with the
+ * pure state machines, records each decision here, and writes the set with `writeChanges`: the
+ * same rows, the same deliveries (with the incident's CIs, to the connectors its routing chose),
  * whoever made the change.
+ *
+ * Noise control (docs/noise.md) decides here where a change is told: an alert held (a maintenance
+ * window, a silence, a transient hold) tells nothing until released; a dispatched alert tells its
+ * own ticket, or its group's, or a storm incident's; a flapping alert tells nothing until quiet.
+ * The problems and storm counters it touches must be locked first (`NoiseContext`, loaded by
+ * ledger/noise-context.ts in the global lock order).
  */
+import { createHash, randomUUID } from "node:crypto";
 import type { CiBinding } from "../cmdb/bindings.ts";
 import { actionsFor, snapshotOf, type DeliveryAction } from "../outbox/delivery.ts";
 import type { Decision, IncidentEvent } from "../incidents/lifecycle.ts";
+import {
+  flapQuietUntil,
+  flapStep,
+  isQuiet,
+  joinProblem,
+  memberChanged,
+  openProblem,
+  problemDue,
+  problemDueAt,
+  QUIET_ALERT,
+  stormAdmit,
+  type AlertNoise,
+  type NoiseHold,
+  type ProblemDecision,
+} from "../incidents/noise.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
+import type { Matcher } from "../routing/match.ts";
+import type { NoiseDecision } from "../routing/noise.ts";
+import { routingSubject } from "../routing/subject.ts";
+import type { NormalisedAlert } from "../alerts/normalise.ts";
 import type { IncidentBinding } from "../store/configuration-items.ts";
 import type { Transaction } from "../store/database.ts";
-import type { StoredIncident } from "../store/incidents.ts";
+import { deliveriesHeldUntil, PLAIN, type StoredIncident } from "../store/incidents.ts";
 import { writeLedger } from "../store/ledger-writes.ts";
+import { stormCounterKey, writeStormCounters, type LockedStormCounter } from "../store/noise.ts";
 import type { NewDelivery } from "../store/outbox.ts";
 
 /** Where incident changes go when no routing says otherwise, and how long each delivery is retried. */
@@ -22,65 +49,401 @@ export interface DeliveryTargets {
   maxAgeMs: number;
 }
 
+/** A silence in force, its match compiled. */
+export interface ActiveSilence {
+  id: string;
+  matcher: Matcher;
+  until: string;
+}
+
+/** What noise decisions may touch, locked for this transaction (ledger/noise-context.ts). */
+export interface NoiseContext {
+  silences: readonly ActiveSilence[];
+  /** Group keys whose open group (if any) is among `problems`: a new group of such a key may be opened. */
+  lockedGroupKeys: Set<string>;
+  /** Locked problems (groups and storm incidents) by id. */
+  problems: Map<string, StoredIncident>;
+  /** Locked storm counters by `storm/connector`. */
+  counters: Map<string, LockedStormCounter>;
+  /** CIs of locked problems, as their tickets list them. */
+  problemBindings: Map<string, CiBinding[]>;
+}
+
+/** For commands that touch no noise state (a fresh one each time: a change set adds what it opens). */
+export function noNoise(): NoiseContext {
+  return { silences: [], lockedGroupKeys: new Set(), problems: new Map(), counters: new Map(), problemBindings: new Map() };
+}
+
 /** The connectors an incident's changes go to, with the fields its route set for each. */
 function destinations(incident: StoredIncident, targets: DeliveryTargets): Array<{ connector: string; fields: Record<string, string> }> {
   if (incident.routing) return incident.routing.deliveries.map((d) => ({ connector: d.connector, fields: d.fields }));
   return targets.connectors.map((connector) => ({ connector, fields: {} }));
 }
 
+const instant = (iso: string) => Date.parse(iso);
+
+/** Whether an alert's changes go on to a ticket yet (incidents stored before noise control: when not held). */
+function dispatched(incident: StoredIncident, now: Date): boolean {
+  if (incident.noise) return incident.noise.dispatched;
+  return !incident.hold || instant(incident.hold.until) <= now.getTime();
+}
+
+function policyOf(incident: StoredIncident): NoiseDecision | null {
+  return incident.routing?.noise ?? null;
+}
+
+/** What a member change reads in its problem's ticket. */
+function memberLine(incident: StoredIncident, action: DeliveryAction): string | null {
+  const what = `${incident.title} (${incident.alertId})`;
+  if (action === "resolve") return `resolved: ${what}`;
+  if (action === "reopen") return `fired again: ${what}`;
+  return null;
+}
+
 export class ChangeSet {
   private readonly targets: DeliveryTargets;
   private readonly now: Date;
+  private readonly context: NoiseContext;
   readonly inserted = new Map<string, StoredIncident>();
   readonly updated = new Map<string, StoredIncident>();
   readonly events: Array<IncidentEvent & { incidentId: string }> = [];
   readonly bindings: IncidentBinding[] = [];
   readonly deliveries: NewDelivery[] = [];
+  readonly counters = new Map<string, LockedStormCounter>();
 
-  constructor(targets: DeliveryTargets, now: Date = new Date()) {
+  constructor(targets: DeliveryTargets, now: Date = new Date(), context: NoiseContext = noNoise()) {
     this.targets = targets;
     this.now = now;
+    this.context = context;
+  }
+
+  private get at(): string {
+    return this.now.toISOString();
   }
 
   /**
    * Records one decision about incident `id`. `before` is what the store (or this batch) held, null
    * for a new incident, which takes `routing` (the rules' answer when it arrived) for its life.
    * `bindings` are its CIs as this change knows them: linked, and carried by every delivery.
+   * `alert` (new incidents) is what silences are matched against.
    */
-  record(
-    change: { id: string; before: StoredIncident | null; decision: Decision; bindings: readonly CiBinding[]; note?: string | null; routing?: RoutingExplanation | null },
-  ): StoredIncident {
+  record(change: {
+    id: string;
+    before: StoredIncident | null;
+    decision: Decision;
+    bindings: readonly CiBinding[];
+    note?: string | null;
+    routing?: RoutingExplanation | null;
+    alert?: NormalisedAlert;
+  }): StoredIncident {
     const { id, before, decision } = change;
-    const routing = before ? before.routing : (change.routing ?? null);
-    const hold = before ? before.hold : routing?.maintenance.held && routing.maintenance.window && routing.maintenance.until ? { window: routing.maintenance.window, until: routing.maintenance.until } : null;
-    const incident: StoredIncident = { ...decision.incident, id, routing, hold };
-    this.keep(incident, before === null || this.inserted.has(id), decision.changed);
-    const events = [...decision.events];
-    if (!before && routing) {
-      const at = decision.events[0]?.at ?? this.now.toISOString();
-      events.push({ type: "routed", at, notificationId: null, actor: null, detail: { connectors: routing.connectors, routes: routing.routes.map((r) => r.name), explanation: routing.explanation } });
-      if (hold) events.push({ type: "held", at, notificationId: null, actor: null, detail: { window: hold.window, until: hold.until } });
-    }
-    this.addEvents(id, events);
+    const note = change.note ?? null;
     for (const binding of change.bindings) this.bindings.push({ incidentId: id, binding });
-    // A held incident sends nothing until its hold ends (releaseHeld), whatever happens meanwhile.
-    if (!hold || Date.parse(hold.until) <= this.now.getTime()) this.deliver(incident, actionsFor(decision.events), change.bindings, change.note ?? null);
-    return incident;
+    if (before) {
+      let incident: StoredIncident = { ...before, ...decision.incident };
+      this.keep(incident, this.inserted.has(id), decision.changed);
+      this.addEvents(id, decision.events);
+      if (!decision.changed) return incident;
+      if (incident.kind !== "alert") {
+        // An operator resolved a problem: its ticket is told, its timer stops.
+        incident = { ...incident, dueAt: incident.state === "resolved" ? null : incident.dueAt, problem: incident.problem ? { ...incident.problem, pending: [], pendingMore: 0 } : null };
+        this.keep(incident, this.inserted.has(id), true);
+        this.deliver(incident, actionsFor(decision.events), change.bindings, note);
+        return incident;
+      }
+      if (!dispatched(incident, this.now)) return incident;
+      return this.tell(incident, decision.events, change.bindings, note);
+    }
+    return this.recordNew(id, decision, change.bindings, note, change.routing ?? null, change.alert ?? null);
+  }
+
+  private recordNew(id: string, decision: Decision, bindings: readonly CiBinding[], note: string | null, routing: RoutingExplanation | null, alert: NormalisedAlert | null): StoredIncident {
+    const hold = routing?.maintenance.held && routing.maintenance.window && routing.maintenance.until ? { window: routing.maintenance.window, until: routing.maintenance.until } : null;
+    const policy = routing?.noise ?? null;
+    const holds: NoiseHold[] = [];
+    if (policy?.holdUntil && instant(policy.holdUntil) > this.now.getTime()) holds.push({ kind: "transient", until: policy.holdUntil });
+    if (alert && this.context.silences.length > 0) {
+      const subject = routingSubject(alert);
+      for (const silence of this.context.silences) if (silence.matcher.test(subject).matched) holds.push({ kind: "silence", id: silence.id, until: silence.until });
+    }
+    const noise: AlertNoise | null = holds.length > 0 || policy ? { ...QUIET_ALERT, holds } : null;
+    let incident: StoredIncident = { ...decision.incident, id, routing, hold, ...PLAIN, noise };
+    const events = [...decision.events];
+    const at = decision.events[0]?.at ?? this.at;
+    if (routing) events.push({ type: "routed", at, notificationId: null, actor: null, detail: { connectors: routing.connectors, routes: routing.routes.map((r) => r.name), explanation: routing.explanation } });
+    if (hold) events.push({ type: "held", at, notificationId: null, actor: null, detail: { window: hold.window, until: hold.until } });
+    for (const h of holds) events.push({ type: "held", at, notificationId: null, actor: null, detail: h.kind === "silence" ? { silence: h.id, until: h.until } : { transient: true, rule: policy?.rule ?? null, until: h.until } });
+    this.addEvents(id, events);
+    const held = deliveriesHeldUntil(incident);
+    if (held !== null && instant(held) > this.now.getTime()) {
+      incident = { ...incident, noise: { ...(noise ?? QUIET_ALERT), holds, dispatched: false } };
+      this.keep(incident, true, true);
+      return incident;
+    }
+    this.keep(incident, true, true);
+    return this.dispatch(incident, bindings, note, decision.events);
   }
 
   /**
-   * Ends a maintenance hold: an incident still open is sent now (its tool has never seen it); one
-   * resolved inside the window never is.
+   * Ends the holds on an incident: an open one is sent now (its tool has never seen it); one
+   * resolved inside the hold never is (`transient` when a transient hold held it). `remaining`
+   * are holds still running (a silence that was extended): then it stays held.
    */
-  release(incident: StoredIncident, bindings: readonly CiBinding[]): StoredIncident {
-    const released: StoredIncident = { ...incident, hold: null };
-    this.keep(released, false, true);
+  release(incident: StoredIncident, bindings: readonly CiBinding[], remaining: readonly NoiseHold[] = []): StoredIncident {
+    const before = incident.noise?.holds ?? [];
+    if (remaining.length > 0) {
+      const still: StoredIncident = { ...incident, hold: null, noise: { ...(incident.noise ?? QUIET_ALERT), holds: [...remaining], dispatched: false } };
+      this.keep(still, this.inserted.has(incident.id), true);
+      return still;
+    }
+    const released: StoredIncident = { ...incident, hold: null, noise: incident.noise ? { ...incident.noise, holds: [] } : null };
     const sent = released.state === "open";
+    const transient = !sent && before.some((h) => h.kind === "transient");
+    const ended = [...(incident.hold ? [`maintenance window ${incident.hold.window}`] : []), ...before.map((h) => (h.kind === "silence" ? `silence ${h.id}` : "transient hold"))];
     this.addEvents(incident.id, [
-      { type: "released", at: this.now.toISOString(), notificationId: null, actor: null, detail: { window: incident.hold?.window ?? null, sent } },
+      { type: "released", at: this.at, notificationId: null, actor: null, detail: { window: incident.hold?.window ?? null, silences: before.flatMap((h) => (h.kind === "silence" ? [h.id] : [])), ended, sent } },
     ]);
-    if (sent) this.deliver(released, ["open"], bindings, null);
-    return released;
+    if (transient) {
+      this.addEvents(incident.id, [{ type: "transient", at: this.at, notificationId: null, actor: null, detail: { rule: policyOf(incident)?.rule ?? null, resolvedAt: incident.resolvedAt } }]);
+    }
+    this.keep(released, this.inserted.has(incident.id), true);
+    if (!sent) return this.settle({ ...released, noise: released.noise ? { ...released.noise, transient } : null });
+    return this.dispatch(released, bindings, null, []);
+  }
+
+  /** Marks an alert dispatched (or never to be sent) and keeps its noise state only when it says something. */
+  private settle(incident: StoredIncident): StoredIncident {
+    let noise = incident.noise ? { ...incident.noise, dispatched: true } : null;
+    if (noise && isQuiet(noise) && !policyOf(incident)) noise = null;
+    const settled = { ...incident, noise };
+    this.keep(settled, this.inserted.has(incident.id), true);
+    return settled;
+  }
+
+  /** Sends an open alert on: to its group, to a storm incident, or to a ticket of its own, per connector. */
+  private dispatch(incident: StoredIncident, bindings: readonly CiBinding[], note: string | null, events: readonly IncidentEvent[]): StoredIncident {
+    const policy = policyOf(incident);
+    const connectors = destinations(incident, this.targets).map((d) => d.connector);
+    let current: StoredIncident = { ...incident, problemId: null, noise: incident.noise ? { ...incident.noise, storms: {} } : null };
+    let free = connectors;
+    if (policy?.groupId) {
+      if (!this.context.lockedGroupKeys.has(policy.groupId)) throw new Error(`group ${policy.groupId} was not locked before deciding (ledger/noise-context.ts)`);
+      const group = [...this.context.problems.values()].find((p) => p.kind === "group" && p.groupKey === policy.groupId && p.state === "open");
+      if (group) {
+        current = this.join(group, current, bindings);
+        const served = new Set(destinations(group, this.targets).map((d) => d.connector));
+        free = connectors.filter((c) => !served.has(c));
+      } else {
+        const admitted = connectors.filter((c) => this.admit(policy, c));
+        for (const c of connectors.filter((c) => !admitted.includes(c))) current = this.attachStorm(policy, c, current, bindings);
+        if (admitted.length > 0) current = this.join(this.openGroup(policy, current, admitted), current, bindings);
+        free = [];
+      }
+    }
+    const own: string[] = [];
+    for (const c of free) {
+      if (this.admit(policy, c)) own.push(c);
+      else current = this.attachStorm(policy!, c, current, bindings);
+    }
+    if (own.length > 0) {
+      this.deliver(current, ["open"], bindings, note, own);
+      // A first notification that already said Resolved opens and resolves the ticket at once, as before noise control.
+      if (events.some((e) => e.type === "resolved")) this.deliver(current, ["resolve"], bindings, note, own);
+      if (current.noise) current = { ...current, noise: { ...current.noise, told: "open" } };
+    }
+    return this.settle(current);
+  }
+
+  /** Whether a storm guard lets one more ticket through to `connector`; counts it when it does. */
+  private admit(policy: NoiseDecision | null, connector: string): boolean {
+    if (!policy?.storm) return true;
+    const counter = this.counter(policy.storm.name, connector);
+    const outcome = stormAdmit(counter, policy.storm, this.at);
+    this.setCounter({ ...counter, ...outcome.counter });
+    return outcome.admitted;
+  }
+
+  private counter(storm: string, connector: string): LockedStormCounter {
+    const key = stormCounterKey(storm, connector);
+    const counter = this.counters.get(key) ?? this.context.counters.get(key);
+    if (!counter) throw new Error(`storm counter ${key} was not locked before deciding (ledger/noise-context.ts)`);
+    return counter;
+  }
+
+  private setCounter(counter: LockedStormCounter): void {
+    this.counters.set(stormCounterKey(counter.storm, counter.connector), counter);
+  }
+
+  private problem(id: string): StoredIncident {
+    const problem = this.inserted.get(id) ?? this.updated.get(id) ?? this.context.problems.get(id);
+    if (!problem) throw new Error(`problem ${id} was not locked before deciding (ledger/noise-context.ts)`);
+    return problem;
+  }
+
+  private newProblem(kind: "group" | "storm", policy: NoiseDecision, first: StoredIncident, rule: string, key: string, groupKey: string, connectors: readonly string[], groupWaitMs: number, groupIntervalMs: number): StoredIncident {
+    const id = randomUUID();
+    const decision = openProblem({ kind, alertId: `secure-export/${kind}/${rule}/${id}`, rule, key, resolveWhen: kind === "group" ? policy.resolveWhen : "all", groupWaitMs, groupIntervalMs, first, now: this.at });
+    const routing: RoutingExplanation | null = first.routing
+      ? { ...first.routing, connectors: [...connectors], deliveries: first.routing.deliveries.filter((d) => connectors.includes(d.connector)) }
+      : null;
+    const problem: StoredIncident = { ...decision.incident, id, routing, hold: null, kind, problemId: null, groupKey, noise: null, problem: decision.state, dueAt: problemDueAt(decision.incident, decision.state) };
+    this.context.problems.set(id, problem);
+    this.keep(problem, true, true);
+    this.addEvents(id, decision.events);
+    return problem;
+  }
+
+  private openGroup(policy: NoiseDecision, first: StoredIncident, connectors: readonly string[]): StoredIncident {
+    return this.newProblem("group", policy, first, policy.rule!, policy.groupKey!, policy.groupId!, connectors, policy.groupWaitMs, policy.groupIntervalMs);
+  }
+
+  private attachStorm(policy: NoiseDecision, connector: string, incident: StoredIncident, bindings: readonly CiBinding[]): StoredIncident {
+    const storm = policy.storm!;
+    const counter = this.counter(storm.name, connector);
+    const current = counter.incidentId ? this.context.problems.get(counter.incidentId) ?? this.inserted.get(counter.incidentId) ?? this.updated.get(counter.incidentId) : undefined;
+    let problem = current && current.state === "open" ? current : null;
+    if (!problem) {
+      const key = `connector ${connector}`;
+      problem = this.newProblem("storm", policy, incident, storm.name, key, `storm:${createHash("sha256").update(JSON.stringify([storm.name, connector])).digest("hex")}`, [connector], 0, storm.groupIntervalMs);
+      this.setCounter({ ...counter, incidentId: problem.id });
+    }
+    const joined = this.join(problem, incident, bindings, connector);
+    // A storm's ticket opens at once: it is the one ticket the storm gets.
+    if (!problem.problem!.sent) this.applyProblem(this.problem(problem.id), problemDue({ incident: this.problem(problem.id), state: this.problem(problem.id).problem! }, this.at));
+    return joined;
+  }
+
+  /** The alert joins a problem: the problem's ticket tells it, and the alert's timeline says where it went. */
+  private join(problem: StoredIncident, incident: StoredIncident, bindings: readonly CiBinding[], stormConnector?: string): StoredIncident {
+    const current = this.problem(problem.id);
+    const decision = joinProblem({ incident: current, state: current.problem! }, { incidentId: incident.id, alertId: incident.alertId, title: incident.title, state: incident.state, severity: incident.severity }, this.at);
+    this.applyProblem(current, decision);
+    for (const binding of bindings) this.bindings.push({ incidentId: problem.id, binding });
+    this.context.problemBindings.set(problem.id, [...(this.context.problemBindings.get(problem.id) ?? []), ...bindings]);
+    const state = current.problem!;
+    this.addEvents(incident.id, [
+      {
+        type: "grouped",
+        at: this.at,
+        notificationId: null,
+        actor: null,
+        detail: {
+          problemId: problem.id,
+          kind: problem.kind,
+          rule: state.rule,
+          key: state.key,
+          ...(stormConnector ? { connector: stormConnector } : {}),
+          ticketAt: state.sent ? null : state.waitUntil,
+          updatesEvery: state.groupIntervalMs,
+        },
+      },
+    ]);
+    if (stormConnector) return { ...incident, noise: { ...(incident.noise ?? QUIET_ALERT), storms: { ...(incident.noise?.storms ?? {}), [stormConnector]: problem.id } } };
+    return { ...incident, problemId: problem.id };
+  }
+
+  private applyProblem(before: StoredIncident, decision: ProblemDecision): StoredIncident {
+    const problem: StoredIncident = { ...before, ...decision.incident, problem: decision.state, dueAt: problemDueAt(decision.incident, decision.state) };
+    this.context.problems.set(problem.id, problem);
+    this.keep(problem, this.inserted.has(problem.id), true);
+    this.addEvents(problem.id, decision.events);
+    if (decision.actions.length > 0) this.deliver(problem, decision.actions, this.context.problemBindings.get(problem.id) ?? [], decision.note);
+    return problem;
+  }
+
+  /** A dispatched alert's changes: flapping first, then to its own ticket, its group's, or its storm incidents'. */
+  private tell(incident: StoredIncident, events: readonly IncidentEvent[], bindings: readonly CiBinding[], note: string | null): StoredIncident {
+    const policy = policyOf(incident);
+    let actions = actionsFor(events);
+    let current = incident;
+    let flapNote: string | null = null;
+    if (policy?.flapping && actions.length > 0) {
+      const changes = events.filter((e) => e.type === "resolved" || e.type === "reopened").map((e) => e.at);
+      const step = flapStep(current.noise?.flapping ?? null, policy.flapping, changes);
+      const quietUntil = flapQuietUntil(step.state, policy.flapping);
+      current = { ...current, noise: { ...(current.noise ?? QUIET_ALERT), flapping: step.state }, dueAt: quietUntil };
+      if (step.started) {
+        this.addEvents(current.id, [
+          { type: "flapping_started", at: this.at, notificationId: null, actor: null, detail: { rule: policy.rule, changes: step.state.changes.length, within: policy.flapping.withinMs, quietUntil } },
+        ]);
+        flapNote = `Azure Monitor alert ${current.alertId} is flapping: ${step.state.changes.length} state changes within ${Math.round(policy.flapping.withinMs / 60_000)} min. Further opens and resolves are held back until it has been quiet for ${Math.round(policy.flapping.quietForMs / 60_000)} min (about ${quietUntil}); then this ticket gets its state as it is.`;
+        actions = [];
+      } else if (step.state.since !== null) {
+        actions = [];
+      }
+    }
+    return this.route(current, actions, bindings, note, flapNote);
+  }
+
+  /** Sends `actions` (and a flapping note) where the alert's changes go. */
+  private route(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null, flapNote: string | null): StoredIncident {
+    let current = incident;
+    const storms = current.noise?.storms ?? {};
+    const own = this.ownConnectors(current);
+    if (own.length > 0 && (actions.length > 0 || flapNote)) {
+      if (flapNote) this.deliver(current, ["update"], bindings, flapNote, own);
+      this.deliver(current, actions, bindings, note, own);
+      const told = actions.at(-1);
+      if (told && current.noise) current = { ...current, noise: { ...current.noise, told: told === "resolve" ? "resolved" : "open" } };
+    }
+    const problems = [...new Set([...(current.problemId ? [current.problemId] : []), ...Object.values(storms)])];
+    let refire = false;
+    for (const id of problems) {
+      const problem = this.problem(id);
+      if (actions.length === 0 && !flapNote) continue;
+      if (problem.state === "resolved") {
+        // A member firing again after its problem resolved opens a new one (its ticket is closed).
+        if (actions.includes("reopen") || (actions.includes("open") && current.state === "open")) refire = true;
+        continue;
+      }
+      const last = actions.at(-1);
+      const line = flapNote ? `flapping: ${current.title} (${current.alertId}); its changes are held back until it is quiet` : last ? memberLine(current, last) : null;
+      this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state: current.state }, line, this.at));
+    }
+    if (refire && current.state === "open") return this.dispatch(current, bindings, note, []);
+    this.keep(current, this.inserted.has(current.id), true);
+    return current;
+  }
+
+  /** The noise timer for an alert: it stops flapping once quiet, and its ticket gets its state as it is. */
+  quietDown(incident: StoredIncident, bindings: readonly CiBinding[]): StoredIncident {
+    const policy = policyOf(incident);
+    const flapping = incident.noise?.flapping;
+    if (!policy?.flapping || !flapping) return this.settle({ ...incident, dueAt: null });
+    const quietUntil = flapQuietUntil(flapping, policy.flapping);
+    if (quietUntil !== null && instant(quietUntil) > this.now.getTime()) {
+      const waiting = { ...incident, dueAt: quietUntil };
+      this.keep(waiting, this.inserted.has(incident.id), true);
+      return waiting;
+    }
+    let current: StoredIncident = { ...incident, dueAt: null, noise: { ...incident.noise!, flapping: null } };
+    this.addEvents(current.id, [{ type: "flapping_ended", at: this.at, notificationId: null, actor: null, detail: { rule: policy.rule, state: current.state } }]);
+    const told = current.noise!.told;
+    const state = current.state === "open" ? "open" : "resolved";
+    const actions: DeliveryAction[] = told === state || told === null ? [] : state === "resolved" ? ["resolve"] : ["reopen"];
+    const ownNote = `No longer flapping: the alert has been quiet for ${Math.round(policy.flapping.quietForMs / 60_000)} min and is ${state === "open" ? "firing" : "resolved"}.`;
+    current = this.route(current, actions, bindings, null, null);
+    const own = this.ownConnectors(current);
+    if (own.length > 0 && actions.length === 0) this.deliver(current, ["update"], bindings, ownNote, own);
+    for (const id of current.problemId ? [current.problemId] : []) {
+      const problem = this.problem(id);
+      if (problem.state === "open" && actions.length === 0) {
+        this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state }, `stopped flapping (${state === "open" ? "firing" : "resolved"}): ${current.title} (${current.alertId})`, this.at));
+      }
+    }
+    return current;
+  }
+
+  /** The connectors where an alert has a ticket of its own: not its group's, not a storm's. */
+  private ownConnectors(incident: StoredIncident): string[] {
+    const storms = incident.noise?.storms ?? {};
+    const grouped = new Set(incident.problemId ? destinations(this.problem(incident.problemId), this.targets).map((d) => d.connector) : []);
+    return destinations(incident, this.targets).map((d) => d.connector).filter((c) => !storms[c] && !grouped.has(c));
+  }
+
+  /** The noise timer for a problem: its ticket opens after groupWait, gathered changes go out per groupInterval. */
+  tick(problem: StoredIncident): StoredIncident {
+    return this.applyProblem(problem, problemDue({ incident: problem, state: problem.problem! }, this.at));
   }
 
   private keep(incident: StoredIncident, isNew: boolean, changed: boolean): void {
@@ -92,16 +455,19 @@ export class ChangeSet {
     for (const event of events) this.events.push({ ...event, incidentId });
   }
 
-  private deliver(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null): void {
+  private deliver(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null, only?: readonly string[]): void {
     if (actions.length === 0) return;
     for (const { connector, fields } of destinations(incident, this.targets)) {
+      if (only && !only.includes(connector)) continue;
       const snapshot = snapshotOf(incident.id, incident, bindings, note, fields);
+      if (incident.problem) snapshot.problem = { kind: incident.problem.kind, rule: incident.problem.rule, key: incident.problem.key, members: incident.problem.members, open: incident.problem.open };
       for (const action of actions) this.deliveries.push({ incidentId: incident.id, connector, action, snapshot, maxAgeMs: this.targets.maxAgeMs });
     }
   }
 }
 
-/** Writes a change set in the caller's transaction (store/ledger-writes.ts: two statements, whatever its size). */
+/** Writes a change set in the caller's transaction (store/ledger-writes.ts: two statements, whatever its size; a third for storm counters). */
 export function writeChanges(tx: Transaction, changes: ChangeSet): void {
   writeLedger(tx, { inserted: [...changes.inserted.values()], updated: [...changes.updated.values()], events: changes.events, bindings: changes.bindings, deliveries: changes.deliveries });
+  writeStormCounters(tx, [...changes.counters.values()]);
 }

@@ -1,12 +1,15 @@
 /**
- * The end of maintenance holds: every incident whose hold has ended is released — sent now when
- * still open, never sent when it was resolved inside the window. Holds are rows, so a restart in
- * the middle of a window loses nothing; SKIP LOCKED lets several replicas release side by side.
+ * The end of holds: every incident whose holds have ended (a maintenance window, a silence, a
+ * transient hold) is released — sent now when still open (to its ticket, its group's, or a storm
+ * incident's), never sent when it was resolved inside the hold. Holds are rows, so a restart in
+ * the middle of one loses nothing; SKIP LOCKED lets several replicas release side by side, each
+ * incident once.
  */
 import { bindingsOf } from "../store/configuration-items.ts";
 import type { Database } from "../store/database.ts";
 import { lockReleasableIncidents, type StoredIncident } from "../store/incidents.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
+import { loadNoiseContext, remainingHolds } from "./noise-context.ts";
 
 const BATCH = 100;
 
@@ -15,13 +18,18 @@ export async function releaseHeldIncidents(db: Database, targets: DeliveryTarget
   for (;;) {
     const batch = await db.transaction(async (tx) => {
       const due = await lockReleasableIncidents(tx, now.toISOString(), BATCH);
-      const bindings = await bindingsOf(tx, due.map((i) => i.id));
-      const changes = new ChangeSet(targets, now);
-      const done = due.map((incident) => ({ incident: changes.release(incident, bindings.get(incident.id) ?? []), sent: incident.state === "open" }));
+      const [bindings, remaining] = await Promise.all([bindingsOf(tx, due.map((i) => i.id)), remainingHolds(tx, due, now)]);
+      const context = await loadNoiseContext(tx, { alertIds: [], incidents: due, routings: [], opensIncidents: false, problemBindings: false }, now);
+      const changes = new ChangeSet(targets, now, context);
+      const done = due.flatMap((incident) => {
+        const still = remaining.get(incident.id) ?? [];
+        const after = changes.release(incident, bindings.get(incident.id) ?? [], still);
+        return still.length > 0 ? [] : [{ incident: after, sent: incident.state === "open" }];
+      });
       writeChanges(tx, changes);
-      return done;
+      return { done, full: due.length === BATCH };
     });
-    released.push(...batch);
-    if (batch.length < BATCH) return released;
+    released.push(...batch.done);
+    if (!batch.full) return released;
   }
 }

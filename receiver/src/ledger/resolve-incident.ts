@@ -4,6 +4,7 @@ import { bindingsOf } from "../store/configuration-items.ts";
 import type { Database } from "../store/database.ts";
 import { lockIncidentById, type StoredIncident } from "../store/incidents.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
+import { loadNoiseContext } from "./noise-context.ts";
 
 export interface ResolvedByOperator {
   incident: StoredIncident;
@@ -22,8 +23,12 @@ export async function resolveIncident(
     if (!current) return null;
     const decision = applyOperatorResolve(current, command.at, command.actor, command.note);
     if (!decision.changed) return { incident: current, events: [] };
+    const now = new Date();
     const bindings = (await bindingsOf(tx, [current.id])).get(current.id) ?? [];
-    const changes = new ChangeSet(targets);
+    // A member's resolve changes its problem (which may resolve with it): locked after the member, like every command.
+    const incidents = current.kind === "alert" ? [current] : [];
+    const context = await loadNoiseContext(tx, { alertIds: incidents.map((i) => i.alertId), incidents, routings: [], opensIncidents: false, problemBindings: false }, now);
+    const changes = new ChangeSet(targets, now, context);
     const incident = changes.record({ id: current.id, before: current, decision, bindings, note: command.note });
     writeChanges(tx, changes);
     return { incident, events: decision.events };

@@ -8,6 +8,7 @@ import { bindingsOf } from "../store/configuration-items.ts";
 import type { Database } from "../store/database.ts";
 import { lockQuietIncidents, type StoredIncident } from "../store/incidents.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
+import { loadNoiseContext } from "./noise-context.ts";
 
 const BATCH = 100;
 
@@ -24,7 +25,8 @@ export async function resolveQuietIncidents(
       const batch = await db.transaction(async (tx) => {
         const quiet = await lockQuietIncidents(tx, family, cutoff, BATCH);
         const bindings = await bindingsOf(tx, quiet.map((i) => i.id));
-        const changes = new ChangeSet(targets, now);
+        const context = await loadNoiseContext(tx, { alertIds: quiet.map((i) => i.alertId), incidents: quiet, routings: [], opensIncidents: false, problemBindings: false }, now);
+        const changes = new ChangeSet(targets, now, context);
         const done: Array<{ incident: StoredIncident; events: IncidentEvent[] }> = [];
         for (const incident of quiet) {
           const decision = applyQuietPeriod(incident, now.toISOString(), periodMs);

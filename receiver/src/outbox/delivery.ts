@@ -7,7 +7,8 @@ import type { Severity } from "../alerts/schema.ts";
 import type { CiBinding } from "../cmdb/bindings.ts";
 import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
 
-export type DeliveryAction = "open" | "reopen" | "resolve";
+/** `update`: a note on the open ticket (a problem's member changes, a flapping alert): a ServiceNow work note, a BMC Helix work log. */
+export type DeliveryAction = "open" | "reopen" | "resolve" | "update";
 
 /** The incident as it was when the change happened: deliveries never read the live ledger. */
 export interface IncidentSnapshot {
@@ -33,6 +34,8 @@ export interface IncidentSnapshot {
   note: string | null;
   /** Fields the routing rules set for this tool, under the tool's own field names. */
   fields: Record<string, string>;
+  /** Present when the incident is a problem (docs/noise.md): a group of alerts, or a storm incident. */
+  problem?: { kind: "group" | "storm"; rule: string; key: string; members: number; open: number };
 }
 
 /** CIs a delivery carries: more than any connector sends (the first 100 are looked up in a CMDB). */

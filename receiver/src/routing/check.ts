@@ -26,6 +26,8 @@ export interface SecretReference {
 
 export interface RulesCheck {
   problems: LocatedProblem[];
+  /** The rules work, but probably not as meant (a hold shorter than Azure needs to resolve): show them, deploy anyway. */
+  warnings: LocatedProblem[];
   secretReferences: SecretReference[];
   /** A problem of the caller's own at a path of the text, located like the checker's. */
   locate(code: ProblemCode, path: RulesPath, message: string): LocatedProblem;
@@ -42,7 +44,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * connectors today's variables will configure.
  */
 export function checkRules(text: string, environment: readonly ConnectorShape[] = []): RulesCheck {
-  const { problems } = compileRulesText(text, environment, () => "unread");
+  const { problems, warnings } = compileRulesText(text, environment, () => "unread");
   const { parsed } = parseRules(text);
   const locate = (code: ProblemCode, path: RulesPath, message: string): LocatedProblem =>
     parsed ? parsed.locate({ code, path, message }) : { code, path, message, line: 1, column: 1 };
@@ -54,7 +56,7 @@ export function checkRules(text: string, environment: readonly ConnectorShape[] 
       return { path: ["connectors", name, "auth", key], key, value, line, column };
     });
   });
-  return { problems, secretReferences, locate };
+  return { problems, warnings, secretReferences, locate };
 }
 
 /** The environment variable a tool's setting maps onto (`servicenow`, `url` → SERVICENOW_URL); `auth` keys name its credential variables. */

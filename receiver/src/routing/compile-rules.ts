@@ -12,6 +12,7 @@ import type { SecretReader } from "../connectors/credentials.ts";
 import { buildConnector, type ConnectorSpec, type NamedConnector } from "./connectors.ts";
 import { compileWindow, type MaintenanceWindow } from "./maintenance.ts";
 import { compileMatcher } from "./match.ts";
+import { compileNoise, compileStorms, type NoiseRule, type NoiseSpec, type StormRule, type StormSpec } from "./noise.ts";
 import { formatPath, problem, type Problem } from "./problems.ts";
 import type { Route } from "./routes.ts";
 import { NAME_PATTERN, type RulesDocument } from "./rules-schema.ts";
@@ -23,6 +24,8 @@ export interface CompiledRules {
   /** Null when the document has no `routes`: every connector gets every incident. */
   routes: Route[] | null;
   maintenance: MaintenanceWindow[];
+  noise: NoiseRule[];
+  storm: StormRule[];
 }
 
 export interface CompileContext {
@@ -152,11 +155,22 @@ function compileMaintenance(doc: RulesDocument, context: CompileContext, problem
   return specs.flatMap((spec, index) => (context.broken(["maintenance", index]) ? [] : (compileWindow(spec, ["maintenance", index], problems) ?? [])));
 }
 
-export function compileRules(doc: RulesDocument, context: CompileContext): { rules: CompiledRules; problems: Problem[] } {
+function compileNoiseSections(doc: RulesDocument, context: CompileContext, problems: Problem[], warnings: Problem[]): { noise: NoiseRule[]; storm: StormRule[] } {
+  const noise = Array.isArray(doc.noise) ? (doc.noise as NoiseSpec[]) : [];
+  const storm = Array.isArray(doc.storm) ? (doc.storm as StormSpec[]) : [];
+  uniqueNames(noise, ["noise"], problems);
+  uniqueNames(storm, ["storm"], problems);
+  return { noise: compileNoise(noise, context.broken, problems, warnings), storm: compileStorms(storm, context.broken, problems) };
+}
+
+/** `warnings`: the rules work, but probably not as meant (a hold Azure's resolve timing defeats); start-up and the preview show them and go on. */
+export function compileRules(doc: RulesDocument, context: CompileContext): { rules: CompiledRules; problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   const admission = compileAdmission(doc, context, problems);
   const { built, profiles } = compileConnectors(doc, context, problems);
   const routes = compileRoutes(doc, profiles, context, problems);
   const maintenance = compileMaintenance(doc, context, problems);
-  return { rules: { admission, connectors: built, routes, maintenance }, problems };
+  const { noise, storm } = compileNoiseSections(doc, context, problems, warnings);
+  return { rules: { admission, connectors: built, routes, maintenance, noise, storm }, problems, warnings };
 }

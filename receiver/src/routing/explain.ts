@@ -7,6 +7,7 @@ import type { NormalisedAlert } from "../alerts/normalise.ts";
 import { decideAdmission, type AdmissionAction } from "./admission.ts";
 import type { RoutingRules } from "./load-rules.ts";
 import { maintenanceAt, type MaintenanceState } from "./maintenance.ts";
+import { decideNoise, type NoiseDecision } from "./noise.ts";
 import { decideRoutes, type RoutedDelivery, type RouteMatch } from "./routes.ts";
 import { routingSubject, type RoutingSubject } from "./subject.ts";
 
@@ -20,6 +21,8 @@ export interface RoutingExplanation {
   /** Per connector: the route that chose it and the fields it sets there (plain and as API fields). */
   deliveries: RoutedDelivery[];
   maintenance: MaintenanceState;
+  /** The noise entry and storm guard that apply (docs/noise.md); null when none does. */
+  noise: NoiseDecision | null;
   /** Human-readable lines, in the order the decisions were taken. */
   explanation: string[];
 }
@@ -46,6 +49,7 @@ export function explain(rules: RoutingRules, alert: NormalisedAlert, now: Date):
       connectors: [],
       deliveries: [],
       maintenance: { held: false, window: null, windows: [], until: null },
+      noise: null,
       explanation,
     };
   }
@@ -62,13 +66,17 @@ export function explain(rules: RoutingRules, alert: NormalisedAlert, now: Date):
   } else if (rules.maintenance.length > 0) {
     explanation.push(`maintenance: no window covers the alert at ${now.toISOString()}`);
   }
+  const connectors = routing.deliveries.map((d) => d.connector);
+  const noise = decideNoise(rules, subject, alert.firedAt, connectors);
+  explanation.push(...noise.explanation);
   return {
     admitted: true,
     admission: { decision: "admit", rule: admission.rule },
     routes: routing.routes,
-    connectors: routing.deliveries.map((d) => d.connector),
+    connectors,
     deliveries: routing.deliveries,
     maintenance,
+    noise: noise.decision,
     explanation,
   };
 }

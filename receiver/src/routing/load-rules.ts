@@ -11,6 +11,7 @@ import type { AdmissionPolicy } from "./admission.ts";
 import { compileRules, type CompiledRules } from "./compile-rules.ts";
 import { environmentConnectors, type NamedConnector } from "./connectors.ts";
 import type { MaintenanceWindow } from "./maintenance.ts";
+import type { NoiseRule, StormRule } from "./noise.ts";
 import { RoutingRulesError, type LocatedProblem } from "./problems.ts";
 import type { Route } from "./routes.ts";
 import { parseRules, shapeProblems } from "./rules-document.ts";
@@ -27,6 +28,11 @@ export interface RoutingRules {
   /** Null without a `routes` section: every connector gets every incident. */
   routes: Route[] | null;
   maintenance: MaintenanceWindow[];
+  /** Noise control (noise.ts): grouping, holds, flapping; empty without a `noise` section. */
+  noise: NoiseRule[];
+  storm: StormRule[];
+  /** What start-up logs and goes on with (a hold Azure's resolve timing defeats), located like problems. */
+  warnings: LocatedProblem[];
 }
 
 /** What the preview check needs of a connector the environment configures: its kind and the settings that choose its fields (ServiceNow's mode); no URL or secret. */
@@ -37,18 +43,18 @@ export interface ConnectorShape {
 
 /** No rules: admit everything, send it to every connector, hold nothing (the behaviour before rules). */
 export function noRoutingRules(environment: readonly ConnectorConfig[]): RoutingRules {
-  return { admission: null, connectors: environmentConnectors(environment), routes: null, maintenance: [] };
+  return { admission: null, connectors: environmentConnectors(environment), routes: null, maintenance: [], noise: [], storm: [], warnings: [] };
 }
 
 /** Whether the rules decide anything (false: every alert admitted, to every connector, never held). */
 export function rulesInEffect(rules: RoutingRules): boolean {
-  return rules.admission !== null || rules.routes !== null || rules.maintenance.length > 0;
+  return rules.admission !== null || rules.routes !== null || rules.maintenance.length > 0 || rules.noise.length > 0 || rules.storm.length > 0;
 }
 
 /** Parses, shape-checks and compiles rules text; every problem located in the text. */
-export function compileRulesText(text: string, environment: readonly ConnectorShape[], readSecret: SecretReader): { rules: CompiledRules | null; problems: LocatedProblem[] } {
+export function compileRulesText(text: string, environment: readonly ConnectorShape[], readSecret: SecretReader): { rules: CompiledRules | null; problems: LocatedProblem[]; warnings: LocatedProblem[] } {
   const { parsed, problems } = parseRules(text);
-  if (!parsed) return { rules: null, problems };
+  if (!parsed) return { rules: null, problems, warnings: [] };
   const value = parsed.value ?? {};
   const shape = shapeProblems(value);
   // Ajv paths cannot tell a list index from a key that looks like a number: compare as text.
@@ -56,9 +62,11 @@ export function compileRulesText(text: string, environment: readonly ConnectorSh
   const broken = (path: readonly (string | number)[]) => shape.some((p) => prefix(p.path, path) || prefix(path, p.path));
   const named = environmentConnectors(environment);
   const compiled = compileRules(value as RulesDocument, { environment: named.map((c) => ({ name: c.name, profile: profileOf(c.config)! })), readSecret, broken });
-  const all = [...shape, ...compiled.problems].map(parsed.locate).sort((a, b) => a.line - b.line || a.column - b.column);
-  if (all.length > 0) return { rules: null, problems: all };
-  return { rules: compiled.rules, problems: [] };
+  const byPlace = (a: LocatedProblem, b: LocatedProblem) => a.line - b.line || a.column - b.column;
+  const all = [...shape, ...compiled.problems].map(parsed.locate).sort(byPlace);
+  const warnings = compiled.warnings.map(parsed.locate).sort(byPlace);
+  if (all.length > 0) return { rules: null, problems: all, warnings };
+  return { rules: compiled.rules, problems: [], warnings };
 }
 
 /**
@@ -66,9 +74,9 @@ export function compileRulesText(text: string, environment: readonly ConnectorSh
  * `environment` is what connectorsFromEnv read from today's variables.
  */
 export function parseRoutingRules(text: string, options: { variable: string; environment: readonly ConnectorConfig[]; readSecret: SecretReader }): RoutingRules {
-  const { rules, problems } = compileRulesText(text, options.environment, options.readSecret);
+  const { rules, problems, warnings } = compileRulesText(text, options.environment, options.readSecret);
   if (!rules) throw new RoutingRulesError(options.variable, problems);
-  return { ...rules, connectors: [...environmentConnectors(options.environment), ...rules.connectors] };
+  return { ...rules, connectors: [...environmentConnectors(options.environment), ...rules.connectors], warnings };
 }
 
 /** The rules text from ROUTING_RULES or ROUTING_RULES_FILE, and which of them gave it; null when neither is set. Throws ConfigError. */

@@ -89,12 +89,40 @@ const Window = Type.Object(
   { additionalProperties: false },
 );
 
+/** Noise control (routing/noise.ts checks durations, groupBy fields and what each entry does). */
+const Noise = Type.Object(
+  {
+    name: Name,
+    match: Type.Optional(Match),
+    groupBy: Type.Optional(Type.Array(Text)),
+    groupWait: Type.Optional(Text),
+    groupInterval: Type.Optional(Text),
+    holdFor: Type.Optional(Text),
+    resolveWhen: Type.Optional(Type.Enum(["all", "first", "never"])),
+    flapping: Type.Optional(Type.Object({ changes: Type.Integer({ minimum: 2, maximum: 100 }), within: Text, quietFor: Type.Optional(Text) }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+const Storm = Type.Object(
+  {
+    name: Name,
+    match: Type.Optional(Match),
+    maxNewTickets: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    per: Text,
+    groupInterval: Type.Optional(Text),
+  },
+  { additionalProperties: false },
+);
+
 export const RulesDocument = Type.Object(
   {
     admission: Type.Optional(Admission),
     connectors: Type.Optional(Type.Record(Type.String(), Connector)),
     routes: Type.Optional(Type.Array(Route)),
     maintenance: Type.Optional(Type.Array(Window)),
+    noise: Type.Optional(Type.Array(Noise)),
+    storm: Type.Optional(Type.Array(Storm)),
   },
   { additionalProperties: false },
 );

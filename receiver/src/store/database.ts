@@ -68,9 +68,10 @@ export class StoreQueryError extends Error {
   }
 }
 
-// unique_violation (another replica created the same incident first), serialization_failure,
-// deadlock_detected, lock_not_available.
-const CONFLICT_STATES = new Set(["23505", "40001", "40P01", "55P03"]);
+// unique_violation (another replica created the same incident first), exclusion_violation
+// (another replica opened the same group first), serialization_failure, deadlock_detected,
+// lock_not_available.
+const CONFLICT_STATES = new Set(["23505", "23P01", "40001", "40P01", "55P03"]);
 
 // SQLSTATE classes that mean the server (not the statement) is the problem: connection exception,
 // insufficient resources, operator intervention (shutdown, cancel), system and internal errors.

@@ -3,6 +3,7 @@
  * set-based: one statement per kind of row for a whole batch, whatever its size.
  */
 import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
+import type { AlertNoise, ProblemState } from "../incidents/noise.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
 import type { Queryable } from "./database.ts";
 import { alertKey } from "./keys.ts";
@@ -14,12 +15,30 @@ export interface Hold {
   until: string;
 }
 
+export type IncidentKind = "alert" | "group" | "storm";
+
 export interface StoredIncident extends Incident {
   id: string;
   /** Where the routing rules sent it when it was created, and why; null when created before there were any. */
   routing: RoutingExplanation | null;
+  /** A maintenance window's hold (noise holds are in `noise`). */
   hold: Hold | null;
+  /** An alert (one per Azure alertId), or a problem: a group of alerts, or a storm guard's storm incident (docs/noise.md). */
+  kind: IncidentKind;
+  /** The problem whose ticket tells this alert's changes, or null. */
+  problemId: string | null;
+  /** A problem's identity (one open problem per key), or null. */
+  groupKey: string | null;
+  /** An alert's noise state (incidents/noise.ts); null when there is nothing to remember. */
+  noise: AlertNoise | null;
+  /** A problem's state; null for an alert. */
+  problem: ProblemState | null;
+  /** When the noise timer must look at it next. */
+  dueAt: string | null;
 }
+
+/** An alert as the store keeps it before noise control existed, or when nothing of it applies. */
+export const PLAIN = { kind: "alert", problemId: null, groupKey: null, noise: null, problem: null, dueAt: null } as const;
 
 export interface IncidentRow {
   id: string;
@@ -41,11 +60,16 @@ export interface IncidentRow {
   routing: unknown;
   held_until: string | null;
   hold_window: string | null;
+  kind: IncidentKind;
+  problem_id: string | null;
+  group_key: string | null;
+  noise: unknown;
+  due_at: string | null;
 }
 
 export const INCIDENT_COLUMNS = `id::text AS id, alert_id, state, resolution, severity, title, description, monitoring_service,
   signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key,
-  routing, to_json(held_until)#>>'{}' AS held_until, hold_window`;
+  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, to_json(due_at)#>>'{}' AS due_at`;
 
 /** Timestamps as the API shows them: ISO 8601 in UTC (the sessions run in UTC, see the drivers). */
 export function isoTime(value: string): string;
@@ -54,7 +78,14 @@ export function isoTime(value: string | null): string | null {
   return value === null ? null : new Date(value).toISOString();
 }
 
+const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
+
 export function incidentFromRow(row: IncidentRow): StoredIncident {
+  // An alert's noise state carries its maintenance hold too: held_until is when every hold has ended.
+  const stored = json(row.noise) as (AlertNoise & { maintenance?: Hold | null }) | ProblemState | null;
+  const alertNoise = row.kind === "alert" && stored ? (stored as AlertNoise & { maintenance?: Hold | null }) : null;
+  const { maintenance, ...noise } = alertNoise ?? { maintenance: undefined };
+  const legacyHold = row.held_until && row.hold_window ? { window: row.hold_window, until: isoTime(row.held_until) } : null;
   return {
     id: row.id,
     alertId: row.alert_id,
@@ -70,9 +101,21 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     firedAt: isoTime(row.fired_at),
     resolvedAt: isoTime(row.resolved_at),
     last: { at: row.last_at, rank: row.last_rank as 0 | 1, key: row.last_key },
-    routing: (typeof row.routing === "string" ? JSON.parse(row.routing) : row.routing) as RoutingExplanation | null,
-    hold: row.held_until && row.hold_window ? { window: row.hold_window, until: isoTime(row.held_until) } : null,
+    routing: json(row.routing) as RoutingExplanation | null,
+    hold: alertNoise ? (maintenance ?? null) : legacyHold,
+    kind: row.kind,
+    problemId: row.problem_id,
+    groupKey: row.group_key,
+    noise: alertNoise ? (noise as AlertNoise) : null,
+    problem: row.kind === "alert" ? null : (stored as ProblemState | null),
+    dueAt: isoTime(row.due_at),
   };
+}
+
+/** When every hold on an incident's deliveries ends (a maintenance window's, a silence's, a transient hold), or null. */
+export function deliveriesHeldUntil(incident: Pick<StoredIncident, "hold" | "noise">): string | null {
+  const ends = [...(incident.hold ? [incident.hold.until] : []), ...(incident.noise?.holds ?? []).map((h) => h.until)].map((t) => Date.parse(t));
+  return ends.length === 0 ? null : new Date(Math.max(...ends)).toISOString();
 }
 
 /**
@@ -108,7 +151,7 @@ export async function lockReleasableIncidents(tx: Queryable, now: string, limit:
 export async function lockQuietIncidents(tx: Queryable, family: string, cutoff: string, limit: number): Promise<StoredIncident[]> {
   const { rows } = await tx.query<IncidentRow>(
     `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE state = 'open' AND family = $1 AND last_at::timestamptz <= $2::timestamptz
+     WHERE state = 'open' AND family = $1 AND kind = 'alert' AND last_at::timestamptz <= $2::timestamptz
      ORDER BY fired_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
     [family, cutoff, limit],
   );
@@ -136,15 +179,21 @@ export function incidentRecord(i: StoredIncident) {
     last_rank: i.last.rank,
     last_key: i.last.key,
     routing: i.routing,
-    held_until: i.hold?.until ?? null,
+    held_until: deliveriesHeldUntil(i),
     hold_window: i.hold?.window ?? null,
+    kind: i.kind,
+    problem_id: i.problemId,
+    group_key: i.groupKey,
+    noise: i.kind === "alert" ? (i.noise ? { ...i.noise, maintenance: i.hold } : null) : i.problem,
+    due_at: i.dueAt,
   };
 }
 
 /** The columns of incidentRecord, for json_to_recordset. */
 export const INCIDENT_RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
-  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text`;
+  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text,
+  kind text, problem_id uuid, group_key text, noise jsonb, due_at timestamptz`;
 
 /** Timeline events as rows of the set-based writes; `n` keeps their order, which is the timeline's. */
 export function eventRecords(events: ReadonlyArray<IncidentEvent & { incidentId: string }>) {

@@ -1,0 +1,341 @@
+/**
+ * The noise state machine (docs/noise.md): what grouping, holds, flapping and storm guards do to
+ * incidents and their tickets. Pure: (state, input, now) → (state, events, actions), with every
+ * time a parameter. lifecycle.ts still decides each alert's own state (one incident per alertId,
+ * convergent under any order); this decides where that state is told and when.
+ *
+ * - An alert incident may be held (a transient hold, a silence; a maintenance window is the
+ *   store's `hold`): it is sent only when every hold has ended, and never if it resolved meanwhile.
+ * - A dispatched alert either has its own ticket, or is a member of a problem — a group (alerts of
+ *   one group key) or a storm incident (what a storm guard gathers past its ticket budget) — whose
+ *   ticket tells its members' changes, one update per groupInterval.
+ * - An alert flaps after `changes` state changes within `within`: its ticket is told once, and
+ *   nothing more until it has been quiet for `quietFor`; then the ticket gets its state as it is.
+ */
+import type { Severity } from "../alerts/schema.ts";
+import type { Incident, IncidentEvent } from "./lifecycle.ts";
+
+export type ResolveWhen = "all" | "first" | "never";
+
+export interface FlappingConfig {
+  changes: number;
+  withinMs: number;
+  quietForMs: number;
+}
+
+/** A hold on an alert's deliveries besides a maintenance window's (which the store keeps apart). */
+export type NoiseHold = { kind: "transient"; until: string } | { kind: "silence"; id: string; until: string };
+
+export interface FlapState {
+  /** Payload times of the latest state changes inside the window, oldest first (at most `changes`). */
+  changes: string[];
+  /** When it started flapping; null when it is not flapping. */
+  since: string | null;
+}
+
+/** An alert incident's noise state (null in the store when there is nothing to remember). */
+export interface AlertNoise {
+  holds: NoiseHold[];
+  /** Sent on to its ticket, its group's or a storm's; false while held. */
+  dispatched: boolean;
+  /** Resolved while a transient hold held it: it never reached the ITSM. */
+  transient: boolean;
+  /** Per connector, the storm incident that took it instead of a ticket of its own. */
+  storms: Record<string, string>;
+  flapping: FlapState | null;
+  /** What its ticket was last told (flapping holds it back while the alert churns). */
+  told: "open" | "resolved" | null;
+}
+
+export const QUIET_ALERT: AlertNoise = { holds: [], dispatched: true, transient: false, storms: {}, flapping: null, told: null };
+
+/** Whether an alert's noise state says anything the store must keep. */
+export function isQuiet(noise: AlertNoise): boolean {
+  return noise.holds.length === 0 && noise.dispatched && !noise.transient && Object.keys(noise.storms).length === 0 && noise.flapping === null && noise.told === null;
+}
+
+function instant(iso: string): number {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+// ——— holds ————————————————————————————————————————————————————————————————————————————
+
+/** The holds still running at `now`. */
+export function activeHolds(holds: readonly NoiseHold[], now: string): NoiseHold[] {
+  return holds.filter((h) => instant(h.until) > instant(now));
+}
+
+/** When the last running hold ends, or null. */
+export function heldUntil(holds: readonly NoiseHold[]): string | null {
+  return holds.length === 0 ? null : iso(Math.max(...holds.map((h) => instant(h.until))));
+}
+
+// ——— flapping ————————————————————————————————————————————————————————————————————————
+
+/**
+ * Counts state changes (their payload times) the way ServiceNow Event Management counts flaps: it
+ * flaps once `changes` of them fall within `within` of the newest. Order-independent: the same
+ * changes in any order give the same state.
+ */
+export function flapStep(state: FlapState | null, config: FlappingConfig, changeTimes: readonly string[]): { state: FlapState; started: boolean } {
+  const all = [...(state?.changes ?? []), ...changeTimes].sort((a, b) => instant(a) - instant(b));
+  const newest = all.length ? instant(all.at(-1)!) : 0;
+  const recent = [...new Set(all.filter((t) => instant(t) > newest - config.withinMs))].slice(-config.changes);
+  const since = state?.since ?? null;
+  if (since === null && recent.length >= config.changes) return { state: { changes: recent, since: recent.at(-1)! }, started: true };
+  return { state: { changes: recent, since }, started: false };
+}
+
+/** When a flapping alert may stop flapping: `quietFor` after its last change. */
+export function flapQuietUntil(state: FlapState, config: FlappingConfig): string | null {
+  if (state.since === null || state.changes.length === 0) return null;
+  return iso(instant(state.changes.at(-1)!) + config.quietForMs);
+}
+
+/** Stops flapping once quiet long enough; the caller then tells the ticket the alert's state as it is. */
+export function leaveFlapping(state: FlapState, config: FlappingConfig, now: string): { state: FlapState; ended: boolean } {
+  const until = flapQuietUntil(state, config);
+  if (until === null || instant(now) < instant(until)) return { state, ended: false };
+  return { state: { changes: [], since: null }, ended: true };
+}
+
+// ——— storm guards ——————————————————————————————————————————————————————————————————————
+
+export interface StormCounter {
+  /** When the tickets it let through lately were opened (the ledger's clock), at most `maxNewTickets`. */
+  opened: string[];
+  /** Its storm incident, while there is one. */
+  incidentId: string | null;
+}
+
+/**
+ * A new ticket for one connector: admitted while fewer than `maxNewTickets` opened within `per`;
+ * past that, the incident joins the storm incident instead. The counter is all it remembers, so a
+ * restart (or another replica reading it) decides the same. Time never runs backwards here: a
+ * replica whose clock lags counts as if it were the latest.
+ */
+export function stormAdmit(counter: StormCounter, rule: { maxNewTickets: number; perMs: number }, now: string): { admitted: boolean; counter: StormCounter } {
+  const latest = Math.max(instant(now), ...counter.opened.map(instant));
+  const recent = counter.opened.filter((t) => instant(t) > latest - rule.perMs);
+  if (recent.length < rule.maxNewTickets) return { admitted: true, counter: { ...counter, opened: [...recent, iso(latest)].slice(-rule.maxNewTickets) } };
+  return { admitted: false, counter: { ...counter, opened: recent } };
+}
+
+// ——— problems: groups and storm incidents ————————————————————————————————————————————
+
+/** Members a ticket lists by name; the rest are counted. */
+export const SHOWN_MEMBERS = 20;
+/** Lines one update carries; the rest are counted. */
+export const PENDING_LINES = 50;
+
+export interface ProblemMember {
+  incidentId: string;
+  alertId: string;
+  title: string;
+  state: "open" | "resolved";
+}
+
+export interface ProblemState {
+  kind: "group" | "storm";
+  /** The noise entry or storm guard. */
+  rule: string;
+  /** The group key, or the storm's connector. */
+  key: string;
+  resolveWhen: ResolveWhen;
+  groupIntervalMs: number;
+  members: number;
+  open: number;
+  shown: ProblemMember[];
+  /** The ticket waits until then to gather members (groupWait); null once it is open. */
+  waitUntil: string | null;
+  /** The ticket was opened. */
+  sent: boolean;
+  /** Member changes reach the open ticket no sooner than this. */
+  nextUpdateAt: string | null;
+  pending: string[];
+  pendingMore: number;
+}
+
+export type ProblemAction = "open" | "update" | "resolve";
+
+export interface ProblemDecision {
+  incident: Incident;
+  state: ProblemState;
+  events: IncidentEvent[];
+  /** What its ticket must be told, with the text of an update. */
+  actions: ProblemAction[];
+  note: string | null;
+}
+
+const SEVERITY_ORDER: readonly Severity[] = ["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"];
+
+function graver(a: Severity | null, b: Severity | null): Severity | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return SEVERITY_ORDER.indexOf(a) <= SEVERITY_ORDER.indexOf(b) ? a : b;
+}
+
+function title(state: ProblemState): string {
+  const count = `${state.members} alert${state.members === 1 ? "" : "s"}`;
+  return state.kind === "group" ? `${count} grouped by ${state.rule}: ${state.key}` : `Alert storm (${state.rule}, ${state.key}): ${count} past the ticket budget`;
+}
+
+function description(state: ProblemState): string {
+  const lines = state.shown.map((m) => `- ${m.state === "open" ? "firing" : "resolved"}: ${m.title} (${m.alertId})`);
+  const more = state.members - state.shown.length;
+  return [
+    state.kind === "group" ? `Alerts of noise entry "${state.rule}" with ${state.key}.` : `Storm guard "${state.rule}" gathered these alerts instead of opening a ticket for each.`,
+    `${state.open} of ${state.members} firing.`,
+    ...lines,
+    ...(more > 0 ? [`… and ${more} more (see the secure-export console).`] : []),
+  ].join("\n");
+}
+
+function event(type: IncidentEvent["type"], at: string, detail: Record<string, unknown>): IncidentEvent {
+  return { type, at, notificationId: null, actor: null, detail };
+}
+
+function withText(incident: Incident, state: ProblemState): Incident {
+  return { ...incident, title: title(state), description: description(state) };
+}
+
+/** A new group or storm incident, before its first member joins. */
+export function openProblem(input: {
+  kind: "group" | "storm";
+  alertId: string;
+  rule: string;
+  key: string;
+  resolveWhen: ResolveWhen;
+  groupWaitMs: number;
+  groupIntervalMs: number;
+  first: Incident;
+  now: string;
+}): ProblemDecision {
+  const { first, now } = input;
+  const state: ProblemState = {
+    kind: input.kind,
+    rule: input.rule,
+    key: input.key,
+    resolveWhen: input.resolveWhen,
+    groupIntervalMs: input.groupIntervalMs,
+    members: 0,
+    open: 0,
+    shown: [],
+    waitUntil: iso(instant(now) + input.groupWaitMs),
+    sent: false,
+    nextUpdateAt: null,
+    pending: [],
+    pendingMore: 0,
+  };
+  const incident = withText(
+    {
+      alertId: input.alertId,
+      state: "open",
+      resolution: null,
+      severity: first.severity,
+      title: "",
+      description: null,
+      monitoringService: first.monitoringService,
+      signalType: first.signalType,
+      family: first.family,
+      alertRule: input.kind === "group" ? first.alertRule : null,
+      firedAt: now,
+      resolvedAt: null,
+      last: { at: now, rank: 0, key: "problem" },
+    },
+    state,
+  );
+  return { incident, state, events: [event("opened", now, { kind: input.kind, rule: input.rule, key: input.key, ticketAt: state.waitUntil })], actions: [], note: null };
+}
+
+function addLine(state: ProblemState, line: string): ProblemState {
+  if (!state.sent) return state; // The ticket is not open yet: its first text lists the members as they are.
+  return state.pending.length < PENDING_LINES ? { ...state, pending: [...state.pending, line] } : { ...state, pendingMore: state.pendingMore + 1 };
+}
+
+function resolves(state: ProblemState, memberResolved: boolean): boolean {
+  if (state.resolveWhen === "never") return false;
+  if (state.resolveWhen === "first") return memberResolved;
+  return state.open === 0;
+}
+
+function resolveProblem(incident: Incident, state: ProblemState, now: string, why: string): ProblemDecision {
+  const resolved: Incident = { ...withText(incident, state), state: "resolved", resolution: "alert", resolvedAt: now, last: { at: now, rank: 1, key: "problem" } };
+  // Told at once, not at the next groupInterval: users expect a resolve when it happens.
+  const actions: ProblemAction[] = state.sent ? ["resolve"] : [];
+  const pending = state.pending.length + state.pendingMore > 0 && state.sent ? { note: pendingText(state) } : { note: null };
+  return {
+    incident: resolved,
+    state: { ...state, waitUntil: null, nextUpdateAt: null, pending: [], pendingMore: 0 },
+    events: [event("resolved", now, { resolution: "alert", why, sent: state.sent, members: state.members })],
+    actions,
+    note: pending.note,
+  };
+}
+
+/** A member joins (its alert dispatched with this group key, or a storm took it). */
+export function joinProblem(problem: { incident: Incident; state: ProblemState }, member: ProblemMember & { severity: Severity | null }, now: string): ProblemDecision {
+  const open = member.state === "open" ? 1 : 0;
+  let state: ProblemState = { ...problem.state, members: problem.state.members + 1, open: problem.state.open + open };
+  if (state.shown.length < SHOWN_MEMBERS) state = { ...state, shown: [...state.shown, { incidentId: member.incidentId, alertId: member.alertId, title: member.title, state: member.state }] };
+  state = addLine(state, `joined (${member.state === "open" ? "firing" : "resolved"}): ${member.title} (${member.alertId})`);
+  const incident = { ...withText(problem.incident, state), severity: graver(problem.incident.severity, member.severity) };
+  const events = [event("member_joined", now, { incidentId: member.incidentId, alertId: member.alertId, members: state.members, open: state.open })];
+  // A member that joins already resolved (its first notification said Resolved) may be what resolves the problem.
+  if (member.state === "resolved" && resolves(state, true)) {
+    const resolved = resolveProblem(incident, state, now, state.resolveWhen === "first" ? "a member resolved (resolveWhen: first)" : "every member resolved (resolveWhen: all)");
+    return { ...resolved, events: [...events, ...resolved.events] };
+  }
+  return { incident, state, events, actions: [], note: null };
+}
+
+/**
+ * A member's state changed. `line` is what its ticket should read (null: nothing, e.g. while the
+ * member flaps). A resolved problem takes no more changes: a member firing again opens a new one
+ * (the caller's to do).
+ */
+export function memberChanged(problem: { incident: Incident; state: ProblemState }, member: { incidentId: string; state: "open" | "resolved" }, line: string | null, now: string): ProblemDecision {
+  if (problem.incident.state === "resolved") return { ...problem, events: [], actions: [], note: null };
+  const delta = member.state === "open" ? 1 : -1;
+  let state: ProblemState = { ...problem.state, open: Math.max(0, Math.min(problem.state.members, problem.state.open + delta)) };
+  state = { ...state, shown: state.shown.map((m) => (m.incidentId === member.incidentId ? { ...m, state: member.state } : m)) };
+  if (line !== null) state = addLine(state, line);
+  const events = [event("member_changed", now, { incidentId: member.incidentId, state: member.state, open: state.open, members: state.members })];
+  if (resolves(state, member.state === "resolved")) {
+    const why = state.resolveWhen === "first" ? "a member resolved (resolveWhen: first)" : "every member resolved (resolveWhen: all)";
+    const resolved = resolveProblem(problem.incident, state, now, why);
+    return { ...resolved, events: [...events, ...resolved.events] };
+  }
+  return { incident: withText(problem.incident, state), state, events, actions: [], note: null };
+}
+
+function pendingText(state: ProblemState): string {
+  const more = state.pendingMore > 0 ? [`… and ${state.pendingMore} more changes.`] : [];
+  return [`${state.open} of ${state.members} alerts firing. Changes since the last update:`, ...state.pending, ...more].join("\n");
+}
+
+/** The timer: the ticket opens when groupWait is over, and gathered changes go out once per groupInterval. */
+export function problemDue(problem: { incident: Incident; state: ProblemState }, now: string): ProblemDecision {
+  const { incident, state } = problem;
+  if (incident.state === "resolved") return { incident, state: { ...state, waitUntil: null, nextUpdateAt: null }, events: [], actions: [], note: null };
+  if (!state.sent) {
+    if (state.waitUntil !== null && instant(now) < instant(state.waitUntil)) return { incident, state, events: [], actions: [], note: null };
+    const next: ProblemState = { ...state, sent: true, waitUntil: null, nextUpdateAt: iso(instant(now) + state.groupIntervalMs), pending: [], pendingMore: 0 };
+    return { incident: withText(incident, next), state: next, events: [event("notified", now, { action: "open", members: next.members, open: next.open })], actions: ["open"], note: null };
+  }
+  if (state.pending.length + state.pendingMore === 0) return { incident, state, events: [], actions: [], note: null };
+  if (state.nextUpdateAt !== null && instant(now) < instant(state.nextUpdateAt)) return { incident, state, events: [], actions: [], note: null };
+  const note = pendingText(state);
+  const next: ProblemState = { ...state, nextUpdateAt: iso(instant(now) + state.groupIntervalMs), pending: [], pendingMore: 0 };
+  return { incident: withText(incident, next), state: next, events: [event("notified", now, { action: "update", lines: state.pending.length + state.pendingMore })], actions: ["update"], note };
+}
+
+/** When the timer must look at a problem next, or null. */
+export function problemDueAt(incident: Incident, state: ProblemState): string | null {
+  if (incident.state === "resolved") return null;
+  if (!state.sent) return state.waitUntil;
+  return state.pending.length + state.pendingMore > 0 ? state.nextUpdateAt : null;
+}
