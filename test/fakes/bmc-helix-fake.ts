@@ -1,7 +1,10 @@
 /**
  * A BMC Helix ITSM stand-in that enforces the documented REST contract (docs/connectors.md#bmc-helix-itsm): AR-JWT login
- * with expiring tokens, the required create values and their enumerations, the error array, and
- * Status_Reason plus Resolution to resolve.
+ * with expiring tokens, the required create values and their enumerations, the error array,
+ * Status_Reason plus Resolution to resolve, and work info entries on HPD:WorkLog ("to update work
+ * info of an incident", BMC Helix ITSM's platform REST API references): an existing Incident Number,
+ * a Work Log Type, a Summary (`Description`) of at most 100 characters, View Access Internal or
+ * Public and Secure Work Log Yes or No, as the work info form takes them.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply } from "fastify";
@@ -26,6 +29,15 @@ const ENUMS: Record<string, readonly string[]> = {
  */
 const FIELD_MAX: Readonly<Record<string, number>> = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 };
 
+const WORK_LOG_REQUIRED = ["Incident Number", "Work Log Type", "Description"];
+const WORK_LOG_ENUMS: Record<string, readonly string[]> = {
+  "Work Log Type": ["General Information", "Working Log", "Customer Communication", "Customer Follow-up", "Customer Status Update", "Closure Follow Up", "Email System", "Resolution Communications", "Status Update"],
+  "View Access": ["Internal", "Public"],
+  "Secure Work Log": ["Yes", "No"],
+};
+/** The work info's Summary holds 100 characters; its Notes are long text, held to the 4,000 the connector promises. */
+const WORK_LOG_MAX: Readonly<Record<string, number>> = { Description: 100, "Detailed Description": 4000 };
+
 function tooLong(values: Record<string, unknown>): string | null {
   for (const [field, max] of Object.entries(FIELD_MAX)) {
     const value = values[field];
@@ -40,6 +52,8 @@ export interface BmcHelixFake extends Faults {
   password: string;
   requests: RecordedRequest[];
   incidents(): Values[];
+  /** Work info entries of an incident, oldest first. */
+  workLogs(incidentNumber: string): Values[];
   expireTokens(): void;
   close(): Promise<void>;
 }
@@ -62,6 +76,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
   const password = "helix-secret";
   const tokens = new Map<string, number>();
   const entries = new Map<string, Values>();
+  const workLogs: Values[] = [];
   let sequence = 100;
 
   const app = Fastify({ logger: false });
@@ -91,7 +106,8 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     return reply.type("text/plain").send(token);
   });
 
-  app.post("/api/arsys/v1/entry/HPD:IncidentInterface_Create", async (request, reply) => {
+  // "::" is a literal colon to the router (one ":" would start a path parameter and take every form).
+  app.post("/api/arsys/v1/entry/HPD::IncidentInterface_Create", async (request, reply) => {
     const values = ((request.body ?? {}) as { values?: Record<string, unknown> }).values;
     if (!values || typeof values !== "object") return fail(reply, 400, "Body must be {\"values\": {...}}");
     const missing = REQUIRED.filter((field) => typeof values[field] !== "string" || values[field] === "");
@@ -133,6 +149,26 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     return reply.code(204).send();
   });
 
+  app.post("/api/arsys/v1/entry/HPD::WorkLog", async (request, reply) => {
+    const values = ((request.body ?? {}) as { values?: Record<string, unknown> }).values;
+    if (!values || typeof values !== "object") return fail(reply, 400, "Body must be {\"values\": {...}}");
+    const missing = WORK_LOG_REQUIRED.filter((field) => typeof values[field] !== "string" || values[field] === "");
+    if (missing.length) return fail(reply, 400, `Required field(s) missing: ${missing.join(", ")}`, 326);
+    for (const [field, allowed] of Object.entries(WORK_LOG_ENUMS)) {
+      if (values[field] !== undefined && !allowed.includes(values[field] as string)) return fail(reply, 400, `Value for ${field} is not one of its selection values`, 306);
+    }
+    for (const [field, max] of Object.entries(WORK_LOG_MAX)) {
+      if (typeof values[field] === "string" && (values[field] as string).length > max) return fail(reply, 400, `Value does not fall within the limits specified for the field : ${field}`, 306);
+    }
+    if (![...entries.values()].some((e) => e["Incident Number"] === values["Incident Number"])) return fail(reply, 400, `No incident ${String(values["Incident Number"])} to add work info to`, 1291002);
+    sequence += 1;
+    const stored: Values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+    stored["Work Log ID"] = `WLG0000000${sequence}`;
+    workLogs.push(stored);
+    reply.header("location", `${url}/api/arsys/v1/entry/HPD:WorkLog/${stored["Work Log ID"]}`);
+    return reply.code(201).send();
+  });
+
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
@@ -144,6 +180,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     password,
     requests,
     incidents: () => [...entries.values()],
+    workLogs: (incidentNumber) => workLogs.filter((w) => w["Incident Number"] === incidentNumber),
     expireTokens: () => tokens.clear(),
     close: () => app.close(),
   };

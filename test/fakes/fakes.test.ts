@@ -98,6 +98,22 @@ describe("ServiceNow fake", () => {
     expect((await snCall("POST", "/api/global/em/jsonv2", { records: [{ ...record, additional_info: "{\"a\":\"1\"}" }] })).status).toBe(200);
   });
 
+  // work_notes is a journal field: each write is one more entry in the incident's activity, never a replaced value.
+  it("keeps each work note as a journal entry, adds nothing for an empty one, and refuses one over 4,000 characters", async () => {
+    const created = await snCall("POST", "/api/now/table/incident", { short_description: "noted" });
+    const { result } = (await created.json()) as { result: Record<string, string> };
+    const path = `/api/now/table/incident/${result.sys_id}`;
+    expect((await snCall("PATCH", path, { work_notes: "first" })).status).toBe(200);
+    expect((await snCall("PATCH", path, { work_notes: "second" })).status).toBe(200);
+    expect((await snCall("PATCH", path, { work_notes: "  " })).status).toBe(200);
+    expect((await snCall("PATCH", path, { work_notes: "n".repeat(4001) })).status).toBe(400);
+    expect(sn.workNotes(result.sys_id!)).toEqual(["first", "second"]);
+    expect(sn.incidents().find((i) => i.sys_id === result.sys_id)!.work_notes).toBeUndefined();
+    // A refused resolve writes no note either.
+    expect((await snCall("PATCH", path, { state: "6", work_notes: "third" })).status).toBe(400);
+    expect(sn.workNotes(result.sys_id!)).toEqual(["first", "second"]);
+  });
+
   it("rate-limits with Retry-After, fails, goes down and applies a request whose answer it drops", async () => {
     sn.rateLimitNext(1, 3);
     const limited = await snCall("GET", "/api/now/table/incident");
@@ -149,5 +165,23 @@ describe("BMC Helix fake", () => {
     expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved" } })).status).toBe(400);
     expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved", Status_Reason: "Automated Resolution Reported", Resolution: "r".repeat(4001) } })).status).toBe(400);
     expect((await call(token, "PUT", self.pathname, { values: { Status: "Resolved", Status_Reason: "Automated Resolution Reported", Resolution: "ok" } })).status).toBe(204);
+  });
+
+  // HPD:WorkLog: "to update work info of an incident" (BMC Helix ITSM, the platform REST API references).
+  it("adds work info to an existing incident only, with a known type and view access and a Summary of at most 100 characters", async () => {
+    const token = await login();
+    const created = await call(token, "POST", "/api/arsys/v1/entry/HPD:IncidentInterface_Create?fields=values(Incident%20Number)", { values });
+    const number = ((await created.json()) as { values: Record<string, string> }).values["Incident Number"]!;
+    const work = { "Incident Number": number, "Work Log Type": "General Information", Description: "summary", "Detailed Description": "notes", "View Access": "Internal", "Secure Work Log": "No" };
+    const path = "/api/arsys/v1/entry/HPD:WorkLog";
+    expect((await call(token, "POST", path, { values: { ...work, "Incident Number": "INC000000999999" } })).status).toBe(400);
+    expect((await call(token, "POST", path, { values: { ...work, "Work Log Type": "Gossip" } })).status).toBe(400);
+    expect((await call(token, "POST", path, { values: { ...work, "View Access": "Everyone" } })).status).toBe(400);
+    const { Description: _, ...noSummary } = work;
+    expect((await call(token, "POST", path, { values: noSummary })).status).toBe(400);
+    const long = await call(token, "POST", path, { values: { ...work, Description: "s".repeat(101) } });
+    expect(await long.json()).toEqual([expect.objectContaining({ messageNumber: 306, messageText: expect.stringContaining("Description") })]);
+    expect((await call(token, "POST", path, { values: work })).status).toBe(201);
+    expect(helix.workLogs(number)).toEqual([expect.objectContaining({ "Detailed Description": "notes", "Work Log Type": "General Information" })]);
   });
 });

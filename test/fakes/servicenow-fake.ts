@@ -2,7 +2,9 @@
  * A ServiceNow stand-in that enforces the documented contract (docs/connectors.md#servicenow) strictly enough that
  * a connector cutting corners fails: JSON headers, auth (basic or OAuth client credentials with
  * expiring tokens), required fields, close_code/close_notes to resolve, the error envelope, 429,
- * and — like the real thing — queries on unknown fields silently ignored.
+ * and — like the real thing — queries on unknown fields silently ignored. `work_notes` and
+ * `comments` are journal fields: each write adds an entry to the incident's activity (sys_journal_field)
+ * instead of replacing a value, and an empty one adds nothing.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
@@ -43,6 +45,8 @@ export interface ServiceNowFake extends Faults {
   clientSecret: string;
   requests: RecordedRequest[];
   incidents(): Row[];
+  /** The journal entries (work notes) written to an incident, oldest first. */
+  workNotes(sysId: string): string[];
   events(): Row[];
   /** The latest severity per message_key ("0" = closed). */
   alertSeverities(): Map<string, string>;
@@ -85,7 +89,18 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
   const incidents = new Map<string, Row>();
   const cis: Row[] = [];
   const events: Row[] = [];
+  const journal = new Map<string, Array<{ element: string; value: string }>>();
   const tokens = new Map<string, number>();
+  const JOURNAL = new Set(["work_notes", "comments"]);
+  /** Journal fields go to the journal, never into the row. */
+  const write = (sysId: string, row: Row, body: Record<string, unknown>) => {
+    for (const [field, value] of Object.entries(body)) {
+      if (!INCIDENT_FIELDS.has(field) || field === "sys_id" || field === "number") continue;
+      if (JOURNAL.has(field)) {
+        if (String(value).trim()) journal.set(sysId, [...(journal.get(sysId) ?? []), { element: field, value: String(value) }]);
+      } else row[field] = String(value);
+    }
+  };
   let sequence = 10_000;
 
   const app = Fastify({ logger: false });
@@ -124,7 +139,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
     if (problem) return fail(reply, 400, problem);
     sequence += 1;
     const row: Row = { state: "1", sys_id: randomUUID().replace(/-/g, ""), number: `INC00${sequence}` };
-    for (const [field, value] of Object.entries(body)) if (INCIDENT_FIELDS.has(field) && field !== "sys_id" && field !== "number") row[field] = String(value);
+    write(row.sys_id!, row, body);
     incidents.set(row.sys_id!, row);
     return reply.code(201).send({ result: row });
   });
@@ -148,8 +163,11 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
     const problem = fieldProblem(body, INCIDENT_MAX);
     if (problem) return fail(reply, 400, problem);
     const next: Row = { ...row };
-    for (const [field, value] of Object.entries(body)) if (INCIDENT_FIELDS.has(field) && field !== "sys_id" && field !== "number") next[field] = String(value);
+    const before = journal.get(row.sys_id!);
+    write(row.sys_id!, next, body);
     if (next.state === "6" && (!next.close_code || !next.close_notes)) {
+      if (before) journal.set(row.sys_id!, before);
+      else journal.delete(row.sys_id!);
       return fail(reply, 400, "Data Policy Exception: Resolution code and Resolution notes are mandatory when resolving");
     }
     incidents.set(row.sys_id!, next);
@@ -205,6 +223,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
     clientSecret,
     requests,
     incidents: () => [...incidents.values()],
+    workNotes: (sysId) => (journal.get(sysId) ?? []).filter((e) => e.element === "work_notes").map((e) => e.value),
     events: () => [...events],
     alertSeverities: () => new Map(events.map((e) => [e.message_key!, e.severity!])),
     addCi(ci) {

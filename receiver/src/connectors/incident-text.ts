@@ -48,6 +48,7 @@ export function shortTitle(s: IncidentSnapshot, max: number): string {
 
 /** The essentials first and the alert's own (free, possibly long) description last, so a cut loses only its end. */
 export function incidentDescription(s: IncidentSnapshot, max: number): string {
+  if (s.problem) return problemDescription(s, max);
   const lines = [
     `Azure Monitor alert: ${s.title}`,
     `Severity: ${s.severity ?? "none"} | Monitoring service: ${s.monitoringService} | Signal: ${s.signalType ?? "n/a"}`,
@@ -63,7 +64,30 @@ export function incidentDescription(s: IncidentSnapshot, max: number): string {
   return clip(lines.join("\n"), max);
 }
 
+/** A group's or storm's ticket: what gathered the alerts, how many fire, and the first of them (the description lists them). */
+function problemDescription(s: IncidentSnapshot, max: number): string {
+  const p = s.problem!;
+  const lines = [
+    p.kind === "group" ? `Azure Monitor alerts grouped by noise entry "${p.rule}" (${p.key})` : `Azure Monitor alert storm: storm guard "${p.rule}" (${p.key})`,
+    `Severity: ${s.severity ?? "none"} | Alerts: ${p.members}, firing: ${p.open}`,
+    `Since: ${s.firedAt}`,
+    ...(s.resources.length ? [`Resources: ${listed(s.resources.map((r) => r.resourceId), ", ", LISTED_ITEMS, s.resourceCount)}`] : []),
+    `secure-export incident: ${s.incidentId}`,
+    ...(s.description ? ["", s.description] : []),
+  ];
+  return clip(lines.join("\n"), max);
+}
+
+/** An update to an open ticket (a problem's member changes, a flapping alert), cut to what the tool's field holds. */
+export function updateText(s: IncidentSnapshot, max: number): string {
+  return clip(s.note ?? `Azure Monitor alert ${s.alertId} changed.`, max);
+}
+
 export function resolutionText(s: IncidentSnapshot, configured: string, max: number): string {
+  if (s.problem) {
+    const what = s.problem.kind === "group" ? `the ${s.problem.members} alerts of the group resolved` : `the ${s.problem.members} alerts of the storm resolved`;
+    return clip(`${configured}: ${s.resolution === "operator" ? `resolved by an operator${s.note ? ` (${s.note})` : ""}` : what}.${s.note && s.resolution !== "operator" ? `\n${s.note}` : ""}`, max);
+  }
   if (s.resolution === "operator") return clip(`${configured}: resolved by an operator${s.note ? ` (${s.note})` : ""}.`, max);
   if (s.resolution === "quiet_period") return clip(`${configured}: no new firing during the configured quiet period.`, max);
   return clip(`${configured}: Azure Monitor reported the alert resolved at ${s.resolvedAt ?? "an unknown time"}.`, max);

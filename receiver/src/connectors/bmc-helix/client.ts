@@ -4,8 +4,8 @@
  */
 import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
 import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
-import { incidentDescription, resolutionText, shortTitle } from "../incident-text.ts";
-import { FIELD_MAX } from "./fields.ts";
+import { clip, incidentDescription, resolutionText, shortTitle, updateText } from "../incident-text.ts";
+import { FIELD_MAX, WORK_LOG_MAX, WORK_LOG_TYPE } from "./fields.ts";
 import type { BmcHelixConfig } from "./settings.ts";
 
 // Helix tokens last about an hour; renewing a little early avoids a 401 round trip.
@@ -123,6 +123,24 @@ export class BmcHelixConnector implements Connector {
     if (response.status !== 204 && response.status !== 200) throw failure(what, response);
   }
 
+  /**
+   * A work info entry on the incident (HPD:WorkLog): internal, unlocked, of the general type. A
+   * retry after a lost answer may add it twice; a work log has no key to look it up by.
+   */
+  private async workLog(link: ExternalLink, s: IncidentSnapshot): Promise<void> {
+    const text = updateText(s, WORK_LOG_MAX["Detailed Description"]);
+    const values = {
+      "Incident Number": link.externalId,
+      "Work Log Type": WORK_LOG_TYPE,
+      Description: clip(text.split("\n")[0]!, WORK_LOG_MAX.Description),
+      "Detailed Description": text,
+      "View Access": "Internal",
+      "Secure Work Log": "No",
+    };
+    const response = await this.request("POST", "/api/arsys/v1/entry/HPD:WorkLog", { values });
+    if (response.status !== 201 && response.status !== 200 && response.status !== 204) throw failure("BMC Helix work log", response);
+  }
+
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     let link = job.link;
     if (!link) {
@@ -134,6 +152,8 @@ export class BmcHelixConnector implements Connector {
       await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution, FIELD_MAX.Resolution) }, "BMC Helix incident resolve");
     } else if (job.action === "reopen") {
       await this.update(link, { Status: "In Progress" }, "BMC Helix incident reopen");
+    } else if (job.action === "update") {
+      await this.workLog(link, job.snapshot);
     }
     return link;
   }

@@ -17,6 +17,15 @@ export const SERVICE_TYPES = ["User Service Restoration", "User Service Request"
 
 export const FIELD_MAX = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 } as const;
 
+/**
+ * HPD:WorkLog, the form "to update work info of an incident" (BMC Helix ITSM, "The platform REST
+ * API references"): the work info's Summary (`Description`, 100 like the incident's) and Notes
+ * (`Detailed Description`, long text held to 4,000), its type, who may see it and whether it is locked.
+ */
+export const WORK_LOG_MAX = { Description: 100, "Detailed Description": 4000 } as const;
+export const WORK_LOG_TYPE = "General Information";
+export const WORK_LOG_VIEW_ACCESS = ["Internal", "Public"] as const;
+
 export const INCIDENT_PROFILE: FieldProfile = {
   id: "bmc-helix",
   label: "BMC Helix",

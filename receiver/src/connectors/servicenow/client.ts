@@ -4,7 +4,7 @@
  */
 import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
 import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
-import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../incident-text.ts";
+import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle, updateText } from "../incident-text.ts";
 import { EVENT_FIELD_MAX, INCIDENT_FIELD_MAX } from "./fields.ts";
 import type { ServiceNowConfig } from "./settings.ts";
 
@@ -195,6 +195,9 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       });
     } else if (job.action === "reopen") {
       await this.json("ServiceNow incident reopen", "PATCH", path, { state: "2", work_notes: `Azure Monitor fired the alert again at ${job.snapshot.firedAt}.` });
+    } else if (job.action === "update") {
+      // work_notes is a journal field: each PATCH adds one entry to the incident's activity, visible to the fulfillers.
+      await this.json("ServiceNow incident work note", "PATCH", path, { work_notes: updateText(job.snapshot, INCIDENT_FIELD_MAX.work_notes) });
     }
     return link;
   }
@@ -223,7 +226,7 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
       metric_name: clip(s.signalType ?? "", max.metric_name),
       message_key: s.correlationKey,
       severity: job.action === "resolve" ? "0" : (s.fields.severity ?? EVENT_SEVERITY[s.severity ?? "none"]),
-      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes, max.description) : incidentDescription(s, max.description),
+      description: job.action === "resolve" ? resolutionText(s, this.config.closeNotes, max.description) : job.action === "update" ? updateText(s, max.description) : incidentDescription(s, max.description),
       time_of_event: eventTime(job.action === "resolve" ? (s.resolvedAt ?? s.firedAt) : s.firedAt),
       // String values only; lists as lines, capped, since an alert may name thousands of resources.
       additional_info: JSON.stringify({

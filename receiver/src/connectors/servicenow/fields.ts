@@ -8,7 +8,7 @@
  *   1 - High, 2 - Medium, 3 - Low and priority computed from them (read-only): "Create an incident",
  *   "Define priority lookup rules".
  * - The incident dictionary: short_description 160 and correlation_id 100 characters; description
- *   and close_notes 4,000-character string fields. A longer value is cut silently by the instance,
+ *   and close_notes 4,000-character string fields; work_notes, a journal field, is held to 4,000 too. A longer value is cut silently by the instance,
  *   so the client cuts it itself where it shows.
  * - Event Management severities 1 Critical, 2 Major, 3 Minor, 4 Warning, 5 Info (0 clears, which the
  *   client sends itself on resolve), and em_event's lengths ("Event field format for event
@@ -22,7 +22,7 @@ import type { FieldProfile } from "../kind.ts";
 /** Impact and urgency. */
 export const LEVELS = ["1", "2", "3"] as const;
 
-export const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000 } as const;
+export const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000, work_notes: 4000 } as const;
 export const EVENT_FIELD_MAX = { source: 100, event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
 
 export const TABLE_PROFILE: FieldProfile = {
