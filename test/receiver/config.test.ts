@@ -37,7 +37,8 @@ describe("loadConfig", () => {
       quietPeriods: {},
       connectors: [],
       outbox: { maxAgeMs: 86_400_000, retryBaseMs: 5000, retryMaxMs: 900_000, concurrency: 4, pollMs: 1000 },
-      routing: { admission: null, connectors: [], routes: null, maintenance: [] },
+      routing: { admission: null, connectors: [], routes: null, maintenance: [], noise: [], storm: [], warnings: [] },
+      noiseTimerMs: 5000,
     });
   });
 

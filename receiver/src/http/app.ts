@@ -18,6 +18,7 @@ import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes, PROBE_ROUTES } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 import { routingRoutes } from "./routes/routing.ts";
+import { silenceRoutes } from "./routes/silences.ts";
 import { validatorCompiler } from "./validation.ts";
 
 declare module "fastify" {
@@ -193,7 +194,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(incidentRoutes, { prefix: "/api/incidents", db: deps.db, metrics: deps.metrics, targets: deps.targets });
   await app.register(configurationItemRoutes, { prefix: "/api/cis", db: deps.db });
   await app.register(deliveryRoutes, { prefix: "/api/deliveries", db: deps.db, maxAgeMs: deps.targets.maxAgeMs });
-  await app.register(routingRoutes, { prefix: "/api/routing", routing: deps.routing });
+  await app.register(routingRoutes, { prefix: "/api/routing", routing: deps.routing, db: deps.db });
+  await app.register(silenceRoutes, { prefix: "/api/silences", db: deps.db });
   await app.register(healthRoutes, { db: deps.db, store: deps.store, keys: deps.keys });
   await app.register(consoleRoutes, { published: deps.console });
   await docsRoutes(app);

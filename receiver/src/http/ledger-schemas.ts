@@ -1,6 +1,7 @@
 /** JSON Schemas of the read API: they validate requests, shape responses and generate the OpenAPI document. */
 import Type from "typebox";
 import { SEVERITIES } from "../alerts/schema.ts";
+import { Match } from "../routing/rules-schema.ts";
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 const Timestamp = Type.String({ format: "date-time" });
@@ -23,7 +24,10 @@ export const ConfigurationItem = Type.Object(
 );
 
 export const TimelineEntry = Type.Object({
-  type: Type.String({ description: "opened, resolved, reopened, details_updated or superseded" }),
+  type: Type.String({
+    description:
+      "opened, resolved, reopened, details_updated, superseded, routed, held, released; noise control's: transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (docs/noise.md#the-timeline)",
+  }),
   at: Timestamp,
   recordedAt: Timestamp,
   notificationId: Nullable(Type.String()),
@@ -35,7 +39,7 @@ export const Delivery = Type.Object({
   id: Type.String(),
   incidentId: Type.String({ format: "uuid" }),
   connector: Type.String(),
-  action: Type.Enum(["open", "reopen", "resolve"]),
+  action: Type.Enum(["open", "reopen", "resolve", "update"], { description: "update: a note on the open ticket (a ServiceNow work note, a BMC Helix work log)" }),
   status: Type.Enum(["pending", "delivered", "dead"], { description: "dead: gave up after OUTBOX_MAX_AGE_SECONDS or a permanent error; replay with POST /api/deliveries/{id}/retry" }),
   attempts: Type.Integer(),
   lastError: Nullable(Type.String()),
@@ -54,6 +58,55 @@ export const DeliveryQuery = Type.Object({
 });
 
 const StringMap = Type.Object({}, { additionalProperties: Type.String() });
+
+const Millis = Type.Integer({ minimum: 0, description: "milliseconds" });
+
+export const NoiseDecision = Type.Object({
+  rule: Nullable(Type.String({ description: "The noise entry that applies" })),
+  groupBy: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  groupKey: Nullable(Type.String({ description: "The values the alert is grouped by, e.g. alertRule=…, subscription=…" })),
+  groupId: Nullable(Type.String({ description: "The group's identity: rule, key and the connectors its ticket goes to" })),
+  groupWaitMs: Millis,
+  groupIntervalMs: Millis,
+  resolveWhen: Type.Enum(["all", "first", "never"]),
+  holdForMs: Type.Union([Millis, Type.Null()]),
+  holdUntil: Type.Union([Timestamp, Type.Null()], { description: "firedDateTime + holdFor: no ticket before then" }),
+  flapping: Type.Union([Type.Object({ changes: Type.Integer(), withinMs: Millis, quietForMs: Millis }), Type.Null()]),
+  storm: Type.Union([Type.Object({ name: Type.String(), maxNewTickets: Type.Integer(), perMs: Millis, groupIntervalMs: Millis }), Type.Null()]),
+});
+
+const NoiseHold = Type.Object({ kind: Type.Enum(["transient", "silence"]), id: Type.Optional(Type.String({ format: "uuid" })), until: Timestamp });
+
+const AlertNoise = Type.Object(
+  {
+    holds: Type.Array(NoiseHold, { description: "Holds besides a maintenance window's: a transient hold, silences" }),
+    dispatched: Type.Boolean({ description: "Sent on to its ticket (its own, its group's or a storm's); false while held" }),
+    transient: Type.Boolean({ description: "Resolved inside its transient hold: it never reached the ITSM" }),
+    storms: Type.Object({}, { additionalProperties: Type.String(), description: "Per connector, the storm incident that took it" }),
+    flapping: Type.Union([Type.Object({ changes: Type.Array(Timestamp), since: Type.Union([Timestamp, Type.Null()]) }), Type.Null()]),
+    told: Type.Union([Type.Enum(["open", "resolved"]), Type.Null()], { description: "What its ticket was last told" }),
+  },
+  { description: "An alert's noise state (docs/noise.md); null when nothing of noise control applies" },
+);
+
+const ProblemState = Type.Object(
+  {
+    kind: Type.Enum(["group", "storm"]),
+    rule: Type.String(),
+    key: Type.String(),
+    resolveWhen: Type.Enum(["all", "first", "never"]),
+    groupIntervalMs: Millis,
+    members: Type.Integer(),
+    open: Type.Integer(),
+    shown: Type.Array(Type.Object({ incidentId: Type.String({ format: "uuid" }), alertId: Type.String(), title: Type.String(), state: Type.Enum(["open", "resolved"]) })),
+    waitUntil: Type.Union([Timestamp, Type.Null()], { description: "Its ticket opens then (groupWait); null once open" }),
+    sent: Type.Boolean(),
+    nextUpdateAt: Type.Union([Timestamp, Type.Null()], { description: "Member changes reach the ticket no sooner" }),
+    pending: Type.Array(Type.String()),
+    pendingMore: Type.Integer(),
+  },
+  { description: "A group's or storm incident's state; null for an alert" },
+);
 
 export const RoutingExplanation = Type.Object(
   {
@@ -83,6 +136,7 @@ export const RoutingExplanation = Type.Object(
       windows: Type.Array(Type.String()),
       until: Type.Union([Timestamp, Type.Null()]),
     }),
+    noise: Type.Union([NoiseDecision, Type.Null()], { description: "The noise entry and storm guard that apply (docs/noise.md); null when none does" }),
     explanation: Type.Array(Type.String(), { description: "Why, in the order the decisions were taken" }),
   },
   { description: "What the routing rules do with an alert, and why (docs/routing.md)." },
@@ -108,6 +162,12 @@ const incidentProperties = {
   hold: Type.Union([Type.Object({ window: Type.String(), until: Timestamp }), Type.Null()], {
     description: "A maintenance window holds its deliveries until `until`; null when not held",
   }),
+  kind: Type.Enum(["alert", "group", "storm"], { description: "alert: one per Azure alertId; group, storm: a problem whose ticket tells its members (docs/noise.md)" }),
+  problemId: Nullable(Type.String({ format: "uuid", description: "The group whose ticket tells this alert's changes" })),
+  groupKey: Nullable(Type.String({ description: "A problem's identity" })),
+  noise: Type.Union([AlertNoise, Type.Null()]),
+  problem: Type.Union([ProblemState, Type.Null()]),
+  dueAt: Type.Union([Timestamp, Type.Null()], { description: "When the noise timer looks at it next" }),
 };
 
 export const Incident = Type.Object(incidentProperties);
@@ -118,6 +178,8 @@ export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
 
 export const IncidentQuery = Type.Object({
   alertId: Type.Optional(Type.String()),
+  kind: Type.Optional(Type.Enum(["alert", "group", "storm"])),
+  problemId: Type.Optional(Type.String({ format: "uuid", description: "The members of a group or storm incident" })),
   state: Type.Optional(Type.Enum(["open", "resolved"])),
   severity: Type.Optional(Type.Enum([...SEVERITIES])),
   ci: Type.Optional(Type.String({ description: "CI id or ARM resource id" })),
@@ -154,4 +216,50 @@ export const AlertAccepted = Type.Union(
     }),
   ],
   { description: "Stored durably (the commit returned before the answer); not_admitted: refused by the admission rules, stored, opens nothing" },
+);
+
+export const Silence = Type.Object({
+  id: Type.String({ format: "uuid" }),
+  match: Match,
+  startsAt: Timestamp,
+  endsAt: Timestamp,
+  comment: Type.String(),
+  createdBy: Type.String({ description: "The object id (or app id) of the token that added it" }),
+  createdAt: Timestamp,
+  expiredBy: Nullable(Type.String({ description: "Who expired it early" })),
+  state: Type.Enum(["active", "pending", "expired"]),
+});
+
+export const SilenceBody = Type.Object(
+  {
+    match: Match,
+    startsAt: Type.Optional(Type.String({ format: "date-time", description: "Default: now" })),
+    endsAt: Type.Optional(Type.String({ format: "date-time" })),
+    duration: Type.Optional(Type.String({ description: "Instead of endsAt: 30m, 2h, 1d, PT2H" })),
+    comment: Type.String({ minLength: 1, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const SilenceQuery = Type.Object({
+  state: Type.Optional(Type.Enum(["active", "pending", "expired"])),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String()),
+});
+
+export const SilenceExpired = Type.Object({ silence: Silence, released: Type.Integer({ description: "Incidents it held, now due to be sent (if still open)" }) });
+
+export const RoutingExplained = Type.Object(
+  {
+    ...RoutingExplanation.properties,
+    noiseNow: Type.Union([
+      Type.Object({
+        silences: Type.Array(Type.Object({ id: Type.String({ format: "uuid" }), until: Timestamp, comment: Type.String() }), { description: "Silences in force that would hold a new incident" }),
+        group: Type.Union([Type.Object({ id: Type.String({ format: "uuid" }), members: Type.Integer(), open: Type.Integer(), ticketAt: Type.Union([Timestamp, Type.Null()]) }), Type.Null()], { description: "The open group it would join" }),
+        storms: Type.Array(Type.Object({ connector: Type.String(), recentTickets: Type.Integer(), admitted: Type.Boolean(), stormIncidentId: Type.Union([Type.String(), Type.Null()]) })),
+      }),
+      Type.Null(),
+    ], { description: "What the ledger adds now: silences, the open group, storm budgets (null when not admitted)" }),
+  },
+  { description: "What the routing rules and noise control do with an alert now, and why (docs/routing.md, docs/noise.md)." },
 );

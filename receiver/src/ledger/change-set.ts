@@ -191,8 +191,9 @@ export class ChangeSet {
    */
   release(incident: StoredIncident, bindings: readonly CiBinding[], remaining: readonly NoiseHold[] = []): StoredIncident {
     const before = incident.noise?.holds ?? [];
-    if (remaining.length > 0) {
-      const still: StoredIncident = { ...incident, hold: null, noise: { ...(incident.noise ?? QUIET_ALERT), holds: [...remaining], dispatched: false } };
+    const window = incident.hold && instant(incident.hold.until) > this.now.getTime() ? incident.hold : null;
+    if (remaining.length > 0 || window) {
+      const still: StoredIncident = { ...incident, hold: window, noise: { ...(incident.noise ?? QUIET_ALERT), holds: [...remaining], dispatched: false } };
       this.keep(still, this.inserted.has(incident.id), true);
       return still;
     }

@@ -22,9 +22,8 @@ export async function releaseHeldIncidents(db: Database, targets: DeliveryTarget
       const context = await loadNoiseContext(tx, { alertIds: [], incidents: due, routings: [], opensIncidents: false, problemBindings: false }, now);
       const changes = new ChangeSet(targets, now, context);
       const done = due.flatMap((incident) => {
-        const still = remaining.get(incident.id) ?? [];
-        const after = changes.release(incident, bindings.get(incident.id) ?? [], still);
-        return still.length > 0 ? [] : [{ incident: after, sent: incident.state === "open" }];
+        const after = changes.release(incident, bindings.get(incident.id) ?? [], remaining.get(incident.id) ?? []);
+        return after.noise?.dispatched === false ? [] : [{ incident: after, sent: incident.state === "open" }];
       });
       writeChanges(tx, changes);
       return { done, full: due.length === BATCH };

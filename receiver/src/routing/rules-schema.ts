@@ -19,7 +19,8 @@ const Name = Type.String({ pattern: NAME_PATTERN, description: "a name of up to 
 const Text = Type.String({ minLength: 1 });
 const TextList = Type.Array(Text, { minItems: 1 });
 
-const Match = Type.Object(
+/** A `match`, the same wherever it appears (a silence's too: http/routes/silences.ts). */
+export const Match = Type.Object(
   {
     subscriptions: Type.Optional(TextList),
     resourceGroups: Type.Optional(TextList),

@@ -30,6 +30,9 @@ export interface TimelineEntry {
 
 export interface IncidentFilter {
   alertId?: string;
+  kind?: "alert" | "group" | "storm";
+  /** Members of a group or storm incident. */
+  problemId?: string;
   state?: IncidentStateName;
   severity?: Severity;
   /** A CI id, or an ARM resource id (any casing). */
@@ -86,6 +89,11 @@ export async function listIncidents(db: Queryable, filter: IncidentFilter): Prom
     return `$${params.length}`;
   };
   if (filter.alertId) where.push(`alert_key = ${param(alertKey(filter.alertId))}`);
+  if (filter.kind) where.push(`kind = ${param(filter.kind)}`);
+  if (filter.problemId) {
+    const id = param(filter.problemId);
+    where.push(`(problem_id = ${id}::uuid OR (jsonb_typeof(noise -> 'storms') = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(noise -> 'storms') s WHERE s.value = ${id})))`);
+  }
   if (filter.state) where.push(`state = ${param(filter.state)}`);
   if (filter.severity) where.push(`severity = ${param(filter.severity)}`);
   if (filter.firedFrom) where.push(`fired_at >= ${param(filter.firedFrom)}::timestamptz`);

@@ -98,17 +98,6 @@ export async function lockDueIncidents(tx: Queryable, kind: "alert" | "problem",
   return rows.map(incidentFromRow);
 }
 
-/** The alerts of a problem, newest first (the console's list of members). */
-export async function problemMembers(db: Queryable, problemId: string, limit: number): Promise<StoredIncident[]> {
-  const { rows } = await db.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE problem_id = $1::uuid OR (jsonb_typeof(noise -> 'storms') = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(noise -> 'storms') s WHERE s.value = $1))
-     ORDER BY fired_at DESC, id DESC LIMIT $2`,
-    [problemId, limit],
-  );
-  return rows.map(incidentFromRow);
-}
-
 // ——— silences ——————————————————————————————————————————————————————————————————————————
 
 export interface Silence {

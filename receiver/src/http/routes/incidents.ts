@@ -48,6 +48,8 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ db: Database; metrics: 
       const limit = q.limit ?? 50;
       const incidents = await listIncidents(db, {
         ...(q.alertId ? { alertId: q.alertId } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.problemId ? { problemId: q.problemId } : {}),
         ...(q.state ? { state: q.state } : {}),
         ...(q.severity ? { severity: q.severity } : {}),
         ...(q.ci ? { ci: q.ci } : {}),
