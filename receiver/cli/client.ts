@@ -40,7 +40,7 @@ export class ReceiverClient {
     return this.config;
   }
 
-  async call<T>(method: "GET" | "POST", path: string, need: Need, body?: unknown): Promise<T> {
+  async call<T>(method: "GET" | "POST" | "DELETE", path: string, need: Need, body?: unknown): Promise<T> {
     const config = await this.publicConfig();
     this.token ??= await acquireToken(this.source, config);
     const response = await fetch(`${this.receiverUrl}${path}`, {

@@ -1,7 +1,7 @@
 /** The CLI's commands: what each calls on the receiver and how it prints the answer. */
 import { readFile } from "node:fs/promises";
 import type { Static } from "typebox";
-import type { ConfigurationItem, Delivery, Incident, IncidentDetail } from "../src/http/ledger-schemas.ts";
+import type { ConfigurationItem, Delivery, Incident, IncidentDetail, Silence } from "../src/http/ledger-schemas.ts";
 import type { ReceiverClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { fields, table, when } from "./format.ts";
@@ -10,6 +10,7 @@ type IncidentView = Static<typeof Incident>;
 type IncidentDetailView = Static<typeof IncidentDetail>;
 type DeliveryView = Static<typeof Delivery>;
 type CiView = Static<typeof ConfigurationItem>;
+type SilenceView = Static<typeof Silence>;
 interface Page<T> {
   items: T[];
   nextCursor: string | null;
@@ -145,6 +146,7 @@ function incidentDetail(incident: IncidentDetailView): string {
       { header: "AT", value: (e) => when(e.at) },
       { header: "EVENT", value: (e) => e.type },
       { header: "BY", value: (e) => e.actor ?? "-" },
+      { header: "DETAIL", value: (e) => noiseDetail(e), shrink: true },
     ]),
   ];
   return sections.join("\n");
@@ -157,6 +159,73 @@ async function findIncident(client: ReceiverClient, idOrAlertId: string): Promis
   const found = page.items[0];
   if (!found) throw new CliError(`no incident has id or alertId "${idOrAlertId}"`);
   return client.call<IncidentDetailView>("GET", `/api/incidents/${found.id}`, "reader");
+}
+
+/** What a noise event says in one line: which hold, group, silence or storm, and until when. */
+function noiseDetail(e: IncidentDetailView["timeline"][number]): string {
+  const d = e.detail as Record<string, unknown>;
+  const until = typeof d.until === "string" ? ` until ${when(d.until)}` : "";
+  switch (e.type) {
+    case "held":
+      return d.silence ? `silence ${String(d.silence)}${until}` : d.transient ? `transient hold (${String(d.rule)})${until}` : `maintenance window ${String(d.window)}${until}`;
+    case "released":
+      return d.sent ? "sent" : "resolved inside the hold: not sent";
+    case "grouped":
+      return `${String(d.kind)} ${String(d.problemId)} (${String(d.rule)}: ${String(d.key)})${typeof d.ticketAt === "string" ? `, ticket at ${when(d.ticketAt)}` : ""}`;
+    case "member_joined":
+    case "member_changed":
+      return `${String(d.open)} of ${String(d.members)} firing`;
+    case "notified":
+      return `ticket ${String(d.action)}`;
+    case "flapping_started":
+      return `flapping${typeof d.quietUntil === "string" ? `, quiet from ${when(d.quietUntil)}` : ""}`;
+    case "transient":
+      return `resolved inside holdFor (${String(d.rule)}): never sent`;
+    default:
+      return "";
+  }
+}
+
+const SILENCE_STATES = ["active", "pending", "expired"];
+
+/** `--alert-rule a,b` and the like: the match a silence names, each flag a list. */
+const MATCH_FLAGS: Record<string, { key: string; usage: string }> = {
+  "alert-rule": { key: "alertRules", usage: "--alert-rule NAME[,NAME]" },
+  subscription: { key: "subscriptions", usage: "--subscription ID[,ID]" },
+  "resource-group": { key: "resourceGroups", usage: "--resource-group NAME[,NAME]" },
+  "resource-type": { key: "resourceTypes", usage: "--resource-type TYPE[,TYPE]" },
+  severity: { key: "severities", usage: "--severity Sev0[,Sev1]" },
+  "monitoring-service": { key: "monitoringServices", usage: "--monitoring-service NAME[,NAME]" },
+};
+
+function silenceMatch(values: Values): Record<string, unknown> {
+  let match: Record<string, unknown> = {};
+  if (typeof values.match === "string") {
+    try {
+      match = JSON.parse(values.match) as Record<string, unknown>;
+    } catch (error) {
+      throw new UsageError(`--match must be a JSON object such as '{"alertRules":["cpu-high"]}': ${(error as Error).message}`);
+    }
+    if (typeof match !== "object" || match === null || Array.isArray(match)) throw new UsageError("--match must be a JSON object");
+  }
+  for (const [flag, { key }] of Object.entries(MATCH_FLAGS)) {
+    const value = values[flag];
+    if (typeof value === "string") match[key] = value.split(",").map((v) => v.trim()).filter(Boolean);
+  }
+  if (Object.keys(match).length === 0) throw new UsageError(`say what to silence: ${Object.values(MATCH_FLAGS).map((f) => f.usage.split(" ")[0]).join(", ")} or --match JSON`);
+  return match;
+}
+
+function silenceTable(items: readonly SilenceView[]): string {
+  return table(items, [
+    { header: "ID", value: (s) => s.id },
+    { header: "STATE", value: (s) => s.state },
+    { header: "STARTS", value: (s) => when(s.startsAt) },
+    { header: "ENDS", value: (s) => when(s.endsAt) },
+    { header: "BY", value: (s) => s.createdBy },
+    { header: "MATCH", value: (s) => JSON.stringify(s.match), shrink: true },
+    { header: "COMMENT", value: (s) => s.comment, shrink: true },
+  ]);
 }
 
 function requireArg(args: string[], name: string): string {
@@ -292,6 +361,57 @@ export const COMMANDS: Command[] = [
         throw error;
       }
       print(out, values, answer, () => [answer.admitted ? "admitted" : "not admitted", ...answer.explanation.map((line) => `  ${line}`)].join("\n"));
+    },
+  },
+  {
+    path: ["silences", "add"],
+    args: [],
+    summary: "Silence matching alerts for a while: their new incidents are held, sent when it ends if still open (like amtool silence add)",
+    options: {
+      ...Object.fromEntries(Object.entries(MATCH_FLAGS).map(([flag, { usage, key }]) => [flag, { type: "string" as const, usage, help: `match ${key} (comma-separated, wildcards * and ?)` }])),
+      match: { type: "string", usage: "--match JSON", help: "the whole match as the routing rules write it, e.g. '{\"customProperties\":{\"team\":\"web\"}}'" },
+      duration: { type: "string", usage: "--duration 2h", help: "how long (default 1h, like amtool): 30m, 2h, 1d" },
+      "ends-at": { type: "string", usage: "--ends-at TIME", help: "when it ends instead of --duration, e.g. 2026-11-25T18:00:00Z" },
+      "starts-at": { type: "string", usage: "--starts-at TIME", help: "when it starts (default now)" },
+      comment: { type: "string", usage: "--comment TEXT", help: "why (required: the console and the timeline show it)" },
+      ...json,
+    },
+    async run(client, args, values, out) {
+      if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+      if (typeof values.comment !== "string" || !values.comment.trim()) throw new UsageError("--comment is required: say why, for whoever finds the silence");
+      if (values["ends-at"] !== undefined && values.duration !== undefined) throw new UsageError("give --duration or --ends-at, not both");
+      const body = {
+        match: silenceMatch(values),
+        comment: values.comment,
+        ...(typeof values["starts-at"] === "string" ? { startsAt: values["starts-at"] } : {}),
+        ...(typeof values["ends-at"] === "string" ? { endsAt: values["ends-at"] } : { duration: typeof values.duration === "string" ? values.duration : "1h" }),
+      };
+      const silence = await client.call<SilenceView>("POST", "/api/silences", "operator", body);
+      print(out, values, silence, () => `silence ${silence.id} ${silence.state}: ${when(silence.startsAt)} to ${when(silence.endsAt)}\nexpire it early with: secure-export silences expire ${silence.id}`);
+    },
+  },
+  {
+    path: ["silences", "list"],
+    args: [],
+    summary: "List silences, newest first",
+    options: { state: { type: "string", usage: "--state active|pending|expired", help: "only these" }, ...limit, ...json },
+    async run(client, args, values, out) {
+      if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+      const state = oneOf("state", values.state, SILENCE_STATES);
+      const { items, more } = await collect<SilenceView>(client, "/api/silences", state ? { state } : {}, parseLimit(values));
+      print(out, values, items, () => (items.length ? silenceTable(items) + moreHint(items.length, more) : state ? `No ${state} silences.` : "No silences."));
+    },
+  },
+  {
+    path: ["silences", "expire"],
+    args: ["<id>"],
+    summary: "End a silence now: what it held is sent if still open (like amtool silence expire)",
+    options: { ...json },
+    async run(client, args, values, out) {
+      const id = requireArg(args, "id");
+      if (!UUID.test(id)) throw new UsageError(`<id> must be a silence id (a UUID), got "${id}"`);
+      const answer = await client.call<{ silence: SilenceView; released: number }>("DELETE", `/api/silences/${id}`, "operator");
+      print(out, values, answer, () => `silence ${id} expired at ${when(answer.silence.endsAt)}; ${answer.released} held incident${answer.released === 1 ? "" : "s"} released (sent within seconds if still open)`);
     },
   },
 ];

@@ -83,8 +83,6 @@ const AlertNoise = Type.Object(
     dispatched: Type.Boolean({ description: "Sent on to its ticket (its own, its group's or a storm's); false while held" }),
     transient: Type.Boolean({ description: "Resolved inside its transient hold: it never reached the ITSM" }),
     storms: Type.Object({}, { additionalProperties: Type.String(), description: "Per connector, the storm incident that took it" }),
-    flapping: Type.Union([Type.Object({ changes: Type.Array(Timestamp), since: Type.Union([Timestamp, Type.Null()]) }), Type.Null()]),
-    told: Type.Union([Type.Enum(["open", "resolved"]), Type.Null()], { description: "What its ticket was last told" }),
   },
   { description: "An alert's noise state (docs/noise.md); null when nothing of noise control applies" },
 );
@@ -104,6 +102,9 @@ const ProblemState = Type.Object(
     nextUpdateAt: Type.Union([Timestamp, Type.Null()], { description: "Member changes reach the ticket no sooner" }),
     pending: Type.Array(Type.String()),
     pendingMore: Type.Integer(),
+    flapping: Type.Union([Type.Object({ changes: Type.Integer(), withinMs: Millis, quietForMs: Millis }), Type.Null()], { description: "The noise entry's flapping rule" }),
+    flap: Type.Union([Type.Object({ changes: Type.Array(Timestamp), since: Type.Union([Timestamp, Type.Null()], { description: "Flapping since; null: not flapping" }) }), Type.Null()]),
+    told: Type.Union([Type.Enum(["open", "resolved"]), Type.Null()], { description: "What its ticket was last told (flapping holds opens and resolves back)" }),
   },
   { description: "A group's or storm incident's state; null for an alert" },
 );

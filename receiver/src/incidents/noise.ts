@@ -9,8 +9,11 @@
  * - A dispatched alert either has its own ticket, or is a member of a problem — a group (alerts of
  *   one group key) or a storm incident (what a storm guard gathers past its ticket budget) — whose
  *   ticket tells its members' changes, one update per groupInterval.
- * - An alert flaps after `changes` state changes within `within`: its ticket is told once, and
- *   nothing more until it has been quiet for `quietFor`; then the ticket gets its state as it is.
+ * - Flapping is a group's: Azure gives every new firing of a rule on a resource a new alertId, so
+ *   what flaps is the series, not one alert. A group of a noise entry with `flapping` reopens (same
+ *   ticket) when a member fires within `within` of its resolve; after `changes` resolves and
+ *   reopens within `within` it flaps: its ticket is told once, and no more opens and closes until
+ *   it has been quiet for `quietFor`; then the ticket gets the group's state as it is.
  */
 import type { Severity } from "../alerts/schema.ts";
 import type { Incident, IncidentEvent } from "./lifecycle.ts";
@@ -42,16 +45,13 @@ export interface AlertNoise {
   transient: boolean;
   /** Per connector, the storm incident that took it instead of a ticket of its own. */
   storms: Record<string, string>;
-  flapping: FlapState | null;
-  /** What its ticket was last told (flapping holds it back while the alert churns). */
-  told: "open" | "resolved" | null;
 }
 
-export const QUIET_ALERT: AlertNoise = { holds: [], dispatched: true, transient: false, storms: {}, flapping: null, told: null };
+export const QUIET_ALERT: AlertNoise = { holds: [], dispatched: true, transient: false, storms: {} };
 
 /** Whether an alert's noise state says anything the store must keep. */
 export function isQuiet(noise: AlertNoise): boolean {
-  return noise.holds.length === 0 && noise.dispatched && !noise.transient && Object.keys(noise.storms).length === 0 && noise.flapping === null && noise.told === null;
+  return noise.holds.length === 0 && noise.dispatched && !noise.transient && Object.keys(noise.storms).length === 0;
 }
 
 function instant(iso: string): number {
@@ -89,13 +89,13 @@ export function flapStep(state: FlapState | null, config: FlappingConfig, change
   return { state: { changes: recent, since }, started: false };
 }
 
-/** When a flapping alert may stop flapping: `quietFor` after its last change. */
+/** When a flapping group may stop flapping: `quietFor` after its last change. */
 export function flapQuietUntil(state: FlapState, config: FlappingConfig): string | null {
   if (state.since === null || state.changes.length === 0) return null;
   return iso(instant(state.changes.at(-1)!) + config.quietForMs);
 }
 
-/** Stops flapping once quiet long enough; the caller then tells the ticket the alert's state as it is. */
+/** Stops flapping once quiet long enough; the ticket then gets the group's state as it is. */
 export function leaveFlapping(state: FlapState, config: FlappingConfig, now: string): { state: FlapState; ended: boolean } {
   const until = flapQuietUntil(state, config);
   if (until === null || instant(now) < instant(until)) return { state, ended: false };
@@ -157,9 +157,14 @@ export interface ProblemState {
   nextUpdateAt: string | null;
   pending: string[];
   pendingMore: number;
+  /** The noise entry's flapping rule (groups only), and the group's flapping state. */
+  flapping: FlappingConfig | null;
+  flap: FlapState | null;
+  /** What its ticket was last told: flapping holds back opens and resolves. */
+  told: "open" | "resolved" | null;
 }
 
-export type ProblemAction = "open" | "update" | "resolve";
+export type ProblemAction = "open" | "update" | "resolve" | "reopen";
 
 export interface ProblemDecision {
   incident: Incident;
@@ -211,6 +216,7 @@ export function openProblem(input: {
   resolveWhen: ResolveWhen;
   groupWaitMs: number;
   groupIntervalMs: number;
+  flapping?: FlappingConfig | null;
   first: Incident;
   now: string;
 }): ProblemDecision {
@@ -229,6 +235,9 @@ export function openProblem(input: {
     nextUpdateAt: null,
     pending: [],
     pendingMore: 0,
+    flapping: input.flapping ?? null,
+    flap: null,
+    told: null,
   };
   const incident = withText(
     {
@@ -252,7 +261,8 @@ export function openProblem(input: {
 }
 
 function addLine(state: ProblemState, line: string): ProblemState {
-  if (!state.sent) return state; // The ticket is not open yet: its first text lists the members as they are.
+  // Not open yet: its first text lists the members as they are. Flapping: told once, then quiet.
+  if (!state.sent || state.flap?.since) return state;
   return state.pending.length < PENDING_LINES ? { ...state, pending: [...state.pending, line] } : { ...state, pendingMore: state.pendingMore + 1 };
 }
 
@@ -262,18 +272,55 @@ function resolves(state: ProblemState, memberResolved: boolean): boolean {
   return state.open === 0;
 }
 
+/**
+ * A resolve or a reopen of a flapping-aware group: counted; once it flaps, its ticket is told so
+ * once and then nothing, until quiet. Null when the change is told as usual.
+ */
+function flapChange(state: ProblemState, now: string): { state: ProblemState; held: boolean; note: string | null; events: IncidentEvent[] } {
+  if (!state.flapping || !state.sent) return { state, held: false, note: null, events: [] };
+  const step = flapStep(state.flap, state.flapping, [now]);
+  const next = { ...state, flap: step.state };
+  if (step.started) {
+    const quietUntil = flapQuietUntil(step.state, state.flapping);
+    const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+    return {
+      state: next,
+      held: true,
+      note: `These alerts are flapping: ${step.state.changes.length} resolves and re-firings within ${minutes(state.flapping.withinMs)}. Opens and resolves are held back until they have been quiet for ${minutes(state.flapping.quietForMs)} (about ${quietUntil}); then this ticket gets their state as it is.`,
+      events: [event("flapping_started", now, { changes: step.state.changes.length, within: state.flapping.withinMs, quietUntil })],
+    };
+  }
+  return { state: next, held: step.state.since !== null, note: null, events: [] };
+}
+
 function resolveProblem(incident: Incident, state: ProblemState, now: string, why: string): ProblemDecision {
   const resolved: Incident = { ...withText(incident, state), state: "resolved", resolution: "alert", resolvedAt: now, last: { at: now, rank: 1, key: "problem" } };
+  const flap = flapChange(state, now);
+  const pending = state.pending.length + state.pendingMore > 0 && state.sent ? pendingText(state) : null;
   // Told at once, not at the next groupInterval: users expect a resolve when it happens.
-  const actions: ProblemAction[] = state.sent ? ["resolve"] : [];
-  const pending = state.pending.length + state.pendingMore > 0 && state.sent ? { note: pendingText(state) } : { note: null };
+  const actions: ProblemAction[] = !state.sent ? [] : flap.note ? ["update"] : flap.held ? [] : ["resolve"];
+  const told = actions.includes("resolve") ? "resolved" : state.told;
   return {
     incident: resolved,
-    state: { ...state, waitUntil: null, nextUpdateAt: null, pending: [], pendingMore: 0 },
-    events: [event("resolved", now, { resolution: "alert", why, sent: state.sent, members: state.members })],
+    state: { ...flap.state, told, waitUntil: null, nextUpdateAt: flap.held ? state.nextUpdateAt : null, pending: [], pendingMore: 0 },
+    events: [event("resolved", now, { resolution: "alert", why, sent: state.sent && actions.includes("resolve"), members: state.members }), ...flap.events],
     actions,
-    note: pending.note,
+    note: flap.note ?? pending,
   };
+}
+
+/**
+ * A member fires again within `within` of its flapping-aware group's resolve: the group reopens,
+ * on the same ticket (a new group would be a new ticket each time the series flaps).
+ */
+export function reopenProblem(problem: { incident: Incident; state: ProblemState }, now: string): ProblemDecision {
+  const flap = flapChange(problem.state, now);
+  // A flapping group is a problem to look at: its ticket stays open while it flaps.
+  const reopen: ProblemAction[] = problem.state.told === "open" ? [] : ["reopen"];
+  const actions: ProblemAction[] = !problem.state.sent ? [] : flap.note ? ["update", ...reopen] : flap.held ? [] : reopen;
+  const state: ProblemState = { ...flap.state, told: actions.includes("reopen") ? "open" : flap.state.told, nextUpdateAt: flap.state.nextUpdateAt ?? iso(instant(now) + flap.state.groupIntervalMs) };
+  const incident: Incident = { ...withText(problem.incident, state), state: "open", resolution: null, resolvedAt: null, last: { at: now, rank: 0, key: "problem" } };
+  return { incident, state, events: [event("reopened", now, { why: "a member fired again", flapping: state.flap?.since !== null && state.flap !== null }), ...flap.events], actions, note: flap.note };
 }
 
 /** A member joins (its alert dispatched with this group key, or a storm took it). */
@@ -294,8 +341,8 @@ export function joinProblem(problem: { incident: Incident; state: ProblemState }
 
 /**
  * A member's state changed. `line` is what its ticket should read (null: nothing, e.g. while the
- * member flaps). A resolved problem takes no more changes: a member firing again opens a new one
- * (the caller's to do).
+ * group flaps). A resolved problem takes no more changes: a member firing again reopens it (a
+ * flapping-aware group, within `within`) or opens a new one (the caller's to do).
  */
 export function memberChanged(problem: { incident: Incident; state: ProblemState }, member: { incidentId: string; state: "open" | "resolved" }, line: string | null, now: string): ProblemDecision {
   if (problem.incident.state === "resolved") return { ...problem, events: [], actions: [], note: null };
@@ -320,10 +367,26 @@ function pendingText(state: ProblemState): string {
 /** The timer: the ticket opens when groupWait is over, and gathered changes go out once per groupInterval. */
 export function problemDue(problem: { incident: Incident; state: ProblemState }, now: string): ProblemDecision {
   const { incident, state } = problem;
+  if (state.flap?.since && state.flapping) {
+    const left = leaveFlapping(state.flap, state.flapping, now);
+    if (left.ended) {
+      // Quiet again: the ticket gets the group's state as it is, with a word on why.
+      const is = incident.state === "open" ? "open" : "resolved";
+      const change: ProblemAction[] = state.told === is ? [] : is === "open" ? ["reopen"] : ["resolve"];
+      const next: ProblemState = { ...state, flap: left.state, told: is, pending: [], pendingMore: 0 };
+      return {
+        incident: withText(incident, next),
+        state: next,
+        events: [event("flapping_ended", now, { state: is })],
+        actions: ["update", ...change],
+        note: `No longer flapping: quiet for ${Math.round(state.flapping.quietForMs / 60_000)} min; ${state.open} of ${state.members} alerts firing.`,
+      };
+    }
+  }
   if (incident.state === "resolved") return { incident, state: { ...state, waitUntil: null, nextUpdateAt: null }, events: [], actions: [], note: null };
   if (!state.sent) {
     if (state.waitUntil !== null && instant(now) < instant(state.waitUntil)) return { incident, state, events: [], actions: [], note: null };
-    const next: ProblemState = { ...state, sent: true, waitUntil: null, nextUpdateAt: iso(instant(now) + state.groupIntervalMs), pending: [], pendingMore: 0 };
+    const next: ProblemState = { ...state, sent: true, told: "open", waitUntil: null, nextUpdateAt: iso(instant(now) + state.groupIntervalMs), pending: [], pendingMore: 0 };
     return { incident: withText(incident, next), state: next, events: [event("notified", now, { action: "open", members: next.members, open: next.open })], actions: ["open"], note: null };
   }
   if (state.pending.length + state.pendingMore === 0) return { incident, state, events: [], actions: [], note: null };
@@ -335,6 +398,7 @@ export function problemDue(problem: { incident: Incident; state: ProblemState },
 
 /** When the timer must look at a problem next, or null. */
 export function problemDueAt(incident: Incident, state: ProblemState): string | null {
+  if (state.flap?.since && state.flapping) return flapQuietUntil(state.flap, state.flapping);
   if (incident.state === "resolved") return null;
   if (!state.sent) return state.waitUntil;
   return state.pending.length + state.pendingMore > 0 ? state.nextUpdateAt : null;

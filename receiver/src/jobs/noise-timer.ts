@@ -2,7 +2,7 @@
  * The timer behind holds and noise control (docs/noise.md), every NOISE_TIMER_MS while the receiver
  * runs: it releases incidents whose holds ended (maintenance windows, silences, transient holds),
  * opens group tickets whose groupWait is over, sends gathered member changes once per
- * groupInterval, and ends flapping. Every step is a row's due time, so nothing is lost across a
+ * groupInterval, and ends a group's flapping. Every step is a row's due time, so nothing is lost across a
  * restart, and several replicas share the work (store/noise.ts locks due rows with SKIP LOCKED).
  */
 import type { FastifyBaseLogger } from "fastify";
@@ -19,8 +19,7 @@ export function startNoiseTimer(options: { db: Database; targets: DeliveryTarget
     for (const { incident, sent } of await releaseHeldIncidents(db, targets, now)) {
       log.info({ alertId: incident.alertId, incidentId: incident.id, sent }, sent ? "hold ended: incident sent" : "hold ended: resolved meanwhile, nothing sent");
     }
-    const { problems, quieted } = await runNoiseTimers(db, targets, now);
-    for (const problem of problems) log.info({ incidentId: problem.id, kind: problem.kind, members: problem.problem?.members }, `${problem.kind} ${problem.state === "resolved" ? "resolved" : "ticket told"}`);
-    for (const alert of quieted) log.info({ alertId: alert.alertId, incidentId: alert.id }, "no longer flapping");
+    const { problems } = await runNoiseTimers(db, targets, now);
+    for (const problem of problems) log.debug({ incidentId: problem.id, kind: problem.kind, members: problem.problem?.members, state: problem.state }, `${problem.kind}: timer step`);
   });
 }

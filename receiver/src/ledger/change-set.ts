@@ -16,8 +16,6 @@ import type { CiBinding } from "../cmdb/bindings.ts";
 import { actionsFor, snapshotOf, type DeliveryAction } from "../outbox/delivery.ts";
 import type { Decision, IncidentEvent } from "../incidents/lifecycle.ts";
 import {
-  flapQuietUntil,
-  flapStep,
   isQuiet,
   joinProblem,
   memberChanged,
@@ -25,6 +23,7 @@ import {
   problemDue,
   problemDueAt,
   QUIET_ALERT,
+  reopenProblem,
   stormAdmit,
   type AlertNoise,
   type NoiseHold,
@@ -229,7 +228,10 @@ export class ChangeSet {
     let free = connectors;
     if (policy?.groupId) {
       if (!this.context.lockedGroupKeys.has(policy.groupId)) throw new Error(`group ${policy.groupId} was not locked before deciding (ledger/noise-context.ts)`);
-      const group = [...this.context.problems.values()].find((p) => p.kind === "group" && p.groupKey === policy.groupId && p.state === "open");
+      let group = this.openGroupOf(policy.groupId);
+      // A flapping-aware group that resolved lately reopens on its ticket instead of a new one.
+      const recent = group ? undefined : this.recentGroupOf(policy);
+      if (recent) group = this.applyProblem(recent, reopenProblem({ incident: recent, state: recent.problem! }, this.at));
       if (group) {
         current = this.join(group, current, bindings);
         const served = new Set(destinations(group, this.targets).map((d) => d.connector));
@@ -237,7 +239,11 @@ export class ChangeSet {
       } else {
         const admitted = connectors.filter((c) => this.admit(policy, c));
         for (const c of connectors.filter((c) => !admitted.includes(c))) current = this.attachStorm(policy, c, current, bindings);
-        if (admitted.length > 0) current = this.join(this.openGroup(policy, current, admitted), current, bindings);
+        if (admitted.length > 0) {
+          const opened = this.openGroup(policy, current, admitted);
+          current = this.join(opened, current, bindings);
+          this.openNow(opened);
+        }
         free = [];
       }
     }
@@ -250,9 +256,21 @@ export class ChangeSet {
       this.deliver(current, ["open"], bindings, note, own);
       // A first notification that already said Resolved opens and resolves the ticket at once, as before noise control.
       if (events.some((e) => e.type === "resolved")) this.deliver(current, ["resolve"], bindings, note, own);
-      if (current.noise) current = { ...current, noise: { ...current.noise, told: "open" } };
     }
     return this.settle(current);
+  }
+
+  private openGroupOf(groupKey: string): StoredIncident | undefined {
+    return [...this.context.problems.values()].find((p) => p.kind === "group" && p.groupKey === groupKey && p.state === "open");
+  }
+
+  /** The group of this key that resolved within the flapping window, latest first. */
+  private recentGroupOf(policy: NoiseDecision): StoredIncident | undefined {
+    if (!policy.flapping) return undefined;
+    const since = this.now.getTime() - policy.flapping.withinMs;
+    return [...this.context.problems.values()]
+      .filter((p) => p.kind === "group" && p.groupKey === policy.groupId && p.state === "resolved" && p.resolvedAt !== null && instant(p.resolvedAt) >= since)
+      .sort((a, b) => instant(b.resolvedAt!) - instant(a.resolvedAt!))[0];
   }
 
   /** Whether a storm guard lets one more ticket through to `connector`; counts it when it does. */
@@ -283,7 +301,18 @@ export class ChangeSet {
 
   private newProblem(kind: "group" | "storm", policy: NoiseDecision, first: StoredIncident, rule: string, key: string, groupKey: string, connectors: readonly string[], groupWaitMs: number, groupIntervalMs: number): StoredIncident {
     const id = randomUUID();
-    const decision = openProblem({ kind, alertId: `secure-export/${kind}/${rule}/${id}`, rule, key, resolveWhen: kind === "group" ? policy.resolveWhen : "all", groupWaitMs, groupIntervalMs, first, now: this.at });
+    const decision = openProblem({
+      kind,
+      alertId: `secure-export/${kind}/${rule}/${id}`,
+      rule,
+      key,
+      resolveWhen: kind === "group" ? policy.resolveWhen : "all",
+      groupWaitMs,
+      groupIntervalMs,
+      flapping: kind === "group" ? policy.flapping : null,
+      first,
+      now: this.at,
+    });
     const routing: RoutingExplanation | null = first.routing
       ? { ...first.routing, connectors: [...connectors], deliveries: first.routing.deliveries.filter((d) => connectors.includes(d.connector)) }
       : null;
@@ -298,6 +327,14 @@ export class ChangeSet {
     return this.newProblem("group", policy, first, policy.rule!, policy.groupKey!, policy.groupId!, connectors, policy.groupWaitMs, policy.groupIntervalMs);
   }
 
+  /** A group with no groupWait opens its ticket with its first member, in the same change. */
+  private openNow(problem: StoredIncident): void {
+    const current = this.problem(problem.id);
+    if (!current.problem!.sent && current.problem!.waitUntil !== null && instant(current.problem!.waitUntil) <= this.now.getTime()) {
+      this.applyProblem(current, problemDue({ incident: current, state: current.problem! }, this.at));
+    }
+  }
+
   private attachStorm(policy: NoiseDecision, connector: string, incident: StoredIncident, bindings: readonly CiBinding[]): StoredIncident {
     const storm = policy.storm!;
     const counter = this.counter(storm.name, connector);
@@ -310,7 +347,7 @@ export class ChangeSet {
     }
     const joined = this.join(problem, incident, bindings, connector);
     // A storm's ticket opens at once: it is the one ticket the storm gets.
-    if (!problem.problem!.sent) this.applyProblem(this.problem(problem.id), problemDue({ incident: this.problem(problem.id), state: this.problem(problem.id).problem! }, this.at));
+    this.openNow(problem);
     return joined;
   }
 
@@ -352,86 +389,32 @@ export class ChangeSet {
     return problem;
   }
 
-  /** A dispatched alert's changes: flapping first, then to its own ticket, its group's, or its storm incidents'. */
+  /** A dispatched alert's changes: to its own ticket, its group's, or its storm incidents'. */
   private tell(incident: StoredIncident, events: readonly IncidentEvent[], bindings: readonly CiBinding[], note: string | null): StoredIncident {
-    const policy = policyOf(incident);
-    let actions = actionsFor(events);
-    let current = incident;
-    let flapNote: string | null = null;
-    if (policy?.flapping && actions.length > 0) {
-      const changes = events.filter((e) => e.type === "resolved" || e.type === "reopened").map((e) => e.at);
-      const step = flapStep(current.noise?.flapping ?? null, policy.flapping, changes);
-      const quietUntil = flapQuietUntil(step.state, policy.flapping);
-      current = { ...current, noise: { ...(current.noise ?? QUIET_ALERT), flapping: step.state }, dueAt: quietUntil };
-      if (step.started) {
-        this.addEvents(current.id, [
-          { type: "flapping_started", at: this.at, notificationId: null, actor: null, detail: { rule: policy.rule, changes: step.state.changes.length, within: policy.flapping.withinMs, quietUntil } },
-        ]);
-        flapNote = `Azure Monitor alert ${current.alertId} is flapping: ${step.state.changes.length} state changes within ${Math.round(policy.flapping.withinMs / 60_000)} min. Further opens and resolves are held back until it has been quiet for ${Math.round(policy.flapping.quietForMs / 60_000)} min (about ${quietUntil}); then this ticket gets its state as it is.`;
-        actions = [];
-      } else if (step.state.since !== null) {
-        actions = [];
-      }
-    }
-    return this.route(current, actions, bindings, note, flapNote);
+    return this.route(incident, actionsFor(events), bindings, note);
   }
 
-  /** Sends `actions` (and a flapping note) where the alert's changes go. */
-  private route(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null, flapNote: string | null): StoredIncident {
-    let current = incident;
+  /** Sends `actions` where the alert's changes go. */
+  private route(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null): StoredIncident {
+    const current = incident;
     const storms = current.noise?.storms ?? {};
     const own = this.ownConnectors(current);
-    if (own.length > 0 && (actions.length > 0 || flapNote)) {
-      if (flapNote) this.deliver(current, ["update"], bindings, flapNote, own);
-      this.deliver(current, actions, bindings, note, own);
-      const told = actions.at(-1);
-      if (told && current.noise) current = { ...current, noise: { ...current.noise, told: told === "resolve" ? "resolved" : "open" } };
-    }
+    if (own.length > 0) this.deliver(current, actions, bindings, note, own);
     const problems = [...new Set([...(current.problemId ? [current.problemId] : []), ...Object.values(storms)])];
     let refire = false;
     for (const id of problems) {
       const problem = this.problem(id);
-      if (actions.length === 0 && !flapNote) continue;
+      if (actions.length === 0) continue;
       if (problem.state === "resolved") {
-        // A member firing again after its problem resolved opens a new one (its ticket is closed).
+        // A member firing again after its problem resolved: reopened (flapping-aware) or a new one (its ticket is closed).
         if (actions.includes("reopen") || (actions.includes("open") && current.state === "open")) refire = true;
         continue;
       }
       const last = actions.at(-1);
-      const line = flapNote ? `flapping: ${current.title} (${current.alertId}); its changes are held back until it is quiet` : last ? memberLine(current, last) : null;
-      this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state: current.state }, line, this.at));
+      this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state: current.state }, last ? memberLine(current, last) : null, this.at));
     }
     if (refire && current.state === "open") return this.dispatch(current, bindings, note, []);
     this.keep(current, this.inserted.has(current.id), true);
-    return current;
-  }
-
-  /** The noise timer for an alert: it stops flapping once quiet, and its ticket gets its state as it is. */
-  quietDown(incident: StoredIncident, bindings: readonly CiBinding[]): StoredIncident {
-    const policy = policyOf(incident);
-    const flapping = incident.noise?.flapping;
-    if (!policy?.flapping || !flapping) return this.settle({ ...incident, dueAt: null });
-    const quietUntil = flapQuietUntil(flapping, policy.flapping);
-    if (quietUntil !== null && instant(quietUntil) > this.now.getTime()) {
-      const waiting = { ...incident, dueAt: quietUntil };
-      this.keep(waiting, this.inserted.has(incident.id), true);
-      return waiting;
-    }
-    let current: StoredIncident = { ...incident, dueAt: null, noise: { ...incident.noise!, flapping: null } };
-    this.addEvents(current.id, [{ type: "flapping_ended", at: this.at, notificationId: null, actor: null, detail: { rule: policy.rule, state: current.state } }]);
-    const told = current.noise!.told;
-    const state = current.state === "open" ? "open" : "resolved";
-    const actions: DeliveryAction[] = told === state || told === null ? [] : state === "resolved" ? ["resolve"] : ["reopen"];
-    const ownNote = `No longer flapping: the alert has been quiet for ${Math.round(policy.flapping.quietForMs / 60_000)} min and is ${state === "open" ? "firing" : "resolved"}.`;
-    current = this.route(current, actions, bindings, null, null);
-    const own = this.ownConnectors(current);
-    if (own.length > 0 && actions.length === 0) this.deliver(current, ["update"], bindings, ownNote, own);
-    for (const id of current.problemId ? [current.problemId] : []) {
-      const problem = this.problem(id);
-      if (problem.state === "open" && actions.length === 0) {
-        this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state }, `stopped flapping (${state === "open" ? "firing" : "resolved"}): ${current.title} (${current.alertId})`, this.at));
-      }
-    }
     return current;
   }
 

@@ -42,18 +42,20 @@ function matcherOf(silence: Silence): Matcher {
   return matcher;
 }
 
-function wanted(needs: NoiseNeeds) {
+function wanted(needs: NoiseNeeds, now: Date) {
   const groupKeys: string[] = [];
   const storms: string[] = [];
+  let reopenMs = 0;
   const add = (routing: RoutingExplanation | null | undefined) => {
     const noise = routing?.noise;
     if (noise?.groupId) groupKeys.push(noise.groupId);
+    if (noise?.flapping) reopenMs = Math.max(reopenMs, noise.flapping.withinMs);
     if (noise?.storm) for (const connector of routing!.connectors) storms.push(stormCounterKey(noise.storm.name, connector));
   };
   needs.routings.forEach(add);
   // A member firing again after its problem resolved is dispatched anew, with the routing it was created with.
   for (const incident of needs.incidents) add(incident.routing);
-  return { groupKeys, storms };
+  return { groupKeys, storms, resolvedSince: reopenMs > 0 ? new Date(now.getTime() - reopenMs).toISOString() : null };
 }
 
 /** Whether a context already holds what these incidents need (an incident's problem, its group key, its storm counters). */
@@ -69,10 +71,10 @@ export function covers(context: NoiseContext, incidents: readonly StoredIncident
 
 /** Locks and reads the noise context for a command; an empty one (with the silences) when nothing of it applies. */
 export async function loadNoiseContext(tx: Queryable, needs: NoiseNeeds, now: Date, into?: NoiseContext): Promise<NoiseContext> {
-  const want = wanted(needs);
+  const want = wanted(needs, now);
   const touches = want.groupKeys.length + want.storms.length + needs.alertIds.length > 0;
   const [rows, silences] = await Promise.all([
-    touches ? lockNoiseRows(tx, { groupKeys: want.groupKeys, storms: want.storms, alertIds: needs.alertIds, ids: [] }) : Promise.resolve({ problems: [] as StoredIncident[], counters: [] as LockedStormCounter[] }),
+    touches ? lockNoiseRows(tx, { groupKeys: want.groupKeys, resolvedSince: want.resolvedSince, storms: want.storms, alertIds: needs.alertIds, ids: [] }) : Promise.resolve({ problems: [] as StoredIncident[], counters: [] as LockedStormCounter[] }),
     needs.opensIncidents ? activeSilences(tx, now.toISOString()) : Promise.resolve([] as Silence[]),
   ]);
   const problemBindings: Map<string, CiBinding[]> = needs.problemBindings && rows.problems.length ? await bindingsOf(tx, rows.problems.map((p) => p.id)) : new Map();

@@ -34,15 +34,18 @@ const MINUTE = 60_000;
 /** Soonest Azure sends Resolved after a condition clears (alerts-overview.md, above). */
 export const AZURE_SOONEST_RESOLVE_MS = { metric: 3 * MINUTE, log: 10 * MINUTE } as const;
 
+const DAY = 24 * 60 * MINUTE;
 const LIMITS = {
   groupWait: { min: 0, max: 60 * MINUTE },
-  // Shorter than this and a busy group would write to its ticket every few seconds.
-  groupInterval: { min: 10_000, max: 24 * 60 * MINUTE },
-  holdFor: { min: 1000, max: 24 * 60 * MINUTE },
-  within: { min: MINUTE, max: 24 * 60 * MINUTE },
-  quietFor: { min: MINUTE, max: 24 * 60 * MINUTE },
-  per: { min: MINUTE, max: 24 * 60 * MINUTE },
+  groupInterval: { min: 1000, max: DAY },
+  holdFor: { min: 1000, max: DAY },
+  within: { min: 1000, max: DAY },
+  quietFor: { min: 1000, max: DAY },
+  per: { min: 1000, max: DAY },
 } as const;
+
+/** What a flapping entry without groupBy groups by: one rule on one resource, the series Azure gives a new alertId each time it fires. */
+export const SERIES: readonly GroupByField[] = ["alertRule", "resource"];
 
 /** What `groupBy` may name: the alert's fields as the matchers read them, and `customProperties.<key>`. */
 export const GROUP_BY_FIELDS = ["alertRule", "subscription", "resourceGroup", "resourceType", "resource", "severity", "monitoringService", "signalType"] as const;
@@ -59,7 +62,7 @@ export interface FlappingRule {
 export interface NoiseRule {
   name: string;
   matcher: Matcher;
-  /** Null: no grouping (each alert its own ticket); []: one group per match. */
+  /** Null: no grouping (each alert its own ticket); []: one group per match; SERIES for flapping without groupBy. */
   groupBy: GroupByField[] | null;
   groupWaitMs: number;
   groupIntervalMs: number;
@@ -213,8 +216,9 @@ export function compileNoise(specs: readonly NoiseSpec[], broken: (path: RulesPa
     const path: RulesPath = ["noise", index];
     if (broken(path)) return [];
     const matcher = compileMatcher(spec.match, [...path, "match"], problems);
-    const groupBy = spec.groupBy === undefined ? null : groupByFields(spec.groupBy, [...path, "groupBy"], problems);
-    const groupWaitMs = duration(spec.groupWait, DEFAULT_GROUP_WAIT_MS, [...path, "groupWait"], LIMITS.groupWait, problems)!;
+    // Flapping is a series' (each firing of a rule on a resource is a new alertId): without groupBy it groups by rule and resource, at once.
+    const groupBy = spec.groupBy === undefined ? (spec.flapping ? [...SERIES] : null) : groupByFields(spec.groupBy, [...path, "groupBy"], problems);
+    const groupWaitMs = duration(spec.groupWait, spec.groupBy === undefined && spec.flapping ? 0 : DEFAULT_GROUP_WAIT_MS, [...path, "groupWait"], LIMITS.groupWait, problems)!;
     const groupIntervalMs = duration(spec.groupInterval, DEFAULT_GROUP_INTERVAL_MS, [...path, "groupInterval"], LIMITS.groupInterval, problems)!;
     const holdForMs = duration(spec.holdFor, null, [...path, "holdFor"], LIMITS.holdFor, problems);
     let flapping: FlappingRule | null = null;
@@ -225,7 +229,7 @@ export function compileNoise(specs: readonly NoiseSpec[], broken: (path: RulesPa
     }
     if (groupBy === null) {
       for (const key of ["groupWait", "groupInterval", "resolveWhen"] as const) {
-        if (spec[key] !== undefined) problems.push(problem("invalid_value", [...path, key], "applies to groups only: add groupBy (a list of fields, or [] for one group per match), or remove it"));
+        if (spec[key] !== undefined) problems.push(problem("invalid_value", [...path, key], "applies to groups only: add groupBy (a list of fields, or [] for one group per match) or flapping, or remove it"));
       }
     }
     if (groupBy === null && spec.holdFor === undefined && spec.flapping === undefined) {
@@ -313,7 +317,9 @@ export function decideNoise(rules: NoiseRules, subject: RoutingSubject, firedAt:
     }
     if (holdUntil) explanation.push(`noise: held until ${holdUntil} (fired ${firedAt} + holdFor ${formatMs(rule.holdForMs!)}): resolved before then, it never reaches the ITSM and is recorded as transient`);
     if (rule.flapping) {
-      explanation.push(`noise: flapping after ${rule.flapping.changes} state changes within ${formatMs(rule.flapping.withinMs)}; it stops flapping after ${formatMs(rule.flapping.quietForMs)} without a change`);
+      explanation.push(
+        `noise: the group reopens on its ticket when a member fires within ${formatMs(rule.flapping.withinMs)} of its resolve; after ${rule.flapping.changes} resolves and re-firings within ${formatMs(rule.flapping.withinMs)} it flaps (one update, no more opens and closes) until quiet for ${formatMs(rule.flapping.quietForMs)}`,
+      );
     }
   }
   if (storm) explanation.push(`noise: storm guard "${storm.name}": past ${storm.maxNewTickets} new tickets per connector within ${formatMs(storm.perMs)}, new incidents join one storm incident`);

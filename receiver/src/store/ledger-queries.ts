@@ -92,7 +92,7 @@ export async function listIncidents(db: Queryable, filter: IncidentFilter): Prom
   if (filter.kind) where.push(`kind = ${param(filter.kind)}`);
   if (filter.problemId) {
     const id = param(filter.problemId);
-    where.push(`(problem_id = ${id}::uuid OR (jsonb_typeof(noise -> 'storms') = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(noise -> 'storms') s WHERE s.value = ${id})))`);
+    where.push(`(problem_id = ${id}::uuid OR (jsonb_typeof(noise -> 'storms') = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(noise -> 'storms') s WHERE s.value = ${id}::text)))`);
   }
   if (filter.state) where.push(`state = ${param(filter.state)}`);
   if (filter.severity) where.push(`severity = ${param(filter.severity)}`);

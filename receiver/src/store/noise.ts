@@ -14,6 +14,8 @@ import { alertKey } from "./keys.ts";
 export interface ProblemWanted {
   /** Open groups of these keys (routing/noise.ts groupIdOf). */
   groupKeys: readonly string[];
+  /** Also groups of these keys resolved since then (flapping-aware groups reopen), or null. */
+  resolvedSince: string | null;
   /** The problems of these alerts (their group, their storm incidents). */
   alertIds: readonly string[];
   /** Problems by id. */
@@ -37,10 +39,10 @@ export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promi
   const alertKeys = [...new Set(wanted.alertIds.map(alertKey))];
   const groups = tx.query<IncidentRow>(
     `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE kind = 'group' AND ((state = 'open' AND group_key = ANY($1::text[])) OR id = ANY($2::uuid[])
+     WHERE kind = 'group' AND ((group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $4::timestamptz)) OR id = ANY($2::uuid[])
        OR id IN (SELECT problem_id FROM incidents WHERE alert_key = ANY($3::text[]) AND problem_id IS NOT NULL))
      ORDER BY group_key, id FOR UPDATE`,
-    [[...new Set(wanted.groupKeys)], [...new Set(wanted.ids)], alertKeys],
+    [[...new Set(wanted.groupKeys)], [...new Set(wanted.ids)], alertKeys, wanted.resolvedSince ?? "infinity"],
     { name: "noise-lock-groups" },
   );
   const storms = [...new Set(wanted.storms)].sort();
@@ -88,11 +90,10 @@ export function writeStormCounters(tx: Transaction, counters: readonly LockedSto
   );
 }
 
-/** Incidents whose noise timer is due (a problem's groupWait or groupInterval, an alert's flapping quiet time), locked; others' locks skipped. */
-export async function lockDueIncidents(tx: Queryable, kind: "alert" | "problem", now: string, limit: number): Promise<StoredIncident[]> {
+/** Problems whose noise timer is due (groupWait over, an update due, quiet after flapping), locked; others' locks skipped. */
+export async function lockDueProblems(tx: Queryable, now: string, limit: number): Promise<StoredIncident[]> {
   const { rows } = await tx.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE due_at <= $1::timestamptz AND ${kind === "alert" ? "kind = 'alert'" : "kind <> 'alert'"}
-     ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE due_at <= $1::timestamptz AND kind <> 'alert' ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [now, limit],
   );
   return rows.map(incidentFromRow);

@@ -12,6 +12,8 @@ ALTER TABLE incidents ADD COLUMN noise jsonb;
 ALTER TABLE incidents ADD COLUMN due_at timestamptz;
 CREATE INDEX incidents_due ON incidents (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX incidents_problem ON incidents (problem_id) WHERE problem_id IS NOT NULL;
+-- A group that resolved lately may reopen (a flapping series): found by key and resolve time.
+CREATE INDEX incidents_group_key ON incidents (group_key, resolved_at) WHERE group_key IS NOT NULL;
 -- One open problem per key, whichever replica opens it: the second one's transaction fails and
 -- runs again, finding the first. Deferred, so a batch may resolve a group and open the next one
 -- of the same key (its member fired again) in one statement.
