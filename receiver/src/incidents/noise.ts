@@ -76,14 +76,14 @@ export function heldUntil(holds: readonly NoiseHold[]): string | null {
 // ——— flapping ————————————————————————————————————————————————————————————————————————
 
 /**
- * Counts state changes (their payload times) the way ServiceNow Event Management counts flaps: it
- * flaps once `changes` of them fall within `within` of the newest. Order-independent: the same
- * changes in any order give the same state.
+ * Counts state changes (the ledger's times of a group's resolves and reopens) the way ServiceNow
+ * Event Management counts flaps: it flaps once `changes` of them fall within `within` of the newest.
  */
 export function flapStep(state: FlapState | null, config: FlappingConfig, changeTimes: readonly string[]): { state: FlapState; started: boolean } {
   const all = [...(state?.changes ?? []), ...changeTimes].sort((a, b) => instant(a) - instant(b));
   const newest = all.length ? instant(all.at(-1)!) : 0;
-  const recent = [...new Set(all.filter((t) => instant(t) > newest - config.withinMs))].slice(-config.changes);
+  // Two changes at one instant (a resolve and a re-firing in one batch) are two changes.
+  const recent = all.filter((t) => instant(t) > newest - config.withinMs).slice(-config.changes);
   const since = state?.since ?? null;
   if (since === null && recent.length >= config.changes) return { state: { changes: recent, since: recent.at(-1)! }, started: true };
   return { state: { changes: recent, since }, started: false };
