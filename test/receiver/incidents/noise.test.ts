@@ -133,6 +133,7 @@ describe("groups", () => {
           const actions: Array<{ action: string; at: number }> = [];
           let now = 0;
           let resolvedOnce = false;
+          const resolved = () => problem.incident.state === "resolved";
           const apply = (d: ProblemDecision) => {
             decision = d;
             problem = { incident: d.incident, state: d.state };
@@ -141,14 +142,14 @@ describe("groups", () => {
           for (const [s, advance, restart] of steps) {
             now += advance;
             if (restart) problem = stored(problem);
-            if (problem.incident.state === "resolved") break; // A member firing again opens a new group: the caller's.
+            if (resolved()) break; // A member firing again opens a new group: the caller's.
             if (s.kind === "join" && !members.has(s.member)) {
               members.set(s.member, true);
               apply(joinProblem(problem, { incidentId: `m${s.member}`, alertId: `a${s.member}`, title: `CPU high on vm-${s.member}`, state: "open", severity: "Sev2" }, at(now)));
             } else if (s.kind === "change" && members.has(s.member) && members.get(s.member) !== s.open) {
               members.set(s.member, s.open);
               apply(memberChanged(problem, { incidentId: `m${s.member}`, state: s.open ? "open" : "resolved" }, `${s.open ? "fired again" : "resolved"}: vm-${s.member}`, at(now)));
-              if (problem.incident.state === "resolved") resolvedOnce = true;
+              if (resolved()) resolvedOnce = true;
             } else if (s.kind === "tick") {
               const due = problemDueAt(problem.incident, problem.state);
               apply(problemDue(problem, at(now)));
