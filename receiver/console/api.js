@@ -30,5 +30,8 @@ export function createApi(getToken) {
     deliveries: (query) => call("GET", `/api/deliveries?${new URLSearchParams(query)}`),
     retry: (id) => call("POST", `/api/deliveries/${encodeURIComponent(id)}/retry`),
     cis: (query) => call("GET", `/api/cis?${new URLSearchParams(query)}`),
+    silences: (query) => call("GET", `/api/silences?${new URLSearchParams(query)}`),
+    addSilence: (silence) => call("POST", "/api/silences", silence),
+    expireSilence: (id) => call("DELETE", `/api/silences/${encodeURIComponent(id)}`),
   };
 }

@@ -390,6 +390,115 @@ async function unboundCisView() {
   }
 }
 
+const MATCH_FIELDS = [
+  ["alertRules", "Alert rules", "cpu-high-*, disk-full"],
+  ["subscriptions", "Subscriptions", "aaaa0a0a-bb1b-…"],
+  ["resourceGroups", "Resource groups", "rg-web, *-vms"],
+  ["severities", "Severities", "Sev3, Sev4"],
+];
+
+/** Adds a silence: the match as the routing rules write it (comma-separated lists), a duration and why. */
+function silenceForm(onAdded) {
+  const inputs = MATCH_FIELDS.map(([key, label, example]) => [key, label, h("input", { id: `silence-${key}`, name: key, placeholder: example, autocomplete: "off" })]);
+  const duration = h("input", { id: "silence-duration", name: "duration", value: "1h", required: "" });
+  const comment = h("input", { id: "silence-comment", name: "comment", required: "", maxlength: "1000" });
+  const message = h("div");
+  const button = h("button", { type: "submit", class: "primary" }, "Add silence");
+  const form = h(
+    "form",
+    { class: "resolve", "aria-labelledby": "silence-heading" },
+    h("h2", { id: "silence-heading" }, "Add a silence"),
+    h("p", { class: "muted small" }, "New incidents it matches are held until it ends: sent then if still open, never if resolved. Lists are comma-separated; * and ? are wildcards."),
+    ...inputs.flatMap(([key, label, input]) => [h("label", { for: `silence-${key}` }, label), input]),
+    h("label", { for: "silence-duration" }, "For (30m, 2h, 1d)"),
+    duration,
+    h("label", { for: "silence-comment" }, "Why"),
+    comment,
+    h("div", null, button),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const match = Object.fromEntries(inputs.flatMap(([key, , input]) => {
+      const values = input.value.split(",").map((v) => v.trim()).filter(Boolean);
+      return values.length ? [[key, values]] : [];
+    }));
+    button.disabled = true;
+    try {
+      const silence = await api.addSilence({ match, duration: duration.value.trim(), comment: comment.value.trim() });
+      announce("Silence added");
+      message.replaceChildren(h("p", { class: "notice ok" }, `Silence ${silence.id} added, until ${new Date(silence.endsAt).toLocaleString()}.`));
+      form.reset();
+      duration.value = "1h";
+      await onAdded();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403) message.replaceChildren(h("p", { class: "notice error", role: "alert" }, operatorHint()));
+      else if (error instanceof ApiError && error.status === 400) message.replaceChildren(h("p", { class: "notice error", role: "alert" }, error.message));
+      else handleFailure(error, message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function silencesView() {
+  const list = h("div", null, h("p", { class: "muted" }, "Loading…"));
+  const notice = h("div");
+  const load = async () => {
+    try {
+      const [active, pending, expired] = await Promise.all(["active", "pending", "expired"].map((state) => api.silences({ state, limit: "100" })));
+      const expire = (s) =>
+        s.state === "expired"
+          ? h("span", { class: "muted small" }, s.expiredBy ? `expired by ${s.expiredBy}` : "ended")
+          : h("button", {
+              type: "button",
+              onClick: async (event) => {
+                event.currentTarget.disabled = true;
+                try {
+                  const { released } = await api.expireSilence(s.id);
+                  notice.replaceChildren(h("p", { class: "notice ok" }, `Silence expired: ${released} held incident${released === 1 ? "" : "s"} released (sent within seconds if still open).`));
+                  announce("Silence expired");
+                } catch (error) {
+                  if (error instanceof ApiError && error.status === 403) notice.replaceChildren(h("p", { class: "notice error", role: "alert" }, operatorHint()));
+                  else handleFailure(error, notice);
+                }
+                await load();
+              },
+            }, "Expire now");
+      const rows = [...active.items, ...pending.items, ...expired.items];
+      swap(
+        list,
+        table(
+          "Silences",
+          [
+            { label: "State", cell: (s) => badge(s.state, s.state === "active" ? "pending" : "") },
+            { label: "Matches", cell: (s) => h("code", null, Object.entries(s.match).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : JSON.stringify(v)}`).join("; ")) },
+            { label: "From", cell: (s) => time(s.startsAt) },
+            { label: "Until", cell: (s) => time(s.endsAt) },
+            { label: "Why", cell: (s) => h("div", null, s.comment, h("div", { class: "muted small" }, `by ${s.createdBy}`)) },
+            { label: "", cell: expire },
+          ],
+          rows.map((s) => ({ key: s.id, value: s })),
+          "No silences.",
+        ),
+        JSON.stringify(rows),
+      );
+    } catch (error) {
+      if (handleFailure(error, list)) stopView();
+    }
+  };
+  render(
+    h("div", { class: "heading" }, h("h1", null, "Silences"), liveToggle()),
+    h("p", null, "Like amtool silence: mute what a match names for a while. Nothing is dropped: a silenced incident is stored and shown with the silence's id."),
+    notice,
+    list,
+    silenceForm(load),
+  );
+  await load();
+  keepRefreshing(load);
+}
+
 // ---- shell -------------------------------------------------------------------------------------
 
 function renderWho(session) {
@@ -426,6 +535,7 @@ async function route() {
   if (path.startsWith("/incidents/")) await incidentView(decodeURIComponent(path.slice("/incidents/".length)));
   else if (path === "/dead-letters") await deadLettersView();
   else if (path === "/cis") await unboundCisView();
+  else if (path === "/silences") await silencesView();
   else await incidentsView(new URLSearchParams(query));
   const refocus = filterInFocus && main.querySelector(`form.filters [name="${filterInFocus}"]`);
   if (refocus) refocus.focus();

@@ -116,6 +116,32 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await page.context().close();
   });
 
+  it("an operator adds a silence on the Silences page, the alert it covers is held, and expiring it sends the alert", async () => {
+    const page = await signedIn("Olivia Operator");
+    await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Silences" }).click();
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), WAIT).toBe("Silences");
+    const alert = await writeAlert(dir);
+    const rule = alert.payload.data.essentials.alertRule as string;
+    await page.getByLabel("Alert rules").fill(rule);
+    await page.getByLabel("For (30m, 2h, 1d)").fill("2h");
+    await page.getByLabel("Why").fill("storage migration");
+    await page.getByRole("button", { name: "Add silence" }).click();
+    await expect.poll(() => page.locator("form .notice.ok").textContent(), WAIT).toMatch(/Silence .* added/);
+    const silences = page.getByRole("table", { name: "Silences" });
+    await expect.poll(() => silences.textContent(), WAIT).toContain("storage migration");
+
+    const sent = await run(["receiver/local/send-alert.ts", alert.file, "--receiver", stack.receiver.url, "--issuer", stack.issuer.url], { PATH: process.env.PATH });
+    const incidentId = JSON.parse(sent.stdout.split("\n")[1]!).incidentId as string;
+    const held = (await api.get(`/api/incidents/${incidentId}`)).body;
+    expect(held.timeline.find((e: any) => e.type === "held").detail.silence).toEqual(expect.any(String));
+    expect(held.deliveries).toEqual([]);
+
+    await silences.getByRole("button", { name: "Expire now" }).first().click();
+    await expect.poll(() => page.getByText(/held incidents? released/).textContent(), WAIT).toContain("1 held incident released");
+    await expect.poll(async () => (await api.get(`/api/incidents/${incidentId}`)).body.deliveries.length, LIVE).toBeGreaterThan(0);
+    await page.context().close();
+  });
+
   it("a user without the reader role sees what to ask for, not an error page", async () => {
     const page = await signedIn("Nico Newcomer");
     await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), WAIT).toBe("You don't have access yet");
