@@ -21,7 +21,7 @@ import { metricsComponent } from "./metrics-collector.ts";
 import { PrivateNetwork } from "./network.ts";
 import { renderReceiverEnvironment, type ReceiverEnvironmentInput } from "./receiver-environment.ts";
 import { ReceiverService } from "./receiver-service.ts";
-import { parseRoutingSecrets } from "./routing-config.ts";
+import { parseRoutingSecrets, routingRuleWarnings } from "./routing-config.ts";
 import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
 import { WebhookIdentity } from "./webhook-identity.ts";
 
@@ -36,6 +36,7 @@ const secretValues = Object.fromEntries(SECRET_KEYS.flatMap((key) => {
 // so the text is read here and each value is marked secret on its own.
 const routingSecrets = parseRoutingSecrets(config.get(ROUTING_SECRETS_KEY)).map((s) => ({ ...s, value: pulumi.secret(s.value) }));
 const settings = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(secretValues) as SecretKey[]), routingSecrets.map((s) => s.variable));
+for (const warning of routingRuleWarnings(raw.routing)) pulumi.log.warn(warning);
 
 /** The receiver's environment, minus what only exists once the database does. */
 function environmentInput(database: ReceiverEnvironmentInput<pulumi.Input<string>>["database"], ids: { tenantId: pulumi.Input<string>; appIdUri: pulumi.Input<string>; clientId: pulumi.Input<string> }): ReceiverEnvironmentInput<pulumi.Input<string>> {

@@ -89,6 +89,23 @@ function referenceProblems(check: RulesCheck, provided: ReadonlySet<string>): Lo
 }
 
 /**
+ * What `pulumi preview` shows as warnings and deploys anyway: rules that work, but probably not as
+ * meant (a noise hold shorter than Azure needs to resolve the alerts it takes in, a hold on
+ * stateless alerts: docs/noise.md#holds-and-azures-resolve-timing), with the line and field in the
+ * text the receiver gets. Rules the stack refuses are routingRules' to report.
+ */
+export function routingRuleWarnings(routing: string | undefined): string[] {
+  if (routing === undefined || routing.trim() === "") return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(routing);
+  } catch {
+    return [];
+  }
+  return checkRules(JSON.stringify(value, null, 2)).warnings.map((w) => `secure-export:routing (ROUTING_RULES): ${formatProblem(w)}`);
+}
+
+/**
  * The ROUTING_RULES text for the receiver, or undefined without rules. `routing` is the config
  * value as Pulumi hands it over (JSON text of the object in Pulumi.<stack>.yaml); `environment`
  * lists the connectors the stack's servicenow* / bmcHelix* keys configure; `provided` every

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
-import { parseRoutingSecrets, routingSecretName } from "../../infra/routing-config.ts";
+import { parseRoutingSecrets, routingRuleWarnings, routingSecretName } from "../../infra/routing-config.ts";
 import { StackConfigError, parseStackConfig, type RawConfig } from "../../infra/stack-config.ts";
 import { ruleProblem } from "../../infra/azure-names.ts";
 
@@ -117,5 +117,17 @@ describe("secure-export:routingSecrets", () => {
     expect(JSON.stringify(rendered.env)).not.toContain("corp-secret");
     const clash = refusal(() => renderReceiverEnvironment({ ...base, connectors: { extraEnvironment: {} }, routing: { rules: undefined, secrets: parseRoutingSecrets(JSON.stringify({ ENTRA_TENANT_ID: "x" })) } }));
     expect(clash.message).toBe("secure-export:routingSecrets must not set ENTRA_TENANT_ID, which the stack sets");
+  });
+});
+
+describe("secure-export:routing warnings at preview", () => {
+  it("names the line and field of a noise hold shorter than Azure needs to resolve, and deploys the rules anyway", () => {
+    const routing = JSON.stringify({ noise: [{ name: "blips", match: { signalTypes: ["Log"] }, holdFor: "5m" }] });
+    expect(routingRuleWarnings(routing)).toEqual([
+      expect.stringMatching(/^secure-export:routing \(ROUTING_RULES\): line 10, column 18: noise\[0\]\.holdFor is "5m", shorter than Azure needs to send Resolved: a log search alert at a 1-minute frequency resolves only after 10m/),
+    ]);
+    expect(parseStackConfig("dev", { ...SERVICENOW, routing }, new Set(["servicenowPassword"])).routingRules).toContain('"holdFor": "5m"');
+    expect(routingRuleWarnings(JSON.stringify({ noise: [{ name: "blips", match: { signalTypes: ["Metric"] }, holdFor: "10m" }] }))).toEqual([]);
+    expect(routingRuleWarnings(undefined)).toEqual([]);
   });
 });
