@@ -7,6 +7,7 @@
  *   npm run bench                                  everything, 10-20 minutes
  *   npm run bench -- --quick                       a smoke run, a few seconds per target
  *   npm run bench -- --stores=postgres --scale     adds the 1,000,000-incident comparison
+ *   npm run bench -- --no-noise                    leaves out the noise-control comparison
  *   npm run soak                                   100,000 alerts per store, peak memory
  *
  * Progress goes to stderr; tables and, as the last line, one JSON object go to stdout.
@@ -21,7 +22,8 @@ import { openLoop, type OpenLoopSample } from "./open-loop.ts";
 import { parseOptions, UsageError, USAGE, type Options } from "./options.ts";
 import { processMemory, resetPeakMemory } from "./proc-stats.ts";
 import { Progress, duration, type PlannedPhase } from "./progress.ts";
-import { addRatios, comparisonTables, scaleRatios, summariseSeries, toRound, type Round, type ScaleRatios, type Series } from "./report.ts";
+import { NOISE_COMPARISON } from "./noise-rules.ts";
+import { addRatios, comparisonTables, noiseRatios, scaleRatios, summariseSeries, toRound, type NoiseRatios, type Round, type ScaleRatios, type Series } from "./report.ts";
 import { soak, soakTable } from "./soak.ts";
 import { megabytes, round } from "./stats.ts";
 import { Interrupted, Supervisor } from "./supervisor.ts";
@@ -63,16 +65,18 @@ interface TargetPlan {
 /** What runs: the ceiling, Alertmanager when present, a receiver per store, and with --scale a second receiver per store on a pre-loaded ledger. */
 function targetPlans(options: Options, supervisor: Supervisor, alertmanagerBinary: string | undefined): TargetPlan[] {
   const soakMode = options.soak !== undefined;
-  const receiver = (key: string, store: Store, preload?: number): TargetPlan => ({
+  const receiver = (key: string, store: Store, preload?: number, env: Record<string, string> = {}): TargetPlan => ({
     key,
     preload,
-    start: async (context) => startReceiver(context, key, store, store === "postgres" ? await createBenchDatabase(supervisor) : undefined),
+    start: async (context) => startReceiver(context, key, store, store === "postgres" ? await createBenchDatabase(supervisor) : undefined, env),
   });
   return [
     ...(soakMode ? [] : [{ key: "ceiling", start: startCeiling }]),
     ...(alertmanagerBinary ? [{ key: "alertmanager", start: (context: StartContext) => startAlertmanager(context, alertmanagerBinary) }] : []),
     ...options.stores.map((store) => receiver(store, store)),
     ...(options.scale && !soakMode ? options.stores.map((store) => receiver(`${store}_full`, store, options.scale)) : []),
+    // The same routing with and without the noise rules: their ratio is the cost of noise decisions in the intake.
+    ...(options.noise && !soakMode ? options.stores.flatMap((store) => [receiver(`${store}_routed`, store, undefined, NOISE_COMPARISON.routed), receiver(`${store}_noise`, store, undefined, NOISE_COMPARISON.noise)]) : []),
   ];
 }
 
@@ -271,15 +275,18 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   const closedJson = summariseSeries(closed);
   const openJson = Object.fromEntries(Object.entries(summariseSeries(open)).map(([rate, byTarget]) => [rate, Object.fromEntries(Object.entries(byTarget).map(([k, s]) => [k, { offered: Number(rate), ...s }]))]));
   const scale: Record<string, ScaleRatios> = Object.fromEntries(preloads.map((p) => [p.key.replace(/_full$/, ""), scaleRatios(closed, open, p.key, p.key.replace(/_full$/, ""), loaded.get(p.key)!)]));
+  const noise: Record<string, NoiseRatios> = Object.fromEntries(
+    targets.filter((t) => t.key.endsWith("_noise")).map((t) => [t.key.replace(/_noise$/, ""), noiseRatios(closed, open, t.key, t.key.replace(/_noise$/, "_routed"))]),
+  );
 
   return {
-    tables: comparisonTables({ duration: options.duration, rounds: options.rounds, sockets: OPEN_LOOP_SOCKETS, labels: new Map(targets.map((t) => [t.key, t.label])), closed: closedJson, open: openJson, peakRssMb, startupPeakRssMb, seqScans, scale }),
+    tables: comparisonTables({ duration: options.duration, rounds: options.rounds, sockets: OPEN_LOOP_SOCKETS, labels: new Map(targets.map((t) => [t.key, t.label])), closed: closedJson, open: openJson, peakRssMb, startupPeakRssMb, seqScans, scale, noise }),
     json: {
       ok: true,
       mode: options.quick ? "quick" : "bench",
       started_at: startedAt,
       machine,
-      options: { duration_s: options.duration, rounds: options.rounds, connections: options.connections, rates: options.rates, stores: options.stores, scale_incidents: options.scale ?? null },
+      options: { duration_s: options.duration, rounds: options.rounds, connections: options.connections, rates: options.rates, stores: options.stores, scale_incidents: options.scale ?? null, noise: options.noise },
       alertmanager,
       closed: closedJson,
       open: openJson,
@@ -288,6 +295,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
       startup_peak_rss_mb: startupPeakRssMb,
       postgres_seq_scans: seqScans,
       ...(preloads.length > 0 ? { scale } : {}),
+      ...(Object.keys(noise).length > 0 ? { noise } : {}),
     },
   };
 }

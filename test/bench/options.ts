@@ -11,6 +11,7 @@ export const USAGE = `usage: npm run bench -- [options]        (or: node test/be
   --rates LIST            open-loop fixed rates in alerts/s, comma-separated (default 500,1000,2000)
   --stores LIST           receiver stores: pglite,postgres (default both)
   --no-alertmanager       leave Alertmanager out even when it is installed
+  --no-noise              leave out the noise comparison (each store with and without a realistic noise rule set)
   --scale                 also measure each store pre-loaded with --incidents incidents
   --incidents N           incidents for --scale (default 1000000)
   --soak N                instead: send N alerts (a realistic mix) to each store and report memory
@@ -32,6 +33,8 @@ export interface Options {
   rates: number[];
   stores: Store[];
   alertmanager: boolean;
+  /** Measure each store with and without a realistic noise rule set (noise-rules.ts). */
+  noise: boolean;
   /** Incidents to preload for the scale comparison; undefined without --scale. */
   scale: number | undefined;
   /** Alerts per store in soak mode; undefined otherwise. */
@@ -54,6 +57,7 @@ export function parseOptions(argv: string[]): Options | "help" {
         rates: { type: "string" },
         stores: { type: "string", default: "pglite,postgres" },
         alertmanager: { type: "boolean", default: true },
+        noise: { type: "boolean", default: true },
         scale: { type: "boolean", default: false },
         incidents: { type: "string", default: "1000000" },
         soak: { type: "string" },
@@ -86,6 +90,7 @@ export function parseOptions(argv: string[]): Options | "help" {
     rates: list("rates", parsed.rates ?? (quick ? "500" : "500,1000,2000")),
     stores: [...new Set(stores)] as Store[],
     alertmanager: parsed.alertmanager,
+    noise: parsed.noise,
     scale: parsed.scale ? positive("incidents", parsed.incidents, true) : undefined,
     soak: parsed.soak === undefined ? undefined : positive("soak", parsed.soak, true),
     readyTimeout: positive("ready-timeout", parsed["ready-timeout"], false),

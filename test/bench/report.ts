@@ -145,6 +145,34 @@ export function scaleRatios(closed: Series, open: Series, fullKey: string, empty
   };
 }
 
+export interface NoiseRatios {
+  /** Per concurrency: req/s with the noise rules ÷ req/s without (≥ 0.9 is the goal). */
+  closed_rps_noise_over_routed: Record<string, number | undefined>;
+  closed_p99_noise_over_routed: Record<string, number | undefined>;
+  /** Per rate. */
+  open_p99_noise_over_routed: Record<string, number | undefined>;
+}
+
+/** The same routing with the noise rules against without them, per round (same moments of the machine), then the median. */
+export function noiseRatios(closed: Series, open: Series, noiseKey: string, routedKey: string): NoiseRatios {
+  const ratios = (series: Series, pick: (noise: Round, routed: Round) => number | undefined) =>
+    Object.fromEntries(
+      [...series].map(([k, byTarget]) => {
+        const routed = byTarget.get(routedKey) ?? [];
+        const perRound = (byTarget.get(noiseKey) ?? []).map((n) => {
+          const base = routed.find((r) => r.round === n.round);
+          return base ? pick(n, base) : undefined;
+        });
+        return [k, round(median(perRound))];
+      }),
+    );
+  return {
+    closed_rps_noise_over_routed: ratios(closed, (n, r) => (r.rps > 0 ? n.rps / r.rps : undefined)),
+    closed_p99_noise_over_routed: ratios(closed, (n, r) => (n.p99 && r.p99 ? n.p99 / r.p99 : undefined)),
+    open_p99_noise_over_routed: ratios(open, (n, r) => (n.p99 && r.p99 ? n.p99 / r.p99 : undefined)),
+  };
+}
+
 export interface ComparisonReport {
   duration: number;
   rounds: number;
@@ -159,6 +187,7 @@ export interface ComparisonReport {
   /** Per PostgreSQL target, over the measured windows. */
   seqScans: Record<string, { scans: number; rows_read_per_alert?: number }>;
   scale: Record<string, ScaleRatios>;
+  noise: Record<string, NoiseRatios>;
 }
 
 export function comparisonTables(r: ComparisonReport): string[] {
@@ -184,6 +213,21 @@ export function comparisonTables(r: ComparisonReport): string[] {
     tables.push(
       `PostgreSQL sequential scans over the measured windows (all tables of the receiver's database)\n` +
         table(["target", "seq scans", "rows read by them per alert"], Object.entries(r.seqScans).map(([k, v]) => [label(k), v.scans, v.rows_read_per_alert])),
+    );
+  }
+  const noisy = Object.entries(r.noise);
+  if (noisy.length > 0) {
+    const connections = Object.keys(r.closed);
+    const rates = Object.keys(r.open);
+    tables.push(
+      `Noise control: each store with a realistic noise rule set (grouping, holds, flapping, a storm guard) against the same routing without it (goal: req/s ratio ≥ 0.9)\n` +
+        table(
+          ["store", "measure", ...connections.map((c) => `c=${c}`), ...rates.map((rate) => `${rate}/s`)],
+          noisy.flatMap(([store, s]) => [
+            [store, "req/s noise ÷ without", ...connections.map((c) => s.closed_rps_noise_over_routed[c]), ...rates.map(() => undefined)],
+            [store, "p99 noise ÷ without", ...connections.map((c) => s.closed_p99_noise_over_routed[c]), ...rates.map((rate) => s.open_p99_noise_over_routed[rate])],
+          ]),
+        ),
     );
   }
   const scaled = Object.entries(r.scale);

@@ -101,13 +101,13 @@ function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: st
   };
 }
 
-export async function startReceiver(context: StartContext, key: string, store: Store, databaseUrl?: string): Promise<Target> {
+export async function startReceiver(context: StartContext, key: string, store: Store, databaseUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
   const storeEnv = store === "postgres" ? { databaseUrl: databaseUrl! } : { dataDir: await tempDir(context.supervisor, key) };
   const label = `receiver ${key}`;
   const child = context.supervisor.spawn(label, process.execPath, ["receiver/src/serve.ts"], {
     cwd: REPO_ROOT,
-    env: receiverEnv(context.issuer, port, storeEnv),
+    env: { ...receiverEnv(context.issuer, port, storeEnv), ...extraEnv },
   });
   const origin = `http://127.0.0.1:${port}`;
   await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);

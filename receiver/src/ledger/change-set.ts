@@ -109,6 +109,8 @@ export class ChangeSet {
   readonly bindings: IncidentBinding[] = [];
   readonly deliveries: NewDelivery[] = [];
   readonly counters = new Map<string, LockedStormCounter>();
+  /** One member_joined / member_changed event per problem and change set, however many members (a storm of 200 alerts is one line, not 200). */
+  private readonly memberEvents = new Map<string, IncidentEvent & { incidentId: string }>();
 
   constructor(targets: DeliveryTargets, now: Date = new Date(), context: NoiseContext = noNoise()) {
     this.targets = targets;
@@ -384,7 +386,10 @@ export class ChangeSet {
     const problem: StoredIncident = { ...before, ...decision.incident, problem: decision.state, dueAt: problemDueAt(decision.incident, decision.state) };
     this.context.problems.set(problem.id, problem);
     this.keep(problem, this.inserted.has(problem.id), true);
-    this.addEvents(problem.id, decision.events);
+    for (const event of decision.events) {
+      if (event.type === "member_joined" || event.type === "member_changed") this.addMemberEvent(problem.id, event);
+      else this.addEvents(problem.id, [event]);
+    }
     if (decision.actions.length > 0) this.deliver(problem, decision.actions, this.context.problemBindings.get(problem.id) ?? [], decision.note);
     return problem;
   }
@@ -433,6 +438,24 @@ export class ChangeSet {
   private keep(incident: StoredIncident, isNew: boolean, changed: boolean): void {
     if (isNew) this.inserted.set(incident.id, incident);
     else if (changed) this.updated.set(incident.id, incident);
+  }
+
+  /** Folds a member event into this change set's one event of its kind for the problem: a count, the first alerts, the latest totals. */
+  private addMemberEvent(problemId: string, event: IncidentEvent): void {
+    const key = `${problemId} ${event.type}`;
+    const detail = event.detail as { incidentId?: string; alertId?: string; members: number; open: number };
+    const folded = this.memberEvents.get(key);
+    if (!folded) {
+      const first = { ...event, incidentId: problemId, detail: { count: 1, incidentIds: detail.incidentId ? [detail.incidentId] : [], members: detail.members, open: detail.open } };
+      this.memberEvents.set(key, first);
+      this.events.push(first);
+      return;
+    }
+    const d = folded.detail as { count: number; incidentIds: string[]; members: number; open: number };
+    d.count += 1;
+    if (detail.incidentId && d.incidentIds.length < 20) d.incidentIds.push(detail.incidentId);
+    d.members = detail.members;
+    d.open = detail.open;
   }
 
   private addEvents(incidentId: string, events: readonly IncidentEvent[]): void {
