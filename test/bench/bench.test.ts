@@ -86,7 +86,7 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
   test("--quick measures the ceiling and the receiver on PostgreSQL and ends with the JSON summary", async () => {
     const bench = newRun();
     const result = await run(QUICK, bench.env(), TIMEOUT_MS);
-    expect(result.stderr).toMatch(/\[1\/\d+\] starting ceiling, postgres: ready/);
+    expect(result.stderr).toMatch(/\[1\/\d+\] starting ceiling, postgres, postgres_routed, postgres_noise: ready/);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     const summary = JSON.parse(lines.at(-1)!);
@@ -110,6 +110,11 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(summary.peak_rss_mb.postgres).toBeGreaterThan(0);
     expect(summary.startup_peak_rss_mb.postgres).toBeGreaterThan(0);
     expect(summary.peak_rss_since).toBe("ready");
+    // The same routing with and without the noise rules, as a ratio of the same round.
+    const noise = summary.closed["8"].postgres_noise;
+    expect(noise).toMatchObject({ non2xx: 0, errors: 0 });
+    expect(summary.noise.postgres.closed_rps_noise_over_routed["8"]).toBeCloseTo(noise.rps / summary.closed["8"].postgres_routed.rps, 2);
+    expect(result.stdout).toContain("Noise control: each store with a realistic noise rule set");
     // The human-readable tables come before the JSON line.
     expect(result.stdout).toContain("Closed loop");
     expect(result.stdout).toContain("Open loop");

@@ -128,8 +128,13 @@ export function stormAdmit(counter: StormCounter, rule: { maxNewTickets: number;
 
 /** Members a ticket lists by name; the rest are counted. */
 export const SHOWN_MEMBERS = 20;
-/** Lines one update carries; the rest are counted. */
-export const PENDING_LINES = 50;
+/** Lines one update carries; the rest are counted (the state is rewritten with every batch: it stays small). */
+export const PENDING_LINES = 20;
+
+/** An alert as a ticket line names it: its title and the last segment of its id (the whole id is in the console). */
+function named(title: string, alertId: string): string {
+  return `${title} (${alertId.split("/").filter(Boolean).at(-1) ?? alertId})`;
+}
 
 export interface ProblemMember {
   incidentId: string;
@@ -189,7 +194,7 @@ function title(state: ProblemState): string {
 }
 
 function description(state: ProblemState): string {
-  const lines = state.shown.map((m) => `- ${m.state === "open" ? "firing" : "resolved"}: ${m.title} (${m.alertId})`);
+  const lines = state.shown.map((m) => `- ${m.state === "open" ? "firing" : "resolved"}: ${named(m.title, m.alertId)}`);
   const more = state.members - state.shown.length;
   return [
     state.kind === "group" ? `Alerts of noise entry "${state.rule}" with ${state.key}.` : `Storm guard "${state.rule}" gathered these alerts instead of opening a ticket for each.`,
@@ -328,7 +333,7 @@ export function joinProblem(problem: { incident: Incident; state: ProblemState }
   const open = member.state === "open" ? 1 : 0;
   let state: ProblemState = { ...problem.state, members: problem.state.members + 1, open: problem.state.open + open };
   if (state.shown.length < SHOWN_MEMBERS) state = { ...state, shown: [...state.shown, { incidentId: member.incidentId, alertId: member.alertId, title: member.title, state: member.state }] };
-  state = addLine(state, `joined (${member.state === "open" ? "firing" : "resolved"}): ${member.title} (${member.alertId})`);
+  state = addLine(state, `joined (${member.state === "open" ? "firing" : "resolved"}): ${named(member.title, member.alertId)}`);
   const incident = { ...withText(problem.incident, state), severity: graver(problem.incident.severity, member.severity) };
   const events = [event("member_joined", now, { incidentId: member.incidentId, alertId: member.alertId, members: state.members, open: state.open })];
   // A member that joins already resolved (its first notification said Resolved) may be what resolves the problem.

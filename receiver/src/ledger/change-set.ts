@@ -93,7 +93,7 @@ function policyOf(incident: StoredIncident): NoiseDecision | null {
 
 /** What a member change reads in its problem's ticket. */
 function memberLine(incident: StoredIncident, action: DeliveryAction): string | null {
-  const what = `${incident.title} (${incident.alertId})`;
+  const what = `${incident.title} (${incident.alertId.split("/").filter(Boolean).at(-1) ?? incident.alertId})`;
   if (action === "resolve") return `resolved: ${what}`;
   if (action === "reopen") return `fired again: ${what}`;
   return null;

@@ -62,7 +62,8 @@ export function writeLedger(tx: Transaction, writes: LedgerWrites): void {
     WRITE,
     [
       JSON.stringify(writes.inserted.map(incidentRecord)),
-      JSON.stringify(writes.updated.map(incidentRecord)),
+      // An incident's routing never changes after it was created (the UPDATE leaves it): not sent again.
+      JSON.stringify(writes.updated.map((i) => ({ ...incidentRecord(i), routing: null }))),
       JSON.stringify(eventRecords(writes.events)),
       JSON.stringify(cis),
       JSON.stringify(deliveryRecords(writes.deliveries)),
