@@ -62,8 +62,10 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
           })),
         ),
         lockIncidentsByAlertId(tx, alertIds),
-        // Without noise rules only the silences are read; a batch of alerts grouped earlier (the rules changed since) locks their problems below.
-        loadNoiseContext(tx, { alertIds: noisy ? alertIds : [], incidents: [], routings, opensIncidents: true, problemBindings: false }, now),
+        // The groups and storm counters the arrivals' rules name, and the silences in force. An alert that
+        // already belongs to a problem the rules do not name (they changed since, or its storm passed)
+        // has it locked below: rare, so a storm of new alerts pays no lookups for it.
+        loadNoiseContext(tx, { alertIds: [], incidents: [], routings: noisy ? routings : [], opensIncidents: true, problemBindings: false }, now),
       ]);
       if (!covers(context, locked)) await loadNoiseContext(tx, { alertIds, incidents: locked, routings: [], opensIncidents: false, problemBindings: false }, now, context);
       const current = new Map<string, StoredIncident>(locked.map((i) => [alertKey(i.alertId), i]));

@@ -367,15 +367,7 @@ export class ChangeSet {
         at: this.at,
         notificationId: null,
         actor: null,
-        detail: {
-          problemId: problem.id,
-          kind: problem.kind,
-          rule: state.rule,
-          key: state.key,
-          ...(stormConnector ? { connector: stormConnector } : {}),
-          ticketAt: state.sent ? null : state.waitUntil,
-          updatesEvery: state.groupIntervalMs,
-        },
+        detail: { problemId: problem.id, kind: problem.kind, rule: state.rule, key: state.key, ...(stormConnector ? { connector: stormConnector } : {}), ...(state.sent ? {} : { ticketAt: state.waitUntil }) },
       },
     ]);
     if (stormConnector) return { ...incident, noise: { ...(incident.noise ?? QUIET_ALERT), storms: { ...(incident.noise?.storms ?? {}), [stormConnector]: problem.id } } };

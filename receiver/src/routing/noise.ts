@@ -311,18 +311,16 @@ export function decideNoise(rules: NoiseRules, subject: RoutingSubject, firedAt:
     const outcome = rule.matcher.test(subject);
     explanation.push(`noise: entry "${rule.name}" applies (${outcome.matched ? outcome.reasons.join("; ") : ""})`);
     if (groupKey !== null) {
-      explanation.push(
-        `noise: grouped by ${rule.groupBy!.length ? rule.groupBy!.join(", ") : "nothing (one group per match)"}: key ${groupKey}; a new group's ticket waits ${formatMs(rule.groupWaitMs)}, member changes reach it at most every ${formatMs(rule.groupIntervalMs)}, it resolves when ${rule.resolveWhen === "all" ? "every member has resolved" : rule.resolveWhen === "first" ? "the first member resolves" : "an operator resolves it"}`,
-      );
+      const resolves = rule.resolveWhen === "all" ? "when all members have" : rule.resolveWhen === "first" ? "at the first member's resolve" : "by an operator";
+      explanation.push(`noise: group ${groupKey}; ticket after ${formatMs(rule.groupWaitMs)}, updates every ${formatMs(rule.groupIntervalMs)}, resolves ${resolves}`);
     }
-    if (holdUntil) explanation.push(`noise: held until ${holdUntil} (fired ${firedAt} + holdFor ${formatMs(rule.holdForMs!)}): resolved before then, it never reaches the ITSM and is recorded as transient`);
+    if (holdUntil) explanation.push(`noise: held until ${holdUntil} (firedDateTime + ${formatMs(rule.holdForMs!)}); resolved before then: transient, never sent`);
     if (rule.flapping) {
-      explanation.push(
-        `noise: the group reopens on its ticket when a member fires within ${formatMs(rule.flapping.withinMs)} of its resolve; after ${rule.flapping.changes} resolves and re-firings within ${formatMs(rule.flapping.withinMs)} it flaps (one update, no more opens and closes) until quiet for ${formatMs(rule.flapping.quietForMs)}`,
-      );
+      const f = rule.flapping;
+      explanation.push(`noise: the group reopens on its ticket within ${formatMs(f.withinMs)} of a resolve; ${f.changes} changes within ${formatMs(f.withinMs)}: flapping (told once) until quiet for ${formatMs(f.quietForMs)}`);
     }
   }
-  if (storm) explanation.push(`noise: storm guard "${storm.name}": past ${storm.maxNewTickets} new tickets per connector within ${formatMs(storm.perMs)}, new incidents join one storm incident`);
+  if (storm) explanation.push(`noise: storm guard "${storm.name}": past ${storm.maxNewTickets} new tickets per connector per ${formatMs(storm.perMs)}, one storm incident takes the rest`);
   return {
     decision: {
       rule: rule?.name ?? null,

@@ -73,11 +73,13 @@ describe("flapping", () => {
           if (restarts[i] && state) state = stored(state);
           const step = flapStep(state, config(changes, withinMs), [at(offset)]);
           state = step.state;
-          // Oracle: the `changes` latest changes (this one included) span less than `within`.
+          // Oracle: the `changes` latest changes (this one included) span less than `within`; it starts once.
           const seen = offsets.slice(0, i + 1);
           const oracle = seen.length >= changes && offset - seen[seen.length - changes]! < withinMs;
-          if (startedAt === null && oracle) startedAt = offset;
-          expect(step.started).toBe(startedAt === offset && oracle && step.state.since === at(offset));
+          const starts = startedAt === null && oracle;
+          if (starts) startedAt = i;
+          expect(step.started).toBe(starts);
+          if (starts) expect(step.state.since).toBe(at(offset));
           expect(state.since !== null).toBe(startedAt !== null);
           expect(state.changes.length).toBeLessThanOrEqual(changes);
         });

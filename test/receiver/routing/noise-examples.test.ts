@@ -59,7 +59,7 @@ describe("hold-flappy-vm-metric-alerts.yaml", () => {
     expect(rules.warnings).toEqual([]);
     const result = explain(rules, alertOn([vm(SUB_A, "web-1")], { firedDateTime: NOW.toISOString() }), NOW);
     expect(result.noise).toMatchObject({ rule: "flappy-vm-metrics", holdUntil: at(600_000), groupBy: ["alertRule", "resource"], groupWaitMs: 0 });
-    expect(result.explanation.join("\n")).toContain("it never reaches the ITSM and is recorded as transient");
+    expect(result.explanation.join("\n")).toContain("resolved before then: transient, never sent");
     const storage = alertOn([`/subscriptions/${SUB_A}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1`]);
     expect(explain(rules, storage, NOW).noise).toBeNull();
   });
