@@ -1,5 +1,5 @@
 /** HTTP for connectors: every failure becomes a DeliveryError that says whether a retry can help, and why. */
-import { describeFetchFailure } from "../network-errors.ts";
+import { describeFetchFailure, retryAfterMs } from "../network-errors.ts";
 import { DeliveryError, type ConnectorCheck } from "../outbox/delivery.ts";
 
 export interface HttpResponse {
@@ -24,16 +24,6 @@ export async function httpRequest(
     throw new DeliveryError(`${init.method} ${new URL(url).pathname}: ${describeFetchFailure(error, REQUEST_TIMEOUT_MS)}`, { retryable: true });
   }
   return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-/** Seconds or an HTTP date, as Retry-After allows. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  const value = headers.get("retry-after");
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**
