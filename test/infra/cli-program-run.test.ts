@@ -19,6 +19,7 @@ import { REPO_ROOT } from "../support/paths.ts";
 import { loadRoutingRules } from "../../receiver/src/routing/load-rules.ts";
 import { COLLECTOR_CONFIG_VARIABLE, CONNECTION_STRING_VARIABLE } from "../../infra/metrics-collector.ts";
 import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";
+import { collectorConfigProblems } from "./collector-config-rules.ts";
 import { schemaProblems } from "./provider-schema.ts";
 
 const require = createRequire(import.meta.url);
@@ -316,7 +317,7 @@ describe("the program under the Pulumi SDK's own runner", () => {
     }
   });
 
-  it("sets only values the provider's enums list, and no deprecated input (@pulumi/azure-native and @pulumi/azuread .d.ts)", () => {
+  it("sends only inputs the providers' schemas know, each within its documented limits, enums and formats, none deprecated, none required missing (provider .d.ts)", () => {
     for (const run of [full, pr, identityOnly]) {
       expect(run.registrations.flatMap((r) => schemaProblems(r.type, r.inputs))).toEqual([]);
     }
@@ -446,6 +447,7 @@ describe("the Container App behind Container Apps' ingress, its metrics scraped 
       const config = parse(env[COLLECTOR_CONFIG_VARIABLE]!.value!);
       const targets = config.receivers.prometheus.config.scrape_configs.flatMap((c: any) => c.static_configs.flatMap((s: any) => s.targets));
       expect(targets).toEqual([`127.0.0.1:${envOf(receiver!).METRICS_PORT!.value}`]);
+      expect(collectorConfigProblems(env[COLLECTOR_CONFIG_VARIABLE]!.value!, collector!.env.map((e) => e.name))).toEqual([]);
       const secret = env[CONNECTION_STRING_VARIABLE]!.secretRef!;
       expect(config.exporters.azuremonitor.connection_string).toBe(`\${env:${CONNECTION_STRING_VARIABLE}}`);
       expect(one(run, "azure-native:app:ContainerApp").inputs.configuration.secrets).toContainEqual({ name: secret, value: APPINSIGHTS_CONNECTION_STRING });

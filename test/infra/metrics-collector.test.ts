@@ -16,6 +16,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { COLLECTOR_CONFIG_VARIABLE, COLLECTOR_IMAGE, CONNECTION_STRING_SECRET, CONNECTION_STRING_VARIABLE, collectorContainer } from "../../infra/metrics-collector.ts";
 import { METRICS_PORT, renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
+import { collectorConfigProblems, prometheusDuration } from "./collector-config-rules.ts";
 
 const AZUREMONITOR_SETTINGS = [
   "clientconfig", "connection_string", "custom_events_enabled", "exception_events_enabled", "instrumentation_key",
@@ -52,5 +53,22 @@ describe("the metrics collector sidecar", () => {
     for (const [kind, names] of Object.entries(config.service.pipelines.metrics) as Array<[string, string[]]>) {
       for (const name of names) expect(config[kind], `${kind}.${name}`).toHaveProperty(name);
     }
+  });
+
+  it("passes the collector's own configuration rules: env references it can expand, Prometheus durations, defined components", () => {
+    const text = (env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value;
+    expect(collectorConfigProblems(text, container.env.map((e) => e.name))).toEqual([]);
+  });
+
+  it("the rules refuse what the collector would: a duration in words, a timeout over the interval, an unset variable, a missing component", () => {
+    expect([prometheusDuration("60s"), prometheusDuration("1m30s"), prometheusDuration("0"), prometheusDuration("60 seconds"), prometheusDuration("1.5m"), prometheusDuration("")]).toEqual([60_000, 90_000, 0, undefined, undefined, undefined]);
+    const text = (env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value;
+    const broken = text.replace("scrape_interval: 60s", "scrape_interval: 60 seconds\n          scrape_timeout: 2m").replace(`\${env:${CONNECTION_STRING_VARIABLE}}`, "${env:APPINSIGHTS}").replace("- azuremonitor", "- otlp");
+    expect(collectorConfigProblems(broken, container.env.map((e) => e.name))).toEqual([
+      "${env:APPINSIGHTS} names a variable the container does not set",
+      'service.pipelines.metrics references exporter "otlp", which is not configured',
+      'receivers.prometheus.config.scrape_configs[0].scrape_interval "60 seconds" is not a Prometheus duration (e.g. 60s, 1m30s)',
+      "receivers.prometheus.config.scrape_configs[0]: scrape timeout greater than scrape interval",
+    ]);
   });
 });
