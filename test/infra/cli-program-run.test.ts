@@ -21,6 +21,7 @@ import { COLLECTOR_CONFIG_VARIABLE, CONNECTION_STRING_VARIABLE } from "../../inf
 import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";
 import { collectorConfigProblems } from "./collector-config-rules.ts";
 import { schemaProblems } from "./provider-schema.ts";
+import { ARM_RESOURCE_TYPES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, namespaceOf } from "../../infra/resource-providers.ts";
 
 const require = createRequire(import.meta.url);
 const resourceGrpc = require("@pulumi/pulumi/proto/resource_grpc_pb.js");
@@ -321,6 +322,17 @@ describe("the program under the Pulumi SDK's own runner", () => {
     for (const run of [full, pr, identityOnly]) {
       expect(run.registrations.flatMap((r) => schemaProblems(r.type, r.inputs))).toEqual([]);
     }
+  });
+
+  it("registers, before any up, the resource provider of every Azure type the program records (a new type cannot slip past)", () => {
+    const runs = [full, pr, identityOnly];
+    const tokens = new Set(runs.flatMap((run) => [...run.registrations.map((r) => r.type), ...run.invokes.map((i) => i.token)]).filter((t) => t.startsWith("azure-native:")));
+    expect([...tokens].filter((t) => !(t in ARM_RESOURCE_TYPES)), "types missing from infra/resource-providers.ts ARM_RESOURCE_TYPES").toEqual([]);
+    const needed = new Set([...tokens].flatMap((t) => (ARM_RESOURCE_TYPES[t] ? [namespaceOf(ARM_RESOURCE_TYPES[t]!)] : [])));
+    expect([...needed].filter((ns) => !RESOURCE_PROVIDERS.includes(ns) && !REGISTERED_BY_DEFAULT.has(ns))).toEqual([]);
+    // A person's first `pulumi up` in a new subscription runs the same registration (docs/deploy/pulumi.md).
+    const docs = readFileSync(join(REPO_ROOT, "docs/deploy/pulumi.md"), "utf8");
+    expect(docs).toMatch(/namespaces=\$\(node infra\/pipeline\/cli\.ts resource-providers\)[\s\S]{0,200}az provider register --namespace "\$namespace" --wait/);
   });
 
   it("gives every Azure resource a name its naming rule accepts, auto-named ones with the longest suffix", () => {
