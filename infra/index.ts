@@ -67,7 +67,7 @@ interface ApplicationIds {
   tenantId: pulumi.Output<string>;
 }
 
-function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: ApplicationIds; webhookRoleAssignment: pulumi.Resource } {
+function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: ApplicationIds; ready: pulumi.Resource[] } {
   if (settings.identity.kind !== "own") throw new Error("unreachable: ownIdentity without an own identity");
   const identity = new WebhookIdentity(base, {
     displayName: `secure-export (${settings.stack})`,
@@ -86,7 +86,7 @@ function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: Applicat
       servicePrincipalObjectId: identity.servicePrincipalObjectId,
       tenantId: entraClient.tenantId,
     },
-    webhookRoleAssignment: identity.webhookRoleAssignment,
+    ready: identity.ready,
   };
 }
 
@@ -113,7 +113,7 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
   const consoleUrl = pulumi.interpolate`https://${receiverFqdn}${CONSOLE_PATH}`;
 
   // A preview stack's shared application cannot list every preview's host: no console redirect there.
-  const identity = settings.identity.kind === "shared" ? { ids: sharedIdentity(settings.identity.stack), webhookRoleAssignment: undefined } : ownIdentity(consoleUrl);
+  const identity = settings.identity.kind === "shared" ? { ids: sharedIdentity(settings.identity.stack), ready: [] } : ownIdentity(consoleUrl);
 
   const database = settings.postgres && network
     ? new Database(base, {
@@ -165,7 +165,7 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
     identifierUri: identity.ids.appIdUri,
     tenantId: identity.ids.tenantId,
     // The receiver must be up before Azure Monitor is pointed at it.
-    dependsOn: [receiver.containerApp, ...(identity.webhookRoleAssignment ? [identity.webhookRoleAssignment] : [])],
+    dependsOn: [receiver.containerApp, ...identity.ready],
     ...(settings.exampleAlertRules
       ? { examples: { containerAppId: receiver.containerApp.id, resourceGroupId: resourceGroup.id, workspaceId: appEnvironment.workspace.id, location: resourceGroup.location } }
       : {}),

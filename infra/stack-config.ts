@@ -294,6 +294,14 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
   if (maxReplicas < minReplicas) throw new StackConfigError("maxReplicas", `must be at least minReplicas (${minReplicas}), got ${maxReplicas}`);
   const protect = boolean(raw, "protect", /^prod/.test(stack));
   if (preview && protect) throw new StackConfigError("protect", `cannot be true on a preview stack (${stack}): preview stacks are torn down`);
+  // Building here pushes with the registry's admin credentials (receiver-service.ts): a protected
+  // stack runs only an image the pipeline built and dev ran, deployed by digest.
+  if (protect && !identityOnly && !raw.image) {
+    throw new StackConfigError(
+      "image",
+      `is required on a protected stack (${stack}): it runs the image the pipeline built and deployed to dev, by digest (its deploy writes it into Pulumi.${stack}.yaml), and never builds one with a registry's admin user`,
+    );
+  }
   const connectorSettings = connectors(raw, secrets);
   return {
     stack,

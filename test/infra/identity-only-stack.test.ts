@@ -13,7 +13,7 @@ beforeAll(async () => {
   // The committed stack file's settings, with the pull-request pipeline as an owner.
   const committed = parse(readFileSync(`${REPO_ROOT}/Pulumi.preview-identity.yaml`, "utf8")).config as Record<string, unknown>;
   expect(committed["secure-export:identityOnly"]).toBe(true);
-  ({ resources, outputs } = await runProgram({ stack: "preview-identity", config: { identityOnly: "true", owners: JSON.stringify([PR_PIPELINE]) } }));
+  ({ resources, outputs } = await runProgram({ stack: "preview-identity", config: { identityOnly: "true", owners: JSON.stringify([PR_PIPELINE, DEPLOYER_OBJECT_ID]) } }));
 });
 
 describe("identity-only stack", () => {
@@ -24,6 +24,7 @@ describe("identity-only stack", () => {
       "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
       "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized",
       "azuread:index/servicePrincipal:ServicePrincipal",
+      "time:index/sleep:Sleep",
     ]);
     expect(find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment").inputs.principalObjectId).toBe(AZNS_SP_OBJECT_ID);
     expect(find(resources, "azuread:index/application:Application").inputs.singlePageApplication).toBeUndefined();

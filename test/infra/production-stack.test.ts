@@ -9,6 +9,8 @@ let resources: Registered[];
 let outputs: Record<string, unknown>;
 const FQDN = fqdnOf("prod");
 const OWNER = "0b0b0b0b-0000-4000-8000-00000000000b";
+const SHARED_ACR_ID = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared";
+const IMAGE = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
 const READER = "1e1e1e1e-0000-4000-8000-00000000001e";
 const OPERATOR = "0e0e0e0e-0000-4000-8000-00000000000e";
 // Fixed on purpose: assignments made with these ids must survive every later deployment.
@@ -26,7 +28,9 @@ beforeAll(async () => {
       minReplicas: "2",
       maxReplicas: "5",
       postgresSku: "Standard_B2s",
-      owners: JSON.stringify([OWNER]),
+      image: IMAGE,
+      imageRegistryId: SHARED_ACR_ID,
+      owners: JSON.stringify([OWNER, DEPLOYER_OBJECT_ID]),
       readers: JSON.stringify([READER]),
       operators: JSON.stringify([OPERATOR]),
     },
@@ -42,15 +46,18 @@ describe("production stack", () => {
     ]);
   });
 
-  it("creates the action group only after the AzNS role assignment and the receiver", () => {
+  it("creates the action group only after the receiver and after Entra had time to replicate the App ID URI and the AzNS role assignment", () => {
     const group = find(resources, "azure-native:monitor:ActionGroup");
-    expect(group.options.dependsOn).toEqual(expect.arrayContaining([
+    const replication = find(resources, "time:index/sleep:Sleep", (r) => r.name.endsWith("-entra-replication"));
+    expect(group.options.dependsOn).toEqual(expect.arrayContaining([replication.urn, find(resources, "azure-native:app:ContainerApp").urn]));
+    expect(replication.options.dependsOn).toEqual(expect.arrayContaining([
       find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment", (r) => r.inputs.appRoleId === WEBHOOK_ROLE_ID).urn,
-      find(resources, "azure-native:app:ContainerApp").urn,
+      find(resources, "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri").urn,
     ]));
+    expect(replication.inputs.createDuration).toBe("60s");
   });
 
-  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are the config's plus the deployer", () => {
+  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are exactly the config's (the deployer among them)", () => {
     const app = find(resources, "azuread:index/application:Application");
     expect(app.inputs.owners).toEqual([OWNER, DEPLOYER_OBJECT_ID].sort());
     expect(app.inputs.api).toMatchObject({ requestedAccessTokenVersion: 1, oauth2PermissionScopes: [expect.objectContaining({ value: "user_impersonation", type: "User", enabled: true })] });
@@ -135,13 +142,12 @@ describe("production stack", () => {
     expect(app.inputs.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: [`${find(resources, "azure-native:managedidentity:UserAssignedIdentity").name}-id`] });
   });
 
-  it("builds the receiver image into the stack's registry when no image is configured, not during a preview, and waits for the pull permission", () => {
-    const image = find(resources, "docker-build:index:Image");
-    expect(image.inputs).toMatchObject({ push: true, buildOnPreview: false, dockerfile: { location: "./receiver/Dockerfile" }, platforms: ["linux/amd64"] });
-    expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toMatch(/@sha256:/);
-    const pull = find(resources, "azure-native:authorization:RoleAssignment");
+  it("runs the recorded digest from the shared registry, builds nothing, and waits for the pull permission", () => {
+    expect(resources.filter((r) => r.type === "docker-build:index:Image" || r.type === "azure-native:containerregistry:Registry")).toEqual([]);
+    expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toBe(IMAGE);
+    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === UAMI.principalId);
     expect(pull.inputs).toMatchObject({ principalId: UAMI.principalId, principalType: "ServicePrincipal", roleDefinitionId: "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d" });
-    const wait = find(resources, "time:index/sleep:Sleep");
+    const wait = find(resources, "time:index/sleep:Sleep", (r) => r.name.endsWith("-pull-permission-propagation"));
     expect(wait.inputs.createDuration).toBe("120s");
     expect(find(resources, "azure-native:app:ContainerApp").options.dependsOn).toContain(wait.urn);
   });

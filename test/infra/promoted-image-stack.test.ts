@@ -1,13 +1,13 @@
 /** A stack deploying the pipeline's image by digest from a shared registry in another subscription: no build, AcrPull on that registry. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { find, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { DEPLOYER_OBJECT_ID, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 const SHARED = "/subscriptions/99999999-8888-7777-6666-555555555555/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared";
 const IMAGE = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
 let resources: Registered[];
 
 beforeAll(async () => {
-  ({ resources } = await runProgram({ stack: "prod", config: { image: IMAGE, imageRegistryId: SHARED } }));
+  ({ resources } = await runProgram({ stack: "prod", config: { image: IMAGE, imageRegistryId: SHARED, owners: DEPLOYER_OBJECT_ID } }));
 });
 
 describe("a stack promoting a prebuilt image", () => {

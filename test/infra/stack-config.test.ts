@@ -7,10 +7,11 @@ import { CONFIG_KEYS, DEFAULTS, ROUTING_SECRETS_KEY, SECRET_KEYS, StackConfigErr
 import { REPO_ROOT } from "../support/paths.ts";
 
 const OID = "0b0b0b0b-0000-4000-8000-00000000000b";
+const PROMOTED = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
 
 describe("parseStackConfig", () => {
   it("applies the documented defaults to a production stack", () => {
-    expect(parseStackConfig("prod", {})).toEqual({
+    expect(parseStackConfig("prod", { image: PROMOTED })).toEqual({
       stack: "prod",
       preview: false,
       identityOnly: false,
@@ -21,7 +22,7 @@ describe("parseStackConfig", () => {
       databaseMode: "postgres",
       // B1ms: 35 user connections, 5 kept for operators, 2 x 3 replicas during a rollout.
       postgres: { sku: "Standard_B1ms", tier: "Burstable", version: "16", poolMax: 5 },
-      image: undefined,
+      image: PROMOTED,
       imageRegistryId: undefined,
       minReplicas: 1,
       maxReplicas: 3,
@@ -32,6 +33,12 @@ describe("parseStackConfig", () => {
       routingRules: undefined,
       metrics: true,
     });
+  });
+
+  it("refuses to build the image on a protected stack: it runs only what the pipeline built, by digest (no registry admin user)", () => {
+    expect(() => parseStackConfig("prod", {})).toThrow("secure-export:image is required on a protected stack (prod)");
+    expect(() => parseStackConfig("staging", { protect: "true" })).toThrow("secure-export:image is required on a protected stack (staging)");
+    expect(parseStackConfig("staging", {}).image).toBeUndefined();
   });
 
   it("makes pr-* stacks previews: embedded store, one replica, unprotected, no database settings", () => {
