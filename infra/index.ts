@@ -102,12 +102,14 @@ function sharedIdentity(stack: string): ApplicationIds {
 
 function receiverStack(): Record<string, pulumi.Input<unknown>> {
   const azureClient = azureAuthorization.getClientConfigOutput();
-  const resourceGroup = new resources.ResourceGroup(base, { location: settings.location, tags: { "secure-export-stack": settings.stack } });
+  // With a private network the group outlives `pulumi destroy`, holding only the network that Azure
+  // releases late (network.ts): one outcome, a destroy that completes, and a clean-up command.
+  const resourceGroup = new resources.ResourceGroup(base, { location: settings.location, tags: { "secure-export-stack": settings.stack } }, { retainOnDelete: settings.postgres !== undefined });
   const rg = { resourceGroupName: resourceGroup.name, location: resourceGroup.location };
   // Created first: the database makes it its Entra administrator, the app runs as it.
   const receiverIdentity = new managedidentity.UserAssignedIdentity(base, rg);
 
-  const network = settings.postgres ? new PrivateNetwork(base, { ...rg, privateDnsZoneName: settings.names.privateDnsZone }) : undefined;
+  const network = settings.postgres ? new PrivateNetwork(base, { ...rg, privateDnsZoneName: settings.names.privateDnsZone, retainOnDelete: true }) : undefined;
   const appEnvironment = new AppEnvironment(base, { ...rg, ...(network ? { subnetId: network.containerAppsSubnetId } : {}) });
   const receiverFqdn = pulumi.interpolate`${settings.names.containerApp}.${appEnvironment.defaultDomain}`;
   const consoleUrl = pulumi.interpolate`https://${receiverFqdn}${CONSOLE_PATH}`;

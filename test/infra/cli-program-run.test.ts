@@ -22,6 +22,7 @@ import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, DEPLOYER_OBJECT_ID, G
 import { AZURE_CLI_CLIENT_ID } from "../../receiver/src/contract.ts";
 import { collectorConfigProblems } from "./collector-config-rules.ts";
 import { schemaProblems } from "./provider-schema.ts";
+import { deleteOrder, destroyProblems } from "./destroy-order.ts";
 import { ARM_RESOURCE_TYPES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, namespaceOf } from "../../infra/resource-providers.ts";
 
 const require = createRequire(import.meta.url);
@@ -48,6 +49,7 @@ interface Registration {
   dependencies: string[];
   protect: boolean;
   retainOnDelete: boolean;
+  parent?: string;
 }
 interface Run {
   code: number | null;
@@ -119,6 +121,7 @@ beforeAll(async () => {
         dependencies: request.getDependenciesList(),
         protect: request.getProtect() ?? false,
         retainOnDelete: request.getRetainondelete() ?? false,
+        ...(request.getParent() ? { parent: request.getParent() } : {}),
       });
       const response = new resourcePb.RegisterResourceResponse();
       response.setUrn(urn);
@@ -278,7 +281,6 @@ describe("the program under the Pulumi SDK's own runner", () => {
       expect(run.invokes).toContainEqual({ token: "azuread:index/getServicePrincipal:getServicePrincipal", args: { clientId: AZNS_CLIENT_ID } });
       expect(byType(run, "azuread:index/appRoleAssignment:AppRoleAssignment").map((r) => r.inputs.principalObjectId)).toContain(AZNS_SP_OBJECT_ID);
     }
-    expect(full.registrations.filter((r) => r.retainOnDelete)).toEqual([]);
   });
 
   it("starts the Container App only after the network, the database and its administrator, and the propagated pull permission", () => {
@@ -339,6 +341,17 @@ describe("the program under the Pulumi SDK's own runner", () => {
     // A person's first `pulumi up` in a new subscription runs the same registration (docs/deploy/pulumi.md).
     const docs = readFileSync(join(REPO_ROOT, "docs/deploy/pulumi.md"), "utf8");
     expect(docs).toMatch(/namespaces=\$\(node infra\/pipeline\/cli\.ts resource-providers\)[\s\S]{0,200}az provider register --namespace "\$namespace" --wait/);
+  });
+
+  it("destroys in an order Azure accepts: the network it releases late retained with its group, PostgreSQL after its clients and before its network, soft-deleted resources auto-named", () => {
+    for (const run of [full, pr, identityOnly]) expect({ stack: run.registrations[0]!.name, problems: destroyProblems(run.registrations) }).toEqual({ stack: run.registrations[0]!.name, problems: [] });
+    const retained = (run: Run) => run.registrations.filter((r) => r.retainOnDelete).map((r) => r.type).sort();
+    expect(retained(full)).toEqual(["azure-native:network:VirtualNetwork", "azure-native:resources:ResourceGroup"]);
+    // A preview stack has no network: its destroy leaves nothing.
+    expect(retained(pr)).toEqual([]);
+    const order = deleteOrder(full.registrations).map((urn) => full.registrations.find((r) => r.urn === urn)!.type);
+    expect(order.indexOf("azure-native:app:ContainerApp")).toBeLessThan(order.indexOf("azure-native:dbforpostgresql:Server"));
+    expect(order.indexOf("azure-native:dbforpostgresql:Server")).toBeLessThan(order.indexOf("azure-native:privatedns:VirtualNetworkLink"));
   });
 
   it("gives every Azure resource a name its naming rule accepts, auto-named ones with the longest suffix", () => {
