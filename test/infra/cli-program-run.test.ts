@@ -245,7 +245,7 @@ beforeAll(async () => {
     image: `contososhared.azurecr.io/secure-export-receiver@sha256:${"c".repeat(64)}`,
     imageRegistryId: "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared",
   });
-  identityOnly = await preview("preview-identity", { identityOnly: "true", owners: DEPLOYER_OBJECT_ID });
+  identityOnly = await preview("preview-identity", { identityOnly: "true", sharedEnvironment: "true", owners: DEPLOYER_OBJECT_ID });
   notAnOwner = await preview("staging", { databaseMode: "embedded", owners: "0b0b0b0b-0000-4000-8000-00000000000b" });
   clashingSecret = await preview("staging", { receiverEnvironment: JSON.stringify({ LOG_LEVEL: "debug" }), routingSecrets: JSON.stringify({ ENTRA_TENANT_ID: "x" }) }, ["routingSecrets"]);
   badRouting = await preview("staging", {
@@ -554,7 +554,8 @@ describe("the Container App behind Container Apps' ingress, its metrics scraped 
       expect(config.exporters.azuremonitor.connection_string).toBe(`\${env:${CONNECTION_STRING_VARIABLE}}`);
       expect(one(run, "azure-native:app:ContainerApp").inputs.configuration.secrets).toContainEqual({ name: secret, value: APPINSIGHTS_CONNECTION_STRING });
       const component = one(run, "azure-native:applicationinsights:Component");
-      expect(component.inputs).toMatchObject({ ingestionMode: "LogAnalytics", workspaceResourceId: `${one(run, "azure-native:operationalinsights:Workspace").name}-id` });
+      const workspaceId = run === pr ? SHARED_IDENTITY.workspaceId : `${one(run, "azure-native:operationalinsights:Workspace").name}-id`;
+      expect(component.inputs).toMatchObject({ ingestionMode: "LogAnalytics", workspaceResourceId: workspaceId });
     }
     expect(byType(identityOnly, "azure-native:applicationinsights:Component")).toEqual([]);
   });

@@ -34,6 +34,9 @@ export const SHARED_IDENTITY = {
   applicationObjectId: "5a5a5a5a-0000-4000-8000-0000000000a5",
   servicePrincipalObjectId: "5b5b5b5b-0000-4000-8000-0000000000b6",
   tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  environmentId: "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/secexp-preview-identity1a2b3c4d/providers/Microsoft.App/managedEnvironments/secexp-preview-identity5e6f7a8b",
+  environmentDefaultDomain: "previewhill-5678.westeurope.azurecontainerapps.io",
+  workspaceId: "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/secexp-preview-identity1a2b3c4d/providers/Microsoft.OperationalInsights/workspaces/secexp-preview-identity9c0d1e2f",
 };
 /** What an Application Insights component reports as its connection string (a credential: it admits telemetry). */
 export const APPINSIGHTS_CONNECTION_STRING = "InstrumentationKey=00000000-aaaa-4bbb-8ccc-dddddddddddd;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";

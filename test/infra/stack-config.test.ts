@@ -15,6 +15,7 @@ describe("parseStackConfig", () => {
       stack: "prod",
       preview: false,
       identityOnly: false,
+      sharedEnvironment: false,
       identity: { kind: "own", owners: [], readers: [], operators: [] },
       location: "westeurope",
       namePrefix: "secexp",
