@@ -134,8 +134,10 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
   // With a private network the group outlives `pulumi destroy`, holding only the network that Azure
   // releases late (network.ts): one outcome, a destroy that completes, and a clean-up command.
   const { resourceGroup, rg } = stackResourceGroup(settings.postgres !== undefined);
-  // Created first: the database makes it its Entra administrator, the app runs as it.
+  // Created first: the app runs as it, and its name is its database role (data rights only).
   const receiverIdentity = new managedidentity.UserAssignedIdentity(base, rg);
+  // The server's Entra administrator: only the migration job runs as it (migration-job.ts).
+  const databaseAdministrator = settings.postgres ? new managedidentity.UserAssignedIdentity(`${base}-db-admin`, rg) : undefined;
 
   const network = settings.postgres ? new PrivateNetwork(base, { ...rg, privateDnsZoneName: settings.names.privateDnsZone, retainOnDelete: true }) : undefined;
   const shared = settings.identity.kind === "shared" ? sharedStack(settings.identity.stack) : undefined;
@@ -152,7 +154,7 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
   // A preview stack's shared application cannot list every preview's host: no console redirect there.
   const identity = shared ? { ids: shared.ids, ready: [] } : ownIdentity(consoleUrl);
 
-  const database = settings.postgres && network
+  const database = settings.postgres && network && databaseAdministrator
     ? new Database(base, {
         ...rg,
         settings: settings.postgres,
@@ -160,7 +162,8 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
         subnetId: network.postgresSubnetId,
         privateDnsZoneId: network.postgresDnsZone.id,
         networkReady: [network.postgresDnsLink],
-        administrator: { principalId: receiverIdentity.principalId, name: receiverIdentity.name },
+        administrator: { principalId: databaseAdministrator.principalId, name: databaseAdministrator.name },
+        user: { name: receiverIdentity.name },
         protect: settings.protect,
       })
     : undefined;
@@ -191,6 +194,15 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
     embeddedStore: settings.databaseMode === "embedded",
     ...(metrics ? { metrics: { connectionString: metrics.connectionString } } : {}),
     dependsOn: [...(network ? [network] : []), ...(database?.ready ?? [])],
+    ...(database && databaseAdministrator
+      ? {
+          migration: {
+            administrator: { id: databaseAdministrator.id, principalId: databaseAdministrator.principalId, clientId: databaseAdministrator.clientId },
+            administratorConnectionString: database.administratorConnectionString,
+            receiverRole: receiverIdentity.name,
+          },
+        }
+      : {}),
   });
   const webhookUrl = pulumi.interpolate`https://${receiverFqdn}/api/alerts`;
 

@@ -16,7 +16,7 @@ describe("a stack promoting a prebuilt image", () => {
     const app = find(resources, "azure-native:app:ContainerApp");
     expect(app.inputs.template.containers[0].image).toBe(IMAGE);
     expect(app.inputs.configuration.registries).toEqual([{ server: "contososhared.azurecr.io", identity: app.inputs.identity.userAssignedIdentities[0] }]);
-    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.scope === SHARED);
+    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.scope === SHARED && r.inputs.principalId === "uai-principal-id");
     // The role definition named in the registry's subscription, as ARM stores it.
     expect(pull.inputs).toMatchObject({ principalId: "uai-principal-id", roleDefinitionId: "/subscriptions/99999999-8888-7777-6666-555555555555/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d" });
   });

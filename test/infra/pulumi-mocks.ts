@@ -41,6 +41,8 @@ export const SHARED_IDENTITY = {
 /** What an Application Insights component reports as its connection string (a credential: it admits telemetry). */
 export const APPINSIGHTS_CONNECTION_STRING = "InstrumentationKey=00000000-aaaa-4bbb-8ccc-dddddddddddd;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
 export const UAMI = { principalId: "uai-principal-id", clientId: "0a1d0a1d-0000-4000-8000-00000000001d" };
+/** The database administrator identity (the migration job's). */
+export const DB_ADMIN_UAMI = { principalId: "db-admin-principal-id", clientId: "0ad10ad1-0000-4000-8000-0000000000ad" };
 
 /** Microsoft Graph's service principal in the tenant (the OpenID Connect scopes' resource). */
 export const GRAPH_SP_OBJECT_ID = "9a9a9a9a-0000-4000-8000-0000000000a9";
@@ -86,7 +88,9 @@ export function computed(type: string, name: string, inputs: Record<string, any>
     case "azure-native:operationalinsights:Workspace":
       return { customerId: "workspace-customer-id", name };
     case "azure-native:managedidentity:UserAssignedIdentity":
-      return { ...UAMI, name: `${name}4f00d1e5` };
+      return { ...(name.endsWith("-db-admin") ? DB_ADMIN_UAMI : UAMI), name: `${name}4f00d1e5` };
+    case "azure-native:app:Job":
+      return { name: inputs.jobName ?? name };
     case "azure-native:network:VirtualNetwork":
       return { name };
     case "azure-native:privatedns:PrivateZone":
