@@ -548,7 +548,7 @@ describe("the Container App behind Container Apps' ingress, its metrics scraped 
   it("runs the collector sidecar on its config variable, scraping the port the receiver serves metrics on, exporting with the component's connection string", () => {
     for (const run of [full, pr]) {
       const [receiver, collector] = containersOf(run);
-      expect(collector).toMatchObject({ name: "metrics-collector", image: expect.stringMatching(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/), args: [`--config=env:${COLLECTOR_CONFIG_VARIABLE}`] });
+      expect(collector).toMatchObject({ name: "metrics-collector", image: expect.stringMatching(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/), args: [`--config=env:${COLLECTOR_CONFIG_VARIABLE}`] });
       const env = envOf(collector!);
       const config = parse(env[COLLECTOR_CONFIG_VARIABLE]!.value!);
       const targets = config.receivers.prometheus.config.scrape_configs.flatMap((c: any) => c.static_configs.flatMap((s: any) => s.targets));

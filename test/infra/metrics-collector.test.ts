@@ -10,7 +10,9 @@
  *   metrics land in Application Insights' `customMetrics` (exporter/azuremonitorexporter/README.md);
  * - `prometheus` receiver: `config.scrape_configs[]`, Prometheus' own scrape configuration;
  * - image tag 0.139.0 published (Renovate: plengauer/Thoth#2339 "Update otel/opentelemetry-collector-contrib
- *   Docker tag to v0.139.0", open-telemetry/opentelemetry-helm-charts#1930).
+ *   Docker tag to v0.139.0", open-telemetry/opentelemetry-helm-charts#1930), and its digest
+ *   sha256:faf125d6…cd68fd as independent public projects pin it (testcontainers integration tests and
+ *   Kubernetes manifests found by searching public GitHub code for "opentelemetry-collector-contrib:0.139.0@sha256").
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -28,8 +30,8 @@ describe("the metrics collector sidecar", () => {
   const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
   const config = parse((env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value);
 
-  it("pins a published otelcol-contrib release and reads its whole config from one variable through the env provider", () => {
-    expect(COLLECTOR_IMAGE).toBe("otel/opentelemetry-collector-contrib:0.139.0");
+  it("pins a published otelcol-contrib release by digest and reads its whole config from one variable through the env provider", () => {
+    expect(COLLECTOR_IMAGE).toBe("otel/opentelemetry-collector-contrib:0.139.0@sha256:faf125d656fa47cea568b2f3b4494efd2525083bc75c1e96038bc23f05cd68fd");
     expect(container.args).toEqual([`--config=env:${COLLECTOR_CONFIG_VARIABLE}`]);
     expect(env[COLLECTOR_CONFIG_VARIABLE]).toHaveProperty("value");
   });
