@@ -42,6 +42,13 @@ describe("parseStackConfig", () => {
     expect(parseStackConfig("staging", {}).image).toBeUndefined();
   });
 
+  it("shares the preview environment only from an identity-only stack, and refuses a database server in it", () => {
+    expect(parseStackConfig("preview-identity", { identityOnly: "true", sharedEnvironment: "true" })).toMatchObject({ identityOnly: true, sharedEnvironment: true });
+    expect(() => parseStackConfig("staging", { sharedEnvironment: "true" })).toThrow("secure-export:sharedEnvironment only applies with identityOnly");
+    expect(parseStackConfig("staging", { identityStack: "o/secure-export/preview-identity" }).databaseMode).toBe("embedded");
+    expect(() => parseStackConfig("pr-3", { identityStack: "o/secure-export/preview-identity", databaseMode: "postgres" })).toThrow("secure-export:databaseMode cannot be postgres with identityStack");
+  });
+
   it("makes pr-* stacks previews: embedded store, one replica, unprotected, no database settings", () => {
     expect(parseStackConfig("pr-17", {})).toMatchObject({ preview: true, databaseMode: "embedded", postgres: undefined, minReplicas: 1, maxReplicas: 1, protect: false });
     expect(parseStackConfig("review-17", { previewStackPattern: "review-*" }).preview).toBe(true);
