@@ -3,7 +3,7 @@
  * in the stack's environment (so inside its private network, the only place the server is
  * reachable), running the receiver's image as the server's Microsoft Entra administrator identity.
  * It applies the migrations and grants the receiver's own identity data rights only
- * (receiver/src/store/migrate-main.ts); the receiver signs in as that least-privilege role.
+ * (receiver/src/migrate-job.ts); the receiver signs in as that least-privilege role.
  *
  * When it runs: once for each image (and each receiver identity) the stack deploys, before that
  * image's receiver revision starts. A manually triggered job runs only when started (Microsoft
@@ -23,7 +23,7 @@ import { WORKLOAD_PROFILE } from "./app-environment.ts";
 /** Unique within the stack's resource group (the only job there); fits the 32-character rule for any stack. */
 export const MIGRATION_JOB_NAME = "secure-export-migrate";
 /** The job's entry in the receiver image (receiver/Dockerfile copies receiver/src). */
-export const MIGRATION_COMMAND = ["node", "receiver/src/store/migrate-main.ts"];
+export const MIGRATION_COMMAND = ["node", "receiver/src/migrate-job.ts"];
 /** Seconds one execution may take: migrations of a ledger, well within ACA's limits. */
 export const MIGRATION_TIMEOUT_SECONDS = 900;
 

@@ -157,7 +157,7 @@ describe("production stack", () => {
     });
     const [container] = job.inputs.template.containers;
     expect(container.image).toBe(IMAGE);
-    expect(container.command).toEqual(["node", "receiver/src/store/migrate-main.ts"]);
+    expect(container.command).toEqual(["node", "receiver/src/migrate-job.ts"]);
     expect(Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]))).toEqual({
       DATABASE_URL: `postgres://${administrator.name}4f00d1e5@${server.name}.postgres.database.azure.com:5432/secure_export?sslmode=verify-full`,
       DATABASE_AUTH: "azure-managed-identity",

@@ -1,6 +1,6 @@
 /**
  * The receiver's own PostgreSQL role in Azure: data rights on the ledger's tables, nothing more. The
- * stack's migration job (migrate-main.ts) runs as the server's Microsoft Entra administrator, which
+ * stack's migration job (receiver/src/migrate-job.ts) runs as the server's Microsoft Entra administrator, which
  * owns the schema, and grants these after every migration run; the receiver signs in as its own
  * managed identity and can neither change the schema nor create roles.
  *

@@ -3,7 +3,7 @@
  * in its own transaction. An advisory lock lets several replicas start against one database.
  *
  * A role with data rights only (the receiver in Azure: migrations are the stack's migration job's,
- * migrate-main.ts) finds nothing pending and needs no DDL right: the schema is read before anything
+ * receiver/src/migrate-job.ts) finds nothing pending and needs no DDL right: the schema is read before anything
  * is created. If something is pending and the role may not apply it, the error says so.
  */
 import { readdir, readFile } from "node:fs/promises";

@@ -1,6 +1,6 @@
 /**
  * The receiver's least-privilege PostgreSQL role, on the local server: the migration job's entry
- * (receiver/src/store/migrate-main.ts, run as a process as the stack runs it) migrates as the schema's
+ * (receiver/src/migrate-job.ts, run as a process as the stack runs it) migrates as the schema's
  * owner and grants the receiver's role data rights only; the receiver then starts as that role, reads
  * and writes, and can change no schema and create no role; a migration it lacks is named, not hidden.
  * The Entra principal is created through pgaadauth_create_principal_with_oid with the signature
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe("the migration job and the receiver's own role", () => {
   it("the job migrates and grants; the receiver's role then starts, reads and writes, and changes nothing else", async () => {
-    const job = await run(["receiver/src/store/migrate-main.ts"], { PATH: process.env.PATH, DATABASE_URL: database.url, DATABASE_AUTH: "password", RECEIVER_DATABASE_ROLE: role });
+    const job = await run(["receiver/src/migrate-job.ts"], { PATH: process.env.PATH, DATABASE_URL: database.url, DATABASE_AUTH: "password", RECEIVER_DATABASE_ROLE: role });
     expect({ code: job.code, stderr: job.stderr }).toEqual({ code: 0, stderr: "" });
     expect(job.stdout).toMatch(/^applied migrations 1, 2, .*\n.* may read and write the data of secure_export_test_\w+, and change nothing else\n$/);
 
@@ -56,7 +56,7 @@ describe("the migration job and the receiver's own role", () => {
       await receiver.close();
     }
     // Run again (the next deploy): nothing to apply, the grants are the same.
-    const again = await run(["receiver/src/store/migrate-main.ts"], { PATH: process.env.PATH, DATABASE_URL: database.url, DATABASE_AUTH: "password", RECEIVER_DATABASE_ROLE: role });
+    const again = await run(["receiver/src/migrate-job.ts"], { PATH: process.env.PATH, DATABASE_URL: database.url, DATABASE_AUTH: "password", RECEIVER_DATABASE_ROLE: role });
     expect(again.stdout).toMatch(/^schema up to date\n/);
   });
 
@@ -68,7 +68,7 @@ describe("the migration job and the receiver's own role", () => {
   });
 
   it("the job names what it lacks and exits 1", async () => {
-    const job = await run(["receiver/src/store/migrate-main.ts"], { PATH: process.env.PATH, DATABASE_URL: database.url, DATABASE_AUTH: "password" });
+    const job = await run(["receiver/src/migrate-job.ts"], { PATH: process.env.PATH, DATABASE_URL: database.url, DATABASE_AUTH: "password" });
     expect({ code: job.code, stderr: job.stderr.trim() }).toEqual({ code: 1, stderr: "secure-export migrate: RECEIVER_DATABASE_ROLE is required" });
   });
 

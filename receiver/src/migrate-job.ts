@@ -1,7 +1,7 @@
 /**
  * The migration job's entry (what the stack's Container Apps job runs, inside the private network,
  * as the server's Microsoft Entra administrator): apply the migrations, make sure the receiver's
- * identity has its PostgreSQL role, and grant it data rights only (database-roles.ts). Configured
+ * identity has its PostgreSQL role, and grant it data rights only (store/database-roles.ts). Configured
  * from the environment; one line per step; exits 1 naming the problem.
  *
  *   DATABASE_URL                  postgres://{administrator identity}@{server}:5432/{database}?sslmode=verify-full
@@ -10,10 +10,11 @@
  *   RECEIVER_DATABASE_ROLE        the receiver identity's name (its DATABASE_URL user)
  *   RECEIVER_DATABASE_OBJECT_ID   the receiver identity's principal (object) id; unset: the role must exist
  */
-import { entraDatabasePassword } from "./entra-database-token.ts";
-import { ensureEntraServiceRole, grantDataRights } from "./database-roles.ts";
-import { migrate } from "./migrate.ts";
-import { openPostgres } from "./postgres-database.ts";
+import { managedIdentityToken } from "./azure/managed-identity.ts";
+import { DATABASE_AUTH_MANAGED_IDENTITY, POSTGRES_ENTRA_RESOURCE } from "./contract.ts";
+import { ensureEntraServiceRole, grantDataRights } from "./store/database-roles.ts";
+import { migrate } from "./store/migrate.ts";
+import { openPostgres } from "./store/postgres-database.ts";
 
 function required(name: string): string {
   const value = process.env[name]?.trim();
@@ -26,9 +27,12 @@ async function main(): Promise<void> {
   const role = required("RECEIVER_DATABASE_ROLE");
   const objectId = process.env.RECEIVER_DATABASE_OBJECT_ID?.trim();
   const auth = process.env.DATABASE_AUTH?.trim() || "password";
-  if (auth !== "password" && auth !== "azure-managed-identity") throw new Error(`DATABASE_AUTH must be password or azure-managed-identity, got "${auth}"`);
+  if (auth !== "password" && auth !== DATABASE_AUTH_MANAGED_IDENTITY) throw new Error(`DATABASE_AUTH must be password or ${DATABASE_AUTH_MANAGED_IDENTITY}, got "${auth}"`);
   const clientId = process.env.AZURE_CLIENT_ID?.trim();
-  const password = auth === "azure-managed-identity" ? entraDatabasePassword(clientId ? { clientId } : {}) : undefined;
+  const password =
+    auth === DATABASE_AUTH_MANAGED_IDENTITY
+      ? managedIdentityToken({ resource: POSTGRES_ENTRA_RESOURCE, purpose: "database token", code: "DATABASE_TOKEN_UNAVAILABLE", ...(clientId ? { clientId } : {}) })
+      : undefined;
   const open = (target: URL) => openPostgres({ connectionString: target.toString(), maxConnections: 2, ...(password ? { password } : {}) });
   const database = decodeURIComponent(url.pathname.slice(1));
 
