@@ -57,7 +57,7 @@ function portIsFree(port: number, host: string): Promise<boolean> {
  * A default port, or any free port when another program holds the default. A port the user set is
  * used as set: if it is taken, start-up fails saying so.
  */
-async function defaultPort(port: number): Promise<{ port: number; replaced: number | null }> {
+export async function defaultPort(port: number): Promise<{ port: number; replaced: number | null }> {
   return (await portIsFree(port, "127.0.0.1")) ? { port, replaced: null } : { port: 0, replaced: port };
 }
 
