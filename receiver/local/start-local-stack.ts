@@ -160,9 +160,9 @@ export function describeLocalStack(stack: LocalStack): string {
         ]
       : []),
     "",
-    "Send an alert (in another terminal):",
-    `  npm run send-alert -- ${fixture}${sendFlags}`,
-    `  npm run send-alert -- ${fixture} --resolve${sendFlags}`,
+    "Send an alert (in another terminal); --new gives it a fresh alertId, so it opens a new incident",
+    "(and ticket) every time, and the answer prints the command that resolves it:",
+    `  npm run send-alert -- ${fixture} --new${sendFlags}`,
     "",
     "See what the receiver holds:",
     `  npx secure-export incidents list${cliFlags}`,

@@ -47,6 +47,10 @@ describe("npm start -- --with-itsm", () => {
     const send = bannerCommand("npm run send-alert --").slice(4);
     const sent = await run(["receiver/local/send-alert.ts", ...send], { PATH: process.env.PATH });
     expect(sent.stdout).toMatch(/^202 Accepted/);
+    // The same command again is a new alert too (a sample sent as it is would be a duplicate and open no ticket).
+    const again = await run(["receiver/local/send-alert.ts", ...send], { PATH: process.env.PATH });
+    expect(again.stdout).toContain('"duplicate":false');
+    expect(JSON.parse(again.stdout.split("\n")[1]!).incidentId).not.toBe(JSON.parse(sent.stdout.split("\n")[1]!).incidentId);
 
     // npx secure-export incidents list --receiver URL
     const list = bannerCommand("npx secure-export incidents list").slice(2);

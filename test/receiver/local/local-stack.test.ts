@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPglite } from "../../../receiver/src/store/pglite-database.ts";
+import { fixture } from "../../support/fixtures.ts";
 import { run, start, waitReady, type Running } from "../../support/processes.ts";
 
 let dataDir: string;
@@ -50,6 +51,25 @@ describe("the local stack", () => {
     expect(existsSync(join(dataDir, "receiver.lock"))).toBe(true);
   });
 
+  it("send-alert says when the receiver already had an alert, and --new sends it as a new one that the command it prints resolves", async () => {
+    const sample = "test/fixtures/azure-monitor/logalertsv2-fired.json";
+    await sendAlert(sample);
+    const again = await sendAlert(sample);
+    expect(again.stdout).toContain('"duplicate":true');
+    expect(again.stdout).toContain("Already received");
+    expect(again.stdout).toContain("Add --new to send it as a new alert.");
+
+    const fresh = await sendAlert(sample, "--new");
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain('"duplicate":false');
+    const resolveWith = /Resolve it with: npm run send-alert -- (.*)$/m.exec(fresh.stdout)![1]!.split(" ");
+    expect(resolveWith).toEqual(expect.arrayContaining([sample, "--resolve", "--alert-id"]));
+    const resolved = await run(["receiver/local/send-alert.ts", ...resolveWith], { PATH: process.env.PATH });
+    expect(resolved.stdout).toMatch(/^202 Accepted/);
+    expect(resolved.stdout).toContain('"duplicate":false');
+    expect(JSON.parse(resolved.stdout.split("\n")[1]!).incidentId).toBe(JSON.parse(fresh.stdout.split("\n")[1]!).incidentId);
+  });
+
   it("accepts a fired alert and its resolution sent with send-alert, and keeps them across a restart", async () => {
     const fired = await sendAlert("test/fixtures/azure-monitor/metric-static-fired.json");
     expect(fired.stdout).toMatch(/^202 Accepted/);
@@ -60,11 +80,24 @@ describe("the local stack", () => {
     expect(await stack.stop("SIGINT")).toBe(0);
     const db = await openPglite(join(dataDir, "pglite"));
     try {
-      const { rows } = await db.query<{ monitor_condition: string }>("SELECT monitor_condition FROM notifications ORDER BY id");
+      const { rows } = await db.query<{ monitor_condition: string }>("SELECT monitor_condition FROM notifications WHERE alert_id = $1 ORDER BY id", [
+        fixture("metric-static-fired.json").data.essentials.alertId,
+      ]);
       expect(rows.map((r) => r.monitor_condition)).toEqual(["Fired", "Resolved"]);
     } finally {
       await db.close();
     }
+  });
+
+  it("send-alert --help prints its usage, and a wrong option one line and the usage, without a stack", async () => {
+    const help = await run(["receiver/local/send-alert.ts", "--help"], { PATH: process.env.PATH });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run send-alert -- <payload\.json> \[--new\]/);
+    expect(help.stdout).toContain("--alert-id ID");
+    const wrong = await run(["receiver/local/send-alert.ts", "--nwe", "x.json"], { PATH: process.env.PATH });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^send-alert: Unknown option '--nwe'.*\n\nusage: npm run send-alert/);
+    expect(wrong.stderr).not.toMatch(/^\s+at /m);
   });
 
   it("send-alert says so when nothing is listening", async () => {
