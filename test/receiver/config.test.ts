@@ -22,7 +22,7 @@ describe("loadConfig", () => {
         authority: "https://login.microsoftonline.com",
         clockToleranceSeconds: 300,
         keysRefreshSeconds: 86_400,
-        keysMinRefetchSeconds: 10,
+        keysMinRefetchSeconds: 5,
       },
       databaseUrl: undefined,
       databaseAuth: { kind: "password" },
