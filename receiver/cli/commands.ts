@@ -5,6 +5,7 @@ import type { ConfigurationItem, Delivery, Incident, IncidentDetail } from "../s
 import type { ReceiverClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { fields, table, when } from "./format.ts";
+import { checkRulesFile } from "./rules-check.ts";
 
 type IncidentView = Static<typeof Incident>;
 type IncidentDetailView = Static<typeof IncidentDetail>;
@@ -265,6 +266,19 @@ export const COMMANDS: Command[] = [
             ]) + moreHint(items.length, more)
           : values.unbound ? "No unbound configuration items." : "No configuration items yet.";
       print(out, values, items, human);
+    },
+  },
+  {
+    path: ["rules", "check"],
+    args: ["<file>"],
+    summary: "Check a routing rules file offline, with the receiver's own checker (like amtool check-config)",
+    options: {},
+    async run(_client, args, _values, out) {
+      const file = requireArg(args, "file");
+      const problems = checkRulesFile(file, process.env);
+      // The receiver's own words, as start-up would print them with ROUTING_RULES_FILE=<file>.
+      if (problems) throw new CliError(problems);
+      out(`${file}: valid; the receiver would start with ROUTING_RULES_FILE=${file}.`);
     },
   },
   {
