@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
+import { actorOf } from "../../auth/token-rules.ts";
 import { storableText, utcTime } from "../../ledger/prepare-notification.ts";
 import { resolveIncident } from "../../ledger/resolve-incident.ts";
 import { countIncidentChanges } from "../../metrics.ts";
@@ -92,7 +93,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { id } = request.params as Static<typeof IdParams>;
       const text = (request.body as Static<typeof ResolveBody> | undefined)?.note;
       const note = text === undefined ? null : storableText(text);
-      const actor = request.principal!.objectId ?? request.principal!.callerId;
+      const actor = actorOf(request.principal!);
       const outcome = isUuid(id) ? await resolveIncident(ctx.db, { incidentId: id, actor, note, at: new Date().toISOString() }, ctx.targets) : null;
       if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
       countIncidentChanges(ctx.metrics, outcome.events, outcome.incident.family);
