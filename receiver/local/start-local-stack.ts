@@ -3,7 +3,10 @@
  * BMC Helix, and the receiver wired to them through its normal configuration. `npm start` runs it;
  * tests start it in-process to drive the stand-ins' faults.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigErrors, loadConfig, type ReceiverConfig } from "../src/config.ts";
 import { ConfigError, integer } from "../src/env.ts";
 import { startReceiver, type RunningReceiver, type StartOptions } from "../src/receiver.ts";
@@ -70,10 +73,30 @@ function issuerPortSetting(env: LocalStackOptions["env"]): number | undefined {
   }
 }
 
-async function startItsmStandIns() {
+const SAMPLES = fileURLToPath(new URL("../../test/fixtures/azure-monitor/", import.meta.url));
+
+/** The Azure resources the bundled samples fire on, as CMDB records keyed by ARM id the way ServiceNow's Azure discovery keys them. */
+function sampleResources(): Array<{ name: string; object_id: string }> {
+  const ids = new Set<string>();
+  for (const file of readdirSync(SAMPLES).filter((f) => f.endsWith(".json"))) {
+    const essentials = (JSON.parse(readFileSync(join(SAMPLES, file), "utf8")) as { data?: { essentials?: { alertTargetIDs?: unknown } } }).data?.essentials;
+    for (const id of Array.isArray(essentials?.alertTargetIDs) ? essentials.alertTargetIDs : []) if (typeof id === "string" && id.startsWith("/subscriptions/")) ids.add(id.toLowerCase());
+  }
+  return [...ids].map((id) => ({ name: id.split("/").at(-1)!, object_id: id }));
+}
+
+/**
+ * The stand-ins keep their tickets in DATA_DIR/itsm, so a restart neither forgets them nor reuses
+ * their numbers, and the ServiceNow one knows the samples' resources, so a ticket is bound to its CI.
+ */
+async function startItsmStandIns(dataDir: string) {
   // The stand-ins live with the tests; they are loaded only when asked for, from a repository checkout.
   const [{ startServiceNowFake }, { startBmcHelixFake }] = await Promise.all([import("../../test/fakes/servicenow-fake.ts"), import("../../test/fakes/bmc-helix-fake.ts")]);
-  const [serviceNow, bmcHelix] = await Promise.all([startServiceNowFake(), startBmcHelixFake()]);
+  const [serviceNow, bmcHelix] = await Promise.all([
+    startServiceNowFake({ stateFile: join(dataDir, "itsm", "servicenow.json") }),
+    startBmcHelixFake({ stateFile: join(dataDir, "itsm", "bmc-helix.json") }),
+  ]);
+  for (const ci of sampleResources()) serviceNow.addCi(ci);
   return { serviceNow, bmcHelix };
 }
 
@@ -99,7 +122,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let itsm: LocalStack["itsm"] = null;
   let receiver: RunningReceiver | null = null;
   try {
-    itsm = options.withItsm ? await startItsmStandIns() : null;
+    // The receiver's own DATA_DIR (its default too): the stand-ins start first, since its configuration names their URLs.
+    itsm = options.withItsm ? await startItsmStandIns(env.DATA_DIR?.trim() || ".data") : null;
     const config = loadConfig({
       HOST: "127.0.0.1",
       // A second receiver on one machine must not collide on 9464 (OpenTelemetry's default too):
