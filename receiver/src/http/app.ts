@@ -158,7 +158,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   routingRoutes(app, ctx);
   healthRoutes(app, ctx);
   await consoleRoutes(app, ctx);
-  await docsRoutes(app);
+  await docsRoutes(app, ctx.config);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
