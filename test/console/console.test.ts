@@ -111,7 +111,7 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     // Another operator (the CLI's tool identity) resolves it while this page still shows it open.
     expect((await api.post(`/api/incidents/${alert.incidentId}/resolve`, { note: "done elsewhere" })).status).toBe(200);
     await page.getByRole("button", { name: "Resolve incident" }).click();
-    await expect.poll(() => page.getByRole("status").filter({ hasText: "already" }).textContent(), WAIT).toMatch(/^This incident was already resolved by .*: done elsewhere; nothing changed\.$/);
+    await expect.poll(() => page.getByRole("status").filter({ hasText: "This incident was already" }).textContent(), WAIT).toMatch(/^This incident was already resolved by .*: done elsewhere; nothing changed\.$/);
     await expect.poll(() => page.getByRole("button", { name: "Resolve incident" }).count(), WAIT).toBe(0);
     const stored = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
     expect(stored.timeline.filter((e: any) => e.type === "resolved")).toHaveLength(1);

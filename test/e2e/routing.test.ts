@@ -184,9 +184,15 @@ describe.each(STORE_KINDS)("routing rules on $name", (kind) => {
     expect(fakes.a.incidents().filter((i) => /held-(open|resolved)/.test(i.description ?? ""))).toEqual([]);
 
     await eventually(() => fakes.a.incidents().find((i) => i.description?.includes("held-open")), "the held incident sent when the window ends", 40_000);
-    const released = (await api().get(`/api/incidents/${stillOpen.id}`)).body;
+    const released = await eventually(async () => {
+      const incident = (await api().get(`/api/incidents/${stillOpen.id}`)).body;
+      return incident.timeline.some((e: { type: string }) => e.type === "ticket_created") && incident;
+    }, "the ticket in the released incident's timeline");
     expect(released.hold).toBeNull();
-    expect(released.timeline.at(-1)).toMatchObject({ type: "released", detail: { window: "patch-night", sent: true } });
+    // Released, then the ticket it was held from.
+    const afterHold = released.timeline.slice(released.timeline.findIndex((e: { type: string }) => e.type === "released"));
+    expect(afterHold[0]).toMatchObject({ type: "released", detail: { window: "patch-night", sent: true } });
+    expect(afterHold.slice(1).map((e: { type: string }) => e.type)).toEqual(["ticket_created"]);
     const never = await eventually(async () => {
       const incident = (await api().get(`/api/incidents/${resolvedInside.id}`)).body;
       return incident.hold === null && incident;
