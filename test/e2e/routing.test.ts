@@ -133,7 +133,8 @@ describe.each(STORE_KINDS)("routing rules on $name", (kind) => {
   it("routes by subscription and severity to the instance the route names, with the fields it sets", async () => {
     const urgent = await incidentOf(await stack.postAlert(alert(PAYMENTS, { severity: "Sev1" })));
     expect(urgent.routing).toMatchObject({ admitted: true, connectors: ["snow-a"], routes: [{ name: "payments-urgent" }] });
-    expect(urgent.timeline.map((e: { type: string }) => e.type)).toEqual(["opened", "routed"]);
+    // The ledger's own events; the ITSM steps (ticket_created) may already follow them.
+    expect(urgent.timeline.map((e: { type: string }) => e.type).slice(0, 2)).toEqual(["opened", "routed"]);
     const created = await eventually(() => fakes.a.incidents().find((i) => i.correlation_id === urgent.deliveries?.[0]?.externalId || i.description?.includes(urgent.alertId)), "the urgent incident in snow-a");
     expect(created).toMatchObject({ assignment_group: "Payments SRE", urgency: "1", impact: "1" });
 
