@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply } from "fastify";
 import { installFaults, recordRequests, type Faults, type RecordedRequest } from "./faults.ts";
+import { stateFile } from "./state-file.ts";
 
 type Values = Record<string, string>;
 
@@ -57,12 +58,14 @@ function parseQualification(q: string): Array<[string, string]> | null {
   return conditions;
 }
 
-export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = {}): Promise<BmcHelixFake> {
+export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; stateFile?: string } = {}): Promise<BmcHelixFake> {
   const username = "integration";
   const password = "helix-secret";
   const tokens = new Map<string, number>();
-  const entries = new Map<string, Values>();
-  let sequence = 100;
+  const state = stateFile<{ sequence: number; entries: Values[] }>(options.stateFile);
+  const entries = new Map<string, Values>((state.loaded?.entries ?? []).map((values) => [values["Request ID"]!, values]));
+  let sequence = state.loaded?.sequence ?? 100;
+  const save = () => state.save({ sequence, entries: [...entries.values()] });
 
   const app = Fastify({ logger: false });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
@@ -106,6 +109,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     stored["Incident Number"] = `INC0000000${sequence}`;
     stored["Request ID"] = `000000000000${sequence}`;
     entries.set(stored["Request ID"]!, stored);
+    save();
     const fields = (request.query as Record<string, string | undefined>).fields;
     reply.header("location", `${url}/api/arsys/v1/entry/HPD:IncidentInterface_Create/${stored["Request ID"]}`);
     if (fields !== "values(Incident Number)") return reply.code(201).send();
@@ -130,6 +134,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     if (values.Status !== undefined && !ENUMS.Status!.includes(next.Status!)) return fail(reply, 400, "Value for Status is not one of its selection values", 306);
     if (values.Status === "Resolved" && (!next.Status_Reason || !next.Resolution)) return fail(reply, 400, "Status_Reason and Resolution are required to resolve", 1291053);
     entries.set(request.params.id, next);
+    save();
     return reply.code(204).send();
   });
 
