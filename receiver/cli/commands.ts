@@ -5,6 +5,7 @@ import type { ConfigurationItem, Delivery, Incident, IncidentDetail, Silence } f
 import type { ReceiverClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { fields, table, when } from "./format.ts";
+import { checkRulesFile } from "./rules-check.ts";
 
 type IncidentView = Static<typeof Incident>;
 type IncidentDetailView = Static<typeof IncidentDetail>;
@@ -144,12 +145,16 @@ function incidentDetail(incident: IncidentDetailView): string {
     "Timeline",
     table(incident.timeline, [
       { header: "AT", value: (e) => when(e.at) },
-      { header: "EVENT", value: (e) => e.type },
-      { header: "BY", value: (e) => e.actor ?? "-" },
-      { header: "DETAIL", value: (e) => noiseDetail(e), shrink: true },
+      { header: "WHAT", value: (e) => e.summary, shrink: true },
     ]),
   ];
   return sections.join("\n");
+}
+
+/** "resolved at … by …", from the incident's last resolution in its timeline. */
+function resolvedHow(incident: IncidentDetailView): string {
+  const event = incident.timeline.filter((e) => e.type === "resolved").at(-1);
+  return `${event?.summary ?? "resolved"} (${when(incident.resolvedAt)})`;
 }
 
 async function findIncident(client: ReceiverClient, idOrAlertId: string): Promise<IncidentDetailView> {
@@ -159,31 +164,6 @@ async function findIncident(client: ReceiverClient, idOrAlertId: string): Promis
   const found = page.items[0];
   if (!found) throw new CliError(`no incident has id or alertId "${idOrAlertId}"`);
   return client.call<IncidentDetailView>("GET", `/api/incidents/${found.id}`, "reader");
-}
-
-/** What a noise event says in one line: which hold, group, silence or storm, and until when. */
-function noiseDetail(e: IncidentDetailView["timeline"][number]): string {
-  const d = e.detail as Record<string, unknown>;
-  const until = typeof d.until === "string" ? ` until ${when(d.until)}` : "";
-  switch (e.type) {
-    case "held":
-      return d.silence ? `silence ${String(d.silence)}${until}` : d.transient ? `transient hold (${String(d.rule)})${until}` : `maintenance window ${String(d.window)}${until}`;
-    case "released":
-      return d.sent ? "sent" : "resolved inside the hold: not sent";
-    case "grouped":
-      return `${String(d.kind)} ${String(d.problemId)} (${String(d.rule)}: ${String(d.key)})${typeof d.ticketAt === "string" ? `, ticket at ${when(d.ticketAt)}` : ""}`;
-    case "member_joined":
-    case "member_changed":
-      return `${String(d.open)} of ${String(d.members)} firing`;
-    case "notified":
-      return `ticket ${String(d.action)}`;
-    case "flapping_started":
-      return `flapping${typeof d.quietUntil === "string" ? `, quiet from ${when(d.quietUntil)}` : ""}`;
-    case "transient":
-      return `resolved inside holdFor (${String(d.rule)}): never sent`;
-    default:
-      return "";
-  }
 }
 
 const SILENCE_STATES = ["active", "pending", "expired"];
@@ -279,8 +259,9 @@ export const COMMANDS: Command[] = [
     summary: "Resolve an incident Azure will not resolve (log, activity-log and budget alerts)",
     options: { note: { type: "string", usage: "--note TEXT", help: "why; recorded in the timeline and sent to the ITSM tools" }, ...json },
     async run(client, args, values, out) {
-      const id = requireArg(args, "id");
-      const incident = UUID.test(id) ? { id } : await findIncident(client, id);
+      const incident = await findIncident(client, requireArg(args, "id"));
+      // Resolving is idempotent, so the answer alone cannot tell "resolved now" from "already was".
+      if (incident.state === "resolved") return print(out, values, incident, () => `${incident.id} (${incident.title}) was already ${resolvedHow(incident)}; nothing changed.`);
       const resolved = await client.call<IncidentDetailView>("POST", `/api/incidents/${incident.id}/resolve`, "operator", typeof values.note === "string" ? { note: values.note } : {});
       print(out, values, resolved, () => `Resolved ${resolved.id} (${resolved.title}).${resolved.deliveries.length ? ` The ITSM tools are told: ${tickets(resolved.deliveries)}.` : ""}`);
     },
@@ -334,6 +315,19 @@ export const COMMANDS: Command[] = [
             ]) + moreHint(items.length, more)
           : values.unbound ? "No unbound configuration items." : "No configuration items yet.";
       print(out, values, items, human);
+    },
+  },
+  {
+    path: ["rules", "check"],
+    args: ["<file>"],
+    summary: "Check a routing rules file offline, with the receiver's own checker (like amtool check-config)",
+    options: {},
+    async run(_client, args, _values, out) {
+      const file = requireArg(args, "file");
+      const problems = checkRulesFile(file, process.env);
+      // The receiver's own words, as start-up would print them with ROUTING_RULES_FILE=<file>.
+      if (problems) throw new CliError(problems);
+      out(`${file}: valid; the receiver would start with ROUTING_RULES_FILE=${file}.`);
     },
   },
   {

@@ -239,11 +239,9 @@ function deliveryColumns(onDone, withIncident) {
   ];
 }
 
-function timelineDetail(detail) {
-  const entries = Object.entries(detail ?? {}).filter(([, v]) => v !== null && v !== undefined && v !== "");
-  if (entries.length === 0) return "";
-  return h("span", { class: "muted small" }, " — ", entries.map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", "));
-}
+
+/** A message for the next rendering of one incident's page (it survives the rebuild that follows an action). */
+let flash = null;
 
 function resolveForm(incident, onResolved) {
   const note = h("textarea", { id: "resolve-note", name: "note", rows: "2", maxlength: "4000" });
@@ -254,6 +252,17 @@ function resolveForm(incident, onResolved) {
     event.preventDefault();
     button.disabled = true;
     try {
+      // Resolving is idempotent: look first, so an incident resolved meanwhile (by Azure or another
+      // operator) is reported as such instead of "resolved" again.
+      const current = await api.incident(incident.id);
+      if (current.state === "resolved") {
+        const how = current.timeline.filter((e) => e.type === "resolved").at(-1)?.summary ?? "resolved";
+        // Shown on the page rebuilt with the incident as it is now.
+        flash = { incidentId: incident.id, text: `This incident was already ${how}; nothing changed.` };
+        announce("Incident was already resolved");
+        onResolved(current);
+        return;
+      }
       const resolved = await api.resolve(incident.id, note.value.trim());
       announce("Incident resolved");
       onResolved(resolved);
@@ -268,6 +277,8 @@ function resolveForm(incident, onResolved) {
 
 function incidentBody(incident, reload) {
   const notice = h("div");
+  const flashed = flash?.incidentId === incident.id ? h("p", { class: "notice", role: "status" }, flash.text) : null;
+  if (flashed) flash = null;
   const afterReplay = async (problem) => {
     if (problem) notice.replaceChildren(h("p", { class: "notice error", role: "alert" }, problem));
     else await reload();
@@ -275,6 +286,7 @@ function incidentBody(incident, reload) {
   return [
     h("p", null, h("a", { href: "#/incidents" }, "← All incidents")),
     h("div", { class: "heading" }, h("h1", null, incident.title), liveToggle()),
+    flashed,
     h("p", { class: "badges" }, severityBadge(incident.severity), " ", stateBadge(incident.state), incident.resolution ? h("span", { class: "muted small" }, ` by ${incident.resolution.replace("_", " ")}`) : ""),
     h(
       "dl",
@@ -305,7 +317,7 @@ function incidentBody(incident, reload) {
     notice,
     table("ITSM deliveries", deliveryColumns(afterReplay, false), incident.deliveries.map((d) => ({ key: d.id, value: d })), "No ITSM connector is configured, so the receiver's own ledger is the record."),
     h("h2", null, "Timeline"),
-    h("ol", { class: "timeline" }, incident.timeline.map((e) => h("li", null, time(e.at), " ", h("strong", null, e.type.replace("_", " ")), e.actor ? ` by ${e.actor}` : "", timelineDetail(e.detail)))),
+    h("ol", { class: "timeline" }, incident.timeline.map((e) => h("li", { "data-type": e.type }, time(e.at), " ", e.summary))),
   ];
 }
 

@@ -239,6 +239,20 @@ export async function startLocalIssuer(options: { port?: number; host?: string; 
     return { token_type: "Bearer", scope: request.scope, expires_in: 3600, ...(accessToken ? { access_token: accessToken } : {}), id_token: idToken };
   }
 
+  // Browsers ask every page's origin for an icon; the sign-in page has none (a 404 in the console otherwise).
+  app.get("/favicon.ico", async (_request, reply) => reply.code(204).send());
+
+  // Entra answers the CORS preflight of its token endpoint for single-page apps (the console sends a
+  // simple request, Swagger UI on /docs adds X-Requested-With, which needs one).
+  app.options(`/${tenantId}/oauth2/v2.0/token`, async (request, reply) =>
+    reply
+      .code(204)
+      .header("access-control-allow-methods", "POST, OPTIONS")
+      .header("access-control-allow-headers", String(request.headers["access-control-request-headers"] ?? "content-type"))
+      .header("access-control-max-age", "600")
+      .send(),
+  );
+
   // Client credentials (for tools) and authorization codes (for the console), as Entra does them,
   // minus client secrets: this issuer is for one machine.
   app.post(`/${tenantId}/oauth2/v2.0/token`, async (request, reply) => {

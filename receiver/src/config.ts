@@ -138,10 +138,10 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
       authority: read(() => httpUrl(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com"), ""),
       // Microsoft.IdentityModel's default skew; Entra access tokens live 60-90 minutes.
       clockToleranceSeconds: read(() => integer(env, "ENTRA_CLOCK_TOLERANCE_SECONDS", 300, 0, 3600), 0),
-      // Microsoft advises refreshing signing keys about daily. An unknown kid answers 503 until a refetch
-      // is allowed, and Azure gives up retrying after about 75 s: refetch on demand every 10 s at most.
+      // Microsoft advises refreshing signing keys about daily. A request with an unknown kid waits up to
+      // 8 s for a refetch (auth/signing-keys.ts): on demand at most every 5 s, so it never has to give up.
       keysRefreshSeconds: read(() => integer(env, "ENTRA_KEYS_REFRESH_SECONDS", 86_400, 60, 7 * 86_400), 0),
-      keysMinRefetchSeconds: read(() => integer(env, "ENTRA_KEYS_MIN_REFETCH_SECONDS", 10, 0, 60), 0),
+      keysMinRefetchSeconds: read(() => integer(env, "ENTRA_KEYS_MIN_REFETCH_SECONDS", 5, 0, 60), 0),
     },
     databaseUrl: read(() => databaseUrl(env), undefined),
     databaseAuth: read(() => databaseAuth(env), { kind: "password" }),

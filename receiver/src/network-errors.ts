@@ -1,7 +1,8 @@
 /**
  * Why an outgoing HTTP request failed, in words an operator can act on. Node's fetch reports every
  * network failure as "fetch failed" and hides the reason in `cause` (ECONNREFUSED, ENOTFOUND,
- * CERT_HAS_EXPIRED, …); a timeout from AbortSignal.timeout is a TimeoutError. Pure.
+ * CERT_HAS_EXPIRED, …); a timeout from AbortSignal.timeout is a TimeoutError. And when a server asks
+ * to be called again. Pure.
  */
 
 function codeOf(error: unknown): string | undefined {
@@ -30,4 +31,14 @@ export function describeFetchFailure(error: unknown, timeoutMs?: number): string
   // OpenSSL's messages end with a newline; a log line should not.
   const message = (root instanceof Error && root.message ? root.message : error instanceof Error ? error.message : String(error)).trim();
   return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** When a server asks to be called again (Retry-After: seconds or an HTTP date), in ms from now. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const value = headers.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,4 +1,5 @@
 /** Wires configuration, store, signing keys, HTTP and background jobs into a running receiver. */
+import { join } from "node:path";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { pino, type LoggerOptions } from "pino";
 import { SigningKeys } from "./auth/signing-keys.ts";
@@ -24,6 +25,7 @@ import { renameConnector } from "./store/connector-names.ts";
 import { countDeliveries } from "./store/delivery-queries.ts";
 import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
+import { describeFetchFailure } from "./network-errors.ts";
 
 export interface RunningReceiver {
   app: FastifyInstance;
@@ -46,12 +48,20 @@ export interface StartOptions {
   db?: Database;
   /** On close, how long requests in flight may finish before their connections are cut. */
   shutdownGraceMs?: number;
+  /**
+   * Stop retrying to open the store after this long once an attempt failed: `storeReady` rejects
+   * with a StoreOpenError. For the local stack, where a failing DATABASE_URL is a mistake to report;
+   * unset (production), the receiver answers 503 and retries until the database is back.
+   */
+  storeGiveUpMs?: number;
 }
 
 function loggerFrom(option: StartOptions["logger"]): FastifyBaseLogger {
   if (!option) return pino({ level: "silent" });
   if (typeof (option as FastifyBaseLogger).child === "function") return option as FastifyBaseLogger;
-  return pino(option as LoggerOptions);
+  // Our errors already say their cause in their message (StoreUnavailableError, DeliveryError…):
+  // pino's default would append it again ("… ECONNREFUSED: … ECONNREFUSED"); keep it as a field.
+  return pino({ serializers: { err: pino.stdSerializers.errWithCause }, ...(option as LoggerOptions) });
 }
 
 function baseUrl(host: string, port: number): string {
@@ -59,8 +69,18 @@ function baseUrl(host: string, port: number): string {
   return `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
 }
 
-function openStore(config: ReceiverConfig, log: FastifyBaseLogger): SupervisedStore {
+/** The store in words, for the one line that says it cannot be opened; never the password. */
+function storeTarget(config: ReceiverConfig): string {
+  if (!config.databaseUrl) return `the embedded store in ${join(config.dataDir, "pglite")}`;
+  const url = new URL(config.databaseUrl);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || "(the user's)";
+  return `PostgreSQL at ${url.host}, database ${database}${url.username ? `, user ${decodeURIComponent(url.username)}` : ""}`;
+}
+
+function openStore(config: ReceiverConfig, log: FastifyBaseLogger, giveUpAfterMs: number | undefined): SupervisedStore {
   return superviseStore({
+    ...(giveUpAfterMs === undefined ? {} : { giveUpAfterMs }),
+    describeTarget: storeTarget(config),
     open: () =>
       openDatabase({
         databaseUrl: config.databaseUrl,
@@ -71,8 +91,9 @@ function openStore(config: ReceiverConfig, log: FastifyBaseLogger): SupervisedSt
         onProgress: (step) => log.info(`store: ${step}`),
         onIdleError: (error) => log.warn({ err: error }, "store: an idle database connection failed; the next query reconnects"),
       }),
+    // One line per attempt, without a stack: the cause is a connection or sign-in problem, not our code's.
     onRetry: (error, delayMs) =>
-      log.warn({ err: error, retryInSeconds: delayMs / 1000 }, "store: cannot open the database yet; alerts get 503 until it can"),
+      log.warn({ retryInSeconds: delayMs / 1000 }, `store: cannot open ${storeTarget(config)} yet (${describeFetchFailure(error)}); alerts get 503 until it can`),
     onReady: () => log.info("store: ready"),
   });
 }
@@ -81,16 +102,40 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   const log = loggerFrom(options.logger);
   // Taken before anything listens: a second process on the same data directory stops here, saying who holds it.
   const unlock = options.db || config.databaseUrl ? null : await lockDataDir(config.dataDir);
+  // What has been started so far, stopped in reverse if a later step fails (a port in use): a
+  // failed start leaves no lock, no listener and no open store behind.
+  const undo: Array<() => Promise<void> | void> = [];
+  const undoAll = async () => {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  };
+  if (unlock) undo.push(unlock);
+  try {
+    return await start(config, options, log, undo, unlock);
+  } catch (error) {
+    await undoAll();
+    throw error;
+  }
+}
+
+async function start(
+  config: ReceiverConfig,
+  options: StartOptions,
+  log: FastifyBaseLogger,
+  undo: Array<() => Promise<void> | void>,
+  unlock: (() => Promise<void>) | null,
+): Promise<RunningReceiver> {
   const store: SupervisedStore = options.db
     ? { db: options.db, status: (): StoreStatus => ({ state: "ready", detail: null }), ready: Promise.resolve() }
-    : openStore(config, log);
+    : openStore(config, log, options.storeGiveUpMs);
   const db = store.db;
+  if (!options.db) undo.push(() => db.close());
   const keys = new SigningKeys({
     jwksUrl: jwksUrl(config.auth),
     refreshIntervalMs: config.auth.keysRefreshSeconds * 1000,
     minRefetchIntervalMs: config.auth.keysMinRefetchSeconds * 1000,
     onRefreshError: (error) => log.warn({ jwksUrl: jwksUrl(config.auth) }, `signing keys could not be loaded: ${error.message}`),
   });
+  undo.push(() => keys.stop());
   const verifier = new TokenVerifier(config.auth, keys);
   const named = config.routing.connectors;
   const targets: DeliveryTargets = { connectors: named.map((c) => c.name), maxAgeMs: config.outbox.maxAgeMs };
@@ -126,6 +171,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     },
     { logger: log },
   );
+  undo.push(() => app.close());
   keys.start();
   // The first key fetch runs before we listen so the first alert rarely meets a cold cache;
   // if it fails, the receiver still starts, answers 503, and keeps trying.
@@ -133,8 +179,6 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   await keys.refresh();
   if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth), cause: keys.lastFailure }, "signing keys not loaded yet; alerts get 503 until they are");
 
-  const quietPeriods = startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log });
-  const retention = startRetentionTimer({ db, days: config.retentionDays, log });
   const connectors = named.map((c) => createConnector(c.name, c.config));
   // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
   for (const connector of connectors) {
@@ -143,18 +187,34 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     );
   }
   const outbox = new OutboxWorker({ db, connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
-  const holds = startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs });
   // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
   for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
+  undo.push(() => outbox.stop());
+  // The background jobs start once the store is open: before that every run would only fail
+  // (a fresh embedded store takes a while), and say so in the log on the happy path.
+  const jobs: Array<{ stop(): void | Promise<void> }> = [];
+  let closed = false;
+  // The noise timer's stop waits for a run in flight (jobs/every.ts): nothing it does is cut off.
+  const stopJobs = async () => {
+    closed = true;
+    await Promise.all(jobs.map((job) => job.stop()));
+  };
+  undo.push(stopJobs);
   store.ready.then(
     async () => {
+      if (closed) return;
+      jobs.push(
+        startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log }),
+        startRetentionTimer({ db, days: config.retentionDays, log }),
+        startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
+      );
       // Deliveries queued when connectors were called by their kind go to the instance that kind became.
       for (const c of named) {
         if (c.origin !== "environment" || c.name === c.config.kind || named.some((other) => other.name === c.config.kind)) continue;
         const moved = await renameConnector(db, c.config.kind, c.name);
         if (moved > 0) log.info({ connector: c.name }, `connector: ${moved} deliveries queued for "${c.config.kind}" now go to "${c.name}"`);
       }
-      outbox.start();
+      if (!closed) outbox.start();
     },
     () => undefined,
   );
@@ -163,6 +223,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const metricsServer = await startMetricsServer(metrics, { host: config.host, port: config.metricsPort });
+  undo.push(() => metricsServer.close());
 
   return {
     app,
@@ -174,9 +235,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
     storeReady: store.ready,
     async close() {
       keys.stop();
-      quietPeriods.stop();
-      await holds.stop();
-      retention.stop();
+      await stopJobs();
       // Fastify waits for busy connections without limit; Container Apps waits 30 s before SIGKILL.
       const deadline = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
       // Requests in flight wait for their batch; the queue drains before the store closes.

@@ -1,23 +1,17 @@
 /**
  * Production entry (what the container image runs): configured from the environment alone.
- * Whatever stops it from starting is one line naming the problem, never a stack trace.
+ * Whatever stops it from starting is one line naming the problem, never a stack trace (start-up.ts).
  */
-import { ConfigErrors, loadConfig, type ReceiverConfig } from "./config.ts";
+import { loadConfig, type ReceiverConfig } from "./config.ts";
 import { logDestination } from "./log-destination.ts";
 import { startReceiver, type RunningReceiver } from "./receiver.ts";
-import { DataDirLockedError } from "./store/data-dir-lock.ts";
-
-function fail(message: string, code = 2): never {
-  console.error(`secure-export receiver: ${message}`);
-  process.exit(code);
-}
+import { exitOnStartUpFailure } from "./start-up.ts";
 
 let config: ReceiverConfig;
 try {
   config = loadConfig();
 } catch (error) {
-  if (error instanceof ConfigErrors) fail(`configuration ${error.errors.length > 1 ? "errors" : "error"}: ${error.message}`);
-  throw error;
+  exitOnStartUpFailure(error);
 }
 
 let receiver: RunningReceiver;
@@ -26,11 +20,10 @@ try {
     logger: { level: config.logLevel, redact: ["req.headers.authorization"], ...(await logDestination()) },
   });
 } catch (error) {
-  if (error instanceof DataDirLockedError) fail(error.message);
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE") fail(`port ${(error as { port?: number }).port ?? config.port} on ${config.host} is already in use by another program; stop it or choose another PORT / METRICS_PORT`);
-  if (code === "EACCES") fail(`no permission to listen on port ${config.port}; choose a PORT above 1023`);
-  fail(`could not start: ${(error as Error).message}`, 1);
+  exitOnStartUpFailure(error, [
+    { variable: "PORT", port: config.port },
+    { variable: "METRICS_PORT", port: config.metricsPort },
+  ]);
 }
 
 let stopping = false;

@@ -84,7 +84,7 @@ describe("help", () => {
   it("refuses a wrong command line with exit code 2 and says what is wrong", async () => {
     const cases: Array<[string[], RegExp]> = [
       [["incidents", "lst"], /unknown command "incidents lst"/],
-      [["incident", "list"], /unknown command "incident"; commands: incidents, deliveries, cis, routing/],
+      [["incident", "list"], /unknown command "incident"; commands: incidents, deliveries, cis, rules, routing/],
       [["incidents", "list", "--bogus"], /Unknown option '--bogus'/],
       [["incidents", "show", "--note", "x", "some-id"], /--note is not an option of "incidents show"/],
       [["incidents", "list", "--state", "closed"], /--state must be one of open, resolved, got "closed"/],
@@ -152,7 +152,7 @@ describe("incidents", () => {
       expect(result.stdout).toMatch(new RegExp(`^Alert id\\s+${alert.alertId.replace(/[/.]/g, "\\$&")}$`, "m"));
       expect(result.stdout).toMatch(new RegExp(`^${alert.payload.data.essentials.configurationItems[0]}\\s+yes\\s+/subscriptions/`, "m"));
       expect(result.stdout).toMatch(new RegExp(`default\\s+open\\s+delivered\\s+${serviceNow.externalNumber} ${serviceNow.externalId}`));
-      expect(result.stdout).toMatch(/^Timeline\nAT\s+EVENT\s+BY\n\S+ \S+\s+opened/m);
+      expect(result.stdout).toMatch(/^Timeline\nAT\s+WHAT\n\S+ \S+\s+opened: the alert fired/m);
     }
     const missing = await cli(["incidents", "show", "00000000-0000-4000-8000-000000000000"]);
     expect(missing.code).toBe(1);
@@ -172,6 +172,25 @@ describe("incidents", () => {
     expect(JSON.stringify(resolvedEvent.detail)).toContain("disk cleaned up");
     const ticket = stack.itsm!.serviceNow.incidents().find((row) => row.number === after.deliveries.find((d: any) => d.connector === "default").externalNumber);
     expect(ticket?.state).toBe("6");
+  });
+
+  it("says an incident is already resolved instead of resolving it again, and shows the timeline in words", async () => {
+    const alert = await sent();
+    await delivered(alert.incidentId, "open");
+    expect((await cli(["incidents", "resolve", alert.incidentId, "--note", "first"])).code).toBe(0);
+    const again = await cli(["incidents", "resolve", alert.incidentId, "--note", "second"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toMatch(new RegExp(`^${alert.incidentId} \\(${alert.title}\\) was already resolved by \\S+: first \\(\\d{4}-\\d\\d-\\d\\d [\\d:]+Z\\); nothing changed\\.$`));
+    const after = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
+    expect(after.timeline.filter((e: any) => e.type === "resolved")).toHaveLength(1);
+
+    await delivered(alert.incidentId, "resolve");
+    const shown = await cli(["incidents", "show", alert.incidentId]);
+    const timeline = shown.stdout.slice(shown.stdout.indexOf("Timeline"));
+    expect(timeline).toMatch(/opened: the alert fired/);
+    expect(timeline).toMatch(/ticket INC\d+ created in default/);
+    expect(timeline).toMatch(/resolved by \S+: first/);
+    expect(timeline).toMatch(/ticket INC\d+ resolved in default/);
   });
 });
 

@@ -88,12 +88,33 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await page.getByLabel("Note (optional, sent to the ITSM tools)").fill("restarted the storage account");
     await page.getByRole("button", { name: "Resolve incident" }).click();
     await expect.poll(() => page.locator(".badges").textContent(), WAIT).toContain("resolved");
-    await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("resolved");
+    // By name, not object id; and the ITSM steps with their ticket numbers.
+    await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("resolved by Olivia Operator: restarted the storage account");
+    await expect.poll(() => page.locator("ol.timeline").textContent(), LIVE).toMatch(/ticket INC\d+ created in default/);
+    expect(await page.locator("ol.timeline").textContent()).not.toContain(LOCAL_USERS[0]!.objectId);
     await expect.poll(() => page.getByRole("button", { name: "Resolve incident" }).count(), WAIT).toBe(0);
 
     const stored = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
     expect(stored.state).toBe("resolved");
-    expect(stored.timeline.find((e: any) => e.type === "resolved")).toMatchObject({ actor: LOCAL_USERS[0]!.objectId, detail: { resolution: "operator", note: "restarted the storage account" } });
+    expect(stored.timeline.find((e: any) => e.type === "resolved")).toMatchObject({
+      actor: LOCAL_USERS[0]!.name,
+      detail: { resolution: "operator", actorId: LOCAL_USERS[0]!.objectId, note: "restarted the storage account" },
+    });
+    await page.context().close();
+  });
+
+  it("resolving an incident someone resolved meanwhile says so, instead of resolving it again", async () => {
+    const alert = await sendAlert();
+    const page = await signedIn("Olivia Operator");
+    await page.goto(`${stack.receiver.url}/console/#/incidents/${alert.incidentId}`);
+    await page.getByRole("button", { name: "Resolve incident" }).waitFor(WAIT);
+    // Another operator (the CLI's tool identity) resolves it while this page still shows it open.
+    expect((await api.post(`/api/incidents/${alert.incidentId}/resolve`, { note: "done elsewhere" })).status).toBe(200);
+    await page.getByRole("button", { name: "Resolve incident" }).click();
+    await expect.poll(() => page.getByRole("status").filter({ hasText: "This incident was already" }).textContent(), WAIT).toMatch(/^This incident was already resolved by .*: done elsewhere; nothing changed\.$/);
+    await expect.poll(() => page.getByRole("button", { name: "Resolve incident" }).count(), WAIT).toBe(0);
+    const stored = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
+    expect(stored.timeline.filter((e: any) => e.type === "resolved")).toHaveLength(1);
     await page.context().close();
   });
 

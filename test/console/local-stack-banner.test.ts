@@ -3,6 +3,7 @@
  * the ports actually chosen, send an alert, show it with the CLI, and show its ticket in the
  * ServiceNow stand-in.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,10 @@ describe("npm start -- --with-itsm", () => {
     const send = bannerCommand("npm run send-alert --").slice(4);
     const sent = await run(["receiver/local/send-alert.ts", ...send], { PATH: process.env.PATH });
     expect(sent.stdout).toMatch(/^202 Accepted/);
+    // The same command again is a new alert too (a sample sent as it is would be a duplicate and open no ticket).
+    const again = await run(["receiver/local/send-alert.ts", ...send], { PATH: process.env.PATH });
+    expect(again.stdout).toContain('"duplicate":false');
+    expect(JSON.parse(again.stdout.split("\n")[1]!).incidentId).not.toBe(JSON.parse(sent.stdout.split("\n")[1]!).incidentId);
 
     // npx secure-export incidents list --receiver URL
     const list = bannerCommand("npx secure-export incidents list").slice(2);
@@ -61,7 +66,11 @@ describe("npm start -- --with-itsm", () => {
     const curl = bannerCommand("curl -s -u");
     const [user, password] = curl[3]!.split(":");
     const tickets = await fetch(curl.at(-1)!, { headers: { accept: "application/json", authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` } });
-    const rows = ((await tickets.json()) as { result: Array<{ number: string; short_description: string }> }).result;
+    const rows = ((await tickets.json()) as { result: Array<{ number: string; short_description: string; cmdb_ci?: string }> }).result;
     expect(rows.map((r) => r.number)).toContain(ticket);
+    // Bound to its CI: the stand-in's CMDB knows the samples' resources.
+    expect(rows.find((r) => r.number === ticket)?.cmdb_ci).toMatch(/^[0-9a-f]{32}$/);
+    // Kept in the data directory, so a restart neither forgets the ticket nor reuses its number.
+    expect(JSON.parse(readFileSync(join(dataDir, "itsm", "servicenow.json"), "utf8")).incidents.map((r: { number: string }) => r.number)).toContain(ticket);
   });
 });

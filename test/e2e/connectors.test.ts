@@ -106,6 +106,20 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
     expect(serviceNow.incidents().find((i) => i.sys_id === sn!.sys_id)!.close_notes).toContain("Azure Monitor reported the alert resolved at 2026-11-01T10:30:00.000Z");
     expect(helixIncidentsFor(alertId)[0]).toMatchObject({ Status: "Resolved", Status_Reason: "Automated Resolution Reported" });
     expect(serviceNow.requests.some((r) => r.authScheme === "Bearer")).toBe(true);
+
+    // Each ITSM step is in the incident's timeline, with the ticket's number.
+    const { body } = await api.get(`/api/incidents/${incidentId}`);
+    const steps = body.timeline.filter((e: any) => e.type.startsWith("ticket_"));
+    expect(steps.map((e: any) => [e.type, e.detail.connector, e.detail.ticket]).sort()).toEqual(
+      [
+        ["ticket_created", "default", sn!.number],
+        ["ticket_created", "default-bmc-helix", bmc!["Incident Number"]],
+        ["ticket_resolved", "default", sn!.number],
+        ["ticket_resolved", "default-bmc-helix", bmc!["Incident Number"]],
+      ].sort(),
+    );
+    expect(steps.map((e: any) => e.summary)).toContain(`ticket ${sn!.number} created in default`);
+    expect(body.timeline.findIndex((e: any) => e.type === "ticket_created")).toBeGreaterThan(body.timeline.findIndex((e: any) => e.type === "opened"));
   });
 
   it("delivers an alert with long texts and hundreds of resources within every field's limit", async () => {
@@ -141,9 +155,14 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
     }, "several failed attempts");
     serviceNow.up();
     helix.up();
-    await delivered(incidentId, "open");
+    const done = await delivered(incidentId, "open");
     expect(snIncidentsFor(fired.data.essentials.alertId)).toHaveLength(1);
     expect(helixIncidentsFor(fired.data.essentials.alertId)).toHaveLength(1);
+    // The failed attempts are in the timeline once per cause, not once per retry, then the ticket.
+    const failures = done.timeline.filter((e: any) => e.type === "delivery_failed");
+    expect(failures.map((e: any) => e.detail.connector).sort()).toEqual(["default", "default-bmc-helix"]);
+    expect(failures.find((e: any) => e.detail.connector === "default-bmc-helix").summary).toMatch(/^open to default-bmc-helix failed, retrying at .*: BMC Helix .*answered 503: 503 Service Unavailable$/);
+    expect(done.timeline.filter((e: any) => e.type === "ticket_created")).toHaveLength(2);
   });
 
   it("creates one incident when the tool created it but the response was lost", async () => {
@@ -186,6 +205,10 @@ describe.each(STORE_KINDS)("ITSM delivery on $name", (kind) => {
       return body.items[0];
     }, "a dead-lettered delivery");
     expect(dead).toMatchObject({ connector: "default", action: "open", status: "dead", lastError: expect.stringContaining("answered 400") });
+    const timeline = (await api.get(`/api/incidents/${incidentId}`)).body.timeline;
+    expect(timeline.filter((e: any) => e.type === "delivery_dead")).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ connector: "default", action: "open", attempts: 1, error: dead.lastError }), summary: `open to default gave up (dead letter, can be replayed): ${dead.lastError}` }),
+    ]);
     const metrics = await (await fetch(`${stack.receiver.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/secure_export_outbox_jobs\{connector="default",status="dead"\} [1-9]/);
 

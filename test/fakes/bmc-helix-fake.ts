@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply } from "fastify";
 import { installFaults, recordRequests, type Faults, type RecordedRequest } from "./faults.ts";
+import { stateFile } from "./state-file.ts";
 
 type Values = Record<string, string>;
 
@@ -71,13 +72,15 @@ function parseQualification(q: string): Array<[string, string]> | null {
   return conditions;
 }
 
-export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = {}): Promise<BmcHelixFake> {
+export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; stateFile?: string } = {}): Promise<BmcHelixFake> {
   const username = "integration";
   const password = "helix-secret";
   const tokens = new Map<string, number>();
-  const entries = new Map<string, Values>();
-  const workLogs: Values[] = [];
-  let sequence = 100;
+  const state = stateFile<{ sequence: number; entries: Values[]; workLogs?: Values[] }>(options.stateFile);
+  const entries = new Map<string, Values>((state.loaded?.entries ?? []).map((values) => [values["Request ID"]!, values]));
+  const workLogs: Values[] = state.loaded?.workLogs ?? [];
+  let sequence = state.loaded?.sequence ?? 100;
+  const save = () => state.save({ sequence, entries: [...entries.values()], workLogs });
 
   const app = Fastify({ logger: false });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
@@ -122,6 +125,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     stored["Incident Number"] = `INC0000000${sequence}`;
     stored["Request ID"] = `000000000000${sequence}`;
     entries.set(stored["Request ID"]!, stored);
+    save();
     const fields = (request.query as Record<string, string | undefined>).fields;
     reply.header("location", `${url}/api/arsys/v1/entry/HPD:IncidentInterface_Create/${stored["Request ID"]}`);
     if (fields !== "values(Incident Number)") return reply.code(201).send();
@@ -146,6 +150,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     if (values.Status !== undefined && !ENUMS.Status!.includes(next.Status!)) return fail(reply, 400, "Value for Status is not one of its selection values", 306);
     if (values.Status === "Resolved" && (!next.Status_Reason || !next.Resolution)) return fail(reply, 400, "Status_Reason and Resolution are required to resolve", 1291053);
     entries.set(request.params.id, next);
+    save();
     return reply.code(204).send();
   });
 
@@ -165,6 +170,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number } = 
     const stored: Values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
     stored["Work Log ID"] = `WLG0000000${sequence}`;
     workLogs.push(stored);
+    save();
     reply.header("location", `${url}/api/arsys/v1/entry/HPD:WorkLog/${stored["Work Log ID"]}`);
     return reply.code(201).send();
   });

@@ -1,4 +1,7 @@
 /** The fakes enforce the contracts they stand for, so a connector that cuts corners fails against them. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBmcHelixFake, type BmcHelixFake } from "./bmc-helix-fake.ts";
 import { startServiceNowFake, type ServiceNowFake } from "./servicenow-fake.ts";
@@ -183,5 +186,66 @@ describe("BMC Helix fake", () => {
     expect(await long.json()).toEqual([expect.objectContaining({ messageNumber: 306, messageText: expect.stringContaining("Description") })]);
     expect((await call(token, "POST", path, { values: work })).status).toBe(201);
     expect(helix.workLogs(number)).toEqual([expect.objectContaining({ "Detailed Description": "notes", "Work Log Type": "General Information" })]);
+  });
+});
+
+describe("the stand-ins' records across a restart (npm start -- --with-itsm keeps them in DATA_DIR)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "secure-export-fakes-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("ServiceNow keeps its incidents and CMDB, and never hands out a number twice", async () => {
+    const stateFile = join(dir, "servicenow.json");
+    const first = await startServiceNowFake({ stateFile });
+    const call = (fake: typeof first, method: string, path: string, body?: unknown) =>
+      fetch(`${fake.url}${path}`, {
+        method,
+        headers: { accept: "application/json", authorization: `Basic ${Buffer.from(`${fake.username}:${fake.password}`).toString("base64")}`, ...(body ? { "content-type": "application/json" } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const ci = first.addCi({ name: "vm1", object_id: "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1" });
+    const created = ((await (await call(first, "POST", "/api/now/table/incident", { short_description: "before", cmdb_ci: ci })).json()) as { result: Record<string, string> }).result;
+    await first.close();
+
+    const second = await startServiceNowFake({ stateFile });
+    try {
+      expect(second.incidents()).toEqual([created]);
+      expect(second.addCi({ name: "vm1", object_id: "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1" })).toBe(ci);
+      const next = ((await (await call(second, "POST", "/api/now/table/incident", { short_description: "after" })).json()) as { result: Record<string, string> }).result;
+      expect(next.number).not.toBe(created.number);
+      expect(Number(next.number!.slice(3))).toBe(Number(created.number!.slice(3)) + 1);
+      // Still the documented API: resolving without close_code is refused after a restart too.
+      expect((await call(second, "PATCH", `/api/now/table/incident/${created.sys_id}`, { state: "6" })).status).toBe(400);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("BMC Helix keeps its entries and never hands out a number twice", async () => {
+    const stateFile = join(dir, "bmc-helix.json");
+    const create = async (fake: BmcHelixFake, summary: string) => {
+      const token = await (await fetch(`${fake.url}/api/jwt/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ username: fake.username, password: fake.password }) })).text();
+      const values = { First_Name: "Azure", Last_Name: "Monitor", Description: summary, Impact: "4-Minor/Localized", Urgency: "4-Low", Status: "New", "Reported Source": "Systems Management", Service_Type: "Infrastructure Event" };
+      const response = await fetch(`${fake.url}/api/arsys/v1/entry/HPD:IncidentInterface_Create?fields=values(Incident Number)`, {
+        method: "POST",
+        headers: { authorization: `AR-JWT ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ values }),
+      });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { values: { "Incident Number": string } }).values["Incident Number"];
+    };
+    const first = await startBmcHelixFake({ stateFile });
+    const before = await create(first, "before");
+    await first.close();
+    const second = await startBmcHelixFake({ stateFile });
+    try {
+      expect(second.incidents().map((e) => e["Incident Number"])).toEqual([before]);
+      const after = await create(second, "after");
+      expect(after).not.toBe(before);
+    } finally {
+      await second.close();
+    }
   });
 });

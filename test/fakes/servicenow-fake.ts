@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { installFaults, recordRequests, type Faults, type RecordedRequest } from "./faults.ts";
+import { stateFile } from "./state-file.ts";
 
 type Row = Record<string, string>;
 
@@ -81,16 +82,28 @@ function select(row: Row, fields: string | undefined): Row {
   return Object.fromEntries(fields.split(",").filter((f) => f in row).map((f) => [f, row[f]!]));
 }
 
-export async function startServiceNowFake(options: { tokenTtlSeconds?: number } = {}): Promise<ServiceNowFake> {
+interface ServiceNowState {
+  sequence: number;
+  incidents: Row[];
+  cis: Row[];
+  events: Row[];
+  /** Work notes per incident (optional: state files written before they were kept have none). */
+  journal?: Array<[string, Array<{ element: string; value: string }>]>;
+}
+
+export async function startServiceNowFake(options: { tokenTtlSeconds?: number; stateFile?: string } = {}): Promise<ServiceNowFake> {
   const username = "admin";
   const password = "secret";
   const clientId = "secure-export";
   const clientSecret = "client-secret";
-  const incidents = new Map<string, Row>();
-  const cis: Row[] = [];
-  const events: Row[] = [];
-  const journal = new Map<string, Array<{ element: string; value: string }>>();
+  const state = stateFile<ServiceNowState>(options.stateFile);
+  const incidents = new Map<string, Row>((state.loaded?.incidents ?? []).map((row) => [row.sys_id!, row]));
+  const cis: Row[] = state.loaded?.cis ?? [];
+  const events: Row[] = state.loaded?.events ?? [];
+  const journal = new Map<string, Array<{ element: string; value: string }>>(state.loaded?.journal ?? []);
   const tokens = new Map<string, number>();
+  let sequence = state.loaded?.sequence ?? 10_000;
+  const save = () => state.save({ sequence, incidents: [...incidents.values()], cis, events, journal: [...journal] });
   const JOURNAL = new Set(["work_notes", "comments"]);
   /** Journal fields go to the journal, never into the row. */
   const write = (sysId: string, row: Row, body: Record<string, unknown>) => {
@@ -101,7 +114,6 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
       } else row[field] = String(value);
     }
   };
-  let sequence = 10_000;
 
   const app = Fastify({ logger: false });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
@@ -141,6 +153,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
     const row: Row = { state: "1", sys_id: randomUUID().replace(/-/g, ""), number: `INC00${sequence}` };
     write(row.sys_id!, row, body);
     incidents.set(row.sys_id!, row);
+    save();
     return reply.code(201).send({ result: row });
   });
 
@@ -171,6 +184,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
       return fail(reply, 400, "Data Policy Exception: Resolution code and Resolution notes are mandatory when resolving");
     }
     incidents.set(row.sys_id!, next);
+    save();
     return { result: next };
   });
 
@@ -207,6 +221,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
       }
     }
     for (const record of records as Array<Record<string, unknown>>) events.push(Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)])));
+    save();
     return { result: { "Default Bulk Endpoint": `${records.length} events were inserted` } };
   });
 
@@ -227,8 +242,11 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number } 
     events: () => [...events],
     alertSeverities: () => new Map(events.map((e) => [e.message_key!, e.severity!])),
     addCi(ci) {
+      const known = cis.find((c) => c.object_id === ci.object_id && c.name === ci.name);
+      if (known) return known.sys_id!;
       const sys_id = randomUUID().replace(/-/g, "");
       cis.push({ sys_id, sys_class_name: ci.sys_class_name ?? "cmdb_ci_vm_instance", name: ci.name, object_id: ci.object_id });
+      save();
       return sys_id;
     },
     expireTokens: () => tokens.clear(),

@@ -22,7 +22,7 @@ describe("loadConfig", () => {
         authority: "https://login.microsoftonline.com",
         clockToleranceSeconds: 300,
         keysRefreshSeconds: 86_400,
-        keysMinRefetchSeconds: 10,
+        keysMinRefetchSeconds: 5,
       },
       databaseUrl: undefined,
       databaseAuth: { kind: "password" },
@@ -107,7 +107,7 @@ describe("npm run serve (the image's entry)", () => {
         60_000,
       );
       expect(result.code).toBe(2);
-      expect(result.stderr.trim()).toBe(`secure-export receiver: port ${port} on 127.0.0.1 is already in use by another program; stop it or choose another PORT / METRICS_PORT`);
+      expect(result.stderr.trim()).toBe(`secure-export receiver: port ${port} on 127.0.0.1 is already in use by another program; stop it or choose another PORT`);
     } finally {
       blocker.close();
     }

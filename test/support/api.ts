@@ -2,8 +2,11 @@
 import { LOCAL_OPERATOR_CLIENT_ID } from "../../receiver/local/local-identity.ts";
 import type { LocalIssuer } from "../../receiver/local/local-issuer.ts";
 
-export function operatorClient(issuer: LocalIssuer, baseUrl: string, roles = ["Incidents.Read", "Incidents.Operate"]) {
-  const headers = async () => ({ authorization: `Bearer ${await issuer.mint({ version: 2, audience: "5e1ec7ed-0000-4000-8000-0000000a9900", callerId: LOCAL_OPERATOR_CLIENT_ID, roles })}` });
+/** `person`: a user's token (their object id and name claims) rather than the operator tool's. */
+export function operatorClient(issuer: LocalIssuer, baseUrl: string, roles = ["Incidents.Read", "Incidents.Operate"], person?: { objectId: string; claims: Record<string, unknown> }) {
+  const headers = async () => ({
+    authorization: `Bearer ${await issuer.mint({ version: 2, audience: "5e1ec7ed-0000-4000-8000-0000000a9900", callerId: LOCAL_OPERATOR_CLIENT_ID, roles, ...(person ? { objectId: person.objectId, claims: person.claims } : {}) })}`,
+  });
   return {
     async get(path: string): Promise<{ status: number; body: any }> {
       const response = await fetch(`${baseUrl}${path}`, { headers: await headers() });

@@ -30,7 +30,7 @@ export function stubVerifier() {
       const role = ROLES[token as keyof typeof ROLES];
       if (!role) return { ok: false, status: 401, reason: "token is expired" };
       if (role !== rule.role) return { ok: false, status: 403, reason: `token lacks role ${rule.role}` };
-      const principal: Principal = { tenantId: "t", objectId: `${token}-object`, callerId: `${token}-app`, tokenVersion: "2.0", roles: [role] };
+      const principal: Principal = { tenantId: "t", objectId: `${token}-object`, callerId: `${token}-app`, name: `${token[0]!.toUpperCase()}${token.slice(1)} Person`, tokenVersion: "2.0", roles: [role] };
       return { ok: true, principal };
     },
   };

@@ -7,7 +7,7 @@ import type { DeliveryTargets } from "../../receiver/src/ledger/change-set.ts";
 import { prepareNotification, type PreparedNotification } from "../../receiver/src/ledger/prepare-notification.ts";
 import type { Database } from "../../receiver/src/store/database.ts";
 
-export const AZNS_CALLER: Principal = { tenantId: "t", objectId: "o", callerId: "461e8683-5575-4561-ac7f-899cc907d62a", tokenVersion: "1.0", roles: [] };
+export const AZNS_CALLER: Principal = { tenantId: "t", objectId: "o", name: null, callerId: "461e8683-5575-4561-ac7f-899cc907d62a", tokenVersion: "1.0", roles: [] };
 
 export const NO_TARGETS: DeliveryTargets = { connectors: [], maxAgeMs: 0 };
 

@@ -26,7 +26,8 @@ export async function startLocalStackFixture(name: string): Promise<LocalStackFi
   const dir = await mkdtemp(join(tmpdir(), `secure-export-${name}-`));
   // PostgreSQL rather than the embedded store: the same API, and a much cheaper start on a busy machine.
   const database = await createTestDatabase();
-  const stack = await startLocalStack({ env: { PORT: "0", ISSUER_PORT: "0", METRICS_PORT: "0", DATABASE_URL: database.url, ...FAST_OUTBOX }, withItsm: true });
+  // DATA_DIR: the stand-ins keep their tickets there.
+  const stack = await startLocalStack({ env: { PORT: "0", ISSUER_PORT: "0", METRICS_PORT: "0", DATA_DIR: dir, DATABASE_URL: database.url, ...FAST_OUTBOX }, withItsm: true });
   return {
     dir,
     stack,

@@ -6,11 +6,12 @@
  * resolves keys in it.
  *
  * Azure Monitor does not retry a 401, so an unknown `kid` is refused as a bad token only when a key
- * set fetched after that `kid` was first seen lacks it. Until then the token gets
- * SigningKeysUnavailableError (503 + Retry-After, which Azure retries): while a fetch is in flight,
- * while fetches on demand are rate-limited, and while the keys endpoint fails. Fetches on demand are
- * single-flight and at most one per `minRefetchIntervalMs`, so a flood of made-up `kid`s costs the
- * keys endpoint nothing more; the memory of unknown `kid`s is bounded.
+ * set fetched after that `kid` was first seen lacks it. A request with an unknown `kid` waits (at
+ * most KID_WAIT_MS) for such a fetch: a key Entra just rotated in is accepted on the first try, and a
+ * made-up one is a 401. Fetches on demand are single-flight and at most one per
+ * `minRefetchIntervalMs`, so a flood of made-up `kid`s arriving together costs one fetch; only when
+ * that fetch fails, or cannot start within the wait, does the token get SigningKeysUnavailableError
+ * (503 + Retry-After, which Azure retries). The memory of unknown `kid`s is bounded.
  */
 import { createLocalJWKSet, type FlattenedJWSInput, type JSONWebKeySet, type JWTHeaderParameters } from "jose";
 import { describeFetchFailure } from "../network-errors.ts";
@@ -40,6 +41,8 @@ export interface SigningKeysOptions {
   now?: () => number;
   /** Each failed fetch, with the cause in its message (connection refused, HTTP status, bad JSON…). */
   onRefreshError?: (error: KeysFetchError) => void;
+  /** Waits `ms` (tests pass one that moves their clock). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface KeySet {
@@ -60,6 +63,13 @@ const UNKNOWN_KID_MEMORY = 1000;
  */
 const UNKNOWN_KID_VERDICT_MS = 60_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * How long a request with an unknown `kid` may wait for a key set fetched after it arrived. Azure
+ * Monitor waits about 10 s for a webhook's answer before it counts a timeout
+ * (https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups#webhook): the answer must come
+ * well within that, so a longer wait is a 503 at once.
+ */
+export const KID_WAIT_MS = 8_000;
 
 export class SigningKeys {
   private current: KeySet | null = null;
@@ -67,6 +77,11 @@ export class SigningKeys {
   private startedFetches = 0;
   private lastOnDemandAt = Number.NEGATIVE_INFINITY;
   private lastError: KeysFetchError | null = null;
+  /** Which fetch failed last (fetches are numbered as they start); 0: none. */
+  private lastFailedSequence = 0;
+  /** The on-demand fetch waiting for the rate limit, shared by every request that needs it. */
+  private scheduled: Promise<void> | null = null;
+  private readonly sleep: (ms: number) => Promise<void>;
   /** kid → how many fetches had started when it was first seen unknown. */
   private readonly unknownKids = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -77,6 +92,7 @@ export class SigningKeys {
   constructor(options: SigningKeysOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   get loaded(): boolean {
@@ -118,22 +134,52 @@ export class SigningKeys {
     const kid = typeof header.kid === "string" ? header.kid : undefined;
     if (this.current && (kid === undefined || this.current.kids.has(kid))) return this.current.resolve(header, token);
 
-    const seenAt = kid === undefined ? this.startedFetches : this.sighting(kid);
-    // At most: wait for a fetch that started before the sighting, run one of our own, decide.
-    for (let round = 0; round < 3; round += 1) {
+    // The fetches begun before this request: one begun after it (or after the kid was first seen) decides.
+    const arrival = this.startedFetches;
+    const seenAt = kid === undefined ? arrival : this.sighting(kid);
+    const deadline = this.now() + KID_WAIT_MS;
+    // Each round returns, throws, or waits for a fetch; the fetch it starts is numbered after
+    // `seenAt`, so the next round decides. At most: an old fetch in flight, then our own.
+    for (;;) {
       const keys = this.current;
       // jose throws JWKSNoMatchingKey (401) when a set fetched after the sighting lacks the kid.
       if (keys && (kid === undefined || keys.kids.has(kid) || keys.sequence > seenAt)) return keys.resolve(header, token);
+      // A fetch made after the token arrived failed: the keys cannot be fetched now.
+      if (this.lastFailedSequence > arrival) throw this.unavailable();
       if (this.inflight) {
-        await this.inflight;
+        if (!(await this.settlesBefore(this.inflight, deadline))) throw this.unavailable();
         continue;
       }
-      if (this.now() - this.lastOnDemandAt < this.options.minRefetchIntervalMs) break;
-      this.lastOnDemandAt = this.now();
-      await this.refresh();
+      const waitMs = Math.max(0, this.lastOnDemandAt + this.options.minRefetchIntervalMs - this.now());
+      if (this.now() + waitMs > deadline) throw this.unavailable();
+      await this.refetchOnDemand(waitMs);
     }
-    throw this.unavailable();
   };
+
+  /** The next on-demand fetch, once the rate limit allows it: one for every request waiting. */
+  private refetchOnDemand(waitMs: number): Promise<void> {
+    this.scheduled ??= (async () => {
+      // Always after a turn of the event loop, so `scheduled` is set before it is cleared.
+      await (waitMs > 0 ? this.sleep(waitMs) : Promise.resolve());
+      this.lastOnDemandAt = this.now();
+      // From here on, arrivals share the fetch in flight rather than this schedule.
+      const fetching = this.refresh();
+      this.scheduled = null;
+      await fetching;
+    })();
+    return this.scheduled;
+  }
+
+  /** Whether `promise` settles before `deadline` (by the clock); a fetch's own timeout may be longer. */
+  private async settlesBefore(promise: Promise<void>, deadline: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - this.now()))));
+    try {
+      return await Promise.race([promise.then(() => true as const), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   private unavailable(): SigningKeysUnavailableError {
     if (!this.current) {
@@ -178,6 +224,7 @@ export class SigningKeys {
       for (const kid of kids) this.unknownKids.delete(kid);
       this.lastError = null;
     } catch (error) {
+      this.lastFailedSequence = sequence;
       this.lastError = error instanceof KeysFetchError ? error : new KeysFetchError(`keys from ${this.options.jwksUrl} are unusable: ${(error as Error).message}`, error);
       this.options.onRefreshError?.(this.lastError);
     }

@@ -13,6 +13,12 @@ export interface Claims {
   oid?: unknown;
   roles?: unknown;
   idtyp?: unknown;
+  /** A person's display name (v1 and v2 user tokens). */
+  name?: unknown;
+  /** Sign-in names: v2's preferred_username, v1's upn and unique_name. */
+  preferred_username?: unknown;
+  upn?: unknown;
+  unique_name?: unknown;
 }
 
 export interface Requirement {
@@ -26,6 +32,8 @@ export interface Requirement {
 export interface Principal {
   tenantId: string;
   objectId: string | null;
+  /** What to call them: the token's display name or sign-in name; null for an application. */
+  name: string | null;
   callerId: string;
   tokenVersion: "1.0" | "2.0";
   roles: string[];
@@ -90,11 +98,26 @@ export function checkClaims(claims: Claims, requirement: Requirement): ClaimsVer
     principal: {
       tenantId: issuer.tenant,
       objectId: typeof claims.oid === "string" ? claims.oid : null,
+      name: nameOf(claims),
       callerId,
       tokenVersion: issuer.version,
       roles,
     },
   };
+}
+
+/** The first name-like claim a person's token carries, shortened (it is the caller's and goes into the ledger). */
+function nameOf(claims: Claims): string | null {
+  for (const value of [claims.name, claims.preferred_username, claims.upn, claims.unique_name]) {
+    if (typeof value === "string" && value.trim()) return value.trim().slice(0, 200);
+  }
+  return null;
+}
+
+/** Who acted, as the timeline shows them (a name where the token has one) and as they are identified. */
+export function actorOf(principal: Principal): { name: string; id: string } {
+  const id = principal.objectId ?? principal.callerId;
+  return { name: principal.name ?? id, id };
 }
 
 /** Accepted `aud` values: each configured audience, and an App ID URI with or without its trailing slash. */

@@ -8,7 +8,7 @@
  * cloud's); the token's resource is the same origin (learn.microsoft.com/azure/azure-resource-manager/
  * management/azure-services-resource-providers: the `.default` scope of the management endpoint).
  */
-import { describeFetchFailure } from "../network-errors.ts";
+import { describeFetchFailure, retryAfterMs } from "../network-errors.ts";
 
 export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
 /** ARM's answers the receiver reads (an alert, a notification status, a page of Resource Graph rows) are far smaller. */
@@ -51,16 +51,6 @@ export interface ArmClient {
   readonly endpoint: string;
   /** Answers 2xx; anything else is an ArmError. */
   request(request: ArmRequest): Promise<ArmResponse>;
-}
-
-/** Seconds or an HTTP date, as Retry-After allows. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  const value = headers.get("retry-after");
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 async function readCapped(response: Response): Promise<string> {

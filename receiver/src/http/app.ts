@@ -198,7 +198,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(silenceRoutes, { prefix: "/api/silences", db: deps.db });
   await app.register(healthRoutes, { db: deps.db, store: deps.store, keys: deps.keys });
   await app.register(consoleRoutes, { published: deps.console });
-  await docsRoutes(app);
+  await docsRoutes(app, deps.console);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

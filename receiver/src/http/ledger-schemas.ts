@@ -26,13 +26,14 @@ export const ConfigurationItem = Type.Object(
 export const TimelineEntry = Type.Object({
   type: Type.String({
     description:
-      "opened, resolved, reopened, details_updated, superseded, routed, held, released; noise control's: transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (docs/noise.md#the-timeline)",
+      "opened, resolved, reopened, details_updated, superseded; routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps)",
   }),
   at: Timestamp,
   recordedAt: Timestamp,
   notificationId: Nullable(Type.String()),
-  actor: Nullable(Type.String()),
+  actor: Nullable(Type.String({ description: "who did it by hand: the name their token carried (name, preferred_username or upn), else their object id; detail.actorId holds the id" })),
   detail: Type.Object({}, { additionalProperties: true }),
+  summary: Type.String({ description: "the event in words, e.g. \"resolved by Olivia Operator: disk cleaned up\" or \"ticket INC0010001 created in default\"" }),
 });
 
 export const Delivery = Type.Object({

@@ -41,9 +41,10 @@ export interface Incident {
 }
 
 /**
- * The state machine's events, and the ledger's own (routed: where the incident goes and why;
- * held / released: a hold on its deliveries — a maintenance window, a silence, a transient hold;
- * the rest are noise control's, incidents/noise.ts).
+ * The state machine's events, the ledger's own (routed: where the incident goes and why;
+ * held / released: a hold on its deliveries — a maintenance window, a silence, a transient hold),
+ * noise control's (incidents/noise.ts), and the outbox's steps with each ITSM tool (a ticket
+ * created, reopened or resolved, a failed attempt, a dead letter).
  */
 export type IncidentEventType =
   | "opened"
@@ -60,7 +61,13 @@ export type IncidentEventType =
   | "member_changed"
   | "notified"
   | "flapping_started"
-  | "flapping_ended";
+  | "flapping_ended"
+  | "ticket_created"
+  | "ticket_reopened"
+  | "ticket_resolved"
+  | "ticket_updated"
+  | "delivery_failed"
+  | "delivery_dead";
 
 export interface IncidentEvent {
   type: IncidentEventType;
@@ -173,15 +180,22 @@ export function applyNotification(current: Incident | null, change: Notification
   return { incident, events: [event(type, resolved ? { resolution: "alert", resolvedAt: alert.occurredAt } : {})], changed: true };
 }
 
+/** Who did something by hand: the name the timeline shows, and the id that identifies them. */
+export interface Actor {
+  name: string;
+  id: string;
+}
+
 /** An operator resolves an incident Azure will never resolve (log, activity log, budgets…). */
-export function applyOperatorResolve(current: Incident, at: string, actor: string, note: string | null): Decision {
+export function applyOperatorResolve(current: Incident, at: string, actor: Actor, note: string | null): Decision {
   if (current.state === "resolved") return { incident: current, events: [], changed: false };
-  const order: ChangeOrder = { at, rank: 1, key: `operator:${actor}` };
+  const order: ChangeOrder = { at, rank: 1, key: `operator:${actor.id}` };
   // An operator acts on what they saw: if a newer notification already arrived, theirs is still the latest word now.
   const last = compareOrder(order, current.last) > 0 ? order : { ...current.last, rank: 1 as const, key: `${current.last.key}~operator` };
   return {
     incident: { ...current, state: "resolved", resolution: "operator", resolvedAt: at, last },
-    events: [{ type: "resolved", at, notificationId: null, actor, detail: { resolution: "operator", ...(note ? { note } : {}) } }],
+    // The name for people to read; the id kept beside it, since names are neither unique nor stable.
+    events: [{ type: "resolved", at, notificationId: null, actor: actor.name, detail: { resolution: "operator", ...(actor.name !== actor.id ? { actorId: actor.id } : {}), ...(note ? { note } : {}) } }],
     changed: true,
   };
 }

@@ -1,5 +1,5 @@
 /** An operator resolves an incident Azure will never resolve (log, activity log, budgets…). */
-import { applyOperatorResolve, type IncidentEvent } from "../incidents/lifecycle.ts";
+import { applyOperatorResolve, type Actor, type IncidentEvent } from "../incidents/lifecycle.ts";
 import { bindingsOf } from "../store/configuration-items.ts";
 import type { Database } from "../store/database.ts";
 import { lockIncidentById, type StoredIncident } from "../store/incidents.ts";
@@ -15,7 +15,7 @@ export interface ResolvedByOperator {
 /** Null when there is no such incident. */
 export async function resolveIncident(
   db: Database,
-  command: { incidentId: string; actor: string; note: string | null; at: string },
+  command: { incidentId: string; actor: Actor; note: string | null; at: string },
   targets: DeliveryTargets,
 ): Promise<ResolvedByOperator | null> {
   return db.transaction(async (tx) => {

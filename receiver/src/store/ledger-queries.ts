@@ -1,6 +1,7 @@
 /** Read side of the ledger: the queries behind the read API. */
 import type { Severity } from "../alerts/schema.ts";
 import type { IncidentStateName } from "../incidents/lifecycle.ts";
+import { summariseEvent } from "../incidents/timeline-text.ts";
 import type { Queryable } from "./database.ts";
 import { latestDeliveries, type DeliveryView } from "./delivery-queries.ts";
 import { INCIDENT_COLUMNS, incidentFromRow, type IncidentRow, type StoredIncident } from "./incidents.ts";
@@ -26,6 +27,8 @@ export interface TimelineEntry {
   notificationId: string | null;
   actor: string | null;
   detail: Record<string, unknown>;
+  /** The event in words (incidents/timeline-text.ts). */
+  summary: string;
 }
 
 export interface IncidentFilter {
@@ -137,14 +140,10 @@ export async function incidentTimeline(db: Queryable, incidentId: string): Promi
      FROM incident_events WHERE incident_id = $1::uuid ORDER BY id`,
     [incidentId],
   );
-  return rows.map((r) => ({
-    type: r.type,
-    at: r.at,
-    recordedAt: r.recorded_at,
-    notificationId: r.notification_id,
-    actor: r.actor,
-    detail: (typeof r.detail === "string" ? JSON.parse(r.detail) : r.detail) as Record<string, unknown>,
-  }));
+  return rows.map((r) => {
+    const detail = (typeof r.detail === "string" ? JSON.parse(r.detail) : r.detail) as Record<string, unknown>;
+    return { type: r.type, at: r.at, recordedAt: r.recorded_at, notificationId: r.notification_id, actor: r.actor, detail, summary: summariseEvent(r.type, r.actor, detail) };
+  });
 }
 
 export async function listCis(db: Queryable, filter: { bound?: boolean; limit: number; after?: string }): Promise<CiSummary[]> {

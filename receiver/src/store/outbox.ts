@@ -4,6 +4,7 @@
  * the same incident and connector is undelivered: a resolve never overtakes its create.
  */
 import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../outbox/delivery.ts";
+import type { IncidentEventType } from "../incidents/lifecycle.ts";
 import type { Queryable } from "./database.ts";
 
 const LEASE = "5 minutes";
@@ -66,11 +67,29 @@ export async function claimDelivery(tx: Queryable, connectors: readonly string[]
   };
 }
 
+/** What each delivered action is called in the incident's timeline. */
+const DELIVERED_EVENT: Record<DeliveryJob["action"], IncidentEventType> = { open: "ticket_created", reopen: "ticket_reopened", resolve: "ticket_resolved", update: "ticket_updated" };
+
+/** An ITSM step in the incident's timeline, written with the outcome it records. */
+async function timelineStep(tx: Queryable, job: DeliveryJob, type: IncidentEventType, detail: Record<string, unknown>): Promise<void> {
+  await tx.query("INSERT INTO incident_events (incident_id, type, at, detail) VALUES ($1::uuid, $2, now(), $3::jsonb)", [
+    job.incidentId,
+    type,
+    JSON.stringify({ connector: job.connector, action: job.action, ...detail }),
+  ]);
+}
+
 export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: ExternalLink | null): Promise<void> {
   await tx.query(
     "UPDATE deliveries SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_error = NULL, updated_at = now() WHERE id = $1",
     [job.id],
   );
+  const ticket = link ?? job.link;
+  await timelineStep(tx, job, DELIVERED_EVENT[job.action], {
+    ticket: ticket?.externalNumber ?? ticket?.externalId ?? null,
+    ...(ticket && ticket.externalId !== ticket.externalNumber ? { externalId: ticket.externalId } : {}),
+    attempts: job.attempts,
+  });
   if (link) {
     await tx.query(
       `INSERT INTO connector_links (incident_id, connector, external_id, external_number) VALUES ($1::uuid, $2, $3, $4)
@@ -80,17 +99,27 @@ export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: Ex
   }
 }
 
-/** Records a failed attempt: retried at `retryAt`, or dead-lettered when that is past the deadline (or `dead`). */
+/**
+ * Records a failed attempt: retried at `retryAt`, or dead-lettered when that is past the deadline (or
+ * `dead`). The timeline gets the dead letter, and a failure when its cause is new: a tool down for a
+ * day is one line, not one per retry.
+ */
 export async function failDelivery(tx: Queryable, job: DeliveryJob, error: string, retryAt: Date | null): Promise<"retry" | "dead"> {
-  const { rows } = await tx.query<{ status: "pending" | "dead" }>(
-    `UPDATE deliveries SET
-       status = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > deadline_at THEN 'dead' ELSE 'pending' END,
-       next_attempt_at = COALESCE($3::timestamptz, next_attempt_at),
+  const lastError = error.slice(0, 2000);
+  const { rows } = await tx.query<{ status: "pending" | "dead"; previous_error: string | null }>(
+    `UPDATE deliveries d SET
+       status = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > d.deadline_at THEN 'dead' ELSE 'pending' END,
+       next_attempt_at = COALESCE($3::timestamptz, d.next_attempt_at),
        leased_until = NULL, last_error = $2, updated_at = now()
-     WHERE id = $1 RETURNING status`,
-    [job.id, error.slice(0, 2000), retryAt?.toISOString() ?? null],
+     FROM (SELECT last_error FROM deliveries WHERE id = $1) AS before
+     WHERE d.id = $1 RETURNING d.status, before.last_error AS previous_error`,
+    [job.id, lastError, retryAt?.toISOString() ?? null],
   );
-  return rows[0]?.status === "dead" ? "dead" : "retry";
+  const row = rows[0];
+  const outcome = row?.status === "dead" ? "dead" : "retry";
+  if (row && outcome === "dead") await timelineStep(tx, job, "delivery_dead", { attempts: job.attempts, error: lastError });
+  else if (row && row.previous_error !== lastError) await timelineStep(tx, job, "delivery_failed", { attempts: job.attempts, error: lastError, retryAt: retryAt?.toISOString() ?? null });
+  return outcome;
 }
 
 /** Replays a dead-lettered delivery with a fresh deadline; false when it is not dead. */

@@ -8,9 +8,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { errors, exportJWK, generateKeyPair, SignJWT, type FlattenedJWSInput, type JWK, type JWTHeaderParameters } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { KeysFetchError, SigningKeys, SigningKeysUnavailableError } from "../../../receiver/src/auth/signing-keys.ts";
+import { KeysFetchError, KID_WAIT_MS, SigningKeys, SigningKeysUnavailableError } from "../../../receiver/src/auth/signing-keys.ts";
 
-const MIN_REFETCH = 10_000;
+const MIN_REFETCH = 5_000;
 /** How long "this kid is not published" holds before the same kid is worth another fetch. */
 const VERDICT_MS = 60_000;
 
@@ -62,14 +62,24 @@ beforeEach(async () => {
   await endpoint.publish();
 });
 
-function keyCache(options: { url?: string; failures?: KeysFetchError[] } = {}): SigningKeys {
+/** What the requests waited, in all (the frozen clock moves by it). */
+let waited: number[];
+beforeEach(() => {
+  waited = [];
+});
+
+function keyCache(options: { url?: string; failures?: KeysFetchError[]; minRefetch?: number } = {}): SigningKeys {
   return new SigningKeys({
     jwksUrl: options.url ?? endpoint.url,
     refreshIntervalMs: 86_400_000,
-    minRefetchIntervalMs: MIN_REFETCH,
+    minRefetchIntervalMs: options.minRefetch ?? MIN_REFETCH,
     timeoutMs: 1_000,
     now: () => now,
     onRefreshError: (error) => options.failures?.push(error),
+    sleep: async (ms) => {
+      waited.push(ms);
+      now += ms;
+    },
   });
 }
 
@@ -95,7 +105,7 @@ describe("a key Microsoft just published", () => {
     expect(endpoint.fetches).toBe(fetches + 1);
   });
 
-  it("gets 503, not 401, while refetching is rate-limited, and is used once it may refetch", async () => {
+  it("waits for the next allowed refetch when one just ran, and is used on the first try", async () => {
     const keys = keyCache();
     await keys.refresh();
     // Someone sends a made-up kid: that spends the on-demand fetch.
@@ -103,14 +113,21 @@ describe("a key Microsoft just published", () => {
     const fetches = endpoint.fetches;
     const next = await endpoint.publish();
 
-    now += MIN_REFETCH - 1;
-    expect(await outcome(keys, next.kid)).toBe(503);
-    expect(endpoint.fetches).toBe(fetches);
-    await expect(keys.getKey(header(next.kid), token)).rejects.toThrow(/refetched within 1 s/);
-
-    now += 1;
+    now += 1_000;
     expect(await outcome(keys, next.kid)).toBe("key");
+    expect(waited).toEqual([MIN_REFETCH - 1_000]);
     expect(endpoint.fetches).toBe(fetches + 1);
+  });
+
+  it("gets 503 at once only when the next allowed refetch is further away than a request may wait", async () => {
+    const keys = keyCache({ minRefetch: KID_WAIT_MS + 5_000 });
+    await keys.refresh();
+    expect(await outcome(keys, "made-up")).toBe(401);
+    const next = await endpoint.publish();
+    await expect(keys.getKey(header(next.kid), token)).rejects.toThrow(/refetched within 13 s/);
+    expect(waited).toEqual([]);
+    now += 5_000;
+    expect(await outcome(keys, next.kid)).toBe("key");
   });
 
   it("gets 503 while the keys endpoint fails, naming why, and is used once it answers again", async () => {
@@ -162,36 +179,46 @@ describe("unknown kids", () => {
     expect(endpoint.fetches).toBe(fetches + 1);
   });
 
-  it("in a flood cause at most one fetch per interval, and each is decided by the next fetch", async () => {
+  it("arriving together right after a fetch are decided by one more fetch: 401 each, never 503", async () => {
+    const keys = keyCache();
+    await keys.refresh();
+    expect(await outcome(keys, "first-made-up")).toBe(401);
+    const fetches = endpoint.fetches;
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => outcome(keys, `random-${i}`)));
+    expect(new Set(answers)).toEqual(new Set([401]));
+    expect(endpoint.fetches).toBe(fetches + 1);
+  });
+
+  it("in a flood cause at most one fetch per interval", async () => {
     const keys = keyCache();
     await keys.refresh();
     const fetches = endpoint.fetches;
     const rounds = 10;
     const answers: Array<"key" | 401 | 503> = [];
+    const start = now;
     for (let round = 0; round < rounds; round += 1) {
-      for (let i = 0; i < 300; i += 1) answers.push(await outcome(keys, `flood-${round}-${i}`));
-      now += MIN_REFETCH;
+      answers.push(...(await Promise.all(Array.from({ length: 300 }, (_, i) => outcome(keys, `flood-${round}-${i}`)))));
     }
-    expect(endpoint.fetches - fetches).toBeLessThanOrEqual(rounds);
     expect(answers).not.toContain("key");
-    // Kids of one round are decided by the fetch the next round triggers.
-    expect(await outcome(keys, "flood-0-1")).toBe(401);
-    expect(await outcome(keys, `flood-${rounds - 2}-299`)).toBe(401);
+    expect(endpoint.fetches - fetches).toBeLessThanOrEqual(1 + (now - start) / MIN_REFETCH);
+    // A kid already decided is not worth another fetch.
+    const before = endpoint.fetches;
+    expect(await outcome(keys, `flood-${rounds - 1}-1`)).toBe(401);
+    expect(endpoint.fetches).toBe(before);
   });
 
   it("are remembered in bounded memory: forgetting one costs only a rate-limited fetch", async () => {
     const keys = keyCache();
     await keys.refresh();
     expect(await outcome(keys, "first")).toBe(401);
-    // Far more distinct kids than the cache remembers, within one interval: no fetch at all.
+    // Far more distinct kids than the cache remembers, arriving together: one fetch decides them all.
     const fetches = endpoint.fetches;
-    for (let i = 0; i < 3000; i += 1) await outcome(keys, `spray-${i}`);
-    expect(endpoint.fetches).toBe(fetches);
-    // "first" was forgotten: it is new again, and waits for the next allowed fetch rather than passing.
-    expect(await outcome(keys, "first")).toBe(503);
-    now += MIN_REFETCH;
-    expect(await outcome(keys, "first")).toBe(401);
+    const answers = await Promise.all(Array.from({ length: 3000 }, (_, i) => outcome(keys, `spray-${i}`)));
+    expect(new Set(answers)).toEqual(new Set([401]));
     expect(endpoint.fetches).toBe(fetches + 1);
+    // "first" was forgotten: it is new again, and waits for the next allowed fetch rather than passing.
+    expect(await outcome(keys, "first")).toBe(401);
+    expect(endpoint.fetches).toBe(fetches + 2);
   });
 });
 
@@ -220,18 +247,17 @@ describe("the key set", () => {
     expect(keys.loaded).toBe(true);
   });
 
-  it("when never loaded, answers 503 and retries at most once per interval", async () => {
+  it("when never loaded, answers 503 naming why once a fetch made for the request fails, sharing that fetch", async () => {
     endpoint.mode = 503;
     const keys = keyCache();
     const [current] = endpoint.published;
     const fetches = endpoint.fetches;
-    for (let i = 0; i < 10; i += 1) expect(await outcome(keys, current!.kid!)).toBe(503);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => keys.getKey(header(current!.kid!), token).catch((e: unknown) => e)));
+    for (const answer of answers) expect(String(answer)).toMatch(/no signing keys are loaded: .* answered 503/);
     expect(endpoint.fetches).toBe(fetches + 1);
     expect(keys.loaded).toBe(false);
 
     endpoint.mode = "ok";
-    expect(await outcome(keys, current!.kid!)).toBe(503);
-    now += MIN_REFETCH;
     expect(await outcome(keys, current!.kid!)).toBe("key");
     expect(endpoint.fetches).toBe(fetches + 2);
   });

@@ -1,6 +1,6 @@
 /** The pure token rules, case by case (docs/configuration.md#how-tokens-are-checked). */
 import { describe, expect, it } from "vitest";
-import { checkClaims, expandAudiences, type Claims } from "../../../receiver/src/auth/token-rules.ts";
+import { actorOf, checkClaims, expandAudiences, type Claims } from "../../../receiver/src/auth/token-rules.ts";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const AZNS = "461e8683-5575-4561-ac7f-899cc907d62a";
@@ -14,9 +14,23 @@ describe("checkClaims", () => {
   it("accepts v1 and v2 tokens and names the caller", () => {
     expect(checkClaims(v1, requirement)).toEqual({
       ok: true,
-      principal: { tenantId: TENANT, objectId: "oid-1", callerId: AZNS, tokenVersion: "1.0", roles: ["ActionGroupsSecureWebhook"] },
+      principal: { tenantId: TENANT, objectId: "oid-1", name: null, callerId: AZNS, tokenVersion: "1.0", roles: ["ActionGroupsSecureWebhook"] },
     });
     expect(checkClaims(v2, requirement)).toMatchObject({ ok: true, principal: { callerId: AZNS, tokenVersion: "2.0" } });
+  });
+
+  it("names a person by the token's display name, else its sign-in name; an application by its id", () => {
+    const person = (claims: Claims) => {
+      const verdict = checkClaims({ ...v1, ...claims }, requirement);
+      if (!verdict.ok) throw new Error(verdict.reason);
+      return actorOf(verdict.principal);
+    };
+    expect(person({ name: "Olivia Operator", upn: "olivia@contoso.com" })).toEqual({ name: "Olivia Operator", id: "oid-1" });
+    expect(person({ upn: "olivia@contoso.com" })).toEqual({ name: "olivia@contoso.com", id: "oid-1" });
+    expect(person({ unique_name: "olivia@contoso.com", name: "  " })).toEqual({ name: "olivia@contoso.com", id: "oid-1" });
+    expect(checkClaims({ ...v2, preferred_username: "riley@contoso.com" }, requirement)).toMatchObject({ ok: true, principal: { name: "riley@contoso.com" } });
+    expect(person({ name: 42 })).toEqual({ name: "oid-1", id: "oid-1" });
+    expect(person({ oid: undefined })).toEqual({ name: AZNS, id: AZNS });
   });
 
   it("accepts a token without ver, taking the version from the issuer", () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { connectorsFromEnv } from "../../../receiver/src/connectors/kinds.ts";
 import { actionsFor, correlationKey, type IncidentSnapshot } from "../../../receiver/src/outbox/delivery.ts";
-import { retryAfterMs } from "../../../receiver/src/connectors/http-client.ts";
+import { retryAfterMs } from "../../../receiver/src/network-errors.ts";
 import { clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle } from "../../../receiver/src/connectors/incident-text.ts";
 import { retryDelayMs } from "../../../receiver/src/outbox/retry-policy.ts";
 

@@ -114,15 +114,21 @@ describe("applyNotification", () => {
 describe("operator and quiet-period resolution", () => {
   const open = () => replay([change("Fired", { fired: T0 }, { family: "log", stateful: false })]).incident!;
 
-  it("an operator resolves an open incident once, naming who", () => {
-    const decision = applyOperatorResolve(open(), T2, "oid-7", "noise");
+  it("an operator resolves an open incident once, naming who by name, with their id beside it", () => {
+    const decision = applyOperatorResolve(open(), T2, { name: "Olivia Operator", id: "oid-7" }, "noise");
     expect(decision.incident).toMatchObject({ state: "resolved", resolution: "operator", resolvedAt: T2 });
-    expect(decision.events).toEqual([{ type: "resolved", at: T2, notificationId: null, actor: "oid-7", detail: { resolution: "operator", note: "noise" } }]);
-    expect(applyOperatorResolve(decision.incident, T2, "oid-8", null)).toMatchObject({ changed: false, events: [] });
+    expect(decision.events).toEqual([{ type: "resolved", at: T2, notificationId: null, actor: "Olivia Operator", detail: { resolution: "operator", actorId: "oid-7", note: "noise" } }]);
+    expect(applyOperatorResolve(decision.incident, T2, { name: "oid-8", id: "oid-8" }, null)).toMatchObject({ changed: false, events: [] });
+  });
+
+  it("an application without a name is named by its id, once", () => {
+    expect(applyOperatorResolve(open(), T2, { name: "app-1", id: "app-1" }, null).events).toEqual([
+      { type: "resolved", at: T2, notificationId: null, actor: "app-1", detail: { resolution: "operator" } },
+    ]);
   });
 
   it("a late copy of the firing does not reopen what an operator resolved", () => {
-    const resolved = applyOperatorResolve(open(), T2, "oid-7", null).incident;
+    const resolved = applyOperatorResolve(open(), T2, { name: "oid-7", id: "oid-7" }, null).incident;
     expect(applyNotification(resolved, change("Fired", { fired: T0 }, { family: "log" })).incident.state).toBe("resolved");
   });
 

@@ -1,5 +1,6 @@
 /** The incidents: list, one with its timeline, and an operator's resolve. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { actorOf } from "../../auth/token-rules.ts";
 import type { DeliveryTargets } from "../../ledger/change-set.ts";
 import { resolveIncident } from "../../ledger/resolve-incident.ts";
 import { countIncidentChanges, type Metrics } from "../../metrics.ts";
@@ -92,8 +93,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ db: Database; metrics: 
       const { id } = request.params;
       const text = request.body?.note;
       const note = text === undefined ? null : storableText(text);
-      const caller = principalOf(request);
-      const actor = caller.objectId ?? caller.callerId;
+      const actor = actorOf(principalOf(request));
       const outcome = isUuid(id) ? await resolveIncident(db, { incidentId: id, actor, note, at: new Date().toISOString() }, targets) : null;
       if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
       countIncidentChanges(metrics, outcome.events, outcome.incident.family);
