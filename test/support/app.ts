@@ -15,7 +15,7 @@ import { createMetrics } from "../../receiver/src/metrics.ts";
 import { noRoutingRules } from "../../receiver/src/routing/load-rules.ts";
 import type { Database, Transaction } from "../../receiver/src/store/database.ts";
 
-export const ROLES = { webhook: "ActionGroupsSecureWebhook", reader: "Incidents.Read", operator: "Incidents.Operate" } as const;
+export const ROLES = { webhook: "ActionGroupsSecureWebhook", reader: "Incidents.Read", operator: "Incidents.Operate", sync: "Itsm.Sync" } as const;
 
 /**
  * Tokens for the stand-in verifier: a role's name is a token carrying that role; `expired` is
@@ -74,11 +74,12 @@ export async function testApp(overrides: Partial<AppDeps> = {}): Promise<Fastify
     store: () => ({ state: "ready", detail: null }),
     keys: { loaded: true },
     verifier: stubVerifier(),
-    access: { webhook: { role: ROLES.webhook }, reader: { role: ROLES.reader }, operator: { role: ROLES.operator } },
+    access: { webhook: { role: ROLES.webhook }, reader: { role: ROLES.reader }, operator: { role: ROLES.operator }, sync: { role: ROLES.sync, appOnly: true } },
     metrics: createMetrics(),
     intake: stubIntake(),
     targets: { connectors: [], maxAgeMs: 86_400_000 },
     routing: noRoutingRules([]),
+    sync: new Map(),
     console: { authority: "https://login.example", tenantId: "t", issuer: "https://login.example/t/v2.0", clientId: null, appIdUri: null, scope: null, roles: { reader: ROLES.reader, operator: ROLES.operator } },
     ...overrides,
   };

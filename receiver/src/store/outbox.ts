@@ -62,7 +62,9 @@ export async function claimDelivery(tx: Queryable, connectors: readonly string[]
     action: row.action,
     attempts: row.attempts,
     snapshot: (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as IncidentSnapshot,
-    link: found ? { externalId: found.external_id, externalNumber: found.external_number } : null,
+    // An `open` finds or creates the ticket of its snapshot's correlation key: a link it meets is an
+    // earlier ticket of the incident (a person closed it, and the alert fired again under the `new` policy).
+    link: found && row.action !== "open" ? { externalId: found.external_id, externalNumber: found.external_number } : null,
   };
 }
 
