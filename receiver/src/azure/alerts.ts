@@ -21,6 +21,8 @@ import { ManagedIdentityTokenError } from "./managed-identity.ts";
 export const AZURE_ALERTS = "@azure-monitor";
 export const ALERTS_API_VERSION = "2019-03-01";
 export const RESOURCE_GRAPH_API_VERSION = "2024-04-01";
+/** Operations_List as the stored specification declares it (2025-05-25-preview); it needs no role, only a token ARM accepts. */
+const OPERATIONS_API_VERSION = "2025-05-25-preview";
 /** Alert ids per Resource Graph query: each is about 110 characters, and a query stays well under its size limits. */
 export const GRAPH_BATCH = 100;
 /** ARM does not document a limit on the comment; the portal shows a short text, and a long one helps nobody. */
@@ -94,11 +96,11 @@ export class AzureAlertTarget implements Connector {
     return null;
   }
 
-  /** A token and one authorised call (Operations_List): the identity works and ARM answers. */
+  /** A token and one call that needs no role (Operations_List): the identity works and ARM takes its token. */
   async check(): Promise<ConnectorCheck> {
     const what = `Azure Resource Manager at ${this.arm.endpoint}`;
     try {
-      await this.arm.request({ method: "GET", path: "/providers/Microsoft.AlertsManagement/operations", apiVersion: ALERTS_API_VERSION });
+      await this.arm.request({ method: "GET", path: "/providers/Microsoft.AlertsManagement/operations", apiVersion: OPERATIONS_API_VERSION });
       return { ok: true, detail: `${what} accepted the managed identity's token` };
     } catch (error) {
       return { ok: false, detail: `${what}: ${deliveryError(error).message}` };
