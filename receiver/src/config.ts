@@ -160,7 +160,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     connectors: read(() => connectorsFromEnv(env), []),
     outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
-    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null }),
+    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {} }),
   };
   const named = new Set(rulesSecretVariables(env));
   for (const kind of CONNECTOR_KINDS) problems.push(...strayConnectorVariables(kind, env, named));

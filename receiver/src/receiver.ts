@@ -106,7 +106,7 @@ export async function startReceiver(config: ReceiverConfig, options: StartOption
   // Azure Resource Manager as the receiver's managed identity: the alert write-back and reconciliation.
   const arm = armClient({
     endpoint: config.azure.resourceManager,
-    token: managedIdentityToken({ resource: config.azure.resourceManager, purpose: "Azure Resource Manager token", code: "ARM_TOKEN_UNAVAILABLE", ...(config.azure.clientId ? { clientId: config.azure.clientId } : {}) }),
+    token: managedIdentityToken({ resource: config.azure.resourceManager, purpose: "Azure Resource Manager token", code: "ARM_TOKEN_UNAVAILABLE", env: config.azure.identityEnv, ...(config.azure.clientId ? { clientId: config.azure.clientId } : {}) }),
   });
   const connectors = named.map((c) => createConnector(c.name, c.config));
   const sync = new Map(

@@ -28,7 +28,7 @@ export const GRAPH_BATCH = 100;
 /** ARM does not document a limit on the comment; the portal shows a short text, and a long one helps nobody. */
 const COMMENT_MAX = 1000;
 
-const ALERT_ID = /^\/subscriptions\/([0-9a-f-]{36})\/(?:resourceGroups\/[^/]+\/)?(?:.*\/)?providers\/Microsoft\.AlertsManagement\/alerts\/[0-9a-f-]{36}$/i;
+const ALERT_ID = /^\/subscriptions\/([0-9a-f-]{36})\/(?:.*\/)?providers\/Microsoft\.AlertsManagement\/alerts\/[^/]+$/i;
 
 /** The subscription of an alert id, or null when it is not an Azure Monitor alert id. */
 export function alertSubscription(alertId: string): string | null {

@@ -15,6 +15,8 @@ export interface AzureConfig {
   alertSync: boolean;
   /** RECONCILE_INTERVAL: how often open incidents are checked against Azure's view; null = off. */
   reconcileIntervalMs: number | null;
+  /** IDENTITY_ENDPOINT and IDENTITY_HEADER, as Container Apps sets them (unset elsewhere: the Instance Metadata Service). */
+  identityEnv: { IDENTITY_ENDPOINT?: string; IDENTITY_HEADER?: string };
 }
 
 export function azureConfigFromEnv(env: Env): AzureConfig {
@@ -24,5 +26,9 @@ export function azureConfigFromEnv(env: Env): AzureConfig {
     alertSync: onOff(env, "AZURE_ALERT_SYNC", true),
     // Azure keeps alerts 30 days; more often than a minute would only spend Resource Graph's quota.
     reconcileIntervalMs: duration(env, "RECONCILE_INTERVAL", "15m", { minMs: 60_000, maxMs: 24 * 3_600_000, allowOff: true }),
+    identityEnv: {
+      ...(env.IDENTITY_ENDPOINT?.trim() ? { IDENTITY_ENDPOINT: env.IDENTITY_ENDPOINT.trim() } : {}),
+      ...(env.IDENTITY_HEADER?.trim() ? { IDENTITY_HEADER: env.IDENTITY_HEADER.trim() } : {}),
+    },
   };
 }
