@@ -31,6 +31,7 @@ export function stubVerifier() {
       if (!role) return { ok: false, status: 401, reason: "token is expired" };
       if (role !== rule.role) return { ok: false, status: 403, reason: `token lacks role ${rule.role}` };
       const principal: Principal = { tenantId: "t", objectId: `${token}-object`, callerId: `${token}-app`, tokenVersion: "2.0", roles: [role] };
+      if (rule.allowedCallers && !rule.allowedCallers.includes(principal.callerId)) return { ok: false, status: 403, reason: `caller ${principal.callerId} is not an allowed caller` };
       return { ok: true, principal };
     },
   };
