@@ -90,6 +90,10 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await expect.poll(() => page.locator(".badges").textContent(), WAIT).toContain("resolved");
     await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("resolved");
     await expect.poll(() => page.getByRole("button", { name: "Resolve incident" }).count(), WAIT).toBe(0);
+    // A resolved incident still takes a comment, which reaches the timeline (and the tickets).
+    await page.getByLabel("Comment (sent to the ITSM tools)").fill("root cause: a full disk");
+    await page.getByRole("button", { name: "Add comment" }).click();
+    await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("root cause: a full disk");
 
     const stored = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
     expect(stored.state).toBe("resolved");
