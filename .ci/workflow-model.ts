@@ -32,6 +32,8 @@ export interface Job {
   workflow: Workflow;
   /** The job's `if:` condition. */
   if?: string;
+  /** The jobs it `needs` (GitHub skips it when one of them was skipped, unless its `if` says otherwise). */
+  needs: string[];
   /** The environment name (`environment: x` or `environment: { name: x }`). */
   environment?: string;
   /** The job's own permissions, else the workflow's. */
@@ -114,6 +116,7 @@ export function parseWorkflow(file: string, text: string, repoRoot: string): Wor
       id,
       workflow,
       ...(value.if !== undefined ? { if: String(value.if) } : {}),
+      needs: value.needs === undefined ? [] : Array.isArray(value.needs) ? value.needs.map(String) : [String(value.needs)],
       ...(environmentName ? { environment: environmentName } : {}),
       ...(permissions ? { permissions } : {}),
       ...(jobConcurrency ? { concurrency: jobConcurrency } : {}),

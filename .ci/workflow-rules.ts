@@ -13,7 +13,9 @@ export type RuleId =
   | "concurrency-isolated"
   | "config-in-git"
   | "upsert-guarded"
-  | "teardown-tolerates-missing-stack";
+  | "teardown-tolerates-missing-stack"
+  | "providers-registered"
+  | "dispatch-on-default-branch";
 
 export interface Problem {
   rule: RuleId;
@@ -312,6 +314,45 @@ function teardownToleratesMissingStack(job: Job, problems: Problem[]): void {
   });
 }
 
+/**
+ * azure-native registers no resource provider, so the first `up` in a fresh subscription fails with
+ * MissingSubscriptionRegistration (pulumi/pulumi-azure-native#3479). A job that updates a stack must
+ * first register the namespaces the program uses (`node infra/pipeline/cli.ts resource-providers`,
+ * each passed to `az provider register`).
+ */
+function providersRegistered(job: Job, problems: Problem[]): void {
+  let registered = false;
+  job.steps.forEach((step, i) => {
+    const script = step.run ?? "";
+    if (/\bcli\.ts\s+resource-providers\b/.test(script) && /\baz\s+provider\s+register\b/.test(script)) registered = true;
+    const up = (step.uses?.startsWith("pulumi/actions@") && ["up", "update"].includes(step.with.command ?? "")) || /\bpulumi\s+up\b/.test(script);
+    if (up && !registered) {
+      problems.push({ rule: "providers-registered", file: job.workflow.file, job: job.id, message: `${stepLabel(step, i)} runs up without first registering the program's resource providers (az provider register for each of node infra/pipeline/cli.ts resource-providers): a new subscription fails with MissingSubscriptionRegistration` });
+    }
+  });
+}
+
+/**
+ * A manually dispatched run gets the subject `ref:refs/heads/<branch it was dispatched on>`
+ * (GitHub OIDC reference); only the default branch's is federated, so from any other branch the
+ * login fails with AADSTS70021 half-way through. An id-token job of a workflow_dispatch workflow
+ * must therefore run only on the default branch (`if: github.ref == 'refs/heads/<default>'`), or
+ * need a job that does (GitHub skips a job whose needed job was skipped).
+ */
+function dispatchOnDefaultBranch(workflows: Workflow[], options: CheckOptions, problems: Problem[]): void {
+  for (const workflow of workflows.filter((w) => "workflow_dispatch" in w.on)) {
+    const guarded = new Set<string>();
+    const guard = new RegExp(`github\\.ref\\s*==\\s*'refs/heads/${options.defaultBranch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}'`);
+    // Jobs in order: a job is guarded by its own if, or by needing a guarded job (without always()).
+    for (const job of workflow.jobs) {
+      if (guard.test(job.if ?? "") || (job.needs.some((n) => guarded.has(n)) && !/\balways\(\)/.test(job.if ?? ""))) guarded.add(job.id);
+      if (hasIdToken(job) && !guarded.has(job.id)) {
+        problems.push({ rule: "dispatch-on-default-branch", file: workflow.file, job: job.id, message: `id-token: write in a workflow_dispatch workflow without if: github.ref == 'refs/heads/${options.defaultBranch}': dispatched from another branch, its subject is not federated and azure/login fails (AADSTS70021)` });
+      }
+    }
+  }
+}
+
 export function checkWorkflows(workflows: Workflow[], readme: string, options: CheckOptions): Problem[] {
   const problems: Problem[] = [];
   for (const job of workflows.flatMap((w) => w.jobs)) {
@@ -320,7 +361,9 @@ export function checkWorkflows(workflows: Workflow[], readme: string, options: C
     configInGit(job, problems);
     upsertGuarded(job, problems);
     teardownToleratesMissingStack(job, problems);
+    providersRegistered(job, problems);
   }
+  dispatchOnDefaultBranch(workflows, options, problems);
   oidcSubjectsFederated(workflows, readme, options, problems);
   separateIdentities(workflows, problems);
   concurrencyIsolated(workflows, problems);

@@ -1,8 +1,10 @@
 /**
  * Where the receiver keeps its ledger when databaseMode is postgres: an Azure Database for
  * PostgreSQL flexible server with private access only (in the stack's network) and Microsoft Entra
- * authentication only. The receiver's managed identity is the server's Entra administrator and signs
- * in with an access token: there is no password anywhere, not even an unused one in state.
+ * authentication only. A managed identity of its own is the server's Entra administrator, used only
+ * by the migration job (migration-job.ts); the receiver signs in as its own identity, whose role has
+ * data rights only. Both sign in with access tokens: there is no password anywhere, not even an
+ * unused one in state.
  *
  * The server runs one operation at a time (a second gets ServerBusy), so the administrator and the
  * database are created one after the other, and the Container App waits for both.
@@ -24,15 +26,19 @@ export interface DatabaseArgs {
   privateDnsZoneId: pulumi.Input<string>;
   /** Resources the server must wait for: the zone's link to the network. */
   networkReady: pulumi.Resource[];
-  /** The identity that becomes the server's Entra administrator and the receiver's database user. */
+  /** The identity that becomes the server's Entra administrator (the migration job's). */
   administrator: { principalId: pulumi.Input<string>; name: pulumi.Input<string> };
+  /** The receiver's identity: its name is its database user (the role the migration job creates). */
+  user: { name: pulumi.Input<string> };
   /** `protect` the server and its database. Default false. */
   protect?: boolean;
 }
 
 export class Database extends pulumi.ComponentResource {
-  /** postgres://{identity name}@{server}:5432/secure_export?sslmode=verify-full — no password in it. */
+  /** postgres://{receiver identity name}@{server}:5432/secure_export?sslmode=verify-full — no password in it. */
   readonly connectionString: pulumi.Output<string>;
+  /** The same for the administrator identity (the migration job). */
+  readonly administratorConnectionString: pulumi.Output<string>;
   readonly server: dbforpostgresql.Server;
   /** What a client must wait for before connecting: the administrator and the database. */
   readonly ready: pulumi.Resource[];
@@ -77,7 +83,8 @@ export class Database extends pulumi.ComponentResource {
     this.ready = [administrator, database];
     // verify-full: the server's certificate must chain to a trusted root AND name the host
     // (Azure's chain ends at DigiCert Global Root G2 or Microsoft RSA Root CA 2017, both in Node's bundle).
-    this.connectionString = pulumi.interpolate`postgres://${args.administrator.name}@${this.server.fullyQualifiedDomainName}:5432/${database.name}?sslmode=verify-full`;
+    this.connectionString = pulumi.interpolate`postgres://${args.user.name}@${this.server.fullyQualifiedDomainName}:5432/${database.name}?sslmode=verify-full`;
+    this.administratorConnectionString = pulumi.interpolate`postgres://${args.administrator.name}@${this.server.fullyQualifiedDomainName}:5432/${database.name}?sslmode=verify-full`;
     this.registerOutputs({ serverName: this.server.name });
   }
 }

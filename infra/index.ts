@@ -6,7 +6,8 @@
  * Webhook service principal is only ever read.
  *
  * With `secure-export:identityOnly` the stack is just the Entra application that preview stacks
- * share (stack preview-identity).
+ * share (stack preview-identity), with `sharedEnvironment` also the Container Apps environment they
+ * all run in.
  */
 import * as azureAuthorization from "@pulumi/azure-native/authorization/index.js";
 import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
@@ -67,7 +68,7 @@ interface ApplicationIds {
   tenantId: pulumi.Output<string>;
 }
 
-function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: ApplicationIds; webhookRoleAssignment: pulumi.Resource } {
+function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: ApplicationIds; ready: pulumi.Resource[] } {
   if (settings.identity.kind !== "own") throw new Error("unreachable: ownIdentity without an own identity");
   const identity = new WebhookIdentity(base, {
     displayName: `secure-export (${settings.stack})`,
@@ -86,36 +87,74 @@ function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: Applicat
       servicePrincipalObjectId: identity.servicePrincipalObjectId,
       tenantId: entraClient.tenantId,
     },
-    webhookRoleAssignment: identity.webhookRoleAssignment,
+    ready: identity.ready,
   };
 }
 
-function sharedIdentity(stack: string): ApplicationIds {
+/** Where a Container App runs: its environment, the environment's domain and Log Analytics workspace. */
+interface Environment {
+  id: pulumi.Output<string>;
+  defaultDomain: pulumi.Output<string>;
+  workspaceId: pulumi.Output<string>;
+}
+
+/** The application and the environment preview stacks share, as the identity-only stack exports them. */
+function sharedStack(stack: string): { ids: ApplicationIds; environment: Environment } {
   const shared = new pulumi.StackReference(stack);
   const id = (name: string) => shared.requireOutput(name).apply((value) => String(value));
+  const environmentOutput = (name: string) =>
+    shared.getOutput(name).apply((value) => {
+      if (value === undefined || value === null || value === "") {
+        throw new Error(`secure-export:identityStack ${stack} exports no ${name}: set secure-export:sharedEnvironment true on it and run pulumi up there once (docs/deploy/pulumi.md, "Preview stacks and teardown")`);
+      }
+      return String(value);
+    });
+  const environment = { id: environmentOutput("environmentId"), defaultDomain: environmentOutput("environmentDefaultDomain"), workspaceId: environmentOutput("workspaceId") };
   const tenantId = pulumi.all([id("tenantId"), entraClient.tenantId]).apply(([theirs, ours]) => {
     if (theirs.toLowerCase() !== ours.toLowerCase()) throw new Error(`secure-export:identityStack ${stack} is in tenant ${theirs}, this stack deploys to ${ours}`);
     return ours;
   });
-  return { clientId: id("clientId"), appIdUri: id("appIdUri"), applicationObjectId: id("applicationObjectId"), servicePrincipalObjectId: id("servicePrincipalObjectId"), tenantId };
+  return { ids: { clientId: id("clientId"), appIdUri: id("appIdUri"), applicationObjectId: id("applicationObjectId"), servicePrincipalObjectId: id("servicePrincipalObjectId"), tenantId }, environment };
+}
+
+function stackResourceGroup(retainOnDelete: boolean): { resourceGroup: resources.ResourceGroup; rg: { resourceGroupName: pulumi.Output<string>; location: pulumi.Output<string> } } {
+  const resourceGroup = new resources.ResourceGroup(base, { location: settings.location, tags: { "secure-export-stack": settings.stack } }, { retainOnDelete });
+  return { resourceGroup, rg: { resourceGroupName: resourceGroup.name, location: resourceGroup.location } };
+}
+
+/** The identity-only stack's environment for preview stacks: no private network (they use no server). */
+function previewEnvironment(): Record<string, pulumi.Input<unknown>> {
+  const { rg } = stackResourceGroup(false);
+  const environment = new AppEnvironment(base, rg);
+  return { environmentId: environment.environment.id, environmentDefaultDomain: environment.defaultDomain, workspaceId: environment.workspace.id };
 }
 
 function receiverStack(): Record<string, pulumi.Input<unknown>> {
   const azureClient = azureAuthorization.getClientConfigOutput();
-  const resourceGroup = new resources.ResourceGroup(base, { location: settings.location, tags: { "secure-export-stack": settings.stack } });
-  const rg = { resourceGroupName: resourceGroup.name, location: resourceGroup.location };
-  // Created first: the database makes it its Entra administrator, the app runs as it.
+  // With a private network the group outlives `pulumi destroy`, holding only the network that Azure
+  // releases late (network.ts): one outcome, a destroy that completes, and a clean-up command.
+  const { resourceGroup, rg } = stackResourceGroup(settings.postgres !== undefined);
+  // Created first: the app runs as it, and its name is its database role (data rights only).
   const receiverIdentity = new managedidentity.UserAssignedIdentity(base, rg);
+  // The server's Entra administrator: only the migration job runs as it (migration-job.ts).
+  const databaseAdministrator = settings.postgres ? new managedidentity.UserAssignedIdentity(`${base}-db-admin`, rg) : undefined;
 
-  const network = settings.postgres ? new PrivateNetwork(base, { ...rg, privateDnsZoneName: settings.names.privateDnsZone }) : undefined;
-  const appEnvironment = new AppEnvironment(base, { ...rg, ...(network ? { subnetId: network.containerAppsSubnetId } : {}) });
+  const network = settings.postgres ? new PrivateNetwork(base, { ...rg, privateDnsZoneName: settings.names.privateDnsZone, retainOnDelete: true }) : undefined;
+  const shared = settings.identity.kind === "shared" ? sharedStack(settings.identity.stack) : undefined;
+  // A stack on the shared application runs in the shared environment: no environment of its own.
+  const appEnvironment: Environment = shared
+    ? shared.environment
+    : (() => {
+        const own = new AppEnvironment(base, { ...rg, ...(network ? { subnetId: network.containerAppsSubnetId } : {}) });
+        return { id: own.environment.id, defaultDomain: own.defaultDomain, workspaceId: own.workspace.id };
+      })();
   const receiverFqdn = pulumi.interpolate`${settings.names.containerApp}.${appEnvironment.defaultDomain}`;
   const consoleUrl = pulumi.interpolate`https://${receiverFqdn}${CONSOLE_PATH}`;
 
   // A preview stack's shared application cannot list every preview's host: no console redirect there.
-  const identity = settings.identity.kind === "shared" ? { ids: sharedIdentity(settings.identity.stack), webhookRoleAssignment: undefined } : ownIdentity(consoleUrl);
+  const identity = shared ? { ids: shared.ids, ready: [] } : ownIdentity(consoleUrl);
 
-  const database = settings.postgres && network
+  const database = settings.postgres && network && databaseAdministrator
     ? new Database(base, {
         ...rg,
         settings: settings.postgres,
@@ -123,7 +162,8 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
         subnetId: network.postgresSubnetId,
         privateDnsZoneId: network.postgresDnsZone.id,
         networkReady: [network.postgresDnsLink],
-        administrator: { principalId: receiverIdentity.principalId, name: receiverIdentity.name },
+        administrator: { principalId: databaseAdministrator.principalId, name: databaseAdministrator.name },
+        user: { name: receiverIdentity.name },
         protect: settings.protect,
       })
     : undefined;
@@ -136,12 +176,12 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
       { tenantId: identity.ids.tenantId, appIdUri: identity.ids.appIdUri, clientId: identity.ids.clientId },
     ),
   );
-  const metrics = settings.metrics ? metricsComponent(base, { ...rg, workspaceId: appEnvironment.workspace.id }) : undefined;
+  const metrics = settings.metrics ? metricsComponent(base, { ...rg, workspaceId: appEnvironment.workspaceId }) : undefined;
 
   const receiver = new ReceiverService(base, {
     ...rg,
     subscriptionId: azureClient.subscriptionId,
-    environmentId: appEnvironment.environment.id,
+    environmentId: appEnvironment.id,
     containerAppName: settings.names.containerApp,
     registryName: settings.names.registry,
     identity: { id: receiverIdentity.id, principalId: receiverIdentity.principalId },
@@ -154,6 +194,15 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
     embeddedStore: settings.databaseMode === "embedded",
     ...(metrics ? { metrics: { connectionString: metrics.connectionString } } : {}),
     dependsOn: [...(network ? [network] : []), ...(database?.ready ?? [])],
+    ...(database && databaseAdministrator
+      ? {
+          migration: {
+            administrator: { id: databaseAdministrator.id, principalId: databaseAdministrator.principalId, clientId: databaseAdministrator.clientId },
+            administratorConnectionString: database.administratorConnectionString,
+            receiverRole: receiverIdentity.name,
+          },
+        }
+      : {}),
   });
   const webhookUrl = pulumi.interpolate`https://${receiverFqdn}/api/alerts`;
 
@@ -165,9 +214,9 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
     identifierUri: identity.ids.appIdUri,
     tenantId: identity.ids.tenantId,
     // The receiver must be up before Azure Monitor is pointed at it.
-    dependsOn: [receiver.containerApp, ...(identity.webhookRoleAssignment ? [identity.webhookRoleAssignment] : [])],
+    dependsOn: [receiver.containerApp, ...identity.ready],
     ...(settings.exampleAlertRules
-      ? { examples: { containerAppId: receiver.containerApp.id, resourceGroupId: resourceGroup.id, workspaceId: appEnvironment.workspace.id, location: resourceGroup.location } }
+      ? { examples: { containerAppId: receiver.containerApp.id, resourceGroupId: resourceGroup.id, workspaceId: appEnvironment.workspaceId, location: resourceGroup.location } }
       : {}),
   });
 
@@ -183,7 +232,9 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
   };
 }
 
-const outputs: Record<string, pulumi.Input<unknown>> = settings.identityOnly ? { ...ownIdentity().ids } : receiverStack();
+const outputs: Record<string, pulumi.Input<unknown>> = settings.identityOnly
+  ? { ...ownIdentity().ids, ...(settings.sharedEnvironment ? previewEnvironment() : {}) }
+  : receiverStack();
 
 export const clientId = outputs.clientId;
 export const appIdUri = outputs.appIdUri;
@@ -197,3 +248,6 @@ export const actionGroupId = outputs.actionGroupId;
 export const resourceGroupName = outputs.resourceGroupName;
 export const image = outputs.image;
 export const databaseMode = outputs.databaseMode;
+export const environmentId = outputs.environmentId;
+export const environmentDefaultDomain = outputs.environmentDefaultDomain;
+export const workspaceId = outputs.workspaceId;

@@ -15,8 +15,12 @@ import * as applicationinsights from "@pulumi/azure-native/applicationinsights/i
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 
-/** A published release tag (v0.139.0, November 2025; the test cites where it was seen). */
-export const COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.139.0";
+/**
+ * A published release (v0.139.0, November 2025), pinned by digest: a tag can be moved, a digest
+ * cannot, so the sidecar's bytes change only with a commit here (the test cites where the digest
+ * was seen).
+ */
+export const COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.139.0@sha256:faf125d656fa47cea568b2f3b4494efd2525083bc75c1e96038bc23f05cd68fd";
 export const COLLECTOR_CONFIG_VARIABLE = "OTELCOL_CONFIG";
 export const CONNECTION_STRING_VARIABLE = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 export const CONNECTION_STRING_SECRET = "appinsights-connection-string";

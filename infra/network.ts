@@ -23,6 +23,14 @@ export const SUBNETS = {
 
 export interface PrivateNetworkArgs {
   resourceGroupName: pulumi.Input<string>;
+  /**
+   * Leave the virtual network (and so its resource group) in Azure on `pulumi destroy`: the
+   * Container Apps environment's service association link on its subnet outlives the environment
+   * by minutes to days (microsoft/azure-container-apps#974), and deleting the network before then
+   * fails with InUseSubnetCannotBeDeleted, half-way through the destroy. docs/deploy/pulumi.md says
+   * how to delete what is left once Azure has released the subnet.
+   */
+  retainOnDelete: boolean;
   location: pulumi.Input<string>;
   /** The private DNS zone's name, `{label}.private.postgres.database.azure.com`. */
   privateDnsZoneName: string;
@@ -52,7 +60,7 @@ export class PrivateNetwork extends pulumi.ComponentResource {
           delegations: [{ name: subnet.delegation.replace("/", "."), serviceName: subnet.delegation }],
         })),
       },
-      parent,
+      { parent: this, retainOnDelete: args.retainOnDelete },
     );
     this.containerAppsSubnetId = pulumi.interpolate`${this.virtualNetwork.id}/subnets/${SUBNETS.containerApps.name}`;
     this.postgresSubnetId = pulumi.interpolate`${this.virtualNetwork.id}/subnets/${SUBNETS.postgres.name}`;

@@ -14,6 +14,7 @@ import * as time from "@pulumiverse/time";
 import { RECEIVER_PORT } from "../receiver/src/contract.ts";
 import { WORKLOAD_PROFILE } from "./app-environment.ts";
 import { CONNECTION_STRING_SECRET, collectorContainer } from "./metrics-collector.ts";
+import { migrationJob } from "./migration-job.ts";
 import { EMBEDDED_DATA_DIR, METRICS_PORT, type ContainerSecret, type EnvVar } from "./receiver-environment.ts";
 
 export const ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
@@ -62,6 +63,15 @@ export interface ReceiverServiceArgs {
   metrics?: { connectionString: pulumi.Input<string> };
   /** What must exist before the first revision starts (the network, the database and its administrator). */
   dependsOn: pulumi.Resource[];
+  /**
+   * PostgreSQL stacks: the migration job (migration-job.ts), run as the server's administrator
+   * identity before each new image's revision; that identity gets AcrPull on the image's registry too.
+   */
+  migration?: {
+    administrator: { id: pulumi.Input<string>; principalId: pulumi.Input<string>; clientId: pulumi.Input<string> };
+    administratorConnectionString: pulumi.Input<string>;
+    receiverRole: pulumi.Input<string>;
+  };
 }
 
 /** HMAC of the secret values under a key kept (secret) in the state: changes with any secret, reveals none. */
@@ -79,11 +89,11 @@ export class ReceiverService extends pulumi.ComponentResource {
     super("secure-export:index:ReceiverService", name, {}, opts);
     const parent = { parent: this };
 
-    const grantPull = (assignment: string, scope: pulumi.Input<string>) =>
+    const grantPull = (assignment: string, scope: pulumi.Input<string>, principalId: pulumi.Input<string>) =>
       new authorization.RoleAssignment(
         assignment,
         {
-          principalId: args.identity.principalId,
+          principalId,
           principalType: "ServicePrincipal",
           // The role definition is a tenant-wide built-in: the scope's own id keeps ARM from
           // rewriting it when the registry lives in another subscription (Azure/azure-rest-api-specs#10939).
@@ -99,7 +109,8 @@ export class ReceiverService extends pulumi.ComponentResource {
       this.registry = undefined;
       this.imageRef = pulumi.output(args.image);
       if (args.imageRegistryId) {
-        pullers.push(grantPull(`${name}-image-registry-pull`, args.imageRegistryId));
+        pullers.push(grantPull(`${name}-image-registry-pull`, args.imageRegistryId, args.identity.principalId));
+        if (args.migration) pullers.push(grantPull(`${name}-migrator-image-registry-pull`, args.imageRegistryId, args.migration.administrator.principalId));
         registries.push({ server: args.image.split("/")[0]!, identity: args.identity.id });
       }
     } else {
@@ -111,7 +122,8 @@ export class ReceiverService extends pulumi.ComponentResource {
         { resourceGroupName: args.resourceGroupName, location: args.location, sku: { name: "Basic" }, adminUserEnabled: true },
         parent,
       );
-      pullers.push(grantPull(`${name}-acr-pull`, this.registry.id));
+      pullers.push(grantPull(`${name}-acr-pull`, this.registry.id, args.identity.principalId));
+      if (args.migration) pullers.push(grantPull(`${name}-migrator-acr-pull`, this.registry.id, args.migration.administrator.principalId));
       registries.push({ server: this.registry.loginServer, identity: args.identity.id });
       const credentials = containerregistry.listRegistryCredentialsOutput({ resourceGroupName: args.resourceGroupName, registryName: this.registry.name }, parent);
       const image = new dockerBuild.Image(
@@ -140,6 +152,25 @@ export class ReceiverService extends pulumi.ComponentResource {
     const propagation = pullers.length
       ? [new time.Sleep(`${name}-pull-permission-propagation`, { createDuration: ROLE_PROPAGATION_WAIT, triggers: { assignments: pulumi.all(pullers.map((p) => p.id)).apply((ids) => ids.join(",")) } }, { parent: this, dependsOn: pullers })]
       : [];
+
+    const migration = args.migration
+      ? migrationJob(
+          name,
+          {
+            resourceGroupName: args.resourceGroupName,
+            location: args.location,
+            subscriptionId: args.subscriptionId,
+            environmentId: args.environmentId,
+            image: this.imageRef,
+            ...(registries[0] ? { registry: registries[0].server } : {}),
+            administrator: { id: args.migration.administrator.id, clientId: args.migration.administrator.clientId },
+            administratorConnectionString: args.migration.administratorConnectionString,
+            receiver: { name: args.migration.receiverRole, principalId: args.identity.principalId },
+            dependsOn: [...args.dependsOn, ...pullers, ...propagation],
+          },
+          this,
+        )
+      : undefined;
 
     const secrets = [...args.secrets, ...(args.metrics ? [{ name: CONNECTION_STRING_SECRET, value: args.metrics.connectionString }] : [])];
     const versionKey = new random.RandomId(`${name}-secrets-version-key`, { byteLength: 32 }, parent);
@@ -195,7 +226,7 @@ export class ReceiverService extends pulumi.ComponentResource {
         },
       },
       // A fixed name cannot be created before the old app is deleted.
-      { parent: this, dependsOn: [...args.dependsOn, ...pullers, ...propagation], deleteBeforeReplace: true },
+      { parent: this, dependsOn: [...args.dependsOn, ...pullers, ...propagation, ...(migration ? [migration.ran] : [])], deleteBeforeReplace: true },
     );
     this.registerOutputs({ imageRef: this.imageRef });
   }

@@ -46,6 +46,13 @@ export interface StackConfig {
   preview: boolean;
   /** Only the Entra application for preview stacks to share (stack preview-identity). */
   identityOnly: boolean;
+  /**
+   * With identityOnly: also the Container Apps environment (and its Log Analytics workspace) every
+   * preview stack runs in. A subscription may have 15 environments per region by default (Microsoft
+   * Learn, "Quotas for Azure Container Apps") and apps per environment are unlimited, so one shared
+   * environment keeps the number of open pull requests from being capped at 15.
+   */
+  sharedEnvironment: boolean;
   identity: IdentitySource;
   location: string;
   /** Prefix of Azure resource names, lower-case letters and digits. */
@@ -91,7 +98,7 @@ export const ROUTING_SECRETS_KEY = "routingSecrets";
 export const CONFIG_KEYS = [
   "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
   "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
-  "identityOnly", "identityStack", "owners", "readers", "operators",
+  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators",
   "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
   "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
   "routing", "metrics",
@@ -111,6 +118,7 @@ export const DEFAULTS = {
   previewStackPattern: "pr-*",
   servicenowMode: "table",
   identityOnly: false,
+  sharedEnvironment: false,
   metrics: true,
 } as const;
 
@@ -266,16 +274,23 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
   const preview = matchesPattern(stack, raw.previewStackPattern || DEFAULTS.previewStackPattern);
   const identityOnly = boolean(raw, "identityOnly", DEFAULTS.identityOnly);
   if (identityOnly && preview) throw new StackConfigError("identityOnly", `cannot be true on a preview stack (${stack}): the shared application must outlive every pull request`);
-  const databaseMode = (raw.databaseMode || (preview ? "embedded" : "postgres")) as DatabaseMode;
+  // A stack on the shared application runs in the shared environment, which has no private network for a server.
+  const sharesEnvironment = Boolean(raw.identityStack?.trim());
+  const databaseMode = (raw.databaseMode || (preview || sharesEnvironment ? "embedded" : "postgres")) as DatabaseMode;
   if (databaseMode !== "postgres" && databaseMode !== "embedded") {
     throw new StackConfigError("databaseMode", `must be "postgres" or "embedded", got "${databaseMode}"`);
+  }
+  if (sharesEnvironment && databaseMode === "postgres") {
+    throw new StackConfigError("databaseMode", `cannot be postgres with identityStack: such a stack runs in the shared preview environment, which has no private network for a database server; use embedded, or give the stack its own application (no identityStack)`);
   }
   const namePrefix = raw.namePrefix || DEFAULTS.namePrefix;
   if (!/^[a-z][a-z0-9]{1,11}$/.test(namePrefix)) {
     throw new StackConfigError("namePrefix", `must be 2 to 12 lower-case letters and digits starting with a letter (it becomes part of registry and server names), got "${namePrefix}"`);
   }
-  // An identity-only stack creates no Azure resource, so Azure's naming rules do not apply to it.
-  const nameProblems = identityOnly ? [] : stackNameProblems(namePrefix, stack);
+  const sharedEnvironment = boolean(raw, "sharedEnvironment", DEFAULTS.sharedEnvironment);
+  if (sharedEnvironment && !identityOnly) throw new StackConfigError("sharedEnvironment", "only applies with identityOnly: the stack preview stacks share (preview-identity) holds their environment");
+  // An identity-only stack without the shared environment creates no Azure resource: Azure's naming rules do not apply to it.
+  const nameProblems = identityOnly && !sharedEnvironment ? [] : stackNameProblems(namePrefix, stack);
   if (nameProblems.length > 0) {
     throw new StackConfigError(
       { stack },
@@ -294,11 +309,20 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
   if (maxReplicas < minReplicas) throw new StackConfigError("maxReplicas", `must be at least minReplicas (${minReplicas}), got ${maxReplicas}`);
   const protect = boolean(raw, "protect", /^prod/.test(stack));
   if (preview && protect) throw new StackConfigError("protect", `cannot be true on a preview stack (${stack}): preview stacks are torn down`);
+  // Building here pushes with the registry's admin credentials (receiver-service.ts): a protected
+  // stack runs only an image the pipeline built and dev ran, deployed by digest.
+  if (protect && !identityOnly && !raw.image) {
+    throw new StackConfigError(
+      "image",
+      `is required on a protected stack (${stack}): it runs the image the pipeline built and deployed to dev, by digest (its deploy writes it into Pulumi.${stack}.yaml), and never builds one with a registry's admin user`,
+    );
+  }
   const connectorSettings = connectors(raw, secrets);
   return {
     stack,
     preview,
     identityOnly,
+    sharedEnvironment,
     identity: identitySource(raw, identityOnly),
     location: raw.location || DEFAULTS.location,
     namePrefix,

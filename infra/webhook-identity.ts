@@ -6,7 +6,9 @@
  */
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
+import * as time from "@pulumiverse/time";
 import { AZNS_WEBHOOK_CLIENT_ID, AZURE_CLI_CLIENT_ID, DELEGATED_SCOPE, ROLES } from "../receiver/src/contract.ts";
+import { StackConfigError } from "./stack-config-error.ts";
 
 /** Fixed ids: stable across deployments, so assignments and pre-authorizations survive an update. */
 export const APP_ROLE_IDS = {
@@ -23,17 +25,34 @@ export const DELEGATED_SCOPE_ID = "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b10";
  */
 export const REQUESTED_ACCESS_TOKEN_VERSION = 1;
 
+/** How long new Entra objects get to replicate before Azure Monitor is pointed at them. */
+export const ENTRA_REPLICATION_WAIT = "60s";
+
+/** Microsoft Graph's application id: the resource of the OpenID Connect scopes. */
+export const MICROSOFT_GRAPH_CLIENT_ID = "00000003-0000-0000-c000-000000000000";
+/**
+ * What the web console asks Entra for when it signs a user in (receiver/console/auth.js:
+ * `openid profile offline_access {appIdUri}/user_impersonation`): the OpenID Connect scopes, which
+ * belong to Microsoft Graph, and our own delegated scope. test/infra/cli-program-run.test.ts reads
+ * auth.js and holds the grants below to exactly these.
+ */
+export const CONSOLE_GRAPH_SCOPES = ["openid", "profile", "offline_access"] as const;
+
 export interface WebhookIdentityArgs {
   /** Display name of the application. */
   displayName: pulumi.Input<string>;
   /**
-   * Object id of the identity running `pulumi up`. Made an owner (with `owners`), else Azure refuses
+   * Object id of the identity running `pulumi up`: it must be among `owners`, else Azure refuses
    * the action group (AadWebhookResourceNotOwnedByCaller) and Application.ReadWrite.OwnedBy cannot
    * update the application.
    */
   deployerObjectId: pulumi.Input<string>;
-  /** Further owners: every identity that deploys this stack, so ownership does not follow "whoever ran last". Default none. */
-  owners?: string[];
+  /**
+   * Every identity that deploys this stack (pipeline service principals, admins): exactly the
+   * owners of the application and its service principal. The deployer is not added on the fly, so
+   * ownership never follows "whoever ran last" and a person's run cannot drop the pipeline.
+   */
+  owners: string[];
   /** Object ids given the Incidents.Read role. Default none. */
   readers?: string[];
   /** Object ids given the Incidents.Read and Incidents.Operate roles. Default none. */
@@ -52,11 +71,21 @@ export class WebhookIdentity extends pulumi.ComponentResource {
   readonly servicePrincipal: azuread.ServicePrincipal;
   readonly servicePrincipalObjectId: pulumi.Output<string>;
   readonly webhookRoleAssignment: azuread.AppRoleAssignment;
+  /** What Entra must have replicated before Azure Monitor can get a token for the application. */
+  readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: WebhookIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("secure-export:index:WebhookIdentity", name, {}, opts);
     const protect = args.protect ?? false;
-    const owners = pulumi.output(args.deployerObjectId).apply((deployer) => [...new Set([deployer.toLowerCase(), ...(args.owners ?? [])])].sort());
+    const owners = pulumi.output(args.deployerObjectId).apply((deployer) => {
+      if (!args.owners.includes(deployer.toLowerCase())) {
+        throw new StackConfigError(
+          "owners",
+          `does not list the identity running this update (object id ${deployer}): list every identity that deploys this stack — the pipeline's service principal and each admin — so that no run removes another's ownership (pulumi config set secure-export:owners '["<object id>", …]')`,
+        );
+      }
+      return [...args.owners].sort();
+    });
 
     this.application = new azuread.Application(
       name,
@@ -129,6 +158,41 @@ export class WebhookIdentity extends pulumi.ComponentResource {
       { appRoleId: APP_ROLE_IDS[ROLES.webhook], principalObjectId: azns.objectId, resourceObjectId: this.servicePrincipal.objectId },
       { parent: this, dependsOn: [identifierUri] },
     );
+
+    // Entra is eventually consistent ("Designing for eventual consistency for Microsoft Entra"):
+    // Azure Monitor checks the App ID URI and the AzNS assignment when the action group is created,
+    // possibly against a replica that has not seen them yet (AadWebhookApplicationUriNotFound). A
+    // wait on their creation (not on later updates or on destroy: @pulumiverse/time Sleep) lets
+    // them replicate first.
+    this.ready = [
+      new time.Sleep(
+        `${name}-entra-replication`,
+        { createDuration: ENTRA_REPLICATION_WAIT, triggers: { identifierUri: identifierUri.id, webhookRole: this.webhookRoleAssignment.id } },
+        { parent: this, dependsOn: [identifierUri, this.webhookRoleAssignment] },
+      ),
+    ];
+
+    // The console signs users in as this application. An application whose service principal
+    // requires assignment "must have their permissions consented by an administrator, even if the
+    // user consent policies … would otherwise allow a user to consent" (Microsoft Learn, "Manage
+    // users and groups assignment to an application"), and pre-authorizing itself covers only our
+    // own scope, not Graph's OpenID Connect scopes: without these grants every user stops at "Need
+    // admin approval" (AADSTS90094). Both are tenant-wide (no userObjectId), i.e. admin consent for
+    // exactly the scopes the console requests; who may sign in is still decided by the role
+    // assignments below (appRoleAssignmentRequired).
+    if (args.consoleRedirectUri) {
+      const graph = azuread.getServicePrincipalOutput({ clientId: MICROSOFT_GRAPH_CLIENT_ID }, { parent: this });
+      new azuread.ServicePrincipalDelegatedPermissionGrant(
+        `${name}-console-sign-in`,
+        { servicePrincipalObjectId: this.servicePrincipal.objectId, resourceServicePrincipalObjectId: graph.objectId, claimValues: [...CONSOLE_GRAPH_SCOPES] },
+        { parent: this },
+      );
+      new azuread.ServicePrincipalDelegatedPermissionGrant(
+        `${name}-console-api`,
+        { servicePrincipalObjectId: this.servicePrincipal.objectId, resourceServicePrincipalObjectId: this.servicePrincipal.objectId, claimValues: [DELEGATED_SCOPE] },
+        { parent: this, dependsOn: [identifierUri] },
+      );
+    }
 
     const assign = (role: keyof typeof APP_ROLE_IDS, principals: string[]) => {
       for (const principal of principals) {

@@ -14,6 +14,10 @@
  *        stack); closed or no such PR → destroys and removes pr-42 if it exists, `action=destroy`,
  *        else `action=none`. Also prints `stack=pr-42`.
  *   node infra/pipeline/cli.ts closed-previews                                     → prs=[3,17] (pr-* stacks whose PR is not open)
+ *   node infra/pipeline/cli.ts deploy-order --sha <commit> [--main origin/main]
+ *        whether this run's commit is the newest code on main (deploy-order.ts) → newest=true|false
+ *   node infra/pipeline/cli.ts resource-providers                                  → the Azure resource provider namespaces the
+ *        program needs registered, one a line (infra/resource-providers.ts), for `az provider register`
  *
  * preview-reconcile and closed-previews need GITHUB_REPOSITORY, GITHUB_TOKEN (and GITHUB_API_URL on
  * GitHub Enterprise Server) and a logged-in Pulumi CLI.
@@ -26,9 +30,12 @@ import { imageByDigest, imageTag } from "./image-reference.ts";
 import { findPreviewStack, previewAction, previewStackNumbers } from "./preview-lifecycle.ts";
 import { previewStackName, seedPreviewConfig } from "./preview-stack.ts";
 import { pulumiCli } from "./pulumi-cli.ts";
+import { RESOURCE_PROVIDERS } from "../resource-providers.ts";
 import { recordImage } from "./stack-file.ts";
+import { deployOrder } from "./deploy-order.ts";
+import { commitsAfter, isAncestor } from "./git.ts";
 
-const COMMANDS = "image-tag, image-ref, seed-preview, record-image, preview-reconcile or closed-previews";
+const COMMANDS = "image-tag, image-ref, seed-preview, record-image, deploy-order, preview-reconcile, closed-previews or resource-providers";
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -47,6 +54,7 @@ function options() {
         registry: { type: "string" },
         repository: { type: "string", default: "secure-export-receiver" },
         digest: { type: "string" },
+        main: { type: "string", default: "origin/main" },
       },
     }).values;
   } catch (error) {
@@ -121,6 +129,18 @@ async function main(): Promise<void> {
       console.log(`prs=${JSON.stringify(closed)}`);
       return;
     }
+    case "deploy-order": {
+      const sha = required("sha");
+      const main = values.main!;
+      const onMain = isAncestor(process.cwd(), sha, main);
+      const order = deployOrder(sha, onMain, onMain ? commitsAfter(process.cwd(), sha, main) : []);
+      console.error(order.reason);
+      console.log(`newest=${order.newest}`);
+      return;
+    }
+    case "resource-providers":
+      console.log(RESOURCE_PROVIDERS.join("\n"));
+      return;
     default:
       throw new PipelineError("BAD_ARGUMENT", `unknown command "${command ?? ""}": ${COMMANDS}`);
   }

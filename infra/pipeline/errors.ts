@@ -8,7 +8,9 @@ export type PipelineErrorCode =
   /** The GitHub REST API answered with something other than the pull request. */
   | "GITHUB_API"
   /** The Pulumi CLI failed or printed something unexpected. */
-  | "PULUMI_CLI";
+  | "PULUMI_CLI"
+  /** A git command on the job's checkout failed. */
+  | "GIT";
 
 export class PipelineError extends Error {
   readonly code: PipelineErrorCode;

@@ -18,8 +18,12 @@ import { AUTO_NAME_SUFFIX_LENGTH, ruleProblem, type NamedKind } from "../../infr
 import { REPO_ROOT } from "../support/paths.ts";
 import { loadRoutingRules } from "../../receiver/src/routing/load-rules.ts";
 import { COLLECTOR_CONFIG_VARIABLE, CONNECTION_STRING_VARIABLE } from "../../infra/metrics-collector.ts";
-import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, INVOKES, SHARED_IDENTITY, computed } from "./pulumi-mocks.ts";
+import { APPINSIGHTS_CONNECTION_STRING, AZNS_SP_OBJECT_ID, DEPLOYER_OBJECT_ID, GRAPH_SP_OBJECT_ID, OUR_SP_OBJECT_ID, SHARED_IDENTITY, computed, fqdnOf, invoke } from "./pulumi-mocks.ts";
+import { AZURE_CLI_CLIENT_ID } from "../../receiver/src/contract.ts";
+import { collectorConfigProblems } from "./collector-config-rules.ts";
 import { schemaProblems } from "./provider-schema.ts";
+import { deleteOrder, destroyProblems } from "./destroy-order.ts";
+import { ARM_RESOURCE_TYPES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, namespaceOf } from "../../infra/resource-providers.ts";
 
 const require = createRequire(import.meta.url);
 const resourceGrpc = require("@pulumi/pulumi/proto/resource_grpc_pb.js");
@@ -45,6 +49,7 @@ interface Registration {
   dependencies: string[];
   protect: boolean;
   retainOnDelete: boolean;
+  parent?: string;
 }
 interface Run {
   code: number | null;
@@ -116,6 +121,7 @@ beforeAll(async () => {
         dependencies: request.getDependenciesList(),
         protect: request.getProtect() ?? false,
         retainOnDelete: request.getRetainondelete() ?? false,
+        ...(request.getParent() ? { parent: request.getParent() } : {}),
       });
       const response = new resourcePb.RegisterResourceResponse();
       response.setUrn(urn);
@@ -133,8 +139,9 @@ beforeAll(async () => {
     registerResourceOutputs: unary(() => new Empty()),
     invoke: unary((request) => {
       const token = request.getTok();
-      current.invokes.push({ token, args: unwrap(request.getArgs()?.toJavaScript() ?? {}) });
-      const result = INVOKES[token];
+      const args = unwrap(request.getArgs()?.toJavaScript() ?? {});
+      current.invokes.push({ token, args });
+      const result = invoke(token, args);
       if (!result) throw new Error(`unexpected invoke ${token}`);
       return new resourcePb.ResourceInvokeResponse().setReturn(Struct.fromJavaScript(result));
     }),
@@ -190,6 +197,8 @@ async function preview(stack: string, config: Record<string, string>, secretKeys
 }
 
 const byType = (run: Run, type: string) => run.registrations.filter((r) => r.type === type);
+const receiverPull = (run: Run) => byType(run, "azure-native:authorization:RoleAssignment").find((r) => !r.name.includes("migrator"))!;
+const pullWait = (run: Run) => byType(run, "time:index/sleep:Sleep").find((r) => r.name.endsWith("-pull-permission-propagation"))!;
 const one = (run: Run, type: string) => {
   const found = byType(run, type);
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
@@ -213,6 +222,7 @@ let pr: Run;
 let identityOnly: Run;
 let badRouting: Run;
 let clashingSecret: Run;
+let notAnOwner: Run;
 
 beforeAll(async () => {
   const project = projectFile();
@@ -221,6 +231,7 @@ beforeAll(async () => {
     LONGEST,
     {
       exampleAlertRules: "true",
+      owners: JSON.stringify([DEPLOYER_OBJECT_ID]),
       readers: JSON.stringify(["1e1e1e1e-0000-4000-8000-00000000001e"]),
       servicenowUrl: "https://dev1.service-now.com",
       servicenowUsername: "integration",
@@ -235,7 +246,8 @@ beforeAll(async () => {
     image: `contososhared.azurecr.io/secure-export-receiver@sha256:${"c".repeat(64)}`,
     imageRegistryId: "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared",
   });
-  identityOnly = await preview("preview-identity", { identityOnly: "true" });
+  identityOnly = await preview("preview-identity", { identityOnly: "true", sharedEnvironment: "true", owners: DEPLOYER_OBJECT_ID });
+  notAnOwner = await preview("staging", { databaseMode: "embedded", owners: "0b0b0b0b-0000-4000-8000-00000000000b" });
   clashingSecret = await preview("staging", { receiverEnvironment: JSON.stringify({ LOG_LEVEL: "debug" }), routingSecrets: JSON.stringify({ ENTRA_TENANT_ID: "x" }) }, ["routingSecrets"]);
   badRouting = await preview("staging", {
     routing: JSON.stringify({
@@ -270,7 +282,6 @@ describe("the program under the Pulumi SDK's own runner", () => {
       expect(run.invokes).toContainEqual({ token: "azuread:index/getServicePrincipal:getServicePrincipal", args: { clientId: AZNS_CLIENT_ID } });
       expect(byType(run, "azuread:index/appRoleAssignment:AppRoleAssignment").map((r) => r.inputs.principalObjectId)).toContain(AZNS_SP_OBJECT_ID);
     }
-    expect(full.registrations.filter((r) => r.retainOnDelete)).toEqual([]);
   });
 
   it("starts the Container App only after the network, the database and its administrator, and the propagated pull permission", () => {
@@ -280,12 +291,13 @@ describe("the program under the Pulumi SDK's own runner", () => {
       urnOf("azure-native:network:VirtualNetwork"),
       urnOf("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"),
       urnOf("azure-native:dbforpostgresql:Database"),
-      urnOf("azure-native:authorization:RoleAssignment"),
-      urnOf("time:index/sleep:Sleep"),
+      receiverPull(full).urn,
+      one(full, "command:local:Command").urn,
+      pullWait(full).urn,
     ]));
-    expect(one(full, "time:index/sleep:Sleep").dependencies).toContain(urnOf("azure-native:authorization:RoleAssignment"));
+    expect(pullWait(full).dependencies).toContain(receiverPull(full).urn);
     const previewApp = one(pr, "azure-native:app:ContainerApp");
-    expect(previewApp.dependencies).toEqual(expect.arrayContaining([one(pr, "time:index/sleep:Sleep").urn, one(pr, "azure-native:authorization:RoleAssignment").urn]));
+    expect(previewApp.dependencies).toEqual(expect.arrayContaining([pullWait(pr).urn, one(pr, "azure-native:authorization:RoleAssignment").urn]));
   });
 
   it("serialises the operations on the flexible server: DNS link, then server, then administrator, then database", () => {
@@ -316,10 +328,32 @@ describe("the program under the Pulumi SDK's own runner", () => {
     }
   });
 
-  it("sets only values the provider's enums list, and no deprecated input (@pulumi/azure-native and @pulumi/azuread .d.ts)", () => {
+  it("sends only inputs the providers' schemas know, each within its documented limits, enums and formats, none deprecated, none required missing (provider .d.ts)", () => {
     for (const run of [full, pr, identityOnly]) {
       expect(run.registrations.flatMap((r) => schemaProblems(r.type, r.inputs))).toEqual([]);
     }
+  });
+
+  it("registers, before any up, the resource provider of every Azure type the program records (a new type cannot slip past)", () => {
+    const runs = [full, pr, identityOnly];
+    const tokens = new Set(runs.flatMap((run) => [...run.registrations.map((r) => r.type), ...run.invokes.map((i) => i.token)]).filter((t) => t.startsWith("azure-native:")));
+    expect([...tokens].filter((t) => !(t in ARM_RESOURCE_TYPES)), "types missing from infra/resource-providers.ts ARM_RESOURCE_TYPES").toEqual([]);
+    const needed = new Set([...tokens].flatMap((t) => (ARM_RESOURCE_TYPES[t] ? [namespaceOf(ARM_RESOURCE_TYPES[t]!)] : [])));
+    expect([...needed].filter((ns) => !RESOURCE_PROVIDERS.includes(ns) && !REGISTERED_BY_DEFAULT.has(ns))).toEqual([]);
+    // A person's first `pulumi up` in a new subscription runs the same registration (docs/deploy/pulumi.md).
+    const docs = readFileSync(join(REPO_ROOT, "docs/deploy/pulumi.md"), "utf8");
+    expect(docs).toMatch(/namespaces=\$\(node infra\/pipeline\/cli\.ts resource-providers\)[\s\S]{0,200}az provider register --namespace "\$namespace" --wait/);
+  });
+
+  it("destroys in an order Azure accepts: the network it releases late retained with its group, PostgreSQL after its clients and before its network, soft-deleted resources auto-named", () => {
+    for (const run of [full, pr, identityOnly]) expect({ stack: run.registrations[0]!.name, problems: destroyProblems(run.registrations) }).toEqual({ stack: run.registrations[0]!.name, problems: [] });
+    const retained = (run: Run) => run.registrations.filter((r) => r.retainOnDelete).map((r) => r.type).sort();
+    expect(retained(full)).toEqual(["azure-native:network:VirtualNetwork", "azure-native:resources:ResourceGroup"]);
+    // A preview stack has no network: its destroy leaves nothing.
+    expect(retained(pr)).toEqual([]);
+    const order = deleteOrder(full.registrations).map((urn) => full.registrations.find((r) => r.urn === urn)!.type);
+    expect(order.indexOf("azure-native:app:ContainerApp")).toBeLessThan(order.indexOf("azure-native:dbforpostgresql:Server"));
+    expect(order.indexOf("azure-native:dbforpostgresql:Server")).toBeLessThan(order.indexOf("azure-native:privatedns:VirtualNetworkLink"));
   });
 
   it("gives every Azure resource a name its naming rule accepts, auto-named ones with the longest suffix", () => {
@@ -329,6 +363,8 @@ describe("the program under the Pulumi SDK's own runner", () => {
       "azure-native:operationalinsights:Workspace": { kind: "logAnalyticsWorkspace", property: "workspaceName" },
       "azure-native:app:ManagedEnvironment": { kind: "managedEnvironment", property: "environmentName" },
       "azure-native:app:ContainerApp": { kind: "containerApp", property: "containerAppName" },
+      // A job's name follows the Container App rule (the az CLI validates both alike).
+      "azure-native:app:Job": { kind: "containerApp", property: "jobName" },
       "azure-native:containerregistry:Registry": { kind: "containerRegistry", property: "registryName" },
       "azure-native:managedidentity:UserAssignedIdentity": { kind: "userAssignedIdentity", property: "resourceName" },
       "azure-native:dbforpostgresql:Server": { kind: "postgresServer", property: "serverName" },
@@ -372,6 +408,16 @@ describe("the program under the Pulumi SDK's own runner", () => {
 });
 
 /**
+ * Where Microsoft Graph's own permission table names a less privileged application permission than
+ * the provider's note. ServicePrincipalDelegatedPermissionGrant's note says `Directory.ReadWrite.All`;
+ * the calls it makes (POST/PATCH/DELETE /oauth2PermissionGrants) list DelegatedPermissionGrant.ReadWrite.All
+ * as least privileged (learn.microsoft.com/graph/api/oauth2permissiongrant-post, "Permissions").
+ */
+const LEAST_PRIVILEGED: Record<string, string[]> = {
+  servicePrincipalDelegatedPermissionGrant: ["DelegatedPermissionGrant.ReadWrite.All"],
+};
+
+/**
  * The least privileged choice of each azuread resource's and data source's "API Permissions" note
  * (the first alternative the provider lists), and the roles it says "may" also be needed.
  */
@@ -384,7 +430,11 @@ function graphPermissions(tokens: string[]): { required: string[]; conditional: 
     const doc = readFileSync(join(root, `${file}.d.ts`), "utf8");
     const section = doc.slice(doc.indexOf("## API Permissions"), doc.indexOf("## Example Usage"));
     if (/No additional roles are required/.test(section)) continue;
-    const roles = /When authenticated with a service principal, this (?:resource|data source) requires one of the following application roles: (.*)/.exec(section)?.[1];
+    if (LEAST_PRIVILEGED[file]) {
+      for (const role of LEAST_PRIVILEGED[file]!) required.add(role);
+      continue;
+    }
+    const roles = /When authenticated with a service principal, this (?:resource|data source) requires (?:one of the following application roles|the following application role): (.*)/.exec(section)?.[1];
     if (!roles) throw new Error(`${file}.d.ts: no API Permissions note`);
     const first = roles.split(/,? or /)[0]!;
     for (const role of first.matchAll(/`([^`]+)`/g)) required.add(role[1]!);
@@ -396,6 +446,63 @@ function graphPermissions(tokens: string[]): { required: string[]; conditional: 
 type Container = { name: string; image: string; args?: string[]; env: Array<{ name: string; value?: string; secretRef?: string }>; resources: { cpu: number; memory: string } };
 const containersOf = (run: Run): Container[] => one(run, "azure-native:app:ContainerApp").inputs.template.containers;
 const envOf = (container: Container) => Object.fromEntries(container.env.map((e) => [e.name, e.secretRef !== undefined ? { secretRef: e.secretRef } : { value: e.value }]));
+
+/**
+ * Who signs users in to our API, and for which scopes, read from the clients themselves:
+ * - the web console (receiver/console/auth.js) is our own application, asking for
+ *   `openid profile offline_access ${config.scope}`, where config.scope is `{appIdUri}/user_impersonation`
+ *   (receiver/src/http/routes/console.ts);
+ * - the CLI asks for `{appIdUri}/.default` (receiver/cli/token.ts) through the Azure CLI's login or
+ *   @azure/identity's DeviceCodeCredential, whose default client is the Azure CLI's
+ *   (@azure/identity constants.js DeveloperSignOnClientId). `.default` yields the scopes the client
+ *   is consented or pre-authorized for.
+ * The rule (Microsoft Learn, "Manage users and groups assignment to an application"): a client
+ * whose service principal requires assignment needs admin consent for every scope it requests,
+ * Microsoft Graph's OpenID Connect scopes included; otherwise pre-authorization on our API covers
+ * our scopes. Either way, exactly the scopes requested: no grant for more.
+ */
+describe("Entra consent for every client that signs users in", () => {
+  const read = (file: string) => readFileSync(join(REPO_ROOT, file), "utf8");
+  const consoleScopes = () => {
+    const requested = /scope: `([^`]+)`/.exec(read("receiver/console/auth.js"))?.[1];
+    const apiScope = /scope: appIdUri \? `\$\{appIdUri\}\/(\w+)`/.exec(read("receiver/src/http/routes/console.ts"))?.[1];
+    if (!requested || !apiScope) throw new Error("cannot read the console's requested scopes");
+    return requested.split(" ").map((s) => (s === "${config.scope}" ? `api/${apiScope}` : `graph/${s}`));
+  };
+
+  it("grants the console admin consent for exactly the scopes it requests, and pre-authorizes the Azure CLI for exactly our scope", () => {
+    expect(consoleScopes()).toEqual(["graph/openid", "graph/profile", "graph/offline_access", "api/user_impersonation"]);
+    const app = one(full, "azuread:index/application:Application").inputs;
+    const sp = one(full, "azuread:index/servicePrincipal:ServicePrincipal").inputs;
+    expect(app.singlePageApplication.redirectUris).toEqual([`https://${fqdnOf(LONGEST)}/console/`]);
+    const scopeIds = Object.fromEntries((app.api.oauth2PermissionScopes as Array<{ id: string; value: string }>).map((s) => [s.id, s.value]));
+    const grants = byType(full, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant").map((g) => g.inputs);
+    const resourceName = (objectId: string) => (objectId === OUR_SP_OBJECT_ID ? "api" : objectId === GRAPH_SP_OBJECT_ID ? "graph" : objectId);
+    // The console's client is this application's own service principal, which requires assignment.
+    expect(sp.appRoleAssignmentRequired).toBe(true);
+    expect(grants.every((g) => g.servicePrincipalObjectId === OUR_SP_OBJECT_ID && g.userObjectId === undefined)).toBe(true);
+    const granted = grants.flatMap((g) => (g.claimValues as string[]).map((c) => `${resourceName(g.resourceServicePrincipalObjectId)}/${c}`));
+    expect(granted.sort()).toEqual(consoleScopes().sort());
+    // The CLI: the Azure CLI client, pre-authorized for our scope and nothing else.
+    expect(read("receiver/cli/token.ts")).toContain("const scope = `${resource}/.default`;");
+    expect(read("node_modules/@azure/identity/dist/esm/constants.js")).toContain(`DeveloperSignOnClientId = "${AZURE_CLI_CLIENT_ID}"`);
+    const preAuthorized = byType(full, "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized").map((p) => ({ client: p.inputs.authorizedClientId, scopes: (p.inputs.permissionIds as string[]).map((id) => scopeIds[id]) }));
+    expect(preAuthorized).toEqual([{ client: AZURE_CLI_CLIENT_ID, scopes: ["user_impersonation"] }]);
+  });
+
+  it("gives a stack without a console (the shared preview application) no grant", () => {
+    expect(byType(identityOnly, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant")).toEqual([]);
+  });
+});
+
+describe("owners of the application", () => {
+  it("are exactly secure-export:owners; a run by an identity not listed there is refused before it changes anything", () => {
+    expect(one(full, "azuread:index/application:Application").inputs.owners).toEqual([DEPLOYER_OBJECT_ID]);
+    expect(notAnOwner.code).not.toBe(0);
+    expect([...notAnOwner.errors, notAnOwner.output].join("\n")).toContain(`secure-export:owners does not list the identity running this update (object id ${DEPLOYER_OBJECT_ID})`);
+    expect(notAnOwner.registrations.filter((r) => r.type.startsWith("azuread:"))).toEqual([]);
+  });
+});
 
 describe("the receiver's routing rules, from secure-export:routing and routingSecrets", () => {
   it("hands the checked rules to the receiver as ROUTING_RULES, and each routingSecrets entry as a secret-backed variable", () => {
@@ -441,16 +548,18 @@ describe("the Container App behind Container Apps' ingress, its metrics scraped 
   it("runs the collector sidecar on its config variable, scraping the port the receiver serves metrics on, exporting with the component's connection string", () => {
     for (const run of [full, pr]) {
       const [receiver, collector] = containersOf(run);
-      expect(collector).toMatchObject({ name: "metrics-collector", image: expect.stringMatching(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/), args: [`--config=env:${COLLECTOR_CONFIG_VARIABLE}`] });
+      expect(collector).toMatchObject({ name: "metrics-collector", image: expect.stringMatching(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/), args: [`--config=env:${COLLECTOR_CONFIG_VARIABLE}`] });
       const env = envOf(collector!);
       const config = parse(env[COLLECTOR_CONFIG_VARIABLE]!.value!);
       const targets = config.receivers.prometheus.config.scrape_configs.flatMap((c: any) => c.static_configs.flatMap((s: any) => s.targets));
       expect(targets).toEqual([`127.0.0.1:${envOf(receiver!).METRICS_PORT!.value}`]);
+      expect(collectorConfigProblems(env[COLLECTOR_CONFIG_VARIABLE]!.value!, collector!.env.map((e) => e.name))).toEqual([]);
       const secret = env[CONNECTION_STRING_VARIABLE]!.secretRef!;
       expect(config.exporters.azuremonitor.connection_string).toBe(`\${env:${CONNECTION_STRING_VARIABLE}}`);
       expect(one(run, "azure-native:app:ContainerApp").inputs.configuration.secrets).toContainEqual({ name: secret, value: APPINSIGHTS_CONNECTION_STRING });
       const component = one(run, "azure-native:applicationinsights:Component");
-      expect(component.inputs).toMatchObject({ ingestionMode: "LogAnalytics", workspaceResourceId: `${one(run, "azure-native:operationalinsights:Workspace").name}-id` });
+      const workspaceId = run === pr ? SHARED_IDENTITY.workspaceId : `${one(run, "azure-native:operationalinsights:Workspace").name}-id`;
+      expect(component.inputs).toMatchObject({ ingestionMode: "LogAnalytics", workspaceResourceId: workspaceId });
     }
     expect(byType(identityOnly, "azure-native:applicationinsights:Component")).toEqual([]);
   });

@@ -1,7 +1,7 @@
 /** ITSM connector settings reach the receiver, with their secrets as Container App secrets. */
 import { beforeAll, describe, expect, it } from "vitest";
 import { secretsVersion } from "../../infra/receiver-service.ts";
-import { containsSecret, envOf, find, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { DEPLOYER_OBJECT_ID, containsSecret, envOf, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
 
@@ -9,6 +9,7 @@ beforeAll(async () => {
   ({ resources } = await runProgram({
     stack: "staging",
     config: {
+      owners: DEPLOYER_OBJECT_ID,
       servicenowUrl: "https://dev1.service-now.com",
       servicenowClientId: "sn-client",
       bmcHelixUrl: "https://helix.example.com",

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { REPO_ROOT } from "../support/paths.ts";
-import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, DEPLOYER_OBJECT_ID, OUR_SP_OBJECT_ID, TENANT_ID, find, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, DEFAULT_DOMAIN, DEPLOYER_OBJECT_ID, OUR_SP_OBJECT_ID, TENANT_ID, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
 let outputs: Record<string, unknown>;
@@ -13,17 +13,22 @@ beforeAll(async () => {
   // The committed stack file's settings, with the pull-request pipeline as an owner.
   const committed = parse(readFileSync(`${REPO_ROOT}/Pulumi.preview-identity.yaml`, "utf8")).config as Record<string, unknown>;
   expect(committed["secure-export:identityOnly"]).toBe(true);
-  ({ resources, outputs } = await runProgram({ stack: "preview-identity", config: { identityOnly: "true", owners: JSON.stringify([PR_PIPELINE]) } }));
+  expect(committed["secure-export:sharedEnvironment"]).toBe(true);
+  ({ resources, outputs } = await runProgram({ stack: "preview-identity", config: { identityOnly: "true", sharedEnvironment: "true", owners: JSON.stringify([PR_PIPELINE, DEPLOYER_OBJECT_ID]) } }));
 });
 
 describe("identity-only stack", () => {
-  it("creates only the application, its identifier URI, pre-authorization, service principal and the AzNS role assignment", () => {
+  it("creates only the application (identifier URI, pre-authorization, service principal, AzNS role assignment) and the environment previews share", () => {
     expect([...new Set(resources.filter((r) => !r.type.startsWith("pulumi:") && !r.type.startsWith("secure-export:")).map((r) => r.type))].sort()).toEqual([
+      "azure-native:app:ManagedEnvironment",
+      "azure-native:operationalinsights:Workspace",
+      "azure-native:resources:ResourceGroup",
       "azuread:index/appRoleAssignment:AppRoleAssignment",
       "azuread:index/application:Application",
       "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
       "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized",
       "azuread:index/servicePrincipal:ServicePrincipal",
+      "time:index/sleep:Sleep",
     ]);
     expect(find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment").inputs.principalObjectId).toBe(AZNS_SP_OBJECT_ID);
     expect(find(resources, "azuread:index/application:Application").inputs.singlePageApplication).toBeUndefined();
@@ -43,6 +48,11 @@ describe("identity-only stack", () => {
       applicationObjectId: APP_OBJECT_ID,
       servicePrincipalObjectId: OUR_SP_OBJECT_ID,
       tenantId: TENANT_ID,
+      environmentId: `${find(resources, "azure-native:app:ManagedEnvironment").name}-id`,
+      environmentDefaultDomain: DEFAULT_DOMAIN,
+      workspaceId: `${find(resources, "azure-native:operationalinsights:Workspace").name}-id`,
     });
+    // No private network: preview stacks use no database server.
+    expect(find(resources, "azure-native:app:ManagedEnvironment").inputs.vnetConfiguration).toBeUndefined();
   });
 });

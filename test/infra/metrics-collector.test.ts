@@ -10,12 +10,15 @@
  *   metrics land in Application Insights' `customMetrics` (exporter/azuremonitorexporter/README.md);
  * - `prometheus` receiver: `config.scrape_configs[]`, Prometheus' own scrape configuration;
  * - image tag 0.139.0 published (Renovate: plengauer/Thoth#2339 "Update otel/opentelemetry-collector-contrib
- *   Docker tag to v0.139.0", open-telemetry/opentelemetry-helm-charts#1930).
+ *   Docker tag to v0.139.0", open-telemetry/opentelemetry-helm-charts#1930), and its digest
+ *   sha256:faf125d6…cd68fd as independent public projects pin it (testcontainers integration tests and
+ *   Kubernetes manifests found by searching public GitHub code for "opentelemetry-collector-contrib:0.139.0@sha256").
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { COLLECTOR_CONFIG_VARIABLE, COLLECTOR_IMAGE, CONNECTION_STRING_SECRET, CONNECTION_STRING_VARIABLE, collectorContainer } from "../../infra/metrics-collector.ts";
 import { METRICS_PORT, renderReceiverEnvironment } from "../../infra/receiver-environment.ts";
+import { collectorConfigProblems, prometheusDuration } from "./collector-config-rules.ts";
 
 const AZUREMONITOR_SETTINGS = [
   "clientconfig", "connection_string", "custom_events_enabled", "exception_events_enabled", "instrumentation_key",
@@ -27,8 +30,8 @@ describe("the metrics collector sidecar", () => {
   const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
   const config = parse((env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value);
 
-  it("pins a published otelcol-contrib release and reads its whole config from one variable through the env provider", () => {
-    expect(COLLECTOR_IMAGE).toBe("otel/opentelemetry-collector-contrib:0.139.0");
+  it("pins a published otelcol-contrib release by digest and reads its whole config from one variable through the env provider", () => {
+    expect(COLLECTOR_IMAGE).toBe("otel/opentelemetry-collector-contrib:0.139.0@sha256:faf125d656fa47cea568b2f3b4494efd2525083bc75c1e96038bc23f05cd68fd");
     expect(container.args).toEqual([`--config=env:${COLLECTOR_CONFIG_VARIABLE}`]);
     expect(env[COLLECTOR_CONFIG_VARIABLE]).toHaveProperty("value");
   });
@@ -52,5 +55,22 @@ describe("the metrics collector sidecar", () => {
     for (const [kind, names] of Object.entries(config.service.pipelines.metrics) as Array<[string, string[]]>) {
       for (const name of names) expect(config[kind], `${kind}.${name}`).toHaveProperty(name);
     }
+  });
+
+  it("passes the collector's own configuration rules: env references it can expand, Prometheus durations, defined components", () => {
+    const text = (env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value;
+    expect(collectorConfigProblems(text, container.env.map((e) => e.name))).toEqual([]);
+  });
+
+  it("the rules refuse what the collector would: a duration in words, a timeout over the interval, an unset variable, a missing component", () => {
+    expect([prometheusDuration("60s"), prometheusDuration("1m30s"), prometheusDuration("0"), prometheusDuration("60 seconds"), prometheusDuration("1.5m"), prometheusDuration("")]).toEqual([60_000, 90_000, 0, undefined, undefined, undefined]);
+    const text = (env[COLLECTOR_CONFIG_VARIABLE] as { value: string }).value;
+    const broken = text.replace("scrape_interval: 60s", "scrape_interval: 60 seconds\n          scrape_timeout: 2m").replace(`\${env:${CONNECTION_STRING_VARIABLE}}`, "${env:APPINSIGHTS}").replace("- azuremonitor", "- otlp");
+    expect(collectorConfigProblems(broken, container.env.map((e) => e.name))).toEqual([
+      "${env:APPINSIGHTS} names a variable the container does not set",
+      'service.pipelines.metrics references exporter "otlp", which is not configured',
+      'receivers.prometheus.config.scrape_configs[0].scrape_interval "60 seconds" is not a Prometheus duration (e.g. 60s, 1m30s)',
+      "receivers.prometheus.config.scrape_configs[0]: scrape timeout greater than scrape interval",
+    ]);
   });
 });

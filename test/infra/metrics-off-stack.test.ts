@@ -1,11 +1,11 @@
 /** `secure-export:metrics false`: no collector sidecar, no Application Insights component; the receiver alone is a valid size. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { find, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { DEPLOYER_OBJECT_ID, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
 
 beforeAll(async () => {
-  ({ resources } = await runProgram({ stack: "staging", config: { metrics: "false", databaseMode: "embedded" } }));
+  ({ resources } = await runProgram({ stack: "staging", config: { metrics: "false", databaseMode: "embedded", owners: DEPLOYER_OBJECT_ID } }));
 });
 
 describe("a stack with metrics off", () => {

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadWorkflows, type Job } from "../../.ci/workflow-model.ts";
 import { REPO_ROOT } from "../support/paths.ts";
 import { createWorld, originFile, originLog, replayJob, REPOSITORY, type JobContext, type World } from "../support/workflow-replay.ts";
+import { RESOURCE_PROVIDERS } from "../../infra/resource-providers.ts";
 
 const workflows = loadWorkflows(join(REPO_ROOT, ".github/workflows"), REPO_ROOT);
 const job = (file: string, id: string): Job => {
@@ -83,8 +84,9 @@ describe("main.yml: build once, deploy and record the digest", { timeout: REPLAY
     // The rest of the file (comments, other keys) is untouched.
     expect(originFile(world, "Pulumi.dev.yaml")).toContain(readFileSync(join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8").split("\n")[0]);
 
-    // Production checks out the run's commit, not dev's record: its push rebases onto main.
-    const prod = await replayJob(world, job("main.yml", "deploy-production"), { vars, secrets, needs: { ...needs, "deploy-dev": { outputs: {}, result: "success" } } });
+    // Production checks out the run's commit, not dev's record: its record is made on main as it is now.
+    expect(dev.outputs.deployed).toBe("true");
+    const prod = await replayJob(world, job("main.yml", "deploy-production"), { vars, secrets, needs: { ...needs, "deploy-dev": { outputs: dev.outputs, result: "success" } } });
     expect(failures(prod)).toEqual([]);
     expect(parse(prod.pulumiActions[0]!.stackFile!).config).toMatchObject({ "secure-export:image": ref });
     expect(originLog(world).slice(0, 2)).toEqual([`deploy: prod runs ${ref} [skip ci]`, `deploy: dev runs ${ref} [skip ci]`]);
@@ -95,11 +97,78 @@ describe("main.yml: build once, deploy and record the digest", { timeout: REPLAY
   it("a deploy of a stack whose file was never committed fails before anything changes, saying what to do", async () => {
     world = await createWorld({ stacks: ["prod"], files: {}, without: ["Pulumi.prod.yaml"] });
     const ref = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
-    const prod = await replayJob(world, job("main.yml", "deploy-production"), { vars, secrets, needs: { image: { outputs: { ref }, result: "success" } } });
+    const prod = await replayJob(world, job("main.yml", "deploy-production"), { vars, secrets, needs: { image: { outputs: { ref }, result: "success" }, "deploy-dev": { outputs: { deployed: "true" }, result: "success" } } });
     expect(prod.ok).toBe(false);
     expect(failures(prod).join("\n")).toContain("pipeline: BAD_ARGUMENT Pulumi.prod.yaml does not exist: create the stack and commit its file first");
     expect(prod.pulumiActions).toEqual([]);
     expect(originLog(world)).toEqual(["the commit under test"]);
+  });
+});
+
+describe("main.yml: merges close together and approvals out of order end on the newest commit", { timeout: REPLAY_TIMEOUT }, () => {
+  const refA = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
+  const refB = `contososhared.azurecr.io/secure-export-receiver@sha256:${"b".repeat(64)}`;
+  const run = (sha: string, ref: string, extra: Partial<JobContext> = {}): JobContext => ({ vars, secrets, sha, needs: { image: { outputs: { ref }, result: "success" } }, ...extra });
+  const afterDev = (sha: string, ref: string, dev: Awaited<ReturnType<typeof replayJob>>): JobContext =>
+    run(sha, ref, { needs: { image: { outputs: { ref }, result: "success" }, "deploy-dev": { outputs: dev.outputs, result: dev.ok ? "success" : "failure" } } });
+  const recorded = (stack: string) => parse(originFile(world!, `Pulumi.${stack}.yaml`)).config["secure-export:image"];
+  /** A second merge: a code change, as a pull request's squash commit would bring. */
+  const mergeB = () => world!.merge({ "receiver/src/version-note.txt": "B\n" }, "B: a change merged right after A");
+
+  it("B merged while A's deploy-dev runs: both deploys succeed, and dev, prod and main all name B's image", async () => {
+    world = await createWorld({ stacks: ["dev", "prod"], files: prodFile });
+    const shaA = world.sha;
+    let shaB = "";
+    const devA = await replayJob(world, job("main.yml", "deploy-dev"), run(shaA, refA, { duringUp: () => (shaB = mergeB()) }));
+    expect(failures(devA)).toEqual([]);
+    expect(shaB).not.toBe("");
+    // A was the newest code when it deployed, so it records what it deployed, on top of B's merge.
+    expect(devA.outputs.deployed).toBe("true");
+    expect(recorded("dev")).toBe(refA);
+    const devB = await replayJob(world, job("main.yml", "deploy-dev"), run(shaB, refB));
+    expect(failures(devB)).toEqual([]);
+    expect(devB.outputs.deployed).toBe("true");
+    expect(world.deployed().dev).toBe(refB);
+    expect(recorded("dev")).toBe(refB);
+    // Production: B approved first, then A's older run is approved: A deploys nothing.
+    const prodB = await replayJob(world, job("main.yml", "deploy-production"), afterDev(shaB, refB, devB));
+    expect(failures(prodB)).toEqual([]);
+    const prodA = await replayJob(world, job("main.yml", "deploy-production"), afterDev(shaA, refA, devA));
+    expect(failures(prodA)).toEqual([]);
+    expect(prodA.pulumiActions).toEqual([]);
+    expect(prodA.steps.find((s) => s.label.includes("order"))!.stderr).toMatch(/main has 1 newer commit than [0-9a-f]{12} .*"B: a change merged right after A"\): the run of that commit deploys it/);
+    expect(world.deployed()).toEqual({ dev: refB, prod: refB });
+    expect(recorded("dev")).toBe(refB);
+    expect(recorded("prod")).toBe(refB);
+    // B's code is on main under the records, and no record was lost or conflicted.
+    expect(originLog(world).slice(0, 4)).toEqual([`deploy: prod runs ${refB} [skip ci]`, `deploy: dev runs ${refB} [skip ci]`, `deploy: dev runs ${refA} [skip ci]`, "B: a change merged right after A"]);
+  });
+
+  it("B's build finishes first: B deploys dev, A's late deploy-dev stands down and asks for no production approval", async () => {
+    world = await createWorld({ stacks: ["dev", "prod"], files: prodFile });
+    const shaA = world.sha;
+    const shaB = mergeB();
+    const devB = await replayJob(world, job("main.yml", "deploy-dev"), run(shaB, refB));
+    expect(failures(devB)).toEqual([]);
+    const devA = await replayJob(world, job("main.yml", "deploy-dev"), run(shaA, refA));
+    expect(failures(devA)).toEqual([]);
+    expect(devA.outputs.deployed).toBe("false");
+    expect(devA.pulumiActions).toEqual([]);
+    const prodA = await replayJob(world, job("main.yml", "deploy-production"), afterDev(shaA, refA, devA));
+    expect(prodA.skipped).toBe(true);
+    const prodB = await replayJob(world, job("main.yml", "deploy-production"), afterDev(shaB, refB, devB));
+    expect(failures(prodB)).toEqual([]);
+    expect(world.deployed()).toEqual({ dev: refB, prod: refB });
+    expect([recorded("dev"), recorded("prod")]).toEqual([refB, refB]);
+  });
+
+  it("registers the program's resource providers in the subscription before every up", async () => {
+    world = await createWorld({ stacks: ["dev"] });
+    const dev = await replayJob(world, job("main.yml", "deploy-dev"), run(world.sha, refA));
+    expect(failures(dev)).toEqual([]);
+    const registerAt = world.calls().findIndex((c) => c[0] === "az" && c[1] === "provider");
+    expect(registerAt).toBeGreaterThanOrEqual(0);
+    expect(world.registered()).toEqual([...RESOURCE_PROVIDERS]);
   });
 });
 
@@ -174,7 +243,7 @@ describe("every job", { timeout: REPLAY_TIMEOUT }, () => {
     "main.yml#test": { vars, secrets },
     "main.yml#image": { vars, secrets },
     "main.yml#deploy-dev": { vars, secrets, needs: { image: { outputs: { ref }, result: "success" } } },
-    "main.yml#deploy-production": { vars, secrets, needs: { image: { outputs: { ref }, result: "success" }, "deploy-dev": { outputs: {}, result: "success" } } },
+    "main.yml#deploy-production": { vars, secrets, needs: { image: { outputs: { ref }, result: "success" }, "deploy-dev": { outputs: { deployed: "true" }, result: "success" } } },
     "pull-request.yml#test": prEvent("opened"),
     "pull-request.yml#preview-stack": prEvent("opened"),
     "pull-request.yml#preview-stack-teardown": prEvent("closed"),

@@ -169,3 +169,25 @@ describe("rule edges", () => {
     }
   });
 });
+
+describe("rules for a new subscription and for manual runs", () => {
+  const UP = "      - uses: pulumi/actions@v6\n        with:\n          command: up\n          stack-name: dev\n";
+  const REGISTER = "      - run: |\n          set -euo pipefail\n          namespaces=$(node infra/pipeline/cli.ts resource-providers)\n          for namespace in $namespaces; do\n            az provider register --namespace \"$namespace\" --wait\n          done\n";
+
+  it("providers-registered: an up needs the program's resource providers registered before it, not after", () => {
+    const rule = (steps: string) => check(job(`    concurrency: pulumi-dev\n    steps:\n${SETUP}${steps}`)).filter((p) => p.rule === "providers-registered").map((p) => p.message.replace(/^step \d+ \([^)]*\) /, ""));
+    expect(rule(REGISTER + UP)).toEqual([]);
+    expect(rule(UP + REGISTER)).toEqual([expect.stringContaining("runs up without first registering the program's resource providers")]);
+    expect(rule("      - run: az provider register --namespace Microsoft.App\n" + UP)).toHaveLength(1);
+  });
+
+  it("dispatch-on-default-branch: id-token jobs of a dispatchable workflow run only on the default branch, or need a job that does", () => {
+    const workflow = (findIf: string, removeIf = "") =>
+      `on:\n  workflow_dispatch:\njobs:\n  find:\n${findIf}    runs-on: x\n    permissions:\n      id-token: write\n    steps:\n      - run: echo\n  remove:\n    needs: find\n${removeIf}    runs-on: x\n    permissions:\n      id-token: write\n    steps:\n      - run: echo\n`;
+    const rule = (yaml: string) => check(yaml).filter((p) => p.rule === "dispatch-on-default-branch").map((p) => p.job);
+    expect(rule(workflow("    if: github.ref == 'refs/heads/main'\n"))).toEqual([]);
+    expect(rule(workflow(""))).toEqual(["find", "remove"]);
+    expect(rule(workflow("    if: github.ref == 'refs/heads/main'\n", "    if: always()\n"))).toEqual(["remove"]);
+    expect(rule(workflow("    if: github.ref == 'refs/heads/release'\n"))).toEqual(["find", "remove"]);
+  });
+});

@@ -10,6 +10,7 @@ import { checkImageByDigest, checkRegistryId, imageByDigest, imageTag } from "..
 import { findPreviewStack, previewAction, previewStackNumbers } from "../../infra/pipeline/preview-lifecycle.ts";
 import { previewStackName, seedPreviewConfig, type PreviewSource } from "../../infra/pipeline/preview-stack.ts";
 import { recordImage } from "../../infra/pipeline/stack-file.ts";
+import { deployOrder, isDeployRecord, type CommitChange } from "../../infra/pipeline/deploy-order.ts";
 import { parseStackConfig } from "../../infra/stack-config.ts";
 import { run } from "../support/processes.ts";
 import { REPO_ROOT } from "../support/paths.ts";
@@ -32,7 +33,8 @@ describe("preview stacks", () => {
 
   it("are seeded from the template with preview settings, the PR's image and the shared preview application, leaving out secrets and the template's own identity settings", async () => {
     const template = [
-      await readFile(join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"),
+      // dev's own owners line is replaced by one with a value, below.
+      (await readFile(join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")).replace(/^ {2}secure-export:owners:.*\n/m, ""),
       "  secure-export:servicenowPassword:\n    secure: v1:abc\n",
       "  secure-export:image: registry/x@sha256:1\n",
       "  secure-export:readers: [a]\n  secure-export:owners: [b]\n  secure-export:operators: [c]\n  secure-export:identityOnly: true\n",
@@ -197,6 +199,30 @@ describe("recording the image in a committed stack file", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("deploy order: only the newest commit of main is deployed", () => {
+  const before = "# dev\nconfig:\n  secure-export:maxReplicas: 3\n  secure-export:image: old.azurecr.io/r@sha256:1\n";
+  const change = (files: CommitChange["files"], subject = "a change"): CommitChange => ({ sha: "b".repeat(40), subject, files });
+  const record = change([{ path: "Pulumi.dev.yaml", before, after: before.replace("sha256:1", "sha256:2") }], "deploy: dev runs …");
+
+  it("a commit changing only the image keys of a stack file is a deploy record; anything else is code", () => {
+    expect(isDeployRecord(record)).toBe(true);
+    expect(isDeployRecord(change([{ path: "Pulumi.dev.yaml", before, after: before.replace("maxReplicas: 3", "maxReplicas: 4") }]))).toBe(false);
+    expect(isDeployRecord(change([{ path: "Pulumi.dev.yaml", before, after: before.replace("sha256:1", "sha256:2") }, { path: "infra/index.ts", before: "a", after: "b" }]))).toBe(false);
+    expect(isDeployRecord(change([{ path: "Pulumi.staging.yaml", before: undefined, after: before }]))).toBe(false);
+    expect(isDeployRecord(change([{ path: "Pulumi.dev.yaml", before, after: "config: [" }]))).toBe(false);
+    expect(isDeployRecord(change([]))).toBe(false);
+  });
+
+  it("a run deploys when only records follow its commit, and stands down after newer code or a rewritten main", () => {
+    const sha = "a".repeat(40);
+    expect(deployOrder(sha, true, [])).toEqual({ newest: true, reason: "aaaaaaaaaaaa is the newest code on main: deploying it" });
+    expect(deployOrder(sha, true, [record, record]).newest).toBe(true);
+    const later = deployOrder(sha, true, [record, change([{ path: "infra/index.ts", before: "a", after: "b" }], "B: newer code")]);
+    expect(later).toEqual({ newest: false, reason: 'main has 1 newer commit than aaaaaaaaaaaa (latest bbbbbbbbbbbb "B: newer code"): the run of that commit deploys it; this run deploys nothing' });
+    expect(deployOrder(sha, false, []).reason).toContain("is no longer on main");
   });
 });
 

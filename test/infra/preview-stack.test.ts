@@ -3,7 +3,7 @@
  * shared preview application. Cheap, disposable, unprotected, and nothing in Entra to write or leave behind.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { SHARED_IDENTITY, envOf, find, fqdnOf, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { SHARED_IDENTITY, envOf, find, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
 let outputs: Record<string, unknown>;
@@ -28,7 +28,13 @@ describe("preview stack", () => {
       identifierUri: SHARED_IDENTITY.appIdUri,
       tenantId: SHARED_IDENTITY.tenantId,
     });
-    expect(outputs).toMatchObject({ clientId: SHARED_IDENTITY.clientId, receiverFqdn: fqdnOf("pr-42") });
+    expect(outputs).toMatchObject({ clientId: SHARED_IDENTITY.clientId, receiverFqdn: `secexp-pr-42.${SHARED_IDENTITY.environmentDefaultDomain}` });
+  });
+
+  it("runs in the shared preview environment (no environment or workspace of its own: 15 per region would cap open pull requests)", () => {
+    expect(resources.filter((r) => r.type === "azure-native:app:ManagedEnvironment" || r.type === "azure-native:operationalinsights:Workspace")).toEqual([]);
+    expect(find(resources, "azure-native:app:ContainerApp").inputs.environmentId).toBe(SHARED_IDENTITY.environmentId);
+    expect(find(resources, "azure-native:applicationinsights:Component").inputs.workspaceResourceId).toBe(SHARED_IDENTITY.workspaceId);
   });
 
   it("uses the embedded store on an ephemeral volume with exactly one replica, and creates no database or network", () => {

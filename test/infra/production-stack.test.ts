@@ -3,12 +3,15 @@
  * and the database depend on. One program run per file (Pulumi keeps state on `global`).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, DEPLOYER_OBJECT_ID, OUR_SP_OBJECT_ID, TENANT_ID, UAMI, containsSecret, envOf, find, fqdnOf, runProgram, type Registered } from "./pulumi-mocks.ts";
+import { APP_CLIENT_ID, APP_OBJECT_ID, AZNS_SP_OBJECT_ID, DB_ADMIN_UAMI, DEPLOYER_OBJECT_ID, OUR_SP_OBJECT_ID, TENANT_ID, UAMI, containsSecret, envOf, find, fqdnOf, runProgram, type Registered } from "./pulumi-mocks.ts";
 
 let resources: Registered[];
+const receiverIdentity = () => find(resources, "azure-native:managedidentity:UserAssignedIdentity", (r) => !r.name.endsWith("-db-admin"));
 let outputs: Record<string, unknown>;
 const FQDN = fqdnOf("prod");
 const OWNER = "0b0b0b0b-0000-4000-8000-00000000000b";
+const SHARED_ACR_ID = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/contososhared";
+const IMAGE = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
 const READER = "1e1e1e1e-0000-4000-8000-00000000001e";
 const OPERATOR = "0e0e0e0e-0000-4000-8000-00000000000e";
 // Fixed on purpose: assignments made with these ids must survive every later deployment.
@@ -26,7 +29,9 @@ beforeAll(async () => {
       minReplicas: "2",
       maxReplicas: "5",
       postgresSku: "Standard_B2s",
-      owners: JSON.stringify([OWNER]),
+      image: IMAGE,
+      imageRegistryId: SHARED_ACR_ID,
+      owners: JSON.stringify([OWNER, DEPLOYER_OBJECT_ID]),
       readers: JSON.stringify([READER]),
       operators: JSON.stringify([OPERATOR]),
     },
@@ -42,15 +47,18 @@ describe("production stack", () => {
     ]);
   });
 
-  it("creates the action group only after the AzNS role assignment and the receiver", () => {
+  it("creates the action group only after the receiver and after Entra had time to replicate the App ID URI and the AzNS role assignment", () => {
     const group = find(resources, "azure-native:monitor:ActionGroup");
-    expect(group.options.dependsOn).toEqual(expect.arrayContaining([
+    const replication = find(resources, "time:index/sleep:Sleep", (r) => r.name.endsWith("-entra-replication"));
+    expect(group.options.dependsOn).toEqual(expect.arrayContaining([replication.urn, find(resources, "azure-native:app:ContainerApp").urn]));
+    expect(replication.options.dependsOn).toEqual(expect.arrayContaining([
       find(resources, "azuread:index/appRoleAssignment:AppRoleAssignment", (r) => r.inputs.appRoleId === WEBHOOK_ROLE_ID).urn,
-      find(resources, "azure-native:app:ContainerApp").urn,
+      find(resources, "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri").urn,
     ]));
+    expect(replication.inputs.createDuration).toBe("60s");
   });
 
-  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are the config's plus the deployer", () => {
+  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are exactly the config's (the deployer among them)", () => {
     const app = find(resources, "azuread:index/application:Application");
     expect(app.inputs.owners).toEqual([OWNER, DEPLOYER_OBJECT_ID].sort());
     expect(app.inputs.api).toMatchObject({ requestedAccessTokenVersion: 1, oauth2PermissionScopes: [expect.objectContaining({ value: "user_impersonation", type: "User", enabled: true })] });
@@ -97,8 +105,10 @@ describe("production stack", () => {
     expect(server.inputs.administratorLoginPassword).toBeUndefined();
     expect(server.inputs.sku).toEqual({ name: "Standard_B2s", tier: "Burstable" });
     const admin = find(resources, "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra");
-    const identity = find(resources, "azure-native:managedidentity:UserAssignedIdentity");
-    expect(admin.inputs).toMatchObject({ objectId: UAMI.principalId, principalName: `${identity.name}4f00d1e5`, tenantId: TENANT_ID });
+    const identity = receiverIdentity();
+    const administrator = find(resources, "azure-native:managedidentity:UserAssignedIdentity", (r) => r.name.endsWith("-db-admin"));
+    // The server's administrator is not the receiver: the receiver's role has data rights only.
+    expect(admin.inputs).toMatchObject({ objectId: DB_ADMIN_UAMI.principalId, principalName: `${administrator.name}4f00d1e5`, tenantId: TENANT_ID });
     const env = envOf(find(resources, "azure-native:app:ContainerApp"));
     expect(env).toMatchObject({
       DATABASE_URL: { value: `postgres://${identity.name}4f00d1e5@${server.name}.postgres.database.azure.com:5432/secure_export?sslmode=verify-full` },
@@ -132,16 +142,47 @@ describe("production stack", () => {
     expect(app.inputs.configuration.ingress).toEqual({ external: true, targetPort: 8080, transport: "http", allowInsecure: false });
     expect(app.inputs.template.containers[0].probes.map((p: any) => [p.type, p.httpGet.path])).toEqual([["Startup", "/healthz"], ["Liveness", "/healthz"], ["Readiness", "/readyz"]]);
     expect(app.inputs.template.scale).toEqual({ minReplicas: 2, maxReplicas: 5, rules: [{ name: "http", http: { metadata: { concurrentRequests: "50" } } }] });
-    expect(app.inputs.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: [`${find(resources, "azure-native:managedidentity:UserAssignedIdentity").name}-id`] });
+    expect(app.inputs.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: [`${receiverIdentity().name}-id`] });
   });
 
-  it("builds the receiver image into the stack's registry when no image is configured, not during a preview, and waits for the pull permission", () => {
-    const image = find(resources, "docker-build:index:Image");
-    expect(image.inputs).toMatchObject({ push: true, buildOnPreview: false, dockerfile: { location: "./receiver/Dockerfile" }, platforms: ["linux/amd64"] });
-    expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toMatch(/@sha256:/);
-    const pull = find(resources, "azure-native:authorization:RoleAssignment");
+  it("runs the migrations before the receiver starts: a job in the private environment, as the database administrator, granting the receiver's role data rights only", () => {
+    const job = find(resources, "azure-native:app:Job");
+    const server = find(resources, "azure-native:dbforpostgresql:Server");
+    const administrator = find(resources, "azure-native:managedidentity:UserAssignedIdentity", (r) => r.name.endsWith("-db-admin"));
+    expect(job.inputs).toMatchObject({
+      jobName: "secure-export-migrate",
+      environmentId: `${find(resources, "azure-native:app:ManagedEnvironment").name}-id`,
+      identity: { type: "UserAssigned", userAssignedIdentities: [`${administrator.name}-id`] },
+      configuration: { triggerType: "Manual", registries: [{ server: "contososhared.azurecr.io", identity: `${administrator.name}-id` }] },
+    });
+    const [container] = job.inputs.template.containers;
+    expect(container.image).toBe(IMAGE);
+    expect(container.command).toEqual(["node", "receiver/src/migrate-job.ts"]);
+    expect(Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]))).toEqual({
+      DATABASE_URL: `postgres://${administrator.name}4f00d1e5@${server.name}.postgres.database.azure.com:5432/secure_export?sslmode=verify-full`,
+      DATABASE_AUTH: "azure-managed-identity",
+      AZURE_CLIENT_ID: DB_ADMIN_UAMI.clientId,
+      RECEIVER_DATABASE_ROLE: `${receiverIdentity().name}4f00d1e5`,
+      RECEIVER_DATABASE_OBJECT_ID: UAMI.principalId,
+    });
+    // The administrator pulls the image with its own AcrPull grant; the job waits for it and the database.
+    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === DB_ADMIN_UAMI.principalId);
+    expect(pull.inputs.scope).toBe(SHARED_ACR_ID);
+    expect(job.options.dependsOn).toEqual(expect.arrayContaining([pull.urn, find(resources, "azure-native:dbforpostgresql:Database").urn]));
+    // Started by `pulumi up` (az containerapp job start, then waits), re-run when the image or the receiver's role changes; the app waits for it.
+    const ran = find(resources, "command:local:Command");
+    expect(ran.inputs.create).toContain('az containerapp job start --subscription "$SUBSCRIPTION" --resource-group "$GROUP" --name "$JOB"');
+    expect(ran.inputs.environment).toMatchObject({ JOB: "secure-export-migrate" });
+    expect(ran.inputs.triggers).toEqual(expect.arrayContaining([IMAGE, `${receiverIdentity().name}4f00d1e5`, UAMI.principalId]));
+    expect(find(resources, "azure-native:app:ContainerApp").options.dependsOn).toContain(ran.urn);
+  });
+
+  it("runs the recorded digest from the shared registry, builds nothing, and waits for the pull permission", () => {
+    expect(resources.filter((r) => r.type === "docker-build:index:Image" || r.type === "azure-native:containerregistry:Registry")).toEqual([]);
+    expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toBe(IMAGE);
+    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === UAMI.principalId);
     expect(pull.inputs).toMatchObject({ principalId: UAMI.principalId, principalType: "ServicePrincipal", roleDefinitionId: "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d" });
-    const wait = find(resources, "time:index/sleep:Sleep");
+    const wait = find(resources, "time:index/sleep:Sleep", (r) => r.name.endsWith("-pull-permission-propagation"));
     expect(wait.inputs.createDuration).toBe("120s");
     expect(find(resources, "azure-native:app:ContainerApp").options.dependsOn).toContain(wait.urn);
   });

@@ -17,7 +17,7 @@ export interface Registered {
 
 export const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 export const SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444";
-export const DEPLOYER_OBJECT_ID = "d3p10y3r-0000-4000-8000-000000000001";
+export const DEPLOYER_OBJECT_ID = "d3d3d3d3-0000-4000-8000-000000000001";
 export const APP_OBJECT_ID = "a0b1c2d3-0000-4000-8000-0000000000a1";
 export const APP_CLIENT_ID = "c1c1c1c1-0000-4000-8000-0000000000c1";
 export const OUR_SP_OBJECT_ID = "5b5b5b5b-0000-4000-8000-0000000000b5";
@@ -34,17 +34,38 @@ export const SHARED_IDENTITY = {
   applicationObjectId: "5a5a5a5a-0000-4000-8000-0000000000a5",
   servicePrincipalObjectId: "5b5b5b5b-0000-4000-8000-0000000000b6",
   tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  environmentId: "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/secexp-preview-identity1a2b3c4d/providers/Microsoft.App/managedEnvironments/secexp-preview-identity5e6f7a8b",
+  environmentDefaultDomain: "previewhill-5678.westeurope.azurecontainerapps.io",
+  workspaceId: "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/secexp-preview-identity1a2b3c4d/providers/Microsoft.OperationalInsights/workspaces/secexp-preview-identity9c0d1e2f",
 };
 /** What an Application Insights component reports as its connection string (a credential: it admits telemetry). */
 export const APPINSIGHTS_CONNECTION_STRING = "InstrumentationKey=00000000-aaaa-4bbb-8ccc-dddddddddddd;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
 export const UAMI = { principalId: "uai-principal-id", clientId: "0a1d0a1d-0000-4000-8000-00000000001d" };
+/** The database administrator identity (the migration job's). */
+export const DB_ADMIN_UAMI = { principalId: "db-admin-principal-id", clientId: "0ad10ad1-0000-4000-8000-0000000000ad" };
+
+/** Microsoft Graph's service principal in the tenant (the OpenID Connect scopes' resource). */
+export const GRAPH_SP_OBJECT_ID = "9a9a9a9a-0000-4000-8000-0000000000a9";
+const SERVICE_PRINCIPALS: Record<string, Record<string, unknown>> = {
+  "461e8683-5575-4561-ac7f-899cc907d62a": { objectId: AZNS_SP_OBJECT_ID, clientId: "461e8683-5575-4561-ac7f-899cc907d62a", displayName: "AzNS AAD Webhook" },
+  "00000003-0000-0000-c000-000000000000": { objectId: GRAPH_SP_OBJECT_ID, clientId: "00000003-0000-0000-c000-000000000000", displayName: "Microsoft Graph" },
+};
+
+/** What each invoke the program makes answers; an invoke of anything else fails the test. */
+export function invoke(token: string, args: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (token === "azuread:index/getServicePrincipal:getServicePrincipal") {
+    const found = SERVICE_PRINCIPALS[String(args.clientId)];
+    if (!found) throw new Error(`no service principal with client id ${String(args.clientId)} in the fake tenant`);
+    return found;
+  }
+  return INVOKES[token];
+}
 
 export const INVOKES: Record<string, Record<string, unknown>> = {
   "azure-native:authorization:getClientConfig": { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID, clientId: "deployer-client", objectId: DEPLOYER_OBJECT_ID },
   "azuread:index/getClientConfig:getClientConfig": { tenantId: TENANT_ID, objectId: DEPLOYER_OBJECT_ID, clientId: "deployer-client" },
   "azure-native:operationalinsights:getSharedKeys": { primarySharedKey: "workspace-key", secondarySharedKey: "workspace-key-2" },
   "azure-native:containerregistry:listRegistryCredentials": { username: "acruser", passwords: [{ name: "password", value: "acr-password" }] },
-  "azuread:index/getServicePrincipal:getServicePrincipal": { objectId: AZNS_SP_OBJECT_ID, clientId: "461e8683-5575-4561-ac7f-899cc907d62a", displayName: "AzNS AAD Webhook" },
 };
 
 /** What the real providers compute and the program reads back. */
@@ -67,7 +88,9 @@ export function computed(type: string, name: string, inputs: Record<string, any>
     case "azure-native:operationalinsights:Workspace":
       return { customerId: "workspace-customer-id", name };
     case "azure-native:managedidentity:UserAssignedIdentity":
-      return { ...UAMI, name: `${name}4f00d1e5` };
+      return { ...(name.endsWith("-db-admin") ? DB_ADMIN_UAMI : UAMI), name: `${name}4f00d1e5` };
+    case "azure-native:app:Job":
+      return { name: inputs.jobName ?? name };
     case "azure-native:network:VirtualNetwork":
       return { name };
     case "azure-native:privatedns:PrivateZone":
@@ -126,7 +149,7 @@ export async function runProgram(options: RunOptions): Promise<{ resources: Regi
         return { id: `${args.name}-id`, state };
       },
       call(args) {
-        const result = INVOKES[args.token];
+        const result = invoke(args.token, args.inputs as Record<string, unknown>);
         if (!result) throw new Error(`unexpected invoke ${args.token} ${JSON.stringify(args.inputs)}`);
         return result;
       },

@@ -7,13 +7,15 @@ import { CONFIG_KEYS, DEFAULTS, ROUTING_SECRETS_KEY, SECRET_KEYS, StackConfigErr
 import { REPO_ROOT } from "../support/paths.ts";
 
 const OID = "0b0b0b0b-0000-4000-8000-00000000000b";
+const PROMOTED = `contososhared.azurecr.io/secure-export-receiver@sha256:${"a".repeat(64)}`;
 
 describe("parseStackConfig", () => {
   it("applies the documented defaults to a production stack", () => {
-    expect(parseStackConfig("prod", {})).toEqual({
+    expect(parseStackConfig("prod", { image: PROMOTED })).toEqual({
       stack: "prod",
       preview: false,
       identityOnly: false,
+      sharedEnvironment: false,
       identity: { kind: "own", owners: [], readers: [], operators: [] },
       location: "westeurope",
       namePrefix: "secexp",
@@ -21,7 +23,7 @@ describe("parseStackConfig", () => {
       databaseMode: "postgres",
       // B1ms: 35 user connections, 5 kept for operators, 2 x 3 replicas during a rollout.
       postgres: { sku: "Standard_B1ms", tier: "Burstable", version: "16", poolMax: 5 },
-      image: undefined,
+      image: PROMOTED,
       imageRegistryId: undefined,
       minReplicas: 1,
       maxReplicas: 3,
@@ -32,6 +34,19 @@ describe("parseStackConfig", () => {
       routingRules: undefined,
       metrics: true,
     });
+  });
+
+  it("refuses to build the image on a protected stack: it runs only what the pipeline built, by digest (no registry admin user)", () => {
+    expect(() => parseStackConfig("prod", {})).toThrow("secure-export:image is required on a protected stack (prod)");
+    expect(() => parseStackConfig("staging", { protect: "true" })).toThrow("secure-export:image is required on a protected stack (staging)");
+    expect(parseStackConfig("staging", {}).image).toBeUndefined();
+  });
+
+  it("shares the preview environment only from an identity-only stack, and refuses a database server in it", () => {
+    expect(parseStackConfig("preview-identity", { identityOnly: "true", sharedEnvironment: "true" })).toMatchObject({ identityOnly: true, sharedEnvironment: true });
+    expect(() => parseStackConfig("staging", { sharedEnvironment: "true" })).toThrow("secure-export:sharedEnvironment only applies with identityOnly");
+    expect(parseStackConfig("staging", { identityStack: "o/secure-export/preview-identity" }).databaseMode).toBe("embedded");
+    expect(() => parseStackConfig("pr-3", { identityStack: "o/secure-export/preview-identity", databaseMode: "postgres" })).toThrow("secure-export:databaseMode cannot be postgres with identityStack");
   });
 
   it("makes pr-* stacks previews: embedded store, one replica, unprotected, no database settings", () => {

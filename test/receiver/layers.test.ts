@@ -12,7 +12,7 @@ const SRC = fileURLToPath(new URL("../../receiver/src/", import.meta.url));
 
 /** Top of the flow first; a path belongs to the first entry it starts with. */
 const LAYERS: readonly (readonly string[])[] = [
-  ["serve.ts", "node-version.mjs", "log-destination.ts"],
+  ["serve.ts", "migrate-job.ts", "node-version.mjs", "log-destination.ts"],
   ["receiver.ts"],
   ["http/", "jobs/"],
   // Settings are composed here, from each concern's own config type, just under what runs them.

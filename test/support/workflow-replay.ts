@@ -43,8 +43,18 @@ export interface World {
   /** Pulumi stacks in the backend. */
   stacks(): string[];
   setStacks(names: string[]): void;
+  setDeployed(stack: string, image: string): void;
   /** Every call of the fake CLIs, in order, as argument lists (`pulumi destroy …`). */
   calls(): string[][];
+  /** Resource provider namespaces `az provider register` registered. */
+  registered(): string[];
+  /** The image each stack runs: what the stack file named when pulumi/actions last ran `up` on it. */
+  deployed(): Record<string, string>;
+  /**
+   * A merge to main: a new commit on origin's main with these files changed (on top of whatever
+   * main holds now, records included); returns its sha, for a run of it (`JobContext.sha`).
+   */
+  merge(files: Record<string, string>, message: string): string;
   close(): Promise<void>;
 }
 
@@ -78,6 +88,12 @@ const state = process.env.REPLAY_STATE;
 const s = JSON.parse(fs.readFileSync(state, "utf8")); const args = process.argv.slice(2);
 s.calls.push(["az", ...args]); fs.writeFileSync(state, JSON.stringify(s));
 if (args[0] === "acr" && args[1] === "login") process.exit(0);
+// az provider register --namespace <Namespace> [--wait]: ARM takes a namespace like Microsoft.App.
+if (args[0] === "provider" && args[1] === "register") {
+  const ns = args[args.indexOf("--namespace") + 1] || "";
+  if (!/^[A-Za-z]+\.[A-Za-z]+$/.test(ns)) { console.error("(InvalidResourceNamespace) The resource namespace '" + ns + "' is invalid."); process.exit(1); }
+  s.registered = [...new Set([...(s.registered || []), ns])]; fs.writeFileSync(state, JSON.stringify(s)); process.exit(0);
+}
 if (args[0] === "storage" && args[1] === "container" && args[2] === "generate-sas") { console.log("se=2026-01-01&sig=fake"); process.exit(0); }
 console.error("fake az: unsupported " + args.join(" ")); process.exit(3);
 `;
@@ -114,7 +130,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     chmodSync(join(bin, name), 0o755);
   }
   const statePath = join(dir, "state.json");
-  writeFileSync(statePath, JSON.stringify({ stacks: options.stacks ?? [], calls: [] }));
+  writeFileSync(statePath, JSON.stringify({ stacks: options.stacks ?? [], calls: [], registered: [], deployed: {} }));
 
   const source = join(dir, "source");
   for (const file of listCheckoutFiles().filter((f) => !options.without?.includes(f))) {
@@ -144,7 +160,21 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as { port: number };
-  const readState = () => JSON.parse(readFileSync(statePath, "utf8")) as { stacks: string[]; calls: string[][] };
+  const readState = () => JSON.parse(readFileSync(statePath, "utf8")) as { stacks: string[]; calls: string[][]; registered: string[]; deployed: Record<string, string> };
+  const merge = (files: Record<string, string>, message: string): string => {
+    const work = mkdtempSync(join(dir, "merge-"));
+    git(dir, "clone", "-q", origin, work);
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(work, file)), { recursive: true });
+      writeFileSync(join(work, file), text);
+    }
+    git(work, "add", "-A");
+    git(work, "commit", "-q", "-m", message);
+    git(work, "push", "-q", "origin", "HEAD:main");
+    const merged = execFileSync("git", ["rev-parse", "HEAD"], { cwd: work, encoding: "utf8" }).trim();
+    rmSync(work, { recursive: true, force: true });
+    return merged;
+  };
 
   return {
     dir,
@@ -155,6 +185,10 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     stacks: () => readState().stacks,
     setStacks: (names) => writeFileSync(statePath, JSON.stringify({ ...readState(), stacks: names })),
     calls: () => readState().calls,
+    registered: () => readState().registered,
+    deployed: () => readState().deployed,
+    setDeployed: (stack, image) => writeFileSync(statePath, JSON.stringify({ ...readState(), deployed: { ...readState().deployed, [stack]: image } })),
+    merge,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
@@ -189,6 +223,10 @@ export interface JobContext {
   secrets?: Record<string, string>;
   needs?: Record<string, { outputs: Record<string, string>; result: string }>;
   matrix?: Record<string, unknown>;
+  /** The run's commit (GITHUB_SHA); default: the commit under test. */
+  sha?: string;
+  /** Called while pulumi/actions runs `up` (what else happens on GitHub during a deploy: a merge). */
+  duringUp?: (stack: string) => void;
 }
 
 type Contexts = Record<string, unknown>;
@@ -254,8 +292,8 @@ export async function replayJob(world: World, job: Job, context: JobContext = {}
   // A fresh runner: the run's commit on branch main, as actions/checkout leaves it; no node_modules.
   const checkout = join(runnerTemp, "work");
   execFileSync("git", ["clone", "-q", world.origin, checkout], { stdio: "pipe" });
-  execFileSync("git", ["checkout", "-q", "-B", "main", world.sha], { cwd: checkout, stdio: "pipe" });
-  const sha = world.sha;
+  const sha = context.sha ?? world.sha;
+  execFileSync("git", ["checkout", "-q", "-B", "main", sha], { cwd: checkout, stdio: "pipe" });
   const github = { event: context.event ?? {}, event_name: context.eventName ?? "push", repository: REPOSITORY, sha, ref: "refs/heads/main", token: "fake-github-token", workspace: checkout };
   const steps: Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }> = {};
   const contexts = (env: Record<string, string>): Contexts => ({
@@ -315,7 +353,7 @@ export async function replayJob(world: World, job: Job, context: JobContext = {}
       outputs = parseCommandFile(readFileSync(outputFile, "utf8"));
       env = { ...env, ...parseCommandFile(readFileSync(envFile, "utf8")) };
     } else {
-      const acted = standIn(world, checkout, step, withInputs, result);
+      const acted = standIn(world, checkout, step, withInputs, result, context);
       outcome = { label, ...acted.outcome };
       outputs = acted.outputs;
     }
@@ -328,7 +366,7 @@ export async function replayJob(world: World, job: Job, context: JobContext = {}
   return result;
 }
 
-function standIn(world: World, checkout: string, step: Step, inputs: Record<string, string>, job: JobResult): { outcome: Omit<StepResult, "label">; outputs: Record<string, string> } {
+function standIn(world: World, checkout: string, step: Step, inputs: Record<string, string>, job: JobResult, context: JobContext): { outcome: Omit<StepResult, "label">; outputs: Record<string, string> } {
   const ok = { outcome: "success" as const, stdout: "", stderr: "" };
   const action = step.uses!.replace(/@.*$/, "");
   switch (action) {
@@ -351,6 +389,11 @@ function standIn(world: World, checkout: string, step: Step, inputs: Record<stri
       const stackFile = join(checkout, `Pulumi.${stack}.yaml`);
       job.pulumiActions.push({ command: inputs.command, stack, with: inputs, ...(existsSync(stackFile) ? { stackFile: readFileSync(stackFile, "utf8") } : {}) });
       if (inputs.command === "up" && !exists) world.setStacks([...world.stacks(), stack]);
+      if (inputs.command === "up" && existsSync(stackFile)) {
+        const image = (parse(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null)?.config?.["secure-export:image"];
+        if (typeof image === "string") world.setDeployed(stack, image);
+        context.duringUp?.(stack);
+      }
       if (inputs.command === "destroy" && inputs.remove === "true") world.setStacks(world.stacks().filter((s) => s !== stack));
       return { outcome: ok, outputs: {} };
     }
