@@ -19,6 +19,8 @@ export interface StoredIncident extends Incident {
   /** Where the routing rules sent it when it was created, and why; null when created before there were any. */
   routing: RoutingExplanation | null;
   hold: Hold | null;
+  /** Which of the incident's tickets its deliveries are about (outbox/delivery.ts: correlationKey). */
+  ticketGeneration: number;
 }
 
 export interface IncidentRow {
@@ -41,11 +43,12 @@ export interface IncidentRow {
   routing: unknown;
   held_until: string | null;
   hold_window: string | null;
+  ticket_generation: number;
 }
 
 export const INCIDENT_COLUMNS = `id::text AS id, alert_id, state, resolution, severity, title, description, monitoring_service,
   signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key,
-  routing, to_json(held_until)#>>'{}' AS held_until, hold_window`;
+  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, ticket_generation`;
 
 /** Timestamps as the API shows them: ISO 8601 in UTC (the sessions run in UTC, see the drivers). */
 export function isoTime(value: string): string;
@@ -72,6 +75,7 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     last: { at: row.last_at, rank: row.last_rank as 0 | 1, key: row.last_key },
     routing: (typeof row.routing === "string" ? JSON.parse(row.routing) : row.routing) as RoutingExplanation | null,
     hold: row.held_until && row.hold_window ? { window: row.hold_window, until: isoTime(row.held_until) } : null,
+    ticketGeneration: row.ticket_generation ?? 1,
   };
 }
 
@@ -138,13 +142,14 @@ export function incidentRecord(i: StoredIncident) {
     routing: i.routing,
     held_until: i.hold?.until ?? null,
     hold_window: i.hold?.window ?? null,
+    ticket_generation: i.ticketGeneration,
   };
 }
 
 /** The columns of incidentRecord, for json_to_recordset. */
 export const INCIDENT_RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
-  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text`;
+  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text, ticket_generation integer`;
 
 /** Timeline events as rows of the set-based writes; `n` keeps their order, which is the timeline's. */
 export function eventRecords(events: ReadonlyArray<IncidentEvent & { incidentId: string }>) {

@@ -4,7 +4,8 @@
  */
 import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
 import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
-import { incidentDescription, resolutionText, shortTitle } from "../incident-text.ts";
+import { clip, incidentDescription, noteText, resolutionText, shortTitle } from "../incident-text.ts";
+import { advanceCursor, POLL_PAGE_SIZE, type PollCursor, type Ticket, type TicketPage, type TicketState, type TicketSync } from "../tickets.ts";
 import { FIELD_MAX } from "./fields.ts";
 import type { BmcHelixConfig } from "./settings.ts";
 
@@ -16,13 +17,24 @@ interface Entry {
   _links?: { self?: Array<{ href?: string }> };
 }
 
+/** HPD:IncidentInterface `Status` values that end a person's work; the rest are active. */
+const TICKET_STATES: Readonly<Record<string, TicketState>> = { Resolved: "resolved", Closed: "closed", Cancelled: "canceled" };
+
+/** AR System date-times as the REST API writes them (`2022-06-21T11:08:05.000+0000`), as ISO 8601 UTC. */
+function fromArTime(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const ms = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
 /** AR System qualification string literal: double quotes doubled. */
 function literal(value: string): string {
   return `"${value.replace(/"/g, '""')}"`;
 }
 
-export class BmcHelixConnector implements Connector {
+export class BmcHelixConnector implements Connector, TicketSync {
   readonly name: string;
+  readonly tool = "BMC Helix";
   private readonly config: BmcHelixConfig;
   private token: { value: string; expiresAt: number } | null = null;
 
@@ -123,6 +135,56 @@ export class BmcHelixConnector implements Connector {
     if (response.status !== 204 && response.status !== 200) throw failure(what, response);
   }
 
+  /**
+   * A work-info note (the HPD:WorkLog form, keyed by Incident Number): an acknowledgement or a
+   * comment never changes the Status, which needs an assignee to move past Assigned.
+   */
+  private async note(link: ExternalLink, s: IncidentSnapshot, what: string): Promise<void> {
+    const text = noteText(s, FIELD_MAX["Detailed Description"]);
+    const values = { "Incident Number": link.externalId, "Work Log Type": "General Information", Description: clip(text, FIELD_MAX.Description), "Detailed Description": text };
+    const response = await this.request("POST", "/api/arsys/v1/entry/HPD:WorkLog", { values });
+    if (response.status !== 201 && response.status !== 200 && response.status !== 204) throw failure(what, response);
+  }
+
+  private ticketOf(values: Record<string, unknown>): Ticket {
+    const str = (key: string) => (typeof values[key] === "string" && values[key] ? (values[key] as string) : null);
+    const status = str("Status") ?? "";
+    return {
+      id: str("Incident Number") ?? "",
+      number: str("Incident Number"),
+      state: TICKET_STATES[status] ?? "active",
+      toolState: status,
+      correlationKey: str(this.config.correlationField),
+      closeCode: str("Status_Reason"),
+      closeNotes: str("Resolution"),
+      by: str("Last Modified By"),
+      assignee: str("Assignee"),
+      changedAt: fromArTime(values["Last Modified Date"]),
+    };
+  }
+
+  async readTicket(ref: string): Promise<Ticket | null> {
+    if (!ref) return null;
+    const entry = await this.find("Incident Number", ref);
+    return entry?.values ? this.ticketOf(entry.values) : null;
+  }
+
+  /**
+   * One page of our incidents (correlation field LIKE "azmon-%") modified at or after the cursor,
+   * oldest first; entries of the cursor's very instant already read are skipped with `offset`.
+   */
+  async changedTickets(cursor: PollCursor, pageSize = POLL_PAGE_SIZE): Promise<TicketPage> {
+    const q = `'${this.config.correlationField}' LIKE "azmon-%" AND 'Last Modified Date' >= ${literal(cursor.changedAt)}`;
+    const params = new URLSearchParams({ q, sort: "Last Modified Date.asc", limit: String(pageSize), offset: String(cursor.seen) });
+    const response = await this.request("GET", `/api/arsys/v1/entry/HPD:IncidentInterface?${params.toString()}`);
+    if (response.status !== 200) throw failure("BMC Helix incident poll", response);
+    const { entries = [] } = parseJson<{ entries?: Entry[] }>("BMC Helix incident poll", response);
+    const tickets = entries
+      .map((e) => this.ticketOf(e.values ?? {}))
+      .filter((t) => t.id && t.correlationKey?.startsWith("azmon-") && t.changedAt !== null && t.changedAt >= cursor.changedAt);
+    return { tickets, cursor: advanceCursor(cursor, tickets), more: entries.length === pageSize };
+  }
+
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     let link = job.link;
     if (!link) {
@@ -134,6 +196,8 @@ export class BmcHelixConnector implements Connector {
       await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution, FIELD_MAX.Resolution) }, "BMC Helix incident resolve");
     } else if (job.action === "reopen") {
       await this.update(link, { Status: "In Progress" }, "BMC Helix incident reopen");
+    } else if (job.action === "acknowledge" || job.action === "comment") {
+      await this.note(link, job.snapshot, `BMC Helix incident ${job.action}`);
     }
     return link;
   }

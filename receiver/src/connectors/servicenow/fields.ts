@@ -22,7 +22,7 @@ import type { FieldProfile } from "../kind.ts";
 /** Impact and urgency. */
 export const LEVELS = ["1", "2", "3"] as const;
 
-export const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000 } as const;
+export const INCIDENT_FIELD_MAX = { short_description: 160, description: 4000, close_notes: 4000, work_notes: 4000 } as const;
 export const EVENT_FIELD_MAX = { source: 100, event_class: 100, node: 100, type: 100, resource: 100, metric_name: 100, description: 4000 } as const;
 
 export const TABLE_PROFILE: FieldProfile = {
