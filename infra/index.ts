@@ -24,6 +24,7 @@ import { renderReceiverEnvironment, type ReceiverEnvironmentInput } from "./rece
 import { ReceiverService } from "./receiver-service.ts";
 import { parseRoutingSecrets, routingRuleWarnings } from "./routing-config.ts";
 import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
+import { AlertSyncAccess } from "./closed-loop.ts";
 import { WebhookIdentity } from "./webhook-identity.ts";
 
 const config = new pulumi.Config("secure-export");
@@ -40,10 +41,15 @@ const settings = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(se
 for (const warning of routingRuleWarnings(raw.routing)) pulumi.log.warn(warning);
 
 /** The receiver's environment, minus what only exists once the database does. */
-function environmentInput(database: ReceiverEnvironmentInput<pulumi.Input<string>>["database"], ids: { tenantId: pulumi.Input<string>; appIdUri: pulumi.Input<string>; clientId: pulumi.Input<string> }): ReceiverEnvironmentInput<pulumi.Input<string>> {
+function environmentInput(
+  database: ReceiverEnvironmentInput<pulumi.Input<string>>["database"],
+  ids: { tenantId: pulumi.Input<string>; appIdUri: pulumi.Input<string>; clientId: pulumi.Input<string> },
+  identityClientId: pulumi.Input<string> = "",
+): ReceiverEnvironmentInput<pulumi.Input<string>> {
   return {
     ...ids,
     database,
+    azure: { identityClientId, alertSync: settings.closedLoop.alertSync },
     connectors: settings.connectors,
     secrets: secretValues,
     routing: { rules: settings.routingRules, secrets: routingSecrets },
@@ -77,6 +83,7 @@ function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: Applicat
     owners: settings.identity.owners,
     readers: settings.identity.readers,
     operators: settings.identity.operators,
+    itsmSyncClients: settings.closedLoop.itsmSyncClients,
     ...(consoleRedirectUri ? { consoleRedirectUri } : {}),
     protect: settings.protect || settings.identityOnly,
   });
@@ -175,8 +182,17 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
         ? { mode: "postgres", url: database.connectionString, identityClientId: receiverIdentity.clientId, poolMax: settings.postgres.poolMax }
         : { mode: "embedded" },
       { tenantId: identity.ids.tenantId, appIdUri: identity.ids.appIdUri, clientId: identity.ids.clientId },
+      receiverIdentity.clientId,
     ),
   );
+  // The closed loop: the receiver's identity reads alerts and changes their state, nothing more.
+  if (settings.closedLoop.alertSync) {
+    new AlertSyncAccess(base, {
+      principalId: receiverIdentity.principalId,
+      scopes: settings.closedLoop.alertSyncScopes.length ? settings.closedLoop.alertSyncScopes : [pulumi.interpolate`/subscriptions/${azureClient.subscriptionId}`],
+      stack: settings.stack,
+    });
+  }
   const metrics = settings.metrics ? metricsComponent(base, { ...rg, workspaceId: appEnvironment.workspaceId }) : undefined;
 
   const receiver = new ReceiverService(base, {

@@ -40,6 +40,11 @@ export interface ReceiverEnvironmentInput<T> {
   appIdUri: T;
   clientId: T;
   database: { mode: "embedded" } | PostgresConnection<T>;
+  /**
+   * The closed loop: the receiver's user-assigned identity (its ARM token for the alert write-back
+   * and reconciliation; with PostgreSQL the database's identity, the same one) and AZURE_ALERT_SYNC.
+   */
+  azure?: { identityClientId: T; alertSync: boolean };
   connectors: ConnectorSettings;
   secrets: { servicenowPassword?: T; servicenowClientSecret?: T; bmcHelixPassword?: T };
   /** ROUTING_RULES text (stack-config.ts checked it), and the secrets its connectors name. */
@@ -76,6 +81,11 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     plain(ENV.databasePoolMax, String(input.database.poolMax));
   } else {
     plain(ENV.dataDir, EMBEDDED_DATA_DIR);
+  }
+  if (input.azure) {
+    if (input.database.mode !== "postgres") plain(ENV.azureClientId, input.azure.identityClientId);
+    plain(ENV.alertSync, input.azure.alertSync ? "on" : "off");
+    plain(ENV.syncRole, ROLES.sync);
   }
 
   const sn = input.connectors.serviceNow;

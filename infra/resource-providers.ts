@@ -28,6 +28,7 @@ export const ARM_RESOURCE_TYPES: Readonly<Record<string, string | null>> = {
   "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra": "Microsoft.DBforPostgreSQL/flexibleServers/administrators",
   "azure-native:dbforpostgresql:Database": "Microsoft.DBforPostgreSQL/flexibleServers/databases",
   "azure-native:authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
+  "azure-native:authorization:RoleDefinition": "Microsoft.Authorization/roleDefinitions",
   // Reads the provider's own credentials: no ARM request.
   "azure-native:authorization:getClientConfig": null,
   "azure-native:containerregistry:Registry": "Microsoft.ContainerRegistry/registries",

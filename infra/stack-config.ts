@@ -9,6 +9,7 @@ import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpost
 import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
 import { connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
+import { parseClosedLoop, type ClosedLoopSettings } from "./closed-loop-config.ts";
 import { routingRules } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 
@@ -76,6 +77,8 @@ export interface StackConfig {
   routingRules: string | undefined;
   /** Scrape the receiver's Prometheus metrics into Application Insights (a collector sidecar). */
   metrics: boolean;
+  /** The Azure alert write-back, reconciliation's reads, and the ITSM sync clients (closed-loop-config.ts). */
+  closedLoop: ClosedLoopSettings;
 }
 
 export type RawConfig = Record<string, string | undefined>;
@@ -98,7 +101,7 @@ export const ROUTING_SECRETS_KEY = "routingSecrets";
 export const CONFIG_KEYS = [
   "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
   "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
-  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators",
+  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators", "itsmSyncClients", "alertSync", "alertSyncScopes",
   "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
   "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
   "routing", "metrics",
@@ -339,5 +342,6 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
     connectors: connectorSettings,
     routingRules: routingRules(raw.routing, connectorShapes(connectorSettings), new Set([...connectorSecretKeys(connectorSettings).map((key) => SECRET_VARIABLES[key].variable), ...routingSecretVariables])),
     metrics: boolean(raw, "metrics", DEFAULTS.metrics),
+    closedLoop: parseClosedLoop(raw, !raw.identityStack?.trim()),
   };
 }

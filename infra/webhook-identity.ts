@@ -8,6 +8,7 @@ import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
 import * as time from "@pulumiverse/time";
 import { AZNS_WEBHOOK_CLIENT_ID, AZURE_CLI_CLIENT_ID, DELEGATED_SCOPE, ROLES } from "../receiver/src/contract.ts";
+import { assignItsmSyncClients } from "./closed-loop.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 
 /** Fixed ids: stable across deployments, so assignments and pre-authorizations survive an update. */
@@ -15,6 +16,7 @@ export const APP_ROLE_IDS = {
   [ROLES.webhook]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b01",
   [ROLES.reader]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b02",
   [ROLES.operator]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b03",
+  [ROLES.sync]: "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b04",
 } as const;
 export const DELEGATED_SCOPE_ID = "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b10";
 
@@ -59,6 +61,8 @@ export interface WebhookIdentityArgs {
   operators?: string[];
   /** The console's SPA redirect URI (https://{receiver host}/console/). Default none. */
   consoleRedirectUri?: pulumi.Input<string>;
+  /** Application (client) ids given the Itsm.Sync role (closed-loop.ts). Default none. */
+  itsmSyncClients?: string[];
   /** Keep the application on `pulumi destroy`. Default false. */
   protect?: boolean;
 }
@@ -112,6 +116,8 @@ export class WebhookIdentity extends pulumi.ComponentResource {
           { id: APP_ROLE_IDS[ROLES.webhook], value: ROLES.webhook, displayName: "Action groups secure webhook", description: "Azure Monitor action groups may post alerts.", allowedMemberTypes: ["Application"], enabled: true },
           { id: APP_ROLE_IDS[ROLES.reader], value: ROLES.reader, displayName: "Read incidents", description: "Read incidents, configuration items and deliveries.", allowedMemberTypes: ["User", "Application"], enabled: true },
           { id: APP_ROLE_IDS[ROLES.operator], value: ROLES.operator, displayName: "Operate incidents", description: "Resolve incidents and replay deliveries.", allowedMemberTypes: ["User", "Application"], enabled: true },
+          // A separate door from the webhook's: an ITSM's client application pushes ticket changes (closed-loop.ts).
+          { id: APP_ROLE_IDS[ROLES.sync], value: ROLES.sync, displayName: "ITSM ticket sync", description: "An ITSM reports changes people made to its tickets.", allowedMemberTypes: ["Application"], enabled: true },
         ],
         ...(args.consoleRedirectUri ? { singlePageApplication: { redirectUris: [args.consoleRedirectUri] } } : {}),
       },
@@ -206,6 +212,7 @@ export class WebhookIdentity extends pulumi.ComponentResource {
     const operators = args.operators ?? [];
     assign(ROLES.reader, [...new Set([...(args.readers ?? []), ...operators])]);
     assign(ROLES.operator, operators);
+    assignItsmSyncClients(name, { servicePrincipalObjectId: this.servicePrincipal.objectId, appRoleId: APP_ROLE_IDS[ROLES.sync], clients: args.itsmSyncClients ?? [] }, { parent: this, dependsOn: [identifierUri] });
 
     this.registerOutputs({ applicationObjectId: this.applicationObjectId, clientId: this.clientId, appIdUri: this.appIdUri, servicePrincipalObjectId: this.servicePrincipalObjectId });
   }

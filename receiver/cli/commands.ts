@@ -256,7 +256,7 @@ export const COMMANDS: Command[] = [
   {
     path: ["incidents", "resolve"],
     args: ["<id>"],
-    summary: "Resolve an incident Azure will not resolve (log, activity-log and budget alerts)",
+    summary: "Resolve an incident (its tickets are resolved, and its Azure alert is closed unless AZURE_ALERT_SYNC=off)",
     options: { note: { type: "string", usage: "--note TEXT", help: "why; recorded in the timeline and sent to the ITSM tools" }, ...json },
     async run(client, args, values, out) {
       const incident = await findIncident(client, requireArg(args, "id"));
@@ -264,6 +264,34 @@ export const COMMANDS: Command[] = [
       if (incident.state === "resolved") return print(out, values, incident, () => `${incident.id} (${incident.title}) was already ${resolvedHow(incident)}; nothing changed.`);
       const resolved = await client.call<IncidentDetailView>("POST", `/api/incidents/${incident.id}/resolve`, "operator", typeof values.note === "string" ? { note: values.note } : {});
       print(out, values, resolved, () => `Resolved ${resolved.id} (${resolved.title}).${resolved.deliveries.length ? ` The ITSM tools are told: ${tickets(resolved.deliveries)}.` : ""}`);
+    },
+  },
+  {
+    path: ["incidents", "ack"],
+    args: ["<id>"],
+    summary: "Acknowledge an open incident: its tickets get a work note, its Azure alert becomes Acknowledged",
+    options: { note: { type: "string", usage: "--note TEXT", help: "recorded in the timeline and sent with the acknowledgement" }, ...json },
+    async run(client, args, values, out) {
+      const id = requireArg(args, "id");
+      const incident = UUID.test(id) ? { id } : await findIncident(client, id);
+      const acked = await client.call<IncidentDetailView>("POST", `/api/incidents/${incident.id}/acknowledge`, "operator", typeof values.note === "string" ? { note: values.note } : {});
+      const already = acked.state === "resolved" ? " It is resolved already, so nothing was sent." : acked.deliveries.length ? ` The ITSM tools are told: ${tickets(acked.deliveries)}.` : "";
+      print(out, values, acked, () => `Acknowledged ${acked.id} (${acked.title}).${already}`);
+    },
+  },
+  {
+    path: ["incidents", "comment"],
+    args: ["<id>", "<text>"],
+    summary: "Comment on an incident: the timeline has it and its tickets get it as a work note",
+    options: { ...json },
+    async run(client, args, values, out) {
+      const [id, text, extra] = args;
+      if (!id) throw new UsageError("missing <id>");
+      if (!text) throw new UsageError("incidents comment needs the text, e.g. incidents comment <id> \"disk full on vm1\"");
+      if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (quote the comment)`);
+      const incident = UUID.test(id) ? { id } : await findIncident(client, id);
+      const commented = await client.call<IncidentDetailView>("POST", `/api/incidents/${incident.id}/comment`, "operator", { note: text });
+      print(out, values, commented, () => `Commented on ${commented.id} (${commented.title}).${commented.deliveries.length ? ` The ITSM tools are told: ${tickets(commented.deliveries)}.` : ""}`);
     },
   },
   {

@@ -27,6 +27,8 @@ export function createApi(getToken) {
     incidents: (query) => call("GET", `/api/incidents?${new URLSearchParams(query)}`),
     incident: (id) => call("GET", `/api/incidents/${encodeURIComponent(id)}`),
     resolve: (id, note) => call("POST", `/api/incidents/${encodeURIComponent(id)}/resolve`, note ? { note } : {}),
+    acknowledge: (id, note) => call("POST", `/api/incidents/${encodeURIComponent(id)}/acknowledge`, note ? { note } : {}),
+    comment: (id, note) => call("POST", `/api/incidents/${encodeURIComponent(id)}/comment`, { note }),
     deliveries: (query) => call("GET", `/api/deliveries?${new URLSearchParams(query)}`),
     retry: (id) => call("POST", `/api/deliveries/${encodeURIComponent(id)}/retry`),
     cis: (query) => call("GET", `/api/cis?${new URLSearchParams(query)}`),

@@ -45,7 +45,7 @@ function noRolePanel(session) {
   return panel(
     "You don't have access yet",
     h("p", null, "You are signed in as ", h("strong", null, session.name), session.username ? ` (${session.username})` : "", `, but you do not hold the ${config.roles.reader} role on this receiver, so it will not show you incidents.`),
-    h("p", null, "Ask an owner of this deployment to add your object id to the stack's ", h("code", null, "secure-export:readers"), " list (read only) or ", h("code", null, "secure-export:operators"), " (also resolve and replay), and to run ", h("code", null, "pulumi up"), "."),
+    h("p", null, "Ask an owner of this deployment to add your object id to the stack's ", h("code", null, "secure-export:readers"), " list (read only) or ", h("code", null, "secure-export:operators"), " (also resolve, acknowledge, comment and replay), and to run ", h("code", null, "pulumi up"), "."),
     h("p", null, "Your object id: ", h("code", { class: "select" }, session.objectId)),
     h("p", null, "Then sign out and sign in again: the new token carries the role."),
     h("button", { type: "button", onClick: () => { signOut(); route(); } }, "Sign out"),
@@ -243,34 +243,63 @@ function deliveryColumns(onDone, withIncident) {
 /** A message for the next rendering of one incident's page (it survives the rebuild that follows an action). */
 let flash = null;
 
-function resolveForm(incident, onResolved) {
+/**
+ * What an operator does to an incident, as the CLI does it: resolve (its tickets are resolved and
+ * its Azure alert closed), acknowledge (its tickets get a note, its Azure alert is Acknowledged),
+ * comment (its tickets get the note). A resolved incident takes comments only.
+ */
+function resolveForm(incident, onDone) {
+  const open = incident.state === "open";
   const note = h("textarea", { id: "resolve-note", name: "note", rows: "2", maxlength: "4000" });
   const message = h("div");
   const button = h("button", { type: "submit", class: "primary" }, "Resolve incident");
-  const form = h("form", { class: "resolve", "aria-labelledby": "resolve-heading" }, h("h2", { id: "resolve-heading" }, "Resolve"), h("label", { for: "resolve-note" }, "Note (optional, sent to the ITSM tools)"), note, h("div", null, button), message);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    button.disabled = true;
+  const ack = h("button", { type: "button" }, "Acknowledge");
+  const comment = h("button", { type: "button" }, "Add comment");
+  const buttons = open ? [button, " ", ack, " ", comment] : [comment];
+  const form = h(
+    "form",
+    { class: "resolve", "aria-labelledby": "resolve-heading" },
+    h("h2", { id: "resolve-heading" }, open ? "Resolve" : "Comment"),
+    h("label", { for: "resolve-note" }, open ? "Note (optional, sent to the ITSM tools)" : "Comment (sent to the ITSM tools)"),
+    note,
+    h("div", null, buttons),
+    message,
+  );
+  const act = async (action, done) => {
+    for (const b of [button, ack, comment]) b.disabled = true;
     try {
-      // Resolving is idempotent: look first, so an incident resolved meanwhile (by Azure or another
-      // operator) is reported as such instead of "resolved" again.
-      const current = await api.incident(incident.id);
-      if (current.state === "resolved") {
-        const how = current.timeline.filter((e) => e.type === "resolved").at(-1)?.summary ?? "resolved";
-        // Shown on the page rebuilt with the incident as it is now.
-        flash = { incidentId: incident.id, text: `This incident was already ${how}; nothing changed.` };
-        announce("Incident was already resolved");
-        onResolved(current);
-        return;
-      }
-      const resolved = await api.resolve(incident.id, note.value.trim());
-      announce("Incident resolved");
-      onResolved(resolved);
+      // An action may find it has nothing to do (returns the incident with `unchanged` words).
+      const result = await action();
+      announce(result.unchanged ? result.unchanged : done);
+      onDone(result.incident ?? result);
     } catch (error) {
-      button.disabled = false;
+      for (const b of [button, ack, comment]) b.disabled = false;
       if (error instanceof ApiError && error.status === 403) message.replaceChildren(h("p", { class: "notice error", role: "alert" }, operatorHint()));
       else handleFailure(error, message);
     }
+  };
+  // Resolving is idempotent: look first, so an incident resolved meanwhile (by Azure, the ITSM or
+  // another operator) is reported as such instead of "resolved" again.
+  const resolveOnce = async () => {
+    const current = await api.incident(incident.id);
+    if (current.state !== "resolved") return api.resolve(incident.id, note.value.trim());
+    const how = current.timeline.filter((e) => e.type === "resolved").at(-1)?.summary ?? "resolved";
+    // Shown on the page rebuilt with the incident as it is now.
+    flash = { incidentId: incident.id, text: `This incident was already ${how}; nothing changed.` };
+    return { incident: current, unchanged: "Incident was already resolved" };
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (open) void act(resolveOnce, "Incident resolved");
+  });
+  ack.addEventListener("click", () => void act(() => api.acknowledge(incident.id, note.value.trim()), "Incident acknowledged"));
+  comment.addEventListener("click", () => {
+    if (!note.value.trim()) {
+      message.replaceChildren(h("p", { class: "notice error", role: "alert" }, "Write the comment in the note first."));
+      note.focus();
+      return;
+    }
+    void act(() => api.comment(incident.id, note.value.trim()), "Comment added");
   });
   return form;
 }
@@ -301,7 +330,7 @@ function incidentBody(incident, reload) {
       ].map(([term, value]) => [h("dt", null, term), h("dd", null, value)]),
     ),
     incident.description ? h("p", { class: "description" }, incident.description) : null,
-    incident.state === "open" ? resolveForm(incident, () => reload()) : null,
+    resolveForm(incident, () => reload()),
     h("h2", null, "Configuration items"),
     table(
       "Configuration items",

@@ -8,10 +8,16 @@ export const LOCAL_APP_CLIENT_ID = "5e1ec7ed-0000-4000-8000-0000000a9900";
 /** A person or tool reading incidents and resolving them by hand. */
 export const LOCAL_OPERATOR_CLIENT_ID = "5e1ec7ed-0000-4000-8000-0000000e9e7a";
 
+/** The ITSMs' client applications that push ticket changes (each connector's `syncClients`). */
+export const LOCAL_SERVICENOW_SYNC_CLIENT_ID = "5e1ec7ed-0000-4000-8000-00000005e0c1";
+export const LOCAL_BMC_HELIX_SYNC_CLIENT_ID = "5e1ec7ed-0000-4000-8000-0000000b3c01";
+
 /** App role assignments, as Entra would put them in `roles`. */
 export const LOCAL_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly string[]>> = {
   [AZNS_WEBHOOK_CLIENT_ID]: ["ActionGroupsSecureWebhook"],
   [LOCAL_OPERATOR_CLIENT_ID]: ["Incidents.Read", "Incidents.Operate"],
+  [LOCAL_SERVICENOW_SYNC_CLIENT_ID]: ["Itsm.Sync"],
+  [LOCAL_BMC_HELIX_SYNC_CLIENT_ID]: ["Itsm.Sync"],
 };
 
 export const DEFAULT_ISSUER_PORT = 8079;

@@ -261,6 +261,10 @@ export async function startLocalIssuer(options: { port?: number; host?: string; 
       const answer = await redeemCode(form);
       return "error" in answer ? reply.code(400).send(answer) : answer;
     }
+    // What Entra answers a client-credentials request without a scope (a ServiceNow OAuth profile with no "OAuth Entity Profile Scopes").
+    if (form.grant_type === "client_credentials" && !form.scope) {
+      return reply.code(400).send({ error: "invalid_request", error_description: "AADSTS90014: The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request." });
+    }
     if (form.grant_type !== "client_credentials" || !form.client_id || !form.scope?.endsWith("/.default")) {
       return reply.code(400).send({ error: "invalid_request", error_description: "client_credentials with client_id and scope {resource}/.default, or authorization_code" });
     }

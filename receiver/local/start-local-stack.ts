@@ -135,6 +135,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
       ENTRA_AUTHORITY: issuer.url,
       ENTRA_CLIENT_ID: LOCAL_APP_CLIENT_ID,
+      // There is no Azure Resource Manager on one machine: no alert write-back or reconciliation unless asked.
+      AZURE_ALERT_SYNC: env.AZURE_ALERT_SYNC ?? "off",
+      RECONCILE_INTERVAL: env.RECONCILE_INTERVAL ?? "off",
       ...(itsm ? connectorEnv(itsm) : {}),
     });
     const running = await startReceiver(config, { storeGiveUpMs: options.storeGiveUpMs ?? DEFAULT_STORE_GIVE_UP_MS, ...(options.logger ? { logger: options.logger } : {}) });

@@ -4,6 +4,7 @@
  */
 import { STATELESS_FAMILIES, type SignalFamily } from "./alerts/normalise.ts";
 import type { AuthConfig } from "./auth/auth-config.ts";
+import { azureConfigFromEnv, type AzureConfig } from "./azure/azure-config.ts";
 import { strayConnectorVariables } from "./connectors/kind.ts";
 import { CONNECTOR_KINDS, connectorsFromEnv, type ConnectorConfig } from "./connectors/kinds.ts";
 import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
@@ -54,6 +55,8 @@ export interface ReceiverConfig {
   routing: RoutingRules;
   /** How often holds are released and noise timers run (docs/noise.md): a hold ends, a group's ticket opens, at most this late. */
   noiseTimerMs: number;
+  /** Azure as the receiver's identity reaches it: the alert write-back and reconciliation. */
+  azure: AzureConfig;
 }
 
 /** ENTRA_CLIENT_ID is optional: without it the receiver works, only the web console cannot sign anyone in. */
@@ -135,6 +138,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
       requiredRole: read(() => text(env, "ENTRA_REQUIRED_ROLE", "ActionGroupsSecureWebhook"), ""),
       readerRole: read(() => text(env, "ENTRA_READER_ROLE", "Incidents.Read"), ""),
       operatorRole: read(() => text(env, "ENTRA_OPERATOR_ROLE", "Incidents.Operate"), ""),
+      syncRole: read(() => text(env, "ENTRA_SYNC_ROLE", "Itsm.Sync"), ""),
       authority: read(() => httpUrl(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com"), ""),
       // Microsoft.IdentityModel's default skew; Entra access tokens live 60-90 minutes.
       clockToleranceSeconds: read(() => integer(env, "ENTRA_CLOCK_TOLERANCE_SECONDS", 300, 0, 3600), 0),
@@ -159,6 +163,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
     noiseTimerMs: read(() => integer(env, "NOISE_TIMER_MS", 5000, 100, 60_000), 5000),
+    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {} }),
   };
   const named = new Set(rulesSecretVariables(env));
   for (const kind of CONNECTOR_KINDS) problems.push(...strayConnectorVariables(kind, env, named));

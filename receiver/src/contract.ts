@@ -14,6 +14,8 @@ export const ROLES = {
   webhook: "ActionGroupsSecureWebhook",
   reader: "Incidents.Read",
   operator: "Incidents.Operate",
+  /** An ITSM's client application pushing ticket changes: a separate door from the secure webhook. */
+  sync: "Itsm.Sync",
 } as const;
 
 /** The delegated scope the application exposes on `api://{clientId}` (user tokens for the read API and console). */
@@ -39,6 +41,10 @@ export const ENV = {
   requiredRole: "ENTRA_REQUIRED_ROLE",
   readerRole: "ENTRA_READER_ROLE",
   operatorRole: "ENTRA_OPERATOR_ROLE",
+  syncRole: "ENTRA_SYNC_ROLE",
+  resourceManagerEndpoint: "AZURE_RESOURCE_MANAGER_ENDPOINT",
+  alertSync: "AZURE_ALERT_SYNC",
+  reconcileInterval: "RECONCILE_INTERVAL",
   databaseUrl: "DATABASE_URL",
   databaseAuth: "DATABASE_AUTH",
   databasePoolMax: "DATABASE_POOL_MAX",

@@ -72,3 +72,32 @@ export function optional(env: Env, name: string): string | undefined {
     throw new ConfigError(`${name}_FILE`, `names a file that cannot be read: ${(error as Error).message}`);
   }
 }
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `5m`, `1h`, `1d` in milliseconds; null when the text is not such a duration. */
+export function parseDuration(value: string): number | null {
+  const match = /^(\d+)([smhd])$/.exec(value.trim());
+  if (!match || Number(match[1]) === 0) return null;
+  return Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
+}
+
+/** A duration variable (`15m`), or `off` (null) when `allowOff`. */
+export function duration(env: Env, name: string, fallback: string, bounds: { minMs: number; maxMs: number; allowOff?: boolean }): number | null {
+  const raw = text(env, name, fallback);
+  if (bounds.allowOff && raw.toLowerCase() === "off") return null;
+  const ms = parseDuration(raw);
+  if (ms === null || ms < bounds.minMs || ms > bounds.maxMs) {
+    throw new ConfigError(name, `must be a duration from ${bounds.minMs / 1000} s to ${bounds.maxMs / 3_600_000} h like 90s, 5m or 1h${bounds.allowOff ? ", or off" : ""}, got "${raw}"`);
+  }
+  return ms;
+}
+
+/** `on` or `off` (also true/false, 1/0). */
+export function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (["on", "true", "1"].includes(raw)) return true;
+  if (["off", "false", "0"].includes(raw)) return false;
+  throw new ConfigError(name, `must be "on" or "off", got "${env[name]}"`);
+}

@@ -12,6 +12,10 @@ export interface Metrics {
   requestDuration: Histogram<"method" | "route" | "status">;
   intakeBatchSize: Histogram;
   intakeBatchSeconds: Histogram;
+  /** ITSM ticket changes applied, by connector, source (push, poll) and outcome. */
+  itsmEvents: Counter<"connector" | "source" | "outcome">;
+  /** Poll and reconciliation runs by job and outcome (ok, throttled, forbidden, failed): ARM's 429 and 403 show here. */
+  syncRuns: Counter<"job" | "outcome">;
 }
 
 /** Counts the incident changes a command made; every command reports through here. */
@@ -96,6 +100,18 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       name: "secure_export_intake_batch_seconds",
       help: "Time to commit one intake batch, flush to disk included.",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    itsmEvents: new Counter({
+      name: "secure_export_itsm_events_total",
+      help: "Ticket changes from the ITSM (pushed or polled) by connector, source and outcome (resolved, reopened, recorded, no_change, not_confirmed, duplicate).",
+      labelNames: ["connector", "source", "outcome"],
+      registers: [registry],
+    }),
+    syncRuns: new Counter({
+      name: "secure_export_sync_runs_total",
+      help: "Runs of the ITSM polls (job poll:<connector>) and of reconciliation by outcome (ok, throttled, forbidden, failed).",
+      labelNames: ["job", "outcome"],
       registers: [registry],
     }),
   };

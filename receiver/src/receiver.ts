@@ -1,15 +1,24 @@
 /** Wires configuration, store, signing keys, HTTP and background jobs into a running receiver. */
 import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { pino, type LoggerOptions } from "pino";
 import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
+import { AzureAlertTarget } from "./azure/alerts.ts";
+import { armClient } from "./azure/arm.ts";
+import { managedIdentityToken } from "./azure/managed-identity.ts";
 import type { ReceiverConfig } from "./config.ts";
 import { createConnector } from "./connectors/kinds.ts";
+import { ticketSyncOf } from "./connectors/tickets.ts";
 import { buildApp } from "./http/app.ts";
 import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
+import type { Job } from "./jobs/every.ts";
+import { startItsmPolls, type PolledConnector } from "./jobs/itsm-poll.ts";
+import { RECONCILE_LEASE, startReconciliation } from "./jobs/reconcile.ts";
 import { startNoiseTimer } from "./jobs/noise-timer.ts";
 import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
@@ -22,6 +31,7 @@ import { formatProblem } from "./routing/problems.ts";
 import type { Database } from "./store/database.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { renameConnector } from "./store/connector-names.ts";
+import { releaseLease } from "./store/leases.ts";
 import { countDeliveries } from "./store/delivery-queries.ts";
 import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
@@ -138,7 +148,18 @@ async function start(
   undo.push(() => keys.stop());
   const verifier = new TokenVerifier(config.auth, keys);
   const named = config.routing.connectors;
-  const targets: DeliveryTargets = { connectors: named.map((c) => c.name), maxAgeMs: config.outbox.maxAgeMs };
+  const targets: DeliveryTargets = { connectors: named.map((c) => c.name), maxAgeMs: config.outbox.maxAgeMs, alertSync: config.azure.alertSync };
+  // Azure Resource Manager as the receiver's managed identity: the alert write-back and reconciliation.
+  const arm = armClient({
+    endpoint: config.azure.resourceManager,
+    token: managedIdentityToken({ resource: config.azure.resourceManager, purpose: "Azure Resource Manager token", code: "ARM_TOKEN_UNAVAILABLE", env: config.azure.identityEnv, ...(config.azure.clientId ? { clientId: config.azure.clientId } : {}) }),
+  });
+  const connectors = named.map((c) => createConnector(c.name, c.config));
+  const sync = new Map(
+    named.map((c, i) => [c.name, { name: c.name, syncClients: c.config.syncClients, tickets: ticketSyncOf(connectors[i]!) }] as const),
+  );
+  // Leases name their holder: this process, on this host.
+  const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let queued = () => 0;
   const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued() });
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
@@ -162,12 +183,15 @@ async function start(
         webhook: { role: auth.requiredRole, allowedCallers: auth.allowedCallers },
         reader: { role: auth.readerRole },
         operator: { role: auth.operatorRole },
+        // Only the client applications some connector lists in syncClients, with their own (app-only) tokens.
+        sync: { role: auth.syncRole, allowedCallers: [...new Set(named.flatMap((c) => c.config.syncClients))], appOnly: true },
       },
       metrics,
       intake,
       targets,
       routing: config.routing,
       console: consoleConfig(auth),
+      sync,
     },
     { logger: log },
   );
@@ -179,17 +203,27 @@ async function start(
   await keys.refresh();
   if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth), cause: keys.lastFailure }, "signing keys not loaded yet; alerts get 503 until they are");
 
-  const connectors = named.map((c) => createConnector(c.name, c.config));
   // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
   for (const connector of connectors) {
     void connector.check().then((result) =>
       result.ok ? log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`) : log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`),
     );
   }
-  const outbox = new OutboxWorker({ db, connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
+  const alertTarget = config.azure.alertSync ? new AzureAlertTarget(arm) : null;
+  if (alertTarget) {
+    void alertTarget.check().then((result) =>
+      result.ok ? log.info(`Azure alert write-back: ${result.detail}`) : log.warn(`Azure alert write-back (AZURE_ALERT_SYNC=off turns it off): ${result.detail}`),
+    );
+  }
+  const outbox = new OutboxWorker({ db, connectors: alertTarget ? [...connectors, alertTarget] : connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
   // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
   for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
   undo.push(() => outbox.stop());
+  const polled: PolledConnector[] = named.flatMap((c, i) => {
+    const tickets = ticketSyncOf(connectors[i]!);
+    return tickets && c.config.pollEvery ? [{ name: c.name, tickets, pollEveryMs: c.config.pollEvery }] : [];
+  });
+  let syncJobs: Job[] = [];
   // The background jobs start once the store is open: before that every run would only fail
   // (a fresh embedded store takes a while), and say so in the log on the happy path.
   const jobs: Array<{ stop(): void | Promise<void> }> = [];
@@ -200,6 +234,9 @@ async function start(
     await Promise.all(jobs.map((job) => job.stop()));
   };
   undo.push(stopJobs);
+  undo.push(async () => {
+    await Promise.all(syncJobs.map((job) => job.stop()));
+  });
   store.ready.then(
     async () => {
       if (closed) return;
@@ -214,7 +251,12 @@ async function start(
         const moved = await renameConnector(db, c.config.kind, c.name);
         if (moved > 0) log.info({ connector: c.name }, `connector: ${moved} deliveries queued for "${c.config.kind}" now go to "${c.name}"`);
       }
-      if (!closed) outbox.start();
+      if (closed) return;
+      outbox.start();
+      syncJobs = [
+        ...startItsmPolls({ db, connectors: polled, targets, metrics, log: log.child({ component: "itsm-poll" }), holder }),
+        ...[startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder })].filter((j): j is Job => j !== null),
+      ];
     },
     () => undefined,
   );
@@ -244,6 +286,9 @@ async function start(
       clearTimeout(deadline);
       await metricsServer.close();
       await outbox.stop();
+      await Promise.all(syncJobs.map((job) => job.stop()));
+      // Another replica need not wait for these to expire.
+      await Promise.all([RECONCILE_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
       if (!options.db) await db.close();
       await unlock?.();
     },

@@ -194,6 +194,24 @@ describe("incidents", () => {
   });
 });
 
+describe("acknowledge and comment reach the ticket", () => {
+  it("incidents ack and incidents comment go to the timeline and, as work notes, to the ServiceNow ticket", async () => {
+    const alert = await sent();
+    const opened = await delivered(alert.incidentId, "open");
+    const ack = await cli(["incidents", "ack", alert.incidentId, "--note", "on it"]);
+    expect(ack.code).toBe(0);
+    expect(ack.stdout).toContain(`Acknowledged ${alert.incidentId} (${alert.title}).`);
+    const comment = await cli(["incidents", "comment", alert.incidentId, "the disk filled up"]);
+    expect(comment.code).toBe(0);
+    const sysId = opened.deliveries.find((d: any) => d.connector === "default").externalId;
+    await eventually(() => stack.itsm!.serviceNow.workNotes(sysId).length >= 2, "two work notes");
+    expect(stack.itsm!.serviceNow.workNotes(sysId)).toEqual([expect.stringContaining("on it"), expect.stringContaining("the disk filled up")]);
+    const missing = await cli(["incidents", "comment", alert.incidentId]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("incidents comment needs the text");
+  });
+});
+
 describe("deliveries and CIs", () => {
   it("lists a dead letter with --status dead and replays it with deliveries retry", async () => {
     // A 400 is permanent for the connector: the delivery is dead-lettered at once.

@@ -89,10 +89,14 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Resolve incident" }).click();
     await expect.poll(() => page.locator(".badges").textContent(), WAIT).toContain("resolved");
     // By name, not object id; and the ITSM steps with their ticket numbers.
-    await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("resolved by Olivia Operator: restarted the storage account");
+    await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("resolved by Olivia Operator in secure-export: restarted the storage account");
     await expect.poll(() => page.locator("ol.timeline").textContent(), LIVE).toMatch(/ticket INC\d+ created in default/);
     expect(await page.locator("ol.timeline").textContent()).not.toContain(LOCAL_USERS[0]!.objectId);
     await expect.poll(() => page.getByRole("button", { name: "Resolve incident" }).count(), WAIT).toBe(0);
+    // A resolved incident still takes a comment, which reaches the timeline (and the tickets).
+    await page.getByLabel("Comment (sent to the ITSM tools)").fill("root cause: a full disk");
+    await page.getByRole("button", { name: "Add comment" }).click();
+    await expect.poll(() => page.locator("ol.timeline").textContent(), WAIT).toContain("root cause: a full disk");
 
     const stored = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
     expect(stored.state).toBe("resolved");

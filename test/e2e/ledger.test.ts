@@ -147,7 +147,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
       type: "resolved",
       actor: "Olivia Operator",
       detail: { resolution: "operator", actorId: "5e1ec7ed-0000-4000-8000-00000000a001", note: "disk cleaned up" },
-      summary: "resolved by Olivia Operator: disk cleaned up",
+      summary: "resolved by Olivia Operator in secure-export: disk cleaned up",
     });
     expect(resolved.body.timeline[0]).toMatchObject({ type: "opened", summary: "opened: the alert fired" });
   });
@@ -177,7 +177,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
   it("serves an OpenAPI document generated from the route schemas", async () => {
     const doc = (await (await fetch(`${stack.receiver.url}/openapi.json`)).json()) as any;
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual(["/api/alerts", "/api/cis", "/api/cis/{id}", "/api/deliveries", "/api/deliveries/{id}", "/api/deliveries/{id}/retry", "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/resolve", "/api/routing/explain", "/api/silences", "/api/silences/{id}"]);
+    expect(Object.keys(doc.paths).sort()).toEqual(["/api/alerts", "/api/cis", "/api/cis/{id}", "/api/connectors/{name}/events", "/api/deliveries", "/api/deliveries/{id}", "/api/deliveries/{id}/retry", "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/acknowledge", "/api/incidents/{id}/comment", "/api/incidents/{id}/resolve", "/api/routing/explain", "/api/silences", "/api/silences/{id}"]);
     expect(doc.paths["/api/alerts"].post.requestBody.content["application/json"].schema.properties.schemaId.enum).toEqual(["azureMonitorCommonAlertSchema"]);
     expect(doc.paths["/api/incidents"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["alertId", "state", "severity", "ci", "from", "to", "limit", "cursor"]));
   });

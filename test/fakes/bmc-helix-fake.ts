@@ -47,32 +47,76 @@ function tooLong(values: Record<string, unknown>): string | null {
   return null;
 }
 
+/** A webhook registered for HPD:IncidentInterface updates, calling back with OAuth 2.0 client credentials (Entra). */
+export interface HelixWebhook {
+  receiverUrl: string;
+  connector: string;
+  tokenUrl: string;
+  clientId: string;
+  scope: string;
+}
+
+export interface HelixCallout {
+  event: Record<string, string>;
+  status: number;
+  answer: unknown;
+}
+
 export interface BmcHelixFake extends Faults {
   url: string;
   username: string;
   password: string;
   requests: RecordedRequest[];
   incidents(): Values[];
-  /** Work info entries of an incident, oldest first. */
-  workLogs(incidentNumber: string): Values[];
+  /** Work info entries (HPD:WorkLog), oldest first: of one incident, or all. */
+  workLogs(incidentNumber?: string): Values[];
   expireTokens(): void;
+  /** A person changes an incident in Helix: stamped as theirs; a registered webhook calls out. */
+  personChanges(incidentNumber: string, change: { user: string; status?: string; statusReason?: string; resolution?: string }): Promise<HelixCallout | null>;
+  setWebhook(webhook: HelixWebhook | null): void;
+  callouts: HelixCallout[];
   close(): Promise<void>;
 }
 
 const errorArray = (status: number, text: string, number = 0) => [{ messageType: "ERROR", messageText: text, messageNumber: number || status, messageAppendedText: "" }];
 
-/** `'Field'="value" AND 'Other'="x"`: the AR System qualifications the connector sends. */
-function parseQualification(q: string): Array<[string, string]> | null {
-  const conditions: Array<[string, string]> = [];
+type Qualification = Array<{ field: string; op: "=" | ">=" | "LIKE"; value: string }>;
+
+/** `'Field'="value" AND 'Other' LIKE "x%" AND 'Date' >= "…"`: the AR System qualifications the connector sends. */
+function parseQualification(q: string): Qualification | null {
+  const conditions: Qualification = [];
   for (const part of q.split(/\s+AND\s+/i)) {
-    const match = /^'([^']+)'\s*=\s*"((?:[^"]|"")*)"$/.exec(part.trim());
+    const match = /^'([^']+)'\s*(=|>=|LIKE)\s*"((?:[^"]|"")*)"$/i.exec(part.trim());
     if (!match) return null;
-    conditions.push([match[1]!, match[2]!.replace(/""/g, '"')]);
+    conditions.push({ field: match[1]!, op: match[2]!.toUpperCase() as "=" | ">=" | "LIKE", value: match[3]!.replace(/""/g, '"') });
   }
   return conditions;
 }
 
-export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; stateFile?: string } = {}): Promise<BmcHelixFake> {
+/** AR System's LIKE: `%` any run, `_` one character. */
+function like(value: string, pattern: string): boolean {
+  const source = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, ".*").replace(/_/g, ".");
+  return new RegExp(`^${source}$`).test(value);
+}
+
+/** Date-times as the AR REST API writes them: `2022-06-21T11:08:05.000+0000`. */
+export const arTime = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000");
+const arMs = (value: string) => Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+
+function qualifies(values: Values, conditions: Qualification): boolean {
+  return conditions.every(({ field, op, value }) => {
+    const actual = values[field] ?? "";
+    if (op === "=") return actual === value;
+    if (op === "LIKE") return like(actual, value);
+    return field.endsWith("Date") ? arMs(actual) >= arMs(value) : actual >= value;
+  });
+}
+
+export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; stateFile?: string; now?: () => number } = {}): Promise<BmcHelixFake> {
+  const now = options.now ?? Date.now;
+  const callouts: HelixCallout[] = [];
+  let webhook: HelixWebhook | null = null;
+  const stamp = (values: Values, user: string): Values => ({ ...values, "Last Modified Date": arTime(now()), "Last Modified By": user });
   const username = "integration";
   const password = "helix-secret";
   const tokens = new Map<string, number>();
@@ -121,7 +165,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; sta
     const long = tooLong(values);
     if (long) return fail(reply, 400, `Value does not fall within the limits specified for the field : ${long}`, 306);
     sequence += 1;
-    const stored: Values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+    const stored: Values = stamp(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])), username);
     stored["Incident Number"] = `INC0000000${sequence}`;
     stored["Request ID"] = `000000000000${sequence}`;
     entries.set(stored["Request ID"]!, stored);
@@ -133,10 +177,16 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; sta
   });
 
   app.get("/api/arsys/v1/entry/HPD:IncidentInterface", async (request, reply) => {
-    const q = (request.query as Record<string, string | undefined>).q;
+    const { q, sort, limit, offset } = request.query as Record<string, string | undefined>;
     const conditions = q ? parseQualification(q) : [];
     if (!conditions) return fail(reply, 400, `Cannot parse qualification: ${q}`, 1587);
-    const found = [...entries.values()].filter((values) => conditions.every(([field, value]) => values[field] === value));
+    let found = [...entries.values()].filter((values) => qualifies(values, conditions));
+    if (sort) {
+      const [field, direction] = sort.split(".");
+      found = found.sort((a, b) => (field!.endsWith("Date") ? arMs(a[field!] ?? "") - arMs(b[field!] ?? "") : (a[field!] ?? "").localeCompare(b[field!] ?? "")) * (direction === "desc" ? -1 : 1));
+    }
+    const start = Number(offset ?? 0);
+    found = found.slice(start, limit ? start + Number(limit) : undefined);
     return { entries: found.map(entryView), _links: { self: [{ href: `${url}${request.url}` }] } };
   });
 
@@ -146,7 +196,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; sta
     const values = ((request.body ?? {}) as { values?: Record<string, unknown> }).values ?? {};
     const long = tooLong(values);
     if (long) return fail(reply, 400, `Value does not fall within the limits specified for the field : ${long}`, 306);
-    const next: Values = { ...current, ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])) };
+    const next: Values = stamp({ ...current, ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])) }, username);
     if (values.Status !== undefined && !ENUMS.Status!.includes(next.Status!)) return fail(reply, 400, "Value for Status is not one of its selection values", 306);
     if (values.Status === "Resolved" && (!next.Status_Reason || !next.Resolution)) return fail(reply, 400, "Status_Reason and Resolution are required to resolve", 1291053);
     entries.set(request.params.id, next);
@@ -165,7 +215,7 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; sta
     for (const [field, max] of Object.entries(WORK_LOG_MAX)) {
       if (typeof values[field] === "string" && (values[field] as string).length > max) return fail(reply, 400, `Value does not fall within the limits specified for the field : ${field}`, 306);
     }
-    if (![...entries.values()].some((e) => e["Incident Number"] === values["Incident Number"])) return fail(reply, 400, `No incident ${String(values["Incident Number"])} to add work info to`, 1291002);
+    if (![...entries.values()].some((e) => e["Incident Number"] === values["Incident Number"])) return fail(reply, 400, `No incident ${String(values["Incident Number"])} to add work info to`, 1291044);
     sequence += 1;
     const stored: Values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
     stored["Work Log ID"] = `WLG0000000${sequence}`;
@@ -179,6 +229,23 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; sta
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
 
+  async function callOut(hook: HelixWebhook, before: Values, after: Values, user: string): Promise<HelixCallout> {
+    const states: Record<string, string> = { Resolved: "resolved", Closed: "closed", Cancelled: "canceled" };
+    const wasDone = Boolean(states[before.Status ?? ""]);
+    const state = states[after.Status ?? ""] ?? (wasDone ? "reopened" : "acknowledged");
+    const event = { eventId: `${after["Request ID"]}:${after["Last Modified Date"]}`, ticket: after["Incident Number"]!, state, by: user, at: new Date(arMs(after["Last Modified Date"]!)).toISOString(), ...(after.Resolution && state !== "reopened" ? { note: after.Resolution } : {}) };
+    const token = await fetch(hook.tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ grant_type: "client_credentials", client_id: hook.clientId, scope: hook.scope }) });
+    const { access_token: accessToken } = (await token.json()) as { access_token?: string };
+    const response = await fetch(`${hook.receiverUrl}/api/connectors/${encodeURIComponent(hook.connector)}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${accessToken ?? ""}` },
+      body: JSON.stringify(event),
+    });
+    const callout = { event, status: response.status, answer: await response.json() };
+    callouts.push(callout);
+    return callout;
+  }
+
   return {
     ...faults,
     url,
@@ -186,8 +253,22 @@ export async function startBmcHelixFake(options: { tokenTtlSeconds?: number; sta
     password,
     requests,
     incidents: () => [...entries.values()],
-    workLogs: (incidentNumber) => workLogs.filter((w) => w["Incident Number"] === incidentNumber),
+    workLogs: (incidentNumber) => workLogs.filter((w) => incidentNumber === undefined || w["Incident Number"] === incidentNumber),
     expireTokens: () => tokens.clear(),
+    callouts,
+    setWebhook(hook) {
+      webhook = hook;
+    },
+    async personChanges(incidentNumber, change) {
+      const [id, current] = [...entries.entries()].find(([, v]) => v["Incident Number"] === incidentNumber) ?? [];
+      if (!id || !current) throw new Error(`no incident ${incidentNumber}`);
+      const next = stamp(
+        { ...current, ...(change.status ? { Status: change.status } : {}), ...(change.statusReason ? { Status_Reason: change.statusReason } : {}), ...(change.resolution ? { Resolution: change.resolution } : {}) },
+        change.user,
+      );
+      entries.set(id, next);
+      return webhook ? callOut(webhook, current, next, change.user) : null;
+    },
     close: () => app.close(),
   };
 }

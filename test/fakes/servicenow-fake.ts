@@ -16,7 +16,13 @@ type Row = Record<string, string>;
 const INCIDENT_FIELDS = new Set([
   "number", "sys_id", "short_description", "description", "urgency", "impact", "state", "correlation_id", "correlation_display",
   "cmdb_ci", "close_code", "close_notes", "caller_id", "category", "assignment_group", "work_notes", "comments",
+  "sys_updated_on", "sys_updated_by", "sys_mod_count", "assigned_to",
 ]);
+/** Fields the instance keeps itself: a client's value for them is ignored. */
+const SYSTEM_FIELDS = new Set(["sys_id", "number", "sys_updated_on", "sys_updated_by", "sys_mod_count"]);
+
+/** ServiceNow's date-time values as the REST API answers them (sysparm_display_value=false): `yyyy-MM-dd HH:mm:ss`, UTC. */
+export const serviceNowTime = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
 /**
  * Field lengths from ServiceNow's documentation. A real instance cuts a longer value silently; the fake
@@ -38,6 +44,41 @@ function fieldProblem(record: Record<string, unknown>, limits: Readonly<Record<s
   return null;
 }
 
+/**
+ * The instance's side of the closed loop, as the docs set it up (docs/connectors.md#servicenow-closed-loop):
+ * a Business Rule on incident (after update, async) that calls RESTMessageV2 with an OAuth 2.0
+ * profile whose provider is Entra (client credentials, scope `api://…/.default`), no MID Server.
+ */
+export interface BusinessRule {
+  /** The receiver's base URL and the connector's name there. */
+  receiverUrl: string;
+  connector: string;
+  /** Entra's token endpoint (the OAuth provider's Token URL). */
+  tokenUrl: string;
+  clientId: string;
+  /** Under "OAuth Entity Profile Scopes"; without it Entra answers AADSTS90014. */
+  scope?: string;
+}
+
+export interface Callout {
+  event: Record<string, string>;
+  /** The token request's answer when it failed; the receiver's answer otherwise. */
+  tokenStatus: number;
+  tokenError?: string;
+  status?: number;
+  answer?: unknown;
+}
+
+export interface PersonChange {
+  user: string;
+  /** "6" resolved, "7" closed, "8" canceled, "2" (in progress) to reopen. */
+  state?: string;
+  closeCode?: string;
+  closeNotes?: string;
+  workNote?: string;
+  assignedTo?: string;
+}
+
 export interface ServiceNowFake extends Faults {
   url: string;
   username: string;
@@ -53,28 +94,79 @@ export interface ServiceNowFake extends Faults {
   alertSeverities(): Map<string, string>;
   addCi(ci: { name: string; object_id: string; sys_class_name?: string }): string;
   expireTokens(): void;
+  /** A person changes a ticket in the instance's UI: it is stamped as theirs, and the Business Rule (if any) calls out. */
+  personChanges(sysId: string, change: PersonChange): Promise<Callout | null>;
+  setBusinessRule(rule: BusinessRule | null): void;
+  callouts: Callout[];
   close(): Promise<void>;
 }
 
 const envelope = (status: number, message: string, detail = "") => ({ error: { message, detail }, status: "failure" });
 
-/**
- * `a=b^cINx,y`: ServiceNow's encoded query, with the two operators the connector uses — equality and
- * IN (a comma-separated list). Any other part is dropped, as an unknown field's condition is.
- */
-function parseQuery(query: string | undefined): Array<[string, string[]]> {
-  if (!query) return [];
-  return query.split("^").flatMap((part): Array<[string, string[]]> => {
-    const i = part.indexOf("=");
-    if (i > 0) return [[part.slice(0, i), [part.slice(i + 1)]]];
-    const list = /^([a-z0-9_]+?)IN(.*)$/.exec(part);
-    return list ? [[list[1]!, list[2]!.split(",")]] : [];
-  });
+type Operator = "=" | "!=" | ">=" | "<=" | ">" | "<" | "STARTSWITH" | "IN";
+interface Condition {
+  field: string;
+  op: Operator;
+  values: string[];
 }
 
-function matches(row: Row, conditions: Array<[string, string[]]>, knownFields: (field: string) => boolean): boolean {
+/**
+ * `a=b^cINx,y^d>=v^eSTARTSWITHp^ORDERBYf`: ServiceNow's encoded query, with the operators the
+ * connector uses (=, !=, >=, <=, >, <, STARTSWITH, IN with a comma-separated list) and ORDERBY /
+ * ORDERBYDESC. Any other part is dropped, as an unknown field's condition is.
+ */
+function parseQuery(query: string | undefined): { conditions: Condition[]; order: Array<{ field: string; desc: boolean }> } {
+  const conditions: Condition[] = [];
+  const order: Array<{ field: string; desc: boolean }> = [];
+  for (const part of query ? query.split("^") : []) {
+    const ordering = /^ORDERBY(DESC)?([a-z0-9_]+)$/.exec(part);
+    if (ordering) {
+      order.push({ field: ordering[2]!, desc: Boolean(ordering[1]) });
+      continue;
+    }
+    const m = /^([a-z0-9_]+?)(>=|<=|!=|=|>|<|STARTSWITH|IN)(.*)$/.exec(part);
+    if (m) conditions.push({ field: m[1]!, op: m[2] as Operator, values: m[2] === "IN" ? m[3]!.split(",") : [m[3]!] });
+  }
+  return { conditions, order };
+}
+
+function holds(actual: string, op: Operator, values: readonly string[]): boolean {
+  const a = actual.toLowerCase();
+  const v = (values[0] ?? "").toLowerCase();
+  switch (op) {
+    case "=":
+      return a === v;
+    case "!=":
+      return a !== v;
+    case ">=":
+      return a >= v;
+    case "<=":
+      return a <= v;
+    case ">":
+      return a > v;
+    case "<":
+      return a < v;
+    case "STARTSWITH":
+      return a.startsWith(v);
+    case "IN":
+      return values.some((value) => a === value.toLowerCase());
+  }
+}
+
+function matches(row: Row, conditions: readonly Condition[], knownFields: (field: string) => boolean): boolean {
   // An unknown field's condition is dropped, not failed: the real instance returns unrelated rows.
-  return conditions.filter(([field]) => knownFields(field)).every(([field, values]) => values.some((value) => (row[field] ?? "").toLowerCase() === value.toLowerCase()));
+  return conditions.filter((c) => knownFields(c.field)).every((c) => holds(row[c.field] ?? "", c.op, c.values));
+}
+
+function sortRows(rows: Row[], order: ReadonlyArray<{ field: string; desc: boolean }>): Row[] {
+  return [...rows].sort((x, y) => {
+    for (const { field, desc } of order) {
+      const a = x[field] ?? "";
+      const b = y[field] ?? "";
+      if (a !== b) return (a < b ? -1 : 1) * (desc ? -1 : 1);
+    }
+    return 0;
+  });
 }
 
 function select(row: Row, fields: string | undefined): Row {
@@ -91,7 +183,15 @@ interface ServiceNowState {
   journal?: Array<[string, Array<{ element: string; value: string }>]>;
 }
 
-export async function startServiceNowFake(options: { tokenTtlSeconds?: number; stateFile?: string } = {}): Promise<ServiceNowFake> {
+export async function startServiceNowFake(options: { tokenTtlSeconds?: number; stateFile?: string; now?: () => number } = {}): Promise<ServiceNowFake> {
+  const now = options.now ?? Date.now;
+  const callouts: Callout[] = [];
+  let businessRule: BusinessRule | null = null;
+  /** Every write stamps the record as the instance does: who, when, one more modification. */
+  const stamp = (row: Row, user: string): Row => ({ ...row, sys_updated_on: serviceNowTime(now()), sys_updated_by: user, sys_mod_count: String(Number(row.sys_mod_count ?? "0") + 1) });
+  const addNote = (sysId: string, note: string | undefined) => {
+    if (note?.trim()) journal.set(sysId, [...(journal.get(sysId) ?? []), { element: "work_notes", value: note }]);
+  };
   const username = "admin";
   const password = "secret";
   const clientId = "secure-export";
@@ -108,7 +208,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number; s
   /** Journal fields go to the journal, never into the row. */
   const write = (sysId: string, row: Row, body: Record<string, unknown>) => {
     for (const [field, value] of Object.entries(body)) {
-      if (!INCIDENT_FIELDS.has(field) || field === "sys_id" || field === "number") continue;
+      if (!INCIDENT_FIELDS.has(field) || SYSTEM_FIELDS.has(field)) continue;
       if (JOURNAL.has(field)) {
         if (String(value).trim()) journal.set(sysId, [...(journal.get(sysId) ?? []), { element: field, value: String(value) }]);
       } else row[field] = String(value);
@@ -150,8 +250,9 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number; s
     const problem = fieldProblem(body, INCIDENT_MAX);
     if (problem) return fail(reply, 400, problem);
     sequence += 1;
-    const row: Row = { state: "1", sys_id: randomUUID().replace(/-/g, ""), number: `INC00${sequence}` };
+    let row: Row = { state: "1", sys_id: randomUUID().replace(/-/g, ""), number: `INC00${sequence}`, sys_mod_count: "-1" };
     write(row.sys_id!, row, body);
+    row = stamp(row, username);
     incidents.set(row.sys_id!, row);
     save();
     return reply.code(201).send({ result: row });
@@ -159,9 +260,10 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number; s
 
   app.get("/api/now/table/incident", async (request) => {
     const q = request.query as Record<string, string | undefined>;
-    const conditions = parseQuery(q.sysparm_query);
-    const rows = [...incidents.values()].filter((row) => matches(row, conditions, (f) => INCIDENT_FIELDS.has(f)));
-    return { result: rows.slice(0, Number(q.sysparm_limit ?? 10_000)).map((r) => select(r, q.sysparm_fields)) };
+    const { conditions, order } = parseQuery(q.sysparm_query);
+    const rows = sortRows([...incidents.values()].filter((row) => matches(row, conditions, (f) => INCIDENT_FIELDS.has(f))), order);
+    const offset = Number(q.sysparm_offset ?? 0);
+    return { result: rows.slice(offset, offset + Number(q.sysparm_limit ?? 10_000)).map((r) => select(r, q.sysparm_fields)) };
   });
 
   app.get<{ Params: { id: string } }>("/api/now/table/incident/:id", async (request, reply) => {
@@ -175,9 +277,10 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number; s
     const body = (request.body ?? {}) as Record<string, unknown>;
     const problem = fieldProblem(body, INCIDENT_MAX);
     if (problem) return fail(reply, 400, problem);
-    const next: Row = { ...row };
+    let next: Row = { ...row };
     const before = journal.get(row.sys_id!);
     write(row.sys_id!, next, body);
+    next = stamp(next, request.headers.authorization?.startsWith("Basic ") ? username : "secure-export.integration");
     if (next.state === "6" && (!next.close_code || !next.close_notes)) {
       if (before) journal.set(row.sys_id!, before);
       else journal.delete(row.sys_id!);
@@ -192,7 +295,7 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number; s
     if (request.params.table === "sys_user") return { result: [{ sys_id: "6816f79cc0a8016401c5a33be04be441" }].map((r) => select(r, (request.query as Record<string, string | undefined>).sysparm_fields)) };
     if (!request.params.table.startsWith("cmdb_ci")) return fail(reply, 400, "Invalid table", request.params.table);
     const q = request.query as Record<string, string | undefined>;
-    const conditions = parseQuery(q.sysparm_query);
+    const { conditions } = parseQuery(q.sysparm_query);
     const rows = cis.filter((ci) => (request.params.table === "cmdb_ci" || ci.sys_class_name === request.params.table) && matches(ci, conditions, (f) => ["name", "object_id", "sys_id", "sys_class_name"].includes(f)));
     return { result: rows.slice(0, Number(q.sysparm_limit ?? 10_000)).map((r) => select(r, q.sysparm_fields)) };
   });
@@ -250,6 +353,61 @@ export async function startServiceNowFake(options: { tokenTtlSeconds?: number; s
       return sys_id;
     },
     expireTokens: () => tokens.clear(),
+    callouts,
+    setBusinessRule(rule) {
+      businessRule = rule;
+    },
+    async personChanges(sysId, change) {
+      const row = incidents.get(sysId);
+      if (!row) throw new Error(`no incident ${sysId}`);
+      const next: Row = stamp(
+        {
+          ...row,
+          ...(change.state ? { state: change.state } : {}),
+          ...(change.closeCode ? { close_code: change.closeCode } : {}),
+          ...(change.closeNotes ? { close_notes: change.closeNotes } : {}),
+          ...(change.assignedTo ? { assigned_to: change.assignedTo } : {}),
+        },
+        change.user,
+      );
+      incidents.set(sysId, next);
+      addNote(sysId, change.workNote);
+      return businessRule ? runBusinessRule(businessRule, row, next, change) : null;
+    },
     close: () => app.close(),
   };
+
+  /**
+   * The Business Rule's script: on a change of state (or a work note, an assignment), ask Entra
+   * for a token with the OAuth profile's client credentials and scope, then POST the event.
+   */
+  async function runBusinessRule(rule: BusinessRule, before: Row, after: Row, change: PersonChange): Promise<Callout> {
+    const states: Record<string, string> = { "6": "resolved", "7": "closed", "8": "canceled" };
+    const state = after.state !== before.state ? (states[after.state!] ?? (["6", "7", "8"].includes(before.state!) ? "reopened" : "acknowledged")) : change.assignedTo ? "assigned" : "commented";
+    const event: Record<string, string> = {
+      eventId: `${after.sys_id}:${after.sys_mod_count}`,
+      ticket: after.sys_id!,
+      state,
+      by: change.user,
+      at: `${after.sys_updated_on!.replace(" ", "T")}Z`,
+      ...(change.closeNotes || change.workNote ? { note: change.closeNotes ?? change.workNote! } : {}),
+      ...(change.assignedTo ? { assignee: change.assignedTo } : {}),
+    };
+    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: rule.clientId, ...(rule.scope ? { scope: rule.scope } : {}) });
+    const token = await fetch(rule.tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
+    const tokenBody = (await token.json()) as { access_token?: string; error_description?: string };
+    if (!token.ok || !tokenBody.access_token) {
+      const callout: Callout = { event, tokenStatus: token.status, tokenError: tokenBody.error_description ?? "no access_token" };
+      callouts.push(callout);
+      return callout;
+    }
+    const response = await fetch(`${rule.receiverUrl}/api/connectors/${encodeURIComponent(rule.connector)}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${tokenBody.access_token}` },
+      body: JSON.stringify(event),
+    });
+    const callout: Callout = { event, tokenStatus: token.status, status: response.status, answer: await response.json() };
+    callouts.push(callout);
+    return callout;
+  }
 }

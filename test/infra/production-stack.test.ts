@@ -66,6 +66,7 @@ describe("production stack", () => {
       ["ActionGroupsSecureWebhook", ["Application"], WEBHOOK_ROLE_ID],
       ["Incidents.Read", ["User", "Application"], READER_ROLE_ID],
       ["Incidents.Operate", ["User", "Application"], OPERATOR_ROLE_ID],
+      ["Itsm.Sync", ["Application"], "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b04"],
     ]);
     expect(app.inputs.singlePageApplication).toEqual({ redirectUris: [`https://${FQDN}/console/`] });
     expect(outputs.consoleUrl).toBe(`https://${FQDN}/console/`);
@@ -180,7 +181,7 @@ describe("production stack", () => {
   it("runs the recorded digest from the shared registry, builds nothing, and waits for the pull permission", () => {
     expect(resources.filter((r) => r.type === "docker-build:index:Image" || r.type === "azure-native:containerregistry:Registry")).toEqual([]);
     expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toBe(IMAGE);
-    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === UAMI.principalId);
+    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === UAMI.principalId && !r.name.includes("-alert-sync-"));
     expect(pull.inputs).toMatchObject({ principalId: UAMI.principalId, principalType: "ServicePrincipal", roleDefinitionId: "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d" });
     const wait = find(resources, "time:index/sleep:Sleep", (r) => r.name.endsWith("-pull-permission-propagation"));
     expect(wait.inputs.createDuration).toBe("120s");

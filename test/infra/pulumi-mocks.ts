@@ -46,7 +46,10 @@ export const DB_ADMIN_UAMI = { principalId: "db-admin-principal-id", clientId: "
 
 /** Microsoft Graph's service principal in the tenant (the OpenID Connect scopes' resource). */
 export const GRAPH_SP_OBJECT_ID = "9a9a9a9a-0000-4000-8000-0000000000a9";
+/** A ServiceNow instance's client application, registered in the tenant for the closed loop. */
+export const SERVICENOW_SYNC_CLIENT = { clientId: "8c1d8c1d-0000-4000-8000-000000005e0c", objectId: "8c1d8c1d-0000-4000-8000-0000000000b1" };
 const SERVICE_PRINCIPALS: Record<string, Record<string, unknown>> = {
+  [SERVICENOW_SYNC_CLIENT.clientId]: { ...SERVICENOW_SYNC_CLIENT, displayName: "ServiceNow secure-export sync" },
   "461e8683-5575-4561-ac7f-899cc907d62a": { objectId: AZNS_SP_OBJECT_ID, clientId: "461e8683-5575-4561-ac7f-899cc907d62a", displayName: "AzNS AAD Webhook" },
   "00000003-0000-0000-c000-000000000000": { objectId: GRAPH_SP_OBJECT_ID, clientId: "00000003-0000-0000-c000-000000000000", displayName: "Microsoft Graph" },
 };

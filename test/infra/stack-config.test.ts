@@ -27,6 +27,7 @@ describe("parseStackConfig", () => {
       imageRegistryId: undefined,
       minReplicas: 1,
       maxReplicas: 3,
+      closedLoop: { itsmSyncClients: [], alertSync: true, alertSyncScopes: [] },
       actionGroupShortName: "secexport",
       exampleAlertRules: false,
       protect: true,

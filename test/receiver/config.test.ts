@@ -19,6 +19,7 @@ describe("loadConfig", () => {
         requiredRole: "ActionGroupsSecureWebhook",
         readerRole: "Incidents.Read",
         operatorRole: "Incidents.Operate",
+        syncRole: "Itsm.Sync",
         authority: "https://login.microsoftonline.com",
         clockToleranceSeconds: 300,
         keysRefreshSeconds: 86_400,
@@ -39,6 +40,7 @@ describe("loadConfig", () => {
       outbox: { maxAgeMs: 86_400_000, retryBaseMs: 5000, retryMaxMs: 900_000, concurrency: 4, pollMs: 1000 },
       routing: { admission: null, connectors: [], routes: null, maintenance: [], noise: [], storm: [], warnings: [] },
       noiseTimerMs: 5000,
+      azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {} },
     });
   });
 

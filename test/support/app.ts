@@ -15,7 +15,7 @@ import { createMetrics } from "../../receiver/src/metrics.ts";
 import { noRoutingRules } from "../../receiver/src/routing/load-rules.ts";
 import type { Database, Transaction } from "../../receiver/src/store/database.ts";
 
-export const ROLES = { webhook: "ActionGroupsSecureWebhook", reader: "Incidents.Read", operator: "Incidents.Operate" } as const;
+export const ROLES = { webhook: "ActionGroupsSecureWebhook", reader: "Incidents.Read", operator: "Incidents.Operate", sync: "Itsm.Sync" } as const;
 
 /**
  * Tokens for the stand-in verifier: a role's name is a token carrying that role; `expired` is
@@ -31,6 +31,7 @@ export function stubVerifier() {
       if (!role) return { ok: false, status: 401, reason: "token is expired" };
       if (role !== rule.role) return { ok: false, status: 403, reason: `token lacks role ${rule.role}` };
       const principal: Principal = { tenantId: "t", objectId: `${token}-object`, callerId: `${token}-app`, name: `${token[0]!.toUpperCase()}${token.slice(1)} Person`, tokenVersion: "2.0", roles: [role] };
+      if (rule.allowedCallers && !rule.allowedCallers.includes(principal.callerId)) return { ok: false, status: 403, reason: `caller ${principal.callerId} is not an allowed caller` };
       return { ok: true, principal };
     },
   };
@@ -74,11 +75,12 @@ export async function testApp(overrides: Partial<AppDeps> = {}): Promise<Fastify
     store: () => ({ state: "ready", detail: null }),
     keys: { loaded: true },
     verifier: stubVerifier(),
-    access: { webhook: { role: ROLES.webhook }, reader: { role: ROLES.reader }, operator: { role: ROLES.operator } },
+    access: { webhook: { role: ROLES.webhook }, reader: { role: ROLES.reader }, operator: { role: ROLES.operator }, sync: { role: ROLES.sync, appOnly: true } },
     metrics: createMetrics(),
     intake: stubIntake(),
     targets: { connectors: [], maxAgeMs: 86_400_000 },
     routing: noRoutingRules([]),
+    sync: new Map(),
     console: { authority: "https://login.example", tenantId: "t", issuer: "https://login.example/t/v2.0", clientId: null, appIdUri: null, scope: null, roles: { reader: ROLES.reader, operator: ROLES.operator } },
     ...overrides,
   };

@@ -23,6 +23,9 @@ export function testConfig(issuerUrl: string, env: Record<string, string> = {}):
     ENTRA_AUTHORITY: issuerUrl,
     ENTRA_KEYS_MIN_REFETCH_SECONDS: "0",
     METRICS_PORT: "0",
+    // No Azure Resource Manager unless a test brings its stand-in (test/fakes/arm-fake.ts).
+    AZURE_ALERT_SYNC: "off",
+    RECONCILE_INTERVAL: "off",
     ...env,
   });
 }

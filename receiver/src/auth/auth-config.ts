@@ -6,6 +6,8 @@ export interface AuthConfig {
   requiredRole: string;
   readerRole: string;
   operatorRole: string;
+  /** The app role an ITSM's sync client needs to push ticket changes (ENTRA_SYNC_ROLE, `Itsm.Sync`). */
+  syncRole: string;
   /** The application's client id (ENTRA_CLIENT_ID): the web console signs users in as this client; unset = no console sign-in. */
   clientId: string | undefined;
   /** Authority host without a trailing slash, e.g. https://login.microsoftonline.com. */

@@ -19,6 +19,7 @@ export interface Claims {
   preferred_username?: unknown;
   upn?: unknown;
   unique_name?: unknown;
+  scp?: unknown;
 }
 
 export interface Requirement {
@@ -27,6 +28,12 @@ export interface Requirement {
   role: string;
   /** Lower-cased client ids allowed as caller; undefined lets any caller of the tenant through. */
   allowedCallers?: readonly string[];
+  /**
+   * Only an application's own token (client credentials): no user's delegated token, even one
+   * whose user holds the role. Entra marks app-only tokens `idtyp: app` when asked and gives
+   * delegated ones `scp`.
+   */
+  appOnly?: boolean;
 }
 
 export interface Principal {
@@ -88,6 +95,10 @@ export function checkClaims(claims: Claims, requirement: Requirement): ClaimsVer
   const callerId = callerClaim.toLowerCase();
   if (requirement.allowedCallers && !requirement.allowedCallers.includes(callerId)) {
     return reject(403, `caller ${callerId} is not an allowed caller`);
+  }
+
+  if (requirement.appOnly && (claims.scp !== undefined || (claims.idtyp !== undefined && claims.idtyp !== "app"))) {
+    return reject(403, "a user's token cannot be used here: the application's own token (client credentials) is needed");
   }
 
   const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === "string") : [];

@@ -14,8 +14,10 @@ export type AuthOutcome =
 
 export interface AccessRule {
   role: string;
-  /** Restrict callers (`azp`/`appid`); only the secure webhook does. */
+  /** Restrict callers (`azp`/`appid`): the secure webhook, and ITSM sync clients. */
   allowedCallers?: readonly string[];
+  /** Applications' own tokens only (ITSM sync clients). */
+  appOnly?: boolean;
 }
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i;
@@ -89,6 +91,7 @@ export class TokenVerifier {
       authority: this.auth.authority,
       role: rule.role,
       ...(rule.allowedCallers ? { allowedCallers: rule.allowedCallers } : {}),
+      ...(rule.appOnly ? { appOnly: true } : {}),
     });
   }
 

@@ -84,6 +84,8 @@ export function updateText(s: IncidentSnapshot, max: number): string {
 }
 
 export function resolutionText(s: IncidentSnapshot, configured: string, max: number): string {
+  // Closed elsewhere (a person in another ITSM, reconciliation): the words say who and where.
+  if ((s.resolution === "itsm" || s.resolution === "reconciliation") && s.said) return clip(`${configured}: ${s.said}.`, max);
   if (s.problem) {
     const what = s.problem.kind === "group" ? `the ${s.problem.members} alerts of the group resolved` : `the ${s.problem.members} alerts of the storm resolved`;
     return clip(`${configured}: ${s.resolution === "operator" ? `resolved by an operator${s.note ? ` (${s.note})` : ""}` : what}.${s.note && s.resolution !== "operator" ? `\n${s.note}` : ""}`, max);
@@ -91,4 +93,9 @@ export function resolutionText(s: IncidentSnapshot, configured: string, max: num
   if (s.resolution === "operator") return clip(`${configured}: resolved by an operator${s.note ? ` (${s.note})` : ""}.`, max);
   if (s.resolution === "quiet_period") return clip(`${configured}: no new firing during the configured quiet period.`, max);
   return clip(`${configured}: Azure Monitor reported the alert resolved at ${s.resolvedAt ?? "an unknown time"}.`, max);
+}
+
+/** A ticket note for an acknowledgement, a comment or an alert that fired again (the snapshot's `said`). */
+export function noteText(s: IncidentSnapshot, max: number): string {
+  return clip(`${s.said ?? s.note ?? "Updated in secure-export"} (Azure Monitor alert ${s.alertId})`, max);
 }

@@ -7,6 +7,7 @@
  */
 import Type, { type TSchema } from "typebox";
 import { SEVERITIES, type Severity } from "../alerts/schema.ts";
+import { parseDuration } from "../env.ts";
 
 export type SeverityKey = Severity | "none";
 export type SeverityMap = Readonly<Record<SeverityKey, string>>;
@@ -185,6 +186,38 @@ export function stringRecord(options: Common): Setting<Readonly<Record<string, s
       return parsed as Record<string, string>;
     },
     fromRules: (value) => ({ ...(value as Record<string, string>) }),
+  }) as never;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra application (client) ids: a comma-separated variable, a list in the rules. Kept lower-cased. */
+export function clientIds(options: Common): Setting<readonly string[]> & { readonly required: false; readonly fallback: readonly string[] } {
+  const check = (items: readonly string[], at: (i: number) => string[]) =>
+    items.map((item, i) => {
+      if (!GUID.test(item)) throw new SettingError(`must list application (client) ids, GUIDs like 00000000-0000-0000-0000-000000000000; "${item}" is not one`, at(i));
+      return item.toLowerCase();
+    });
+  return setting({
+    ...options,
+    fallback: [],
+    shownDefault: "none",
+    schema: Type.Array(Type.String({ minLength: 1 })),
+    fromText: (value) => check(value.split(",").map((v) => v.trim()).filter(Boolean), () => []),
+    fromRules: (value) => check(value as string[], (i) => [String(i)]),
+  }) as never;
+}
+
+/** A period like `5m`, between `min` and a day; unset: off. */
+export function period(options: Common & { minMs: number }): Setting<number> & { readonly required: false; readonly fallback: undefined } {
+  return setting({
+    ...options,
+    schema: Type.String({ minLength: 1 }),
+    fromText(value) {
+      const ms = parseDuration(value);
+      if (ms === null || ms < options.minMs || ms > 86_400_000) throw new SettingError(`must be a period from ${options.minMs / 60_000}m to 1d like 5m or 1h, got "${value}"`);
+      return ms;
+    },
   }) as never;
 }
 

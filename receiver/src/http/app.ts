@@ -12,6 +12,7 @@ import type { AppDeps } from "./context.ts";
 import { problems, rawProblem, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
+import { connectorEventRoutes } from "./routes/connector-events.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -196,6 +197,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(deliveryRoutes, { prefix: "/api/deliveries", db: deps.db, maxAgeMs: deps.targets.maxAgeMs });
   await app.register(routingRoutes, { prefix: "/api/routing", routing: deps.routing, db: deps.db });
   await app.register(silenceRoutes, { prefix: "/api/silences", db: deps.db });
+  await app.register(connectorEventRoutes, { prefix: "/api/connectors", db: deps.db, metrics: deps.metrics, targets: deps.targets, sync: deps.sync });
   await app.register(healthRoutes, { db: deps.db, store: deps.store, keys: deps.keys });
   await app.register(consoleRoutes, { published: deps.console });
   await docsRoutes(app, deps.console);

@@ -4,6 +4,7 @@
  * configuration.
  */
 import type { SigningKeys } from "../auth/signing-keys.ts";
+import type { TicketSync } from "../connectors/tickets.ts";
 import type { AccessRule, AuthOutcome } from "../auth/token-verifier.ts";
 import type { AcceptedNotification } from "../ledger/accept-notifications.ts";
 import type { DeliveryTargets } from "../ledger/change-set.ts";
@@ -17,8 +18,17 @@ import type { ConsoleConfig } from "./routes/console.ts";
 
 export type Intake = Pick<GroupCommit<PreparedNotification, AcceptedNotification>, "submit" | "depth">;
 
-/** Who may call a route: Azure's secure webhook, a reader, or an operator. */
-export type Access = "webhook" | "reader" | "operator";
+/** Who may call a route: Azure's secure webhook, a reader, an operator, or an ITSM's sync client. */
+export type Access = "webhook" | "reader" | "operator" | "sync";
+
+/** A connector that takes ticket events: which client applications may push them, and how its tickets are read back. */
+export interface SyncConnector {
+  name: string;
+  /** Lower-cased application (client) ids (the connector's `syncClients`). */
+  syncClients: readonly string[];
+  /** Null for a connector whose tool keeps no tickets (ServiceNow event mode). */
+  tickets: TicketSync | null;
+}
 
 /** Checks a bearer token against one rule (auth/token-verifier.ts's TokenVerifier, or a stand-in in tests). */
 export interface Verifier {
@@ -49,4 +59,6 @@ export interface AppDeps {
   targets: DeliveryTargets;
   routing: RoutingRules;
   console: ConsoleConfig;
+  /** Every connector, by name, as the ITSM events route sees it. */
+  sync: ReadonlyMap<string, SyncConnector>;
 }

@@ -26,21 +26,21 @@ export const ConfigurationItem = Type.Object(
 export const TimelineEntry = Type.Object({
   type: Type.String({
     description:
-      "opened, resolved, reopened, details_updated, superseded; routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps)",
+      "opened, resolved, reopened, details_updated, superseded, refired; acknowledged, assigned, commented (by a person, in the ITSM or here); routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps)",
   }),
   at: Timestamp,
   recordedAt: Timestamp,
   notificationId: Nullable(Type.String()),
   actor: Nullable(Type.String({ description: "who did it by hand: the name their token carried (name, preferred_username or upn), else their object id; detail.actorId holds the id" })),
   detail: Type.Object({}, { additionalProperties: true }),
-  summary: Type.String({ description: "the event in words, e.g. \"resolved by Olivia Operator: disk cleaned up\" or \"ticket INC0010001 created in default\"" }),
+  summary: Type.String({ description: "the event in words, e.g. \"resolved by Olivia Operator in secure-export: disk cleaned up\" or \"ticket INC0010001 created in default\"" }),
 });
 
 export const Delivery = Type.Object({
   id: Type.String(),
   incidentId: Type.String({ format: "uuid" }),
-  connector: Type.String(),
-  action: Type.Enum(["open", "reopen", "resolve", "update"], { description: "update: a note on the open ticket (a ServiceNow work note, a BMC Helix work log)" }),
+  connector: Type.String({ description: "A connector's name, or @azure-monitor for the write-back to the Azure alert" }),
+  action: Type.Enum(["open", "reopen", "resolve", "acknowledge", "comment", "update"], { description: "update: a note on a problem's open ticket (a ServiceNow work note, a BMC Helix work log)" }),
   status: Type.Enum(["pending", "delivered", "dead"], { description: "dead: gave up after OUTBOX_MAX_AGE_SECONDS or a permanent error; replay with POST /api/deliveries/{id}/retry" }),
   attempts: Type.Integer(),
   lastError: Nullable(Type.String()),
@@ -119,6 +119,7 @@ export const RoutingExplanation = Type.Object(
         name: Type.String(),
         connectors: Type.Array(Type.String()),
         set: Type.Object({}, { additionalProperties: Type.Union([Type.String(), Type.Number()]) }),
+        onRefireAfterClose: Type.Optional(Type.Enum(["new", "reopen", "note"])),
       }),
       { description: "The routes that matched, in order" },
     ),
@@ -148,7 +149,7 @@ const incidentProperties = {
   id: Type.String({ format: "uuid" }),
   alertId: Type.String(),
   state: Type.Enum(["open", "resolved"]),
-  resolution: Type.Union([Type.Enum(["alert", "operator", "quiet_period"]), Type.Null()]),
+  resolution: Type.Union([Type.Enum(["alert", "operator", "quiet_period", "itsm", "reconciliation"]), Type.Null()]),
   severity: Type.Union([Type.Enum([...SEVERITIES]), Type.Null()]),
   title: Type.String(),
   description: Nullable(Type.String()),
@@ -200,6 +201,31 @@ export const CiQuery = Type.Object({
 export const IdParams = Type.Object({ id: Type.String() });
 
 export const ResolveBody = Type.Union([Type.Object({ note: Type.Optional(Type.String({ maxLength: 4000 })) }), Type.Null()]);
+
+export const CommentBody = Type.Object({ note: Type.String({ minLength: 1, maxLength: 4000 }) });
+
+export const ConnectorParams = Type.Object({ name: Type.String({ maxLength: 63 }) });
+
+/** A ticket change an ITSM pushes (docs/http-api.md#itsm-events). */
+export const TicketEventBody = Type.Object(
+  {
+    eventId: Type.String({ minLength: 1, maxLength: 200, description: "The tool's id for this change; a repeated eventId is a no-op" }),
+    ticket: Type.String({ minLength: 1, maxLength: 100, description: "ServiceNow sys_id or number, BMC Helix Incident Number" }),
+    state: Type.Enum(["resolved", "closed", "canceled", "reopened", "acknowledged", "assigned", "commented"]),
+    by: Type.String({ minLength: 1, maxLength: 200, description: "Who made the change, as the tool names them" }),
+    at: Type.String({ format: "date-time", description: "When, by the tool's clock" }),
+    note: Type.Optional(Type.String({ maxLength: 4000 })),
+    assignee: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const TicketEventAnswer = Type.Object({
+  outcome: Type.Enum(["resolved", "reopened", "recorded", "no_change", "not_confirmed", "duplicate"], {
+    description: "not_confirmed: the ticket, read back from the tool, is not in the state the event claims; duplicate: this eventId was applied before",
+  }),
+  incidentId: Type.String({ format: "uuid" }),
+});
 
 /** What POST /api/alerts answers when the alert is stored: 202 either way. */
 export const AlertAccepted = Type.Union(

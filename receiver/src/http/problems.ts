@@ -26,6 +26,7 @@ export const PROBLEM_CODES = {
   store_unavailable: { status: 503, when: "the database cannot be reached or failed as a server: nothing was stored, retry (`Retry-After`)" },
   signing_keys_unavailable: { status: 503, when: "the tenant's signing keys (or a newly published one) cannot be fetched yet: retry (`Retry-After`)" },
   intake_busy: { status: 503, when: "the intake queue is full or the receiver is shutting down: nothing was stored, retry (`Retry-After`)" },
+  itsm_unavailable: { status: 503, when: "an ITSM event needs its ticket read back and the tool did not answer: nothing was applied, retry (`Retry-After`)" },
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
@@ -70,7 +71,7 @@ export const problems = {
     problem("unsupported_content_encoding", `content encoding "${encoding}" is not supported; send the JSON uncompressed`),
   notCommonAlertSchema: (message: string) => problem("not_common_alert_schema", `not a common alert schema notification: ${message}`),
   headerTooLarge: () => problem("header_too_large", "the request headers (URL included) are too large"),
-  unavailable: (code: "store_unavailable" | "signing_keys_unavailable" | "intake_busy", message: string) =>
+  unavailable: (code: "store_unavailable" | "signing_keys_unavailable" | "intake_busy" | "itsm_unavailable", message: string) =>
     problem(code, message, { "retry-after": String(RETRY_AFTER_SECONDS) }),
   internal: () => problem("internal_error", "internal error"),
 };

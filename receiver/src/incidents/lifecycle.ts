@@ -11,7 +11,22 @@ import type { NormalisedAlert, SignalFamily } from "../alerts/normalise.ts";
 import type { Severity } from "../alerts/schema.ts";
 
 export type IncidentStateName = "open" | "resolved";
-export type Resolution = "alert" | "operator" | "quiet_period";
+/**
+ * Who resolved it: Azure (`alert`), an operator, the quiet period, a person in the ITSM (`itsm`),
+ * or reconciliation (Azure's own view, read when its "Resolved" never arrived).
+ */
+export type Resolution = "alert" | "operator" | "quiet_period" | "itsm" | "reconciliation";
+
+/** Resolutions a person made: an alert that fires again after one follows the route's policy. */
+export const HUMAN_RESOLUTIONS: readonly Resolution[] = ["operator", "itsm"];
+
+/**
+ * What an alert that fires again after a person closed its incident does (a route's
+ * `onRefireAfterClose`): `new` reopens the incident with a new ticket, `reopen` reopens it and its
+ * ticket, `note` keeps it resolved and adds a note to the closed ticket.
+ */
+export const REFIRE_POLICIES = ["new", "reopen", "note"] as const;
+export type RefirePolicy = (typeof REFIRE_POLICIES)[number];
 
 /** Where a change sits in the incident's history: compared, never the arrival order. */
 export interface ChangeOrder {
@@ -66,8 +81,16 @@ export type IncidentEventType =
   | "ticket_reopened"
   | "ticket_resolved"
   | "ticket_updated"
+  | "ticket_acknowledged"
+  | "ticket_commented"
   | "delivery_failed"
-  | "delivery_dead";
+  | "delivery_dead"
+  // The closed loop: the alert fired again after a person closed it (policy `note`), and what a
+  // person did in the ITSM or here besides resolving (acknowledged, assigned, commented).
+  | "refired"
+  | "acknowledged"
+  | "assigned"
+  | "commented";
 
 export interface IncidentEvent {
   type: IncidentEventType;
@@ -122,8 +145,11 @@ function describe(alert: NormalisedAlert) {
   };
 }
 
-/** Applies one notification. `current` is null for an alertId never seen before. */
-export function applyNotification(current: Incident | null, change: NotificationChange): Decision {
+/**
+ * Applies one notification. `current` is null for an alertId never seen before. `refire` is the
+ * incident's route's policy for an alert that fires again after a person closed it.
+ */
+export function applyNotification(current: Incident | null, change: NotificationChange, refire: RefirePolicy = "new"): Decision {
   const { alert } = change;
   const order = orderOf(change);
   const resolved = alert.monitorCondition === "Resolved";
@@ -165,6 +191,15 @@ export function applyNotification(current: Incident | null, change: Notification
     };
   }
 
+  const humanClosed = current.state === "resolved" && current.resolution !== null && HUMAN_RESOLUTIONS.includes(current.resolution);
+  if (humanClosed && resolved) {
+    // Azure's "Resolved" after a person closed it changes nothing but the order it is known by.
+    return { incident: { ...current, firedAt, last: order }, events: [event("details_updated", { alreadyResolvedBy: current.resolution })], changed: true };
+  }
+  if (humanClosed && refire === "note") {
+    // It stays resolved; the closed ticket gets a note (outbox/delivery.ts: actionsFor).
+    return { incident: { ...current, firedAt, last: order }, events: [event("refired", { policy: "note", closedBy: current.resolution })], changed: true };
+  }
   const incident: Incident = {
     ...current,
     ...describe(alert),
@@ -177,7 +212,8 @@ export function applyNotification(current: Incident | null, change: Notification
   let type: IncidentEventType = "details_updated";
   if (current.state === "open" && resolved) type = "resolved";
   else if (current.state === "resolved" && !resolved) type = "reopened";
-  return { incident, events: [event(type, resolved ? { resolution: "alert", resolvedAt: alert.occurredAt } : {})], changed: true };
+  const detail = resolved ? { resolution: "alert", resolvedAt: alert.occurredAt } : humanClosed ? { policy: refire, closedBy: current.resolution } : {};
+  return { incident, events: [event(type, detail)], changed: true };
 }
 
 /** Who did something by hand: the name the timeline shows, and the id that identifies them. */
@@ -215,4 +251,96 @@ export function applyQuietPeriod(current: Incident, now: string, quietPeriodMs: 
     events: [{ type: "resolved", at, notificationId: null, actor: null, detail: { resolution: "quiet_period", quietPeriodMs } }],
     changed: true,
   };
+}
+
+/** What a person's close in the ITSM says: where, who, with which code, at what time. */
+export interface ItsmClose {
+  /** The ITSM's own time of the change, ISO 8601. */
+  at: string;
+  /** The connector the ticket lives in. */
+  connector: string;
+  ticket: string;
+  /** Who closed it, as the ITSM names them. */
+  by: string;
+  /** `resolved`, `closed` or `canceled`, as the ITSM reported it after we read it back. */
+  state: string;
+  closeCode: string | null;
+  note: string | null;
+}
+
+/**
+ * A person resolved or closed the incident's ticket (confirmed by reading the ticket back). Like
+ * an operator's resolve, it is the latest word when it is made, whatever notification came before.
+ */
+export function applyItsmResolve(current: Incident, close: ItsmClose): Decision {
+  if (current.state === "resolved") return { incident: current, events: [], changed: false };
+  const order: ChangeOrder = { at: close.at, rank: 1, key: `itsm:${close.connector}:${close.ticket}` };
+  const last = compareOrder(order, current.last) > 0 ? order : { ...current.last, rank: 1 as const, key: `${current.last.key}~itsm` };
+  return {
+    incident: { ...current, state: "resolved", resolution: "itsm", resolvedAt: close.at, last },
+    events: [
+      {
+        type: "resolved",
+        at: close.at,
+        notificationId: null,
+        actor: close.by,
+        detail: { resolution: "itsm", connector: close.connector, ticket: close.ticket, ticketState: close.state, closeCode: close.closeCode, ...(close.note ? { note: close.note } : {}) },
+      },
+    ],
+    changed: true,
+  };
+}
+
+/**
+ * A person reopened a ticket they had closed (read back: it is active again). Only an incident a
+ * person closed there reopens; one Azure or an operator resolved stays resolved, with a note.
+ */
+export function applyItsmReopen(current: Incident, reopen: { at: string; connector: string; ticket: string; by: string }): Decision {
+  const detail = { connector: reopen.connector, ticket: reopen.ticket, source: "itsm" };
+  if (current.state === "open") return { incident: current, events: [], changed: false };
+  if (current.resolution !== "itsm") {
+    return { incident: current, events: [{ type: "commented", at: reopen.at, notificationId: null, actor: reopen.by, detail: { ...detail, note: `the ticket was reopened; the incident stays resolved (resolved by ${current.resolution})` } }], changed: false };
+  }
+  const order: ChangeOrder = { at: reopen.at, rank: 0, key: `itsm-reopen:${reopen.connector}:${reopen.ticket}` };
+  const last = compareOrder(order, current.last) > 0 ? order : current.last;
+  return {
+    incident: { ...current, state: "open", resolution: null, resolvedAt: null, last },
+    events: [{ type: "reopened", at: reopen.at, notificationId: null, actor: reopen.by, detail }],
+    changed: true,
+  };
+}
+
+/**
+ * Reconciliation: Azure's view says the alert is resolved (its monitor condition) or closed (its
+ * user response) while the ledger still has it open, because a "Resolved" was lost.
+ */
+export function applyReconciliation(current: Incident, azure: { at: string; monitorCondition: string | null; alertState: string | null; modifiedBy: string | null }): Decision {
+  if (current.state === "resolved") return { incident: current, events: [], changed: false };
+  if (azure.monitorCondition !== "Resolved" && azure.alertState !== "Closed") return { incident: current, events: [], changed: false };
+  const order: ChangeOrder = { at: azure.at, rank: 1, key: "reconciliation" };
+  const last = compareOrder(order, current.last) > 0 ? order : { ...current.last, rank: 1 as const, key: `${current.last.key}~reconciliation` };
+  return {
+    incident: { ...current, state: "resolved", resolution: "reconciliation", resolvedAt: azure.at, last },
+    events: [
+      {
+        type: "resolved",
+        at: azure.at,
+        notificationId: null,
+        actor: null,
+        detail: { resolution: "reconciliation", monitorCondition: azure.monitorCondition, alertState: azure.alertState, modifiedBy: azure.modifiedBy },
+      },
+    ],
+    changed: true,
+  };
+}
+
+/** What a person did to an open incident besides resolving it: shown in the timeline, state unchanged. */
+export function applyUpdate(
+  current: Incident,
+  update: { type: "acknowledged" | "assigned" | "commented"; at: string; by: string; detail: Record<string, unknown> },
+): Decision {
+  // Acknowledging what is already over means nothing; a comment is kept whatever the state.
+  if (current.state === "resolved" && update.type !== "commented") return { incident: current, events: [], changed: false };
+  // The incident itself is unchanged: only its timeline (and, through the outbox, its tickets) learn of it.
+  return { incident: current, events: [{ type: update.type, at: update.at, notificationId: null, actor: update.by, detail: update.detail }], changed: false };
 }

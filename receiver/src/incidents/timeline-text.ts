@@ -22,16 +22,38 @@ function ticketStep(verb: string, detail: Detail): string {
   return `ticket${ticket ? ` ${ticket}` : ""} ${verb} in ${str(detail.connector) ?? "the ITSM tool"}${attempts(detail)}`;
 }
 
+/** Where a person acted: the ITSM tool, its connector and ticket, or secure-export itself. */
+function where(detail: Detail): string {
+  if (typeof detail.connector !== "string") return "secure-export";
+  return `${str(detail.tool) ?? "the ITSM"} (connector ${detail.connector}, ticket ${str(detail.ticket) ?? "?"})`;
+}
+
+const noteOf = (detail: Detail) => (str(detail.note) ? `: ${str(detail.note)}` : "");
+
 export function summariseEvent(type: string, actor: string | null, detail: Detail): string {
+  const who = actor ?? "secure-export";
   switch (type) {
     case "opened":
       return "opened: the alert fired";
     case "reopened":
-      return "reopened: the alert fired again";
+      return detail.policy ? `reopened: Azure Monitor fired the alert again after a person closed it (onRefireAfterClose: ${String(detail.policy)})` : "reopened: the alert fired again";
     case "resolved":
-      if (detail.resolution === "operator") return `resolved by ${actor ?? "an operator"}${str(detail.note) ? `: ${str(detail.note)}` : ""}`;
-      if (detail.resolution === "quiet_period") return `resolved after a quiet period${typeof detail.quietPeriodMs === "number" ? ` of ${duration(detail.quietPeriodMs)}` : ""}`;
+      if (detail.resolution === "operator") return `resolved by ${actor ?? "an operator"} in secure-export${noteOf(detail)}`;
+      if (detail.resolution === "quiet_period") return `resolved after a quiet period${typeof detail.quietPeriodMs === "number" ? ` of ${duration(detail.quietPeriodMs)}` : ""}: the alert did not fire again`;
+      if (detail.resolution === "itsm") {
+        const closeCode = str(detail.closeCode) ? `, close code "${str(detail.closeCode)}"` : "";
+        return `${detail.ticketState === "canceled" ? "canceled" : "closed"} by ${who} in ${where(detail)}${closeCode}${noteOf(detail)}`;
+      }
+      if (detail.resolution === "reconciliation") return `resolved by reconciliation: Azure reports monitorCondition ${String(detail.monitorCondition)}, alertState ${String(detail.alertState)}`;
       return "resolved: the alert resolved";
+    case "acknowledged":
+      return `acknowledged by ${who} in ${where(detail)}${noteOf(detail)}`;
+    case "assigned":
+      return `assigned to ${str(detail.assignee) ?? "?"} by ${who} in ${where(detail)}`;
+    case "commented":
+      return `${who} in ${where(detail)}${noteOf(detail) || ": (no text)"}`;
+    case "refired":
+      return `Azure Monitor fired the alert again; a person had closed it (${String(detail.closedBy)}), so the incident stays resolved (onRefireAfterClose: note)`;
     case "details_updated":
       return str(detail.firedAt) ? `details updated: it first fired at ${str(detail.firedAt)}` : "details updated";
     case "superseded":
@@ -72,6 +94,10 @@ export function summariseEvent(type: string, actor: string | null, detail: Detai
       return ticketStep("resolved", detail);
     case "ticket_updated":
       return ticketStep("updated (a work note or work log)", detail);
+    case "ticket_acknowledged":
+      return ticketStep("acknowledged", detail);
+    case "ticket_commented":
+      return ticketStep("given a note", detail);
     case "delivery_failed":
       return `${str(detail.action) ?? "delivery"} to ${str(detail.connector) ?? "the ITSM tool"} failed${attempts(detail)}${str(detail.retryAt) ? `, retrying at ${str(detail.retryAt)}` : ""}: ${str(detail.error) ?? "no reason given"}`;
     case "delivery_dead":

@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import type { SignalFamily } from "../alerts/normalise.ts";
 import { applyNotification, type IncidentEvent } from "../incidents/lifecycle.ts";
+import { refirePolicyOf } from "../routing/explain.ts";
 import type { Database } from "../store/database.ts";
 import { lockIncidentsByAlertId, type StoredIncident } from "../store/incidents.ts";
 import { alertKey } from "../store/keys.ts";
@@ -84,7 +85,7 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
         // A delivery stored earlier, or the same delivery twice in this batch, changes nothing.
         if (duplicate) return { admitted: true, notificationId: stored.id, duplicate: true, incidentId: before?.id ?? "", family, events: [] };
         applied.add(n.dedupKey);
-        const decision = applyNotification(before, { alert: n.alert, notificationId: stored.id, key: n.dedupKey });
+        const decision = applyNotification(before, { alert: n.alert, notificationId: stored.id, key: n.dedupKey }, refirePolicyOf(before?.routing ?? null));
         const id = before?.id ?? randomUUID();
         current.set(key, changes.record({ id, before, decision, bindings: n.bindings, routing: n.routing ?? null, alert: n.alert }));
         return { admitted: true, notificationId: stored.id, duplicate: false, incidentId: id, family, events: decision.events };

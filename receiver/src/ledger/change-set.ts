@@ -12,6 +12,7 @@
  * ledger/noise-context.ts in the global lock order).
  */
 import { createHash, randomUUID } from "node:crypto";
+import { AZURE_ALERTS, azureActionsFor } from "../azure/alerts.ts";
 import type { CiBinding } from "../cmdb/bindings.ts";
 import { actionsFor, snapshotOf, type DeliveryAction } from "../outbox/delivery.ts";
 import type { Decision, IncidentEvent } from "../incidents/lifecycle.ts";
@@ -29,6 +30,7 @@ import {
   type NoiseHold,
   type ProblemDecision,
 } from "../incidents/noise.ts";
+import { summariseEvent } from "../incidents/timeline-text.ts";
 import type { RoutingExplanation } from "../routing/explain.ts";
 import type { Matcher } from "../routing/match.ts";
 import type { NoiseDecision } from "../routing/noise.ts";
@@ -46,6 +48,22 @@ export interface DeliveryTargets {
   /** Every configured connector: an incident created without routing rules goes to all of them. */
   connectors: readonly string[];
   maxAgeMs: number;
+  /**
+   * AZURE_ALERT_SYNC: an incident resolved (or acknowledged) by any path but Azure's own changes
+   * its Azure alert's state too, through the outbox (azure/alerts.ts).
+   */
+  alertSync?: boolean;
+}
+
+/** The events whose words a ticket (a work note) and the Azure alert (its comment) are told. */
+const SAID: ReadonlySet<string> = new Set(["resolved", "acknowledged", "assigned", "commented", "refired", "reopened"]);
+
+/** The words a ticket's note and the Azure alert's comment get for an event (who did what, where): the timeline's own. */
+export function describeEvent(event: IncidentEvent): string | null {
+  const said = event.type === "resolved" ? event.detail.resolution !== "alert" : SAID.has(event.type) && (event.type !== "reopened" || Boolean(event.detail.policy));
+  if (!said) return null;
+  const text = summariseEvent(event.type, event.actor, event.detail);
+  return `${text[0]!.toUpperCase()}${text.slice(1)}`;
 }
 
 /** A silence in force, its match compiled. */
@@ -136,24 +154,32 @@ export class ChangeSet {
     note?: string | null;
     routing?: RoutingExplanation | null;
     alert?: NormalisedAlert;
+    /** The connector the change came from (a person's close in its ticket): it is not sent back there. */
+    origin?: string;
   }): StoredIncident {
     const { id, before, decision } = change;
     const note = change.note ?? null;
     for (const binding of change.bindings) this.bindings.push({ incidentId: id, binding });
     if (before) {
-      let incident: StoredIncident = { ...before, ...decision.incident };
-      this.keep(incident, this.inserted.has(id), decision.changed);
+      // An alert that fired again after a person closed it, under the `new` policy, gets a new ticket.
+      const newTicket = decision.events.some((e) => e.type === "reopened" && e.detail.policy === "new");
+      const ticketGeneration = (before.ticketGeneration ?? 1) + (newTicket ? 1 : 0);
+      let incident: StoredIncident = { ...before, ...decision.incident, ticketGeneration };
+      this.keep(incident, this.inserted.has(id), decision.changed || newTicket);
       this.addEvents(id, decision.events);
-      if (!decision.changed) return incident;
+      // An acknowledgement or a comment changes no state but is still told.
+      if (!decision.changed && !newTicket && decision.events.length === 0) return incident;
       if (incident.kind !== "alert") {
-        // An operator resolved a problem: its ticket is told, its timer stops.
+        // A person or an operator resolved a problem: its ticket is told, its timer stops.
         incident = { ...incident, dueAt: incident.state === "resolved" ? null : incident.dueAt, problem: incident.problem ? { ...incident.problem, pending: [], pendingMore: 0 } : null };
         this.keep(incident, this.inserted.has(id), true);
-        this.deliver(incident, actionsFor(decision.events), change.bindings, note);
+        for (const event of decision.events) this.deliver(incident, actionsFor([event]), change.bindings, note, describeEvent(event), change.origin);
         return incident;
       }
       if (!dispatched(incident, this.now)) return incident;
-      return this.tell(incident, decision.events, change.bindings, note);
+      const told = this.tell(incident, decision.events, change.bindings, note, change.origin);
+      if (this.targets.alertSync) this.deliverToAzure(incident, decision.events);
+      return told;
     }
     return this.recordNew(id, decision, change.bindings, note, change.routing ?? null, change.alert ?? null);
   }
@@ -168,7 +194,7 @@ export class ChangeSet {
       for (const silence of this.context.silences) if (silence.matcher.test(subject).matched) holds.push({ kind: "silence", id: silence.id, until: silence.until });
     }
     const noise: AlertNoise | null = holds.length > 0 || policy ? { ...QUIET_ALERT, holds } : null;
-    let incident: StoredIncident = { ...decision.incident, id, routing, hold, ...PLAIN, noise };
+    let incident: StoredIncident = { ...decision.incident, id, routing, hold, ...PLAIN, noise, ticketGeneration: 1 };
     const events = [...decision.events];
     const at = decision.events[0]?.at ?? this.at;
     if (routing) events.push({ type: "routed", at, notificationId: null, actor: null, detail: { connectors: routing.connectors, routes: routing.routes.map((r) => r.name), explanation: routing.explanation } });
@@ -182,7 +208,9 @@ export class ChangeSet {
       return incident;
     }
     this.keep(incident, true, true);
-    return this.dispatch(incident, bindings, note, decision.events);
+    const dispatchedNow = this.dispatch(incident, bindings, note, decision.events);
+    if (this.targets.alertSync) this.deliverToAzure(incident, decision.events);
+    return dispatchedNow;
   }
 
   /**
@@ -255,9 +283,9 @@ export class ChangeSet {
       else current = this.attachStorm(policy!, c, current, bindings);
     }
     if (own.length > 0) {
-      this.deliver(current, ["open"], bindings, note, own);
+      this.deliver(current, ["open"], bindings, note, null, undefined, own);
       // A first notification that already said Resolved opens and resolves the ticket at once, as before noise control.
-      if (events.some((e) => e.type === "resolved")) this.deliver(current, ["resolve"], bindings, note, own);
+      if (events.some((e) => e.type === "resolved")) this.deliver(current, ["resolve"], bindings, note, null, undefined, own);
     }
     return this.settle(current);
   }
@@ -318,7 +346,7 @@ export class ChangeSet {
     const routing: RoutingExplanation | null = first.routing
       ? { ...first.routing, connectors: [...connectors], deliveries: first.routing.deliveries.filter((d) => connectors.includes(d.connector)) }
       : null;
-    const problem: StoredIncident = { ...decision.incident, id, routing, hold: null, kind, problemId: null, groupKey, noise: null, problem: decision.state, dueAt: problemDueAt(decision.incident, decision.state) };
+    const problem: StoredIncident = { ...decision.incident, id, routing, hold: null, kind, problemId: null, groupKey, noise: null, problem: decision.state, dueAt: problemDueAt(decision.incident, decision.state), ticketGeneration: 1 };
     this.context.problems.set(id, problem);
     this.keep(problem, true, true);
     this.addEvents(id, decision.events);
@@ -387,16 +415,18 @@ export class ChangeSet {
   }
 
   /** A dispatched alert's changes: to its own ticket, its group's, or its storm incidents'. */
-  private tell(incident: StoredIncident, events: readonly IncidentEvent[], bindings: readonly CiBinding[], note: string | null): StoredIncident {
-    return this.route(incident, actionsFor(events), bindings, note);
+  private tell(incident: StoredIncident, events: readonly IncidentEvent[], bindings: readonly CiBinding[], note: string | null, origin?: string): StoredIncident {
+    return this.route(incident, events, bindings, note, origin);
   }
 
   /** Sends `actions` where the alert's changes go. */
-  private route(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null): StoredIncident {
+  private route(incident: StoredIncident, events: readonly IncidentEvent[], bindings: readonly CiBinding[], note: string | null, origin?: string): StoredIncident {
+    const actions = actionsFor(events);
     const current = incident;
     const storms = current.noise?.storms ?? {};
     const own = this.ownConnectors(current);
-    if (own.length > 0) this.deliver(current, actions, bindings, note, own);
+    // Each event with its own words (who did what), never back to the tool it came from.
+    if (own.length > 0) for (const event of events) this.deliver(current, actionsFor([event]), bindings, note, describeEvent(event), origin, own);
     const problems = [...new Set([...(current.problemId ? [current.problemId] : []), ...Object.values(storms)])];
     let refire = false;
     for (const id of problems) {
@@ -411,7 +441,6 @@ export class ChangeSet {
       this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state: current.state }, last ? memberLine(current, last) : null, this.at));
     }
     if (refire && current.state === "open") return this.dispatch(current, bindings, note, []);
-    this.keep(current, this.inserted.has(current.id), true);
     return current;
   }
 
@@ -454,13 +483,23 @@ export class ChangeSet {
     for (const event of events) this.events.push({ ...event, incidentId });
   }
 
-  private deliver(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null, only?: readonly string[]): void {
+  private deliver(incident: StoredIncident, actions: readonly DeliveryAction[], bindings: readonly CiBinding[], note: string | null, said: string | null = null, origin?: string, only?: readonly string[]): void {
     if (actions.length === 0) return;
     for (const { connector, fields } of destinations(incident, this.targets)) {
-      if (only && !only.includes(connector)) continue;
-      const snapshot = snapshotOf(incident.id, incident, bindings, note, fields);
+      if (connector === origin || (only && !only.includes(connector))) continue;
+      const snapshot = snapshotOf(incident.id, incident, bindings, note, fields, { ticketGeneration: incident.ticketGeneration, said });
       if (incident.problem) snapshot.problem = { kind: incident.problem.kind, rule: incident.problem.rule, key: incident.problem.key, members: incident.problem.members, open: incident.problem.open };
       for (const action of actions) this.deliveries.push({ incidentId: incident.id, connector, action, snapshot, maxAgeMs: this.targets.maxAgeMs });
+    }
+  }
+
+  /** The Azure alert's own state follows what people and the receiver did (azure/alerts.ts decides what). */
+  private deliverToAzure(incident: StoredIncident, events: readonly IncidentEvent[]): void {
+    for (const event of events) {
+      for (const action of azureActionsFor(event)) {
+        const snapshot = snapshotOf(incident.id, incident, [], null, {}, { ticketGeneration: incident.ticketGeneration, said: describeEvent(event) });
+        this.deliveries.push({ incidentId: incident.id, connector: AZURE_ALERTS, action, snapshot, maxAgeMs: this.targets.maxAgeMs });
+      }
     }
   }
 }

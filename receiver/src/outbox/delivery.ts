@@ -7,8 +7,12 @@ import type { Severity } from "../alerts/schema.ts";
 import type { CiBinding } from "../cmdb/bindings.ts";
 import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
 
-/** `update`: a note on the open ticket (a problem's member changes, a flapping alert): a ServiceNow work note, a BMC Helix work log. */
-export type DeliveryAction = "open" | "reopen" | "resolve" | "update";
+/**
+ * What a delivery asks of its target: open (find or create the ticket), reopen, resolve; for a
+ * person's acknowledgement or comment, acknowledge and comment; and update, a note on the open
+ * ticket (a problem's member changes, flapping: docs/noise.md): a ServiceNow work note, a BMC Helix work log.
+ */
+export type DeliveryAction = "open" | "reopen" | "resolve" | "acknowledge" | "comment" | "update";
 
 /** The incident as it was when the change happened: deliveries never read the live ledger. */
 export interface IncidentSnapshot {
@@ -34,6 +38,12 @@ export interface IncidentSnapshot {
   note: string | null;
   /** Fields the routing rules set for this tool, under the tool's own field names. */
   fields: Record<string, string>;
+  /**
+   * Who did what this delivery carries, in words (a person's close in an ITSM, an operator's
+   * acknowledgement, reconciliation): the text a ticket's note and the Azure alert's comment get.
+   * Absent in deliveries queued before the closed loop.
+   */
+  said?: string | null;
   /** Present when the incident is a problem (docs/noise.md): a group of alerts, or a storm incident. */
   problem?: { kind: "group" | "storm"; rule: string; key: string; members: number; open: number };
 }
@@ -67,8 +77,13 @@ export class DeliveryError extends Error {
   }
 }
 
-export function correlationKey(alertId: string): string {
-  return `azmon-${createHash("sha256").update(alertId.toLowerCase()).digest("hex").slice(0, 40)}`;
+/**
+ * The key an incident's ticket is found by. A later ticket of the same incident (an alert that
+ * fired again after a person closed it, under the `new` policy) gets its number as a suffix.
+ */
+export function correlationKey(alertId: string, ticketGeneration = 1): string {
+  const key = `azmon-${createHash("sha256").update(alertId.toLowerCase()).digest("hex").slice(0, 40)}`;
+  return ticketGeneration > 1 ? `${key}-${ticketGeneration}` : key;
 }
 
 export function snapshotOf(
@@ -77,13 +92,14 @@ export function snapshotOf(
   bindings: readonly CiBinding[],
   note: string | null = null,
   fields: Record<string, string> = {},
+  extra: { ticketGeneration?: number; said?: string | null } = {},
 ): IncidentSnapshot {
   const resources = bindings.flatMap((b) => (b.bound ? [{ resourceId: b.resource.resourceId, name: b.names[0] ?? b.resource.name, providerType: b.resource.providerType }] : []));
   const unbound = bindings.flatMap((b) => (b.bound ? [] : [b.name]));
   return {
     incidentId,
     alertId: incident.alertId,
-    correlationKey: correlationKey(incident.alertId),
+    correlationKey: correlationKey(incident.alertId, extra.ticketGeneration),
     title: incident.title,
     description: incident.description,
     severity: incident.severity,
@@ -99,12 +115,30 @@ export function snapshotOf(
     unboundCount: unbound.length,
     note,
     fields,
+    said: extra.said ?? null,
   };
 }
 
 /** The ITSM actions a set of timeline events calls for, in order. */
 export function actionsFor(events: readonly IncidentEvent[]): DeliveryAction[] {
-  return events.flatMap((e): DeliveryAction[] => (e.type === "opened" ? ["open"] : e.type === "reopened" ? ["reopen"] : e.type === "resolved" ? ["resolve"] : []));
+  return events.flatMap((e): DeliveryAction[] => {
+    switch (e.type) {
+      case "opened":
+        return ["open"];
+      // Under the `new` policy the alert that fired again gets a ticket of its own.
+      case "reopened":
+        return [e.detail.policy === "new" ? "open" : "reopen"];
+      case "resolved":
+        return ["resolve"];
+      case "acknowledged":
+        return ["acknowledge"];
+      case "refired":
+      case "commented":
+        return ["comment"];
+      default:
+        return [];
+    }
+  });
 }
 
 /** What a connector's start-up check found: reachable, credentials accepted (or why not). */

@@ -126,7 +126,7 @@ function compileRoutes(doc: RulesDocument, profiles: ReadonlyMap<string, FieldPr
       }
       sets.set(name, set);
     }
-    return [{ name: spec.name, matcher, to: [...spec.to], set: { ...(spec.set ?? {}) } as Record<string, string | number>, sets, continue: spec.continue ?? false }];
+    return [{ name: spec.name, matcher, to: [...spec.to], set: { ...(spec.set ?? {}) } as Record<string, string | number>, sets, continue: spec.continue ?? false, onRefireAfterClose: spec.onRefireAfterClose ?? "new" }];
   });
 }
 

@@ -4,6 +4,7 @@
  * stores it on the incident (`routing`) and POST /api/routing/explain returns it.
  */
 import type { NormalisedAlert } from "../alerts/normalise.ts";
+import type { RefirePolicy } from "../incidents/lifecycle.ts";
 import { decideAdmission, type AdmissionAction } from "./admission.ts";
 import type { RoutingRules } from "./load-rules.ts";
 import { maintenanceAt, type MaintenanceState } from "./maintenance.ts";
@@ -79,4 +80,9 @@ export function explain(rules: RoutingRules, alert: NormalisedAlert, now: Date):
     noise: noise.decision,
     explanation,
   };
+}
+
+/** What an incident does when its alert fires again after a person closed it: its first matching route's policy, `new` without one. */
+export function refirePolicyOf(routing: Pick<RoutingExplanation, "routes"> | null): RefirePolicy {
+  return routing?.routes[0]?.onRefireAfterClose ?? "new";
 }

@@ -9,6 +9,7 @@
  * - A connector named by several matching routes gets the incident once, with the fields of the
  *   first of them.
  */
+import type { RefirePolicy } from "../incidents/lifecycle.ts";
 import type { NamedConnector } from "./connectors.ts";
 import type { Matcher } from "./match.ts";
 import { apiFields } from "../connectors/fields.ts";
@@ -24,12 +25,16 @@ export interface Route {
   /** Connector name → the route's `set`, normalised for that connector's kind (urgency 2 → "2-High"). */
   sets: ReadonlyMap<string, Record<string, string>>;
   continue: boolean;
+  /** An alert that fires again after a person closed its incident (default `new`). */
+  onRefireAfterClose: RefirePolicy;
 }
 
 export interface RouteMatch {
   name: string;
   connectors: string[];
   set: Record<string, string | number>;
+  /** Absent in routing stored before the closed loop (which behaves as `new`). */
+  onRefireAfterClose?: RefirePolicy;
 }
 
 /** One incident delivery the outbox should queue: where, because of which route, with which fields. */
@@ -78,7 +83,7 @@ export function decideRoutes(routes: readonly Route[] | null, connectors: readon
       explanation.push(`routes: route "${route.name}" does not match: ${outcome.reason}`);
       continue;
     }
-    matched.push({ name: route.name, connectors: [...route.to], set: { ...route.set } });
+    matched.push({ name: route.name, connectors: [...route.to], set: { ...route.set }, onRefireAfterClose: route.onRefireAfterClose });
     const already = route.to.filter((name) => deliveries.some((d) => d.connector === name));
     for (const name of route.to.filter((n) => !already.includes(n))) {
       const profile = profileOf(byName.get(name)!.config)!;

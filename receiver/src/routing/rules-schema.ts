@@ -9,6 +9,7 @@
  */
 import Type, { type Static, type TSchema } from "typebox";
 import { AuthSchema } from "../connectors/credentials.ts";
+import { REFIRE_POLICIES } from "../incidents/lifecycle.ts";
 import { CONNECTOR_KINDS, KIND_IDS } from "../connectors/kinds.ts";
 import { MATCH_MONITOR_CONDITIONS, MATCH_SEVERITIES, MATCH_SIGNAL_TYPES } from "./match.ts";
 
@@ -73,6 +74,8 @@ const Route = Type.Object(
     to: Type.Array(Name, { minItems: 1 }),
     set: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     continue: Type.Optional(Type.Boolean()),
+    /** An alert that fires again after a person closed its incident: a new ticket, the old one reopened, or a note on it. */
+    onRefireAfterClose: Type.Optional(Type.Enum([...REFIRE_POLICIES])),
   },
   { additionalProperties: false },
 );

@@ -23,6 +23,8 @@ export interface StoredIncident extends Incident {
   routing: RoutingExplanation | null;
   /** A maintenance window's hold (noise holds are in `noise`). */
   hold: Hold | null;
+  /** Which of the incident's tickets its deliveries are about (outbox/delivery.ts: correlationKey). */
+  ticketGeneration: number;
   /** An alert (one per Azure alertId), or a problem: a group of alerts, or a storm guard's storm incident (docs/noise.md). */
   kind: IncidentKind;
   /** The problem whose ticket tells this alert's changes, or null. */
@@ -60,6 +62,7 @@ export interface IncidentRow {
   routing: unknown;
   held_until: string | null;
   hold_window: string | null;
+  ticket_generation: number;
   kind: IncidentKind;
   problem_id: string | null;
   group_key: string | null;
@@ -69,7 +72,8 @@ export interface IncidentRow {
 
 export const INCIDENT_COLUMNS = `id::text AS id, alert_id, state, resolution, severity, title, description, monitoring_service,
   signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key,
-  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, to_json(due_at)#>>'{}' AS due_at`;
+  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, to_json(due_at)#>>'{}' AS due_at,
+  ticket_generation`;
 
 /** Timestamps as the API shows them: ISO 8601 in UTC (the sessions run in UTC, see the drivers). */
 export function isoTime(value: string): string;
@@ -109,6 +113,7 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     noise: alertNoise ? (noise as AlertNoise) : null,
     problem: row.kind === "alert" ? null : (stored as ProblemState | null),
     dueAt: isoTime(row.due_at),
+    ticketGeneration: row.ticket_generation ?? 1,
   };
 }
 
@@ -186,6 +191,7 @@ export function incidentRecord(i: StoredIncident) {
     group_key: i.groupKey,
     noise: i.kind === "alert" ? (i.noise ? { ...i.noise, maintenance: i.hold } : null) : i.problem,
     due_at: i.dueAt,
+    ticket_generation: i.ticketGeneration,
   };
 }
 
@@ -193,7 +199,7 @@ export function incidentRecord(i: StoredIncident) {
 export const INCIDENT_RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
   resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text,
-  kind text, problem_id uuid, group_key text, noise jsonb, due_at timestamptz`;
+  kind text, problem_id uuid, group_key text, noise jsonb, due_at timestamptz, ticket_generation integer`;
 
 /** Timeline events as rows of the set-based writes; `n` keeps their order, which is the timeline's. */
 export function eventRecords(events: ReadonlyArray<IncidentEvent & { incidentId: string }>) {

@@ -28,7 +28,7 @@ const WRITE = `WITH
   new_incidents AS (
     INSERT INTO incidents (id, alert_id, alert_key, state, resolution, severity, title, description, monitoring_service,
       signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window,
-      kind, problem_id, group_key, noise, due_at)
+      kind, problem_id, group_key, noise, due_at, ticket_generation)
     SELECT * FROM json_to_recordset($1::json) AS t(${INCIDENT_RECORD_COLUMNS}) ORDER BY alert_key
     RETURNING 1),
   changed_incidents AS (
@@ -36,7 +36,8 @@ const WRITE = `WITH
       description = t.description, monitoring_service = t.monitoring_service, signal_type = t.signal_type,
       family = t.family, alert_rule = t.alert_rule, fired_at = t.fired_at, resolved_at = t.resolved_at,
       last_at = t.last_at, last_rank = t.last_rank, last_key = t.last_key, held_until = t.held_until, hold_window = t.hold_window,
-      problem_id = t.problem_id, noise = t.noise, due_at = t.due_at, updated_at = now()
+      problem_id = t.problem_id, noise = t.noise, due_at = t.due_at,
+      ticket_generation = t.ticket_generation, updated_at = now()
     FROM json_to_recordset($2::json) AS t(${INCIDENT_RECORD_COLUMNS}) WHERE i.id = t.id
     RETURNING 1),
   new_events AS (

@@ -63,12 +63,21 @@ export async function claimDelivery(tx: Queryable, connectors: readonly string[]
     action: row.action,
     attempts: row.attempts,
     snapshot: (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as IncidentSnapshot,
-    link: found ? { externalId: found.external_id, externalNumber: found.external_number } : null,
+    // An `open` finds or creates the ticket of its snapshot's correlation key: a link it meets is an
+    // earlier ticket of the incident (a person closed it, and the alert fired again under the `new` policy).
+    link: found && row.action !== "open" ? { externalId: found.external_id, externalNumber: found.external_number } : null,
   };
 }
 
 /** What each delivered action is called in the incident's timeline. */
-const DELIVERED_EVENT: Record<DeliveryJob["action"], IncidentEventType> = { open: "ticket_created", reopen: "ticket_reopened", resolve: "ticket_resolved", update: "ticket_updated" };
+const DELIVERED_EVENT: Record<DeliveryJob["action"], IncidentEventType> = {
+  open: "ticket_created",
+  reopen: "ticket_reopened",
+  resolve: "ticket_resolved",
+  acknowledge: "ticket_acknowledged",
+  comment: "ticket_commented",
+  update: "ticket_updated",
+};
 
 /** An ITSM step in the incident's timeline, written with the outcome it records. */
 async function timelineStep(tx: Queryable, job: DeliveryJob, type: IncidentEventType, detail: Record<string, unknown>): Promise<void> {

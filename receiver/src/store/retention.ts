@@ -12,6 +12,7 @@ export interface Purged {
   incidents: number;
   deliveries: number;
   configurationItems: number;
+  itsmEvents: number;
 }
 
 async function repeat(db: Database, sql: string, days: number): Promise<number> {
@@ -59,5 +60,13 @@ export async function purgeExpired(db: Database, days: number): Promise<Purged> 
      SELECT count(*)::int AS n FROM gone`,
     days,
   );
-  return { notifications, incidents, deliveries, configurationItems };
+  // ITSM events are kept as long as notifications: a replay older than that finds its ticket's incident gone anyway.
+  const itsmEvents = await repeat(
+    db,
+    `WITH gone AS (DELETE FROM itsm_events WHERE (connector, event_id) IN (
+       SELECT connector, event_id FROM itsm_events WHERE received_at < now() - make_interval(days => $1) ORDER BY received_at LIMIT $2) RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    days,
+  );
+  return { notifications, incidents, deliveries, configurationItems, itsmEvents };
 }

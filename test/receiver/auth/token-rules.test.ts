@@ -46,6 +46,18 @@ describe("checkClaims", () => {
     expect(checkClaims({ ...v2, azp: "some-user-app" }, anyCaller)).toMatchObject({ ok: true });
   });
 
+  it("with appOnly (ITSM sync clients), takes an application's own token and refuses a user's delegated one", () => {
+    const sync = { ...requirement, role: "Itsm.Sync", appOnly: true };
+    const app = { ...v2, roles: ["Itsm.Sync"], idtyp: "app" };
+    expect(checkClaims(app, sync)).toMatchObject({ ok: true });
+    expect(checkClaims({ ...app, idtyp: undefined }, sync)).toMatchObject({ ok: true });
+    expect(checkClaims({ ...app, idtyp: "user" }, sync)).toMatchObject({ ok: false, status: 403 });
+    expect(checkClaims({ ...app, idtyp: undefined, scp: "user_impersonation" }, sync)).toMatchObject({ ok: false, status: 403 });
+    // The webhook's role does not open this door, nor this role the webhook's.
+    expect(checkClaims(v2, sync)).toMatchObject({ ok: false, status: 403, reason: "token lacks the Itsm.Sync role" });
+    expect(checkClaims(app, requirement)).toMatchObject({ ok: false, status: 403 });
+  });
+
   const refusals: Array<[string, Claims, 401 | 403]> = [
     ["no issuer", { ...v1, iss: undefined }, 401],
     ["a non-Entra issuer", { ...v1, iss: `https://evil.example/${TENANT}/` }, 401],

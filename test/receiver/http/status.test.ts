@@ -125,6 +125,7 @@ describe("the read and operator API", () => {
 
   it.each([
     ["POST", "/api/incidents/00000000-0000-4000-8000-000000000001/resolve"],
+    ["POST", "/api/incidents/00000000-0000-4000-8000-000000000001/acknowledge"],
     ["POST", "/api/deliveries/1/retry"],
   ] as const)("%s %s takes an operator's token, and a reader's is 403", async (method, url) => {
     const app = await testApp();
@@ -181,6 +182,40 @@ describe("the read and operator API", () => {
     expect((await explain("?at=soon", alert())).json()).toEqual({ error: "invalid_request", message: "querystring/at must be a date-time" });
     expect((await explain("", { schemaId: "other" })).statusCode).toBe(422);
     expect((await explain(`?at=${encodeURIComponent("2026-01-01T00:00:00+05:00")}`, alert())).json()).toMatchObject({ admitted: true });
+  });
+});
+
+describe("POST /api/connectors/{name}/events (ITSM events)", () => {
+  const event = { eventId: "e1", ticket: "INC0010001", state: "closed", by: "jane", at: "2026-12-01T10:00:00Z" };
+  const sync = new Map([["snow", { name: "snow", syncClients: ["sync-app"], tickets: { tool: "ServiceNow", readTicket: async () => null, changedTickets: async () => ({ tickets: [], cursor: { changedAt: "", seen: 0 }, more: false }) } }]]);
+  const send = async (token: string | null, body: unknown = event, name = "snow") => {
+    const { db, queries } = stubDatabase();
+    const app = await testApp({ db, sync });
+    const response = await app.inject({ method: "POST", url: `/api/connectors/${name}/events`, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, payload: JSON.stringify(body) });
+    return { status: response.statusCode, error: response.json().error, queries };
+  };
+
+  it("takes only a sync client's token: not the webhook's, a reader's or an operator's", async () => {
+    expect((await send(null)).status).toBe(401);
+    for (const token of ["webhook", "reader", "operator"]) expect((await send(token)).status).toBe(403);
+  });
+
+  it("403 for a connector the client is not a sync client of, the same as for one that does not exist", async () => {
+    expect(await send("sync", event, "helix")).toMatchObject({ status: 403, error: "insufficient_scope", queries: [] });
+  });
+
+  it("404 for a ticket the connector did not create", async () => {
+    expect(await send("sync")).toMatchObject({ status: 404, error: "not_found" });
+  });
+
+  it.each([
+    [{ ...event, state: "deleted" }],
+    [{ ...event, eventId: "" }],
+    [{ ...event, at: "yesterday" }],
+    [{ ...event, ticket: "x".repeat(101) }],
+    [{ eventId: "e1", state: "closed" }],
+  ])("400 for an event that is not one, and the store is never asked: %j", async (body) => {
+    expect(await send("sync", body)).toMatchObject({ status: 400, error: "invalid_request", queries: [] });
   });
 });
 

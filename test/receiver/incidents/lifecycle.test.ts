@@ -3,10 +3,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { NormalisedAlert } from "../../../receiver/src/alerts/normalise.ts";
 import {
+  applyItsmReopen,
+  applyItsmResolve,
   applyNotification,
   applyOperatorResolve,
   applyQuietPeriod,
+  applyReconciliation,
+  applyUpdate,
   type Incident,
+  type ItsmClose,
   type NotificationChange,
 } from "../../../receiver/src/incidents/lifecycle.ts";
 
@@ -188,5 +193,78 @@ describe("convergence", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("the closed loop", () => {
+  const T3 = "2026-11-01T10:15:00.000Z";
+  const open = () => replay([change("Fired", { fired: T0 })]).incident!;
+  const close = (over: Partial<ItsmClose> = {}): ItsmClose => ({ at: T1, connector: "prod", ticket: "INC0010001", by: "jane.doe", state: "closed", closeCode: "Solution provided", note: null, ...over });
+  const closedInItsm = () => applyItsmResolve(open(), close()).incident;
+
+  it("a person's close in the ITSM resolves the incident by itsm, with who, where and the close code", () => {
+    const decision = applyItsmResolve(open(), close());
+    expect(decision.incident).toMatchObject({ state: "resolved", resolution: "itsm", resolvedAt: T1 });
+    expect(decision.events).toEqual([
+      { type: "resolved", at: T1, notificationId: null, actor: "jane.doe", detail: { resolution: "itsm", connector: "prod", ticket: "INC0010001", ticketState: "closed", closeCode: "Solution provided" } },
+    ]);
+    expect(applyItsmResolve(decision.incident, close({ at: T2 }))).toMatchObject({ changed: false, events: [] });
+  });
+
+  it("Azure's later Resolved changes nothing but the order: the incident stays resolved by itsm", () => {
+    const after = applyNotification(closedInItsm(), change("Resolved", { fired: T0, resolved: T2 }));
+    expect(after.incident).toMatchObject({ state: "resolved", resolution: "itsm", resolvedAt: T1 });
+    expect(after.events.map((e) => [e.type, e.detail.alreadyResolvedBy])).toEqual([["details_updated", "itsm"]]);
+    // Known by that order now: a firing between the person's close and Azure's resolve is older news.
+    expect(applyNotification(after.incident, change("Fired", { fired: "2026-11-01T10:07:00.000Z" }), "reopen").incident.state).toBe("resolved");
+  });
+
+  it("an alert that fires again after a person closed it follows the route's policy", () => {
+    const refire = change("Fired", { fired: T2 });
+    const asNew = applyNotification(closedInItsm(), refire, "new");
+    expect(asNew.incident).toMatchObject({ state: "open", resolution: null });
+    expect(asNew.events.map((e) => [e.type, e.detail.policy])).toEqual([["reopened", "new"]]);
+    const reopened = applyNotification(closedInItsm(), refire, "reopen");
+    expect(reopened.events.map((e) => [e.type, e.detail.policy])).toEqual([["reopened", "reopen"]]);
+    const noted = applyNotification(closedInItsm(), refire, "note");
+    expect(noted.incident).toMatchObject({ state: "resolved", resolution: "itsm" });
+    expect(noted.events.map((e) => e.type)).toEqual(["refired"]);
+    // A copy of the firing the person already saw is not a refire.
+    expect(applyNotification(closedInItsm(), change("Fired", { fired: T0 }), "reopen").incident.state).toBe("resolved");
+  });
+
+  it("after Azure's own resolve, a new firing reopens as before, whatever the policy", () => {
+    const resolvedByAzure = replay([change("Fired", { fired: T0 }), change("Resolved", { fired: T0, resolved: T1 })]).incident!;
+    const decision = applyNotification(resolvedByAzure, change("Fired", { fired: T2 }), "note");
+    expect(decision.incident.state).toBe("open");
+    expect(decision.events).toMatchObject([{ type: "reopened", detail: { monitorCondition: "Fired" } }]);
+  });
+
+  it("a ticket reopened in the ITSM reopens only what a person closed there", () => {
+    const reopened = applyItsmReopen(closedInItsm(), { at: T2, connector: "prod", ticket: "INC0010001", by: "jane.doe" });
+    expect(reopened.incident).toMatchObject({ state: "open", resolution: null, resolvedAt: null });
+    expect(reopened.events.map((e) => e.type)).toEqual(["reopened"]);
+    const resolvedByAzure = replay([change("Fired", { fired: T0 }), change("Resolved", { fired: T0, resolved: T1 })]).incident!;
+    const noted = applyItsmReopen(resolvedByAzure, { at: T2, connector: "prod", ticket: "INC0010001", by: "mallory" });
+    expect(noted).toMatchObject({ changed: false, incident: { state: "resolved", resolution: "alert" } });
+    expect(noted.events.map((e) => e.type)).toEqual(["commented"]);
+    expect(applyItsmReopen(open(), { at: T2, connector: "prod", ticket: "INC0010001", by: "x" })).toMatchObject({ changed: false, events: [] });
+  });
+
+  it("reconciliation resolves an open incident Azure reports resolved or closed, saying what Azure said", () => {
+    const fired = { at: T3, monitorCondition: "Fired", alertState: "New", modifiedBy: "System" };
+    expect(applyReconciliation(open(), fired)).toMatchObject({ changed: false, events: [] });
+    const lost = applyReconciliation(open(), { ...fired, monitorCondition: "Resolved" });
+    expect(lost.incident).toMatchObject({ state: "resolved", resolution: "reconciliation", resolvedAt: T3 });
+    expect(lost.events).toMatchObject([{ type: "resolved", detail: { resolution: "reconciliation", monitorCondition: "Resolved", alertState: "New", modifiedBy: "System" } }]);
+    expect(applyReconciliation(open(), { ...fired, alertState: "Closed", modifiedBy: "jane@contoso.com" }).incident.resolution).toBe("reconciliation");
+    expect(applyReconciliation(lost.incident, { ...fired, monitorCondition: "Resolved" })).toMatchObject({ changed: false });
+  });
+
+  it("acknowledgements and assignments go to the timeline of open incidents; comments to any", () => {
+    const ack = applyUpdate(open(), { type: "acknowledged", at: T1, by: "olivia", detail: { source: "operator" } });
+    expect(ack).toMatchObject({ changed: false, incident: { state: "open" }, events: [{ type: "acknowledged", actor: "olivia" }] });
+    expect(applyUpdate(closedInItsm(), { type: "acknowledged", at: T2, by: "olivia", detail: {} }).events).toEqual([]);
+    expect(applyUpdate(closedInItsm(), { type: "commented", at: T2, by: "olivia", detail: { note: "root cause: disk" } }).events).toHaveLength(1);
   });
 });

@@ -123,8 +123,8 @@ describe("routes", () => {
       { connector: "snow-a", route: "to-snow", profile: "servicenow-table", set: { urgency: "1" }, fields: { urgency: "1" } },
     ]);
     expect(result.routes).toEqual([
-      { name: "to-helix", connectors: ["helix"], set: { assignedGroup: "Network Operations", urgency: 2, impact: "3-Moderate/Limited" } },
-      { name: "to-snow", connectors: ["snow-a", "helix"], set: { urgency: 1 } },
+      { name: "to-helix", connectors: ["helix"], set: { assignedGroup: "Network Operations", urgency: 2, impact: "3-Moderate/Limited" }, onRefireAfterClose: "new" },
+      { name: "to-snow", connectors: ["snow-a", "helix"], set: { urgency: 1 }, onRefireAfterClose: "new" },
     ]);
     expect(result.explanation).toContain(
       'routes: route "to-snow" matches (it has no match fields, so every alert matches): to snow-a, helix with urgency 1 (helix already chosen by an earlier route, whose fields stand)',

@@ -103,7 +103,7 @@ describe("a rules document with several mistakes", () => {
       '  line 15, column 21: routes[0].set.urgency must be one of "1", "2", "3" for ServiceNow (table mode), got 5',
       "  line 15, column 39: routes[0].set.assignedGroup is not a field ServiceNow (table mode) incidents take; use one of: assignmentGroup, assignedTo, callerId, category, subcategory, businessService, serviceOffering, contactType, urgency, impact",
       '  line 16, column 5: routes[1].name repeats "Payments", already the name of routes[0]: names must be unique (ignoring case)',
-      "  line 18, column 5: routes[1].contine is not a known key here; expected one of: name, match, to, set, continue",
+      "  line 18, column 5: routes[1].contine is not a known key here; expected one of: name, match, to, set, continue, onRefireAfterClose",
       '  line 21, column 11: maintenance[0].cron must be a five-field cron expression (minute hour day-of-month month day-of-week), such as "0 22 * * 6"; "0 22 * * 7-8": Invalid value for dayOfWeek: 8',
       '  line 22, column 15: maintenance[0].duration must be a duration such as 90m, 4h, 1h30m, 2d or PT4H, got "4 hours"',
       '  line 23, column 15: maintenance[0].timeZone must be an IANA time zone such as Europe/Berlin, America/New_York or UTC, got "Europe/Berlim"',

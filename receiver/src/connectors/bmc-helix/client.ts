@@ -4,7 +4,8 @@
  */
 import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
 import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
-import { clip, incidentDescription, resolutionText, shortTitle, updateText } from "../incident-text.ts";
+import { clip, incidentDescription, noteText, resolutionText, shortTitle, updateText } from "../incident-text.ts";
+import { advanceCursor, POLL_PAGE_SIZE, type PollCursor, type Ticket, type TicketPage, type TicketState, type TicketSync } from "../tickets.ts";
 import { FIELD_MAX, WORK_LOG_MAX, WORK_LOG_TYPE } from "./fields.ts";
 import type { BmcHelixConfig } from "./settings.ts";
 
@@ -16,13 +17,24 @@ interface Entry {
   _links?: { self?: Array<{ href?: string }> };
 }
 
+/** HPD:IncidentInterface `Status` values that end a person's work; the rest are active. */
+const TICKET_STATES: Readonly<Record<string, TicketState>> = { Resolved: "resolved", Closed: "closed", Cancelled: "canceled" };
+
+/** AR System date-times as the REST API writes them (`2022-06-21T11:08:05.000+0000`), as ISO 8601 UTC. */
+function fromArTime(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const ms = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
 /** AR System qualification string literal: double quotes doubled. */
 function literal(value: string): string {
   return `"${value.replace(/"/g, '""')}"`;
 }
 
-export class BmcHelixConnector implements Connector {
+export class BmcHelixConnector implements Connector, TicketSync {
   readonly name: string;
+  readonly tool = "BMC Helix";
   private readonly config: BmcHelixConfig;
   private token: { value: string; expiresAt: number } | null = null;
 
@@ -124,11 +136,12 @@ export class BmcHelixConnector implements Connector {
   }
 
   /**
-   * A work info entry on the incident (HPD:WorkLog): internal, unlocked, of the general type. A
-   * retry after a lost answer may add it twice; a work log has no key to look it up by.
+   * A work-info note (the HPD:WorkLog form, keyed by Incident Number), internal and unlocked: an
+   * acknowledgement, a comment, or an update of a problem's ticket (its members' changes, flapping)
+   * never changes the Status, which needs an assignee to move past Assigned. A retry after a lost
+   * answer may add it twice; a work log has no key to look it up by.
    */
-  private async workLog(link: ExternalLink, s: IncidentSnapshot): Promise<void> {
-    const text = updateText(s, WORK_LOG_MAX["Detailed Description"]);
+  private async note(link: ExternalLink, text: string, what: string): Promise<void> {
     const values = {
       "Incident Number": link.externalId,
       "Work Log Type": WORK_LOG_TYPE,
@@ -138,7 +151,46 @@ export class BmcHelixConnector implements Connector {
       "Secure Work Log": "No",
     };
     const response = await this.request("POST", "/api/arsys/v1/entry/HPD:WorkLog", { values });
-    if (response.status !== 201 && response.status !== 200 && response.status !== 204) throw failure("BMC Helix work log", response);
+    if (response.status !== 201 && response.status !== 200 && response.status !== 204) throw failure(what, response);
+  }
+
+  private ticketOf(values: Record<string, unknown>): Ticket {
+    const str = (key: string) => (typeof values[key] === "string" && values[key] ? (values[key] as string) : null);
+    const status = str("Status") ?? "";
+    return {
+      id: str("Incident Number") ?? "",
+      number: str("Incident Number"),
+      state: TICKET_STATES[status] ?? "active",
+      toolState: status,
+      correlationKey: str(this.config.correlationField),
+      closeCode: str("Status_Reason"),
+      closeNotes: str("Resolution"),
+      by: str("Last Modified By"),
+      assignee: str("Assignee"),
+      changedAt: fromArTime(values["Last Modified Date"]),
+    };
+  }
+
+  async readTicket(ref: string): Promise<Ticket | null> {
+    if (!ref) return null;
+    const entry = await this.find("Incident Number", ref);
+    return entry?.values ? this.ticketOf(entry.values) : null;
+  }
+
+  /**
+   * One page of our incidents (correlation field LIKE "azmon-%") modified at or after the cursor,
+   * oldest first; entries of the cursor's very instant already read are skipped with `offset`.
+   */
+  async changedTickets(cursor: PollCursor, pageSize = POLL_PAGE_SIZE): Promise<TicketPage> {
+    const q = `'${this.config.correlationField}' LIKE "azmon-%" AND 'Last Modified Date' >= ${literal(cursor.changedAt)}`;
+    const params = new URLSearchParams({ q, sort: "Last Modified Date.asc", limit: String(pageSize), offset: String(cursor.seen) });
+    const response = await this.request("GET", `/api/arsys/v1/entry/HPD:IncidentInterface?${params.toString()}`);
+    if (response.status !== 200) throw failure("BMC Helix incident poll", response);
+    const { entries = [] } = parseJson<{ entries?: Entry[] }>("BMC Helix incident poll", response);
+    const tickets = entries
+      .map((e) => this.ticketOf(e.values ?? {}))
+      .filter((t) => t.id && t.correlationKey?.startsWith("azmon-") && t.changedAt !== null && t.changedAt >= cursor.changedAt);
+    return { tickets, cursor: advanceCursor(cursor, tickets), more: entries.length === pageSize };
   }
 
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
@@ -152,8 +204,10 @@ export class BmcHelixConnector implements Connector {
       await this.update(link, { Status: "Resolved", Status_Reason: this.config.statusReason, Resolution: resolutionText(job.snapshot, this.config.resolution, FIELD_MAX.Resolution) }, "BMC Helix incident resolve");
     } else if (job.action === "reopen") {
       await this.update(link, { Status: "In Progress" }, "BMC Helix incident reopen");
+    } else if (job.action === "acknowledge" || job.action === "comment") {
+      await this.note(link, noteText(job.snapshot, WORK_LOG_MAX["Detailed Description"]), `BMC Helix incident ${job.action}`);
     } else if (job.action === "update") {
-      await this.workLog(link, job.snapshot);
+      await this.note(link, updateText(job.snapshot, WORK_LOG_MAX["Detailed Description"]), "BMC Helix work log");
     }
     return link;
   }

@@ -15,7 +15,7 @@ export const URGENCY = ["1-Critical", "2-High", "3-Medium", "4-Low"] as const;
 export const IMPACT = ["1-Extensive/Widespread", "2-Significant/Large", "3-Moderate/Limited", "4-Minor/Localized"] as const;
 export const SERVICE_TYPES = ["User Service Restoration", "User Service Request", "Infrastructure Restoration", "Infrastructure Event"] as const;
 
-export const FIELD_MAX = { Description: 100, Detailed_Decription: 4000, Resolution: 4000 } as const;
+export const FIELD_MAX = { Description: 100, Detailed_Decription: 4000, Resolution: 4000, "Detailed Description": 4000 } as const;
 
 /**
  * HPD:WorkLog, the form "to update work info of an incident" (BMC Helix ITSM, "The platform REST

@@ -4,7 +4,8 @@
  */
 import { DeliveryError, type Connector, type ConnectorCheck, type DeliveryJob, type ExternalLink, type IncidentSnapshot } from "../../outbox/delivery.ts";
 import { checkVerdict, failure, httpRequest, parseJson, type HttpResponse } from "../http-client.ts";
-import { azurePortalLink, clip, incidentDescription, listed, resolutionText, shortResourceId, shortTitle, updateText } from "../incident-text.ts";
+import { azurePortalLink, clip, incidentDescription, listed, noteText, resolutionText, shortResourceId, shortTitle, updateText } from "../incident-text.ts";
+import { advanceCursor, POLL_PAGE_SIZE, type PollCursor, type Ticket, type TicketPage, type TicketState, type TicketSync } from "../tickets.ts";
 import { EVENT_FIELD_MAX, INCIDENT_FIELD_MAX } from "./fields.ts";
 import type { ServiceNowConfig } from "./settings.ts";
 
@@ -65,7 +66,28 @@ interface Row {
   correlation_id?: string;
   object_id?: string;
   state?: string;
+  close_code?: string;
+  close_notes?: string;
+  sys_updated_on?: string;
+  sys_updated_by?: string;
+  assigned_to?: string;
 }
+
+/** Incident states (ServiceNow's incident state model): 6 Resolved, 7 Closed, 8 Canceled; the rest are active. */
+const TICKET_STATES: Readonly<Record<string, TicketState>> = { "6": "resolved", "7": "closed", "8": "canceled" };
+const TICKET_FIELDS = "sys_id,number,state,close_code,close_notes,correlation_id,sys_updated_on,sys_updated_by,assigned_to";
+
+/** ServiceNow's date-time values (sysparm_display_value=false) are `yyyy-MM-dd HH:mm:ss` in UTC. */
+function fromServiceNowTime(value: string | undefined): string | null {
+  return value && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value) ? `${value.replace(" ", "T")}.000Z` : null;
+}
+
+function toServiceNowTime(iso: string): string {
+  return new Date(iso).toISOString().replace("T", " ").slice(0, 19);
+}
+
+/** Characters that would end a condition of an encoded query: a ticket reference never has them. */
+const ENCODED_QUERY_OPERATORS = /[\^=]/;
 
 function query(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
@@ -109,7 +131,8 @@ abstract class ServiceNowConnector implements Connector {
   }
 }
 
-export class ServiceNowTableConnector extends ServiceNowConnector {
+export class ServiceNowTableConnector extends ServiceNowConnector implements TicketSync {
+  readonly tool = "ServiceNow";
 
   private async json<T>(what: string, method: string, path: string, body?: unknown, expect = [200]): Promise<T> {
     const response = await this.session.request(method, path, body);
@@ -187,7 +210,10 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     const link = await this.ensure(job);
     const path = `/api/now/table/incident/${encodeURIComponent(link.externalId)}`;
-    if (job.action === "resolve") {
+    if (job.action === "acknowledge" || job.action === "comment") {
+      // A work note, never a state change: the person working the ticket decides its state.
+      await this.json(`ServiceNow incident ${job.action}`, "PATCH", path, { work_notes: noteText(job.snapshot, INCIDENT_FIELD_MAX.work_notes) });
+    } else if (job.action === "resolve") {
       await this.json("ServiceNow incident resolve", "PATCH", path, {
         state: "6",
         close_code: this.config.closeCode,
@@ -200,6 +226,60 @@ export class ServiceNowTableConnector extends ServiceNowConnector {
       await this.json("ServiceNow incident work note", "PATCH", path, { work_notes: updateText(job.snapshot, INCIDENT_FIELD_MAX.work_notes) });
     }
     return link;
+  }
+
+  private ticketOf(row: Row): Ticket {
+    return {
+      id: row.sys_id ?? "",
+      number: row.number ?? null,
+      state: TICKET_STATES[row.state ?? ""] ?? "active",
+      toolState: row.state ?? "",
+      correlationKey: row.correlation_id ?? null,
+      closeCode: row.close_code || null,
+      closeNotes: row.close_notes || null,
+      by: row.sys_updated_by || null,
+      assignee: row.assigned_to || null,
+      changedAt: fromServiceNowTime(row.sys_updated_on),
+    };
+  }
+
+  /** By sys_id (32 hex digits) or by number; a row that does not carry what was asked is not it. */
+  async readTicket(ref: string): Promise<Ticket | null> {
+    if (!ref || ENCODED_QUERY_OPERATORS.test(ref)) return null;
+    const bySysId = /^[0-9a-f]{32}$/i.test(ref);
+    const { result } = await this.json<{ result: Row[] }>(
+      "ServiceNow incident read",
+      "GET",
+      `/api/now/table/incident?${query({ sysparm_query: bySysId ? `sys_id=${ref}` : `number=${ref}`, sysparm_fields: TICKET_FIELDS, sysparm_limit: "2", sysparm_exclude_reference_link: "true" })}`,
+    );
+    const row = result.find((r) => (bySysId ? r.sys_id === ref : r.number === ref) && r.sys_id);
+    return row ? this.ticketOf(row) : null;
+  }
+
+  /**
+   * One page of our incidents (correlation_id STARTSWITH azmon-) changed at or after the cursor,
+   * ordered by sys_updated_on then sys_id; tickets of the cursor's very second already read are
+   * skipped with sysparm_offset. Rows are checked client-side: ServiceNow ignores conditions it
+   * cannot apply.
+   */
+  async changedTickets(cursor: PollCursor, pageSize = POLL_PAGE_SIZE): Promise<TicketPage> {
+    const since = toServiceNowTime(cursor.changedAt);
+    const { result } = await this.json<{ result: Row[] }>(
+      "ServiceNow incident poll",
+      "GET",
+      `/api/now/table/incident?${query({
+        sysparm_query: `correlation_idSTARTSWITHazmon-^sys_updated_on>=${since}^ORDERBYsys_updated_on^ORDERBYsys_id`,
+        sysparm_fields: TICKET_FIELDS,
+        sysparm_limit: String(pageSize),
+        sysparm_offset: String(cursor.seen),
+        sysparm_exclude_reference_link: "true",
+      })}`,
+    );
+    const tickets = result
+      .map((row) => this.ticketOf(row))
+      .filter((t) => t.id && t.correlationKey?.startsWith("azmon-") && t.changedAt !== null && t.changedAt >= new Date(`${since.replace(" ", "T")}Z`).toISOString());
+    const from = { changedAt: new Date(`${since.replace(" ", "T")}Z`).toISOString(), seen: cursor.seen };
+    return { tickets, cursor: advanceCursor(from, tickets), more: result.length === pageSize };
   }
 }
 
@@ -214,6 +294,8 @@ export class ServiceNowEventConnector extends ServiceNowConnector {
 
   async deliver(job: DeliveryJob): Promise<ExternalLink> {
     const s = job.snapshot;
+    // An event cannot be acknowledged or commented on: Event Management's alert is worked in ServiceNow.
+    if (job.action === "acknowledge" || job.action === "comment") return { externalId: s.correlationKey, externalNumber: null };
     const resource = s.resources[0];
     const max = EVENT_FIELD_MAX;
     const record = {

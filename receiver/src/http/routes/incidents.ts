@@ -3,13 +3,14 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { actorOf } from "../../auth/token-rules.ts";
 import type { DeliveryTargets } from "../../ledger/change-set.ts";
 import { resolveIncident } from "../../ledger/resolve-incident.ts";
+import { updateIncident } from "../../ledger/update-incident.ts";
 import { countIncidentChanges, type Metrics } from "../../metrics.ts";
 import type { Database } from "../../store/database.ts";
 import type { StoredIncident } from "../../store/incidents.ts";
 import { getIncident, incidentsWithRelations, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
 import { storableText, utcTime } from "../../store/storable.ts";
 import { principalOf } from "../authenticate.ts";
-import { IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
+import { CommentBody, IdParams, Incident, IncidentDetail, IncidentQuery, Page, ResolveBody } from "../ledger-schemas.ts";
 import { decodeCursor, page } from "../pagination.ts";
 import { presentIncident } from "../presenters.ts";
 import { problems, sendProblem } from "../problems.ts";
@@ -101,4 +102,37 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ db: Database; metrics: 
       return detail(outcome.incident);
     },
   );
+
+  // Acknowledge and comment: the timeline has them, and the incident's tickets get a note (and, for
+  // an acknowledgement, its Azure alert becomes Acknowledged) through the outbox.
+  for (const [path, type, summary, body] of [
+    ["/:id/acknowledge", "acknowledged", "Acknowledge an open incident: its tickets get a note, its Azure alert becomes Acknowledged", ResolveBody],
+    ["/:id/comment", "commented", "Comment on an incident: its tickets get the note", CommentBody],
+  ] as const) {
+    app.post(
+      path,
+      {
+        config: { access: "operator" },
+        schema: {
+          summary,
+          tags: ["incidents"],
+          security,
+          params: IdParams,
+          body,
+          response: responses({ 200: IncidentDetail }, ["invalid_request", "malformed_json", "not_found", "payload_too_large", "unsupported_media_type", "unsupported_content_encoding", "store_unavailable"]),
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const text = (request.body as { note?: string } | null)?.note;
+        const note = text === undefined ? null : storableText(text);
+        const caller = principalOf(request);
+        const actor = caller.objectId ?? caller.callerId;
+        const outcome = isUuid(id) ? await updateIncident(db, { incidentId: id, type, actor, note, at: new Date().toISOString() }, targets) : null;
+        if (!outcome) return sendProblem(reply, problems.notFound(`incident ${id}`));
+        request.log.info({ alertId: outcome.incident.alertId, incidentId: id, actor, type, changed: outcome.events.length > 0 }, `incident ${type} by operator`);
+        return detail(outcome.incident);
+      },
+    );
+  }
 };

@@ -20,9 +20,10 @@ CREATE INDEX incidents_group_key ON incidents (group_key, resolved_at) WHERE gro
 ALTER TABLE incidents ADD CONSTRAINT incidents_one_open_problem
   EXCLUDE USING btree (group_key WITH =) WHERE (state = 'open' AND group_key IS NOT NULL) DEFERRABLE INITIALLY DEFERRED;
 
--- Member changes reach a problem's ticket as an update (a ServiceNow work note, a BMC Helix work log).
+-- Member changes reach a problem's ticket as an update (a ServiceNow work note, a BMC Helix work log):
+-- every action outbox/delivery.ts knows, the closed loop's acknowledge and comment included.
 ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_action_check;
-ALTER TABLE deliveries ADD CONSTRAINT deliveries_action_check CHECK (action IN ('open', 'reopen', 'resolve', 'update'));
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_action_check CHECK (action IN ('open', 'reopen', 'resolve', 'acknowledge', 'comment', 'update'));
 
 -- Storm guards: the tickets each guard let through per connector lately, and its open storm incident.
 CREATE TABLE noise_storms (
