@@ -180,7 +180,7 @@ describe("incidents", () => {
     expect((await cli(["incidents", "resolve", alert.incidentId, "--note", "first"])).code).toBe(0);
     const again = await cli(["incidents", "resolve", alert.incidentId, "--note", "second"]);
     expect(again.code).toBe(0);
-    expect(again.stdout.trim()).toMatch(new RegExp(`^${alert.incidentId} \\(${alert.title}\\) was already resolved by \\S+: first \\(\\d{4}-\\d\\d-\\d\\d [\\d:]+Z\\); nothing changed\\.$`));
+    expect(again.stdout.trim()).toMatch(new RegExp(`^${alert.incidentId} \\(${alert.title}\\) was already resolved by \\S+ in secure-export: first \\(\\d{4}-\\d\\d-\\d\\d [\\d:]+Z\\); nothing changed\\.$`));
     const after = (await api.get(`/api/incidents/${alert.incidentId}`)).body;
     expect(after.timeline.filter((e: any) => e.type === "resolved")).toHaveLength(1);
 
@@ -189,7 +189,7 @@ describe("incidents", () => {
     const timeline = shown.stdout.slice(shown.stdout.indexOf("Timeline"));
     expect(timeline).toMatch(/opened: the alert fired/);
     expect(timeline).toMatch(/ticket INC\d+ created in default/);
-    expect(timeline).toMatch(/resolved by \S+: first/);
+    expect(timeline).toMatch(/resolved by \S+ in secure-export: first/);
     expect(timeline).toMatch(/ticket INC\d+ resolved in default/);
   });
 });
