@@ -14,7 +14,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js"
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
-import { CONSOLE_PATH } from "../receiver/src/contract.ts";
+import { CONSOLE_PATH, DOCS_REDIRECT_PATH } from "../receiver/src/contract.ts";
 import { AlertRouting } from "./alert-routing.ts";
 import { AppEnvironment } from "./app-environment.ts";
 import { Database } from "./database.ts";
@@ -75,7 +75,7 @@ interface ApplicationIds {
   tenantId: pulumi.Output<string>;
 }
 
-function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: ApplicationIds; ready: pulumi.Resource[] } {
+function ownIdentity(signInRedirectUris?: pulumi.Input<string>[]): { ids: ApplicationIds; ready: pulumi.Resource[] } {
   if (settings.identity.kind !== "own") throw new Error("unreachable: ownIdentity without an own identity");
   const identity = new WebhookIdentity(base, {
     displayName: `secure-export (${settings.stack})`,
@@ -84,7 +84,7 @@ function ownIdentity(consoleRedirectUri?: pulumi.Input<string>): { ids: Applicat
     readers: settings.identity.readers,
     operators: settings.identity.operators,
     itsmSyncClients: settings.closedLoop.itsmSyncClients,
-    ...(consoleRedirectUri ? { consoleRedirectUri } : {}),
+    ...(signInRedirectUris ? { signInRedirectUris } : {}),
     protect: settings.protect || settings.identityOnly,
   });
   return {
@@ -158,9 +158,10 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
       })();
   const receiverFqdn = pulumi.interpolate`${settings.names.containerApp}.${appEnvironment.defaultDomain}`;
   const consoleUrl = pulumi.interpolate`https://${receiverFqdn}${CONSOLE_PATH}`;
+  const docsRedirectUrl = pulumi.interpolate`https://${receiverFqdn}${DOCS_REDIRECT_PATH}`;
 
   // A preview stack's shared application cannot list every preview's host: no console redirect there.
-  const identity = shared ? { ids: shared.ids, ready: [] } : ownIdentity(consoleUrl);
+  const identity = shared ? { ids: shared.ids, ready: [] } : ownIdentity([consoleUrl, docsRedirectUrl]);
 
   const database = settings.postgres && network && databaseAdministrator
     ? new Database(base, {

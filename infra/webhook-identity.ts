@@ -59,8 +59,11 @@ export interface WebhookIdentityArgs {
   readers?: string[];
   /** Object ids given the Incidents.Read and Incidents.Operate roles. Default none. */
   operators?: string[];
-  /** The console's SPA redirect URI (https://{receiver host}/console/). Default none. */
-  consoleRedirectUri?: pulumi.Input<string>;
+  /**
+   * Where users sign in to the receiver as a single-page application: the console
+   * (https://{receiver host}/console/) and /docs (its OAuth redirect page). Default none.
+   */
+  signInRedirectUris?: pulumi.Input<string>[];
   /** Application (client) ids given the Itsm.Sync role (closed-loop.ts). Default none. */
   itsmSyncClients?: string[];
   /** Keep the application on `pulumi destroy`. Default false. */
@@ -119,7 +122,7 @@ export class WebhookIdentity extends pulumi.ComponentResource {
           // A separate door from the webhook's: an ITSM's client application pushes ticket changes (closed-loop.ts).
           { id: APP_ROLE_IDS[ROLES.sync], value: ROLES.sync, displayName: "ITSM ticket sync", description: "An ITSM reports changes people made to its tickets.", allowedMemberTypes: ["Application"], enabled: true },
         ],
-        ...(args.consoleRedirectUri ? { singlePageApplication: { redirectUris: [args.consoleRedirectUri] } } : {}),
+        ...(args.signInRedirectUris?.length ? { singlePageApplication: { redirectUris: args.signInRedirectUris } } : {}),
       },
       // ApplicationIdentifierUri below owns the App ID URI. identifierUris is a plain optional
       // attribute here: without ignoring it, the next update of the application (or any update
@@ -186,7 +189,7 @@ export class WebhookIdentity extends pulumi.ComponentResource {
     // admin approval" (AADSTS90094). Both are tenant-wide (no userObjectId), i.e. admin consent for
     // exactly the scopes the console requests; who may sign in is still decided by the role
     // assignments below (appRoleAssignmentRequired).
-    if (args.consoleRedirectUri) {
+    if (args.signInRedirectUris?.length) {
       const graph = azuread.getServicePrincipalOutput({ clientId: MICROSOFT_GRAPH_CLIENT_ID }, { parent: this });
       new azuread.ServicePrincipalDelegatedPermissionGrant(
         `${name}-console-sign-in`,

@@ -24,6 +24,8 @@ export const DELEGATED_SCOPE = "user_impersonation";
 export const RECEIVER_PORT = 8080;
 /** The console's path; its redirect URI is `https://{host}${CONSOLE_PATH}`. */
 export const CONSOLE_PATH = "/console/";
+/** Where /docs (Swagger UI) receives the sign-in's answer: a second redirect URI of the same public client. */
+export const DOCS_REDIRECT_PATH = "/docs/static/oauth2-redirect.html";
 
 /** `DATABASE_AUTH` value: connect to PostgreSQL with a Microsoft Entra token of the managed identity. */
 export const DATABASE_AUTH_MANAGED_IDENTITY = "azure-managed-identity";

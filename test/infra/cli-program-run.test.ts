@@ -452,6 +452,8 @@ const envOf = (container: Container) => Object.fromEntries(container.env.map((e)
  * - the web console (receiver/console/auth.js) is our own application, asking for
  *   `openid profile offline_access ${config.scope}`, where config.scope is `{appIdUri}/user_impersonation`
  *   (receiver/src/http/routes/console.ts);
+ * - /docs (Swagger UI, receiver/src/http/routes/docs.ts) signs in as the same client with
+ *   `openid profile ${scope}`: a subset of the console's, so the console's grant covers it;
  * - the CLI asks for `{appIdUri}/.default` (receiver/cli/token.ts) through the Azure CLI's login or
  *   @azure/identity's DeviceCodeCredential, whose default client is the Azure CLI's
  *   (@azure/identity constants.js DeveloperSignOnClientId). `.default` yields the scopes the client
@@ -474,7 +476,7 @@ describe("Entra consent for every client that signs users in", () => {
     expect(consoleScopes()).toEqual(["graph/openid", "graph/profile", "graph/offline_access", "api/user_impersonation"]);
     const app = one(full, "azuread:index/application:Application").inputs;
     const sp = one(full, "azuread:index/servicePrincipal:ServicePrincipal").inputs;
-    expect(app.singlePageApplication.redirectUris).toEqual([`https://${fqdnOf(LONGEST)}/console/`]);
+    expect(app.singlePageApplication.redirectUris).toEqual([`https://${fqdnOf(LONGEST)}/console/`, `https://${fqdnOf(LONGEST)}/docs/static/oauth2-redirect.html`]);
     const scopeIds = Object.fromEntries((app.api.oauth2PermissionScopes as Array<{ id: string; value: string }>).map((s) => [s.id, s.value]));
     const grants = byType(full, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant").map((g) => g.inputs);
     const resourceName = (objectId: string) => (objectId === OUR_SP_OBJECT_ID ? "api" : objectId === GRAPH_SP_OBJECT_ID ? "graph" : objectId);
@@ -483,6 +485,11 @@ describe("Entra consent for every client that signs users in", () => {
     expect(grants.every((g) => g.servicePrincipalObjectId === OUR_SP_OBJECT_ID && g.userObjectId === undefined)).toBe(true);
     const granted = grants.flatMap((g) => (g.claimValues as string[]).map((c) => `${resourceName(g.resourceServicePrincipalObjectId)}/${c}`));
     expect(granted.sort()).toEqual(consoleScopes().sort());
+    const docsRequested = /const scopes = \{ ([^}]+) \};/.exec(read("receiver/src/http/routes/docs.ts"))?.[1];
+    if (!docsRequested) throw new Error("cannot read the scopes /docs requests");
+    const docsScopes = [...docsRequested.matchAll(/(\w+|\[scope\]):/g)].map((m) => (m[1] === "[scope]" ? "api/user_impersonation" : `graph/${m[1]}`));
+    expect(docsScopes).toEqual(["graph/openid", "graph/profile", "api/user_impersonation"]);
+    expect(docsScopes.filter((scope) => !granted.includes(scope))).toEqual([]);
     // The CLI: the Azure CLI client, pre-authorized for our scope and nothing else.
     expect(read("receiver/cli/token.ts")).toContain("const scope = `${resource}/.default`;");
     expect(read("node_modules/@azure/identity/dist/esm/constants.js")).toContain(`DeveloperSignOnClientId = "${AZURE_CLI_CLIENT_ID}"`);

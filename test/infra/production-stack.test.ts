@@ -68,7 +68,7 @@ describe("production stack", () => {
       ["Incidents.Operate", ["User", "Application"], OPERATOR_ROLE_ID],
       ["Itsm.Sync", ["Application"], "0d3b6b3f-5d2b-4c1e-9a35-7a3f0c1e5b04"],
     ]);
-    expect(app.inputs.singlePageApplication).toEqual({ redirectUris: [`https://${FQDN}/console/`] });
+    expect(app.inputs.singlePageApplication).toEqual({ redirectUris: [`https://${FQDN}/console/`, `https://${FQDN}/docs/static/oauth2-redirect.html`] });
     expect(outputs.consoleUrl).toBe(`https://${FQDN}/console/`);
     expect(find(resources, "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri").inputs).toEqual({ applicationId: `${app.name}-id`, identifierUri: `api://${APP_CLIENT_ID}` });
     const scopeId = app.inputs.api.oauth2PermissionScopes[0].id;

@@ -4,6 +4,7 @@
  * stand-ins behind it (test/support/app.ts), so none of it needs a store or a token issuer.
  */
 import { describe, expect, it } from "vitest";
+import { DOCS_REDIRECT_PATH } from "../../../receiver/src/contract.ts";
 import { QueueFullError } from "../../../receiver/src/ledger/group-commit.ts";
 import { StoreUnavailableError } from "../../../receiver/src/store/database.ts";
 import { stubDatabase, stubIntake, testApp } from "../../support/app.ts";
@@ -220,6 +221,12 @@ describe("POST /api/connectors/{name}/events (ITSM events)", () => {
 });
 
 describe("anything else", () => {
+  it("serves /docs' sign-in redirect page where the stack registers it (contract.ts)", async () => {
+    const response = await (await testApp()).inject({ method: "GET", url: DOCS_REDIRECT_PATH });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-type"]).toMatch(/^text\/html/);
+  });
+
   it("404 for unknown routes, in the same error shape", async () => {
     const response = await (await testApp()).inject({ method: "GET", url: "/nope" });
     expect(response.statusCode).toBe(404);
