@@ -46,15 +46,25 @@ export interface StartContext {
   issuer: LocalIssuer;
 }
 
-/** The first free port on loopback (released just before the child binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free port on loopback for a child to bind. Not one the kernel hands out itself (port 0): the
+ * ephemeral range (Linux: 32768-60999) is also where every outgoing connection takes its local
+ * port, so under load (a parallel test run opening PostgreSQL connections) such a port can be
+ * taken between our check and the child's bind. Below that range only listeners live.
+ */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error("no free port on 127.0.0.1 between 20000 and 32000 after 50 tries");
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
