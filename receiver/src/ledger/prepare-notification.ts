@@ -46,17 +46,33 @@ export type Preparation = { ok: true; notification: PreparedNotification } | { o
 
 const storableOrNull = (value: string | null): string | null => (value === null ? null : storableText(value));
 
-/** The path of the first value nested deeper than `max`, or null. Iterative: depth cannot overflow the stack here. */
+/**
+ * The path of the first value nested deeper than `max`, or null. Iterative: depth cannot overflow
+ * the stack here. Paths are only spelled out for a body that is too deep (every body is walked,
+ * and building a path string per value was most of this walk's cost).
+ */
 export function tooDeep(value: unknown, max: number): string | null {
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value, depth: 0, path: "body" }];
+  const stack: Array<{ value: unknown; depth: number; parent: number; step: string | number }> = [];
+  const trail: Array<{ parent: number; step: string | number }> = [];
+  stack.push({ value, depth: 0, parent: -1, step: "" });
   while (stack.length > 0) {
-    const { value: v, depth, path } = stack.pop()!;
+    const { value: v, depth, parent, step } = stack.pop()!;
     if (v === null || typeof v !== "object") continue;
-    if (depth >= max) return path;
-    if (Array.isArray(v)) v.forEach((item, i) => stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` }));
-    else for (const [k, item] of Object.entries(v)) stack.push({ value: item, depth: depth + 1, path: path === "body" ? k : `${path}.${k}` });
+    if (depth >= max) return pathOf(trail, parent, step);
+    // Only containers need a trail entry: a path ends at the first container too deep.
+    const here = trail.push({ parent, step }) - 1;
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push({ value: v[i], depth: depth + 1, parent: here, step: i });
+    else for (const k in v) if (Object.hasOwn(v, k)) stack.push({ value: (v as Record<string, unknown>)[k], depth: depth + 1, parent: here, step: k });
   }
   return null;
+}
+
+function pathOf(trail: ReadonlyArray<{ parent: number; step: string | number }>, parent: number, step: string | number): string {
+  const steps: Array<string | number> = [step];
+  for (let at = parent; at > 0; at = trail[at]!.parent) steps.push(trail[at]!.step);
+  let path = "body";
+  for (const s of steps.reverse()) path = typeof s === "number" ? `${path}[${s}]` : path === "body" ? s : `${path}.${s}`;
+  return path;
 }
 
 function canonical(value: unknown, out: string[]): void {

@@ -119,11 +119,14 @@ export function openPostgres(options: PostgresOptions): Database {
     try {
       const client = await driverCall(intakeClient);
       const sent: Array<Promise<unknown>> = [];
-      const tx = transactionOn(client, sent);
+      const coalesce = coalescing(client);
+      const tx = transactionOn(client, sent, coalesce);
       // BEGIN travels with the first statements of the work: no round trip of its own.
+      coalesce();
       sent.push(track(client.query("BEGIN")));
       try {
         const result = await work(tx);
+        coalesce();
         const committed = track(client.query("COMMIT"));
         await settle(sent);
         await commitTag(committed);
@@ -159,19 +162,43 @@ function track<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-function transactionOn(client: Client, deferred: Array<Promise<unknown>>): Transaction {
+/**
+ * The statements a pipelined transaction sends in one turn of the event loop leave in one socket
+ * write: the driver writes each statement on its own, and every write is a system call here and a
+ * wake-up and a read for the server (a seventh of the receiver's CPU under load, by its profile).
+ * Returns what to call before sending: the socket is corked until the current turn's promise
+ * jobs have run, then written at once.
+ */
+function coalescing(client: pg.Client): () => void {
+  const stream = (client as unknown as { connection: { stream: { cork?: () => void; uncork?: () => void } } }).connection.stream;
+  let corked = false;
+  return () => {
+    if (corked || !stream.cork || !stream.uncork) return;
+    corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork!();
+    });
+  };
+}
+
+function transactionOn(client: Client, deferred: Array<Promise<unknown>>, beforeSend: () => void = () => undefined): Transaction {
   return {
     query: <Row>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+      beforeSend();
       const sent = track(client.query(statement(sql, params, options)));
       deferred.push(sent);
       return driverCall(async () => rowsOf<Row>(await sent));
     },
     exec: (sql) => {
+      beforeSend();
       const sent = track(client.query(sql));
       deferred.push(sent);
       return driverCall(async () => void (await sent));
     },
     later: (sql, params, options) => {
+      beforeSend();
       deferred.push(track(client.query(statement(sql, params, options))));
     },
   };

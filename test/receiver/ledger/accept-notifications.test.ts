@@ -149,6 +149,19 @@ describe.each(STORE_KINDS)("intake batches on $name", (kind) => {
     const { rows } = await store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM configuration_items WHERE length(name) > 5000 OR length(resource_id) > 5000");
     expect(rows[0]!.n).toBe(2);
   });
+
+  it("stores every raw body of one batch exactly as sent: multi-byte characters, any size, any whitespace", async () => {
+    const run = `raw${kind.name}`;
+    const texts = ["ascii", "é ü ß", "日本語の説明", "emoji 🚨🔥 and \\u escapes", "z".repeat(12_000)];
+    const raws = texts.map((text, i) => {
+      const body = payload(run, { alert: i, condition: "Fired", minute: 1, vm: 0, name: "x" }) as { data: { essentials: { description: string } } };
+      body.data.essentials.description = text;
+      return i % 2 === 0 ? JSON.stringify(body) : JSON.stringify(body, null, 3);
+    });
+    await acceptNotifications(store.db, raws.map((raw) => prepared(JSON.parse(raw), raw)), targets);
+    const { rows } = await store.db.query<{ raw_payload: string }>("SELECT raw_payload FROM notifications WHERE alert_id LIKE $1 ORDER BY alert_id", [`%/alerts/${run}-%`]);
+    expect(rows.map((r) => r.raw_payload)).toEqual(raws);
+  });
 });
 
 describe("intake batches on PostgreSQL: what only a server shows", () => {
