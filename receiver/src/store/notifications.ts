@@ -29,49 +29,35 @@ export interface RecordedNotification {
 export async function recordNotifications(tx: Queryable, notifications: readonly NewNotification[]): Promise<Map<string, RecordedNotification>> {
   const byKey = new Map<string, NewNotification>();
   for (const n of notifications) if (!byKey.has(n.dedupKey)) byKey.set(n.dedupKey, n);
-  // The raw bodies travel as one bytea parameter (each body's UTF-8 bytes, one after another), not
-  // inside the JSON parameter: there each would be escaped once more by the receiver and parsed
-  // again by the server, the largest share of this statement's cost (docs/performance.md).
-  const unique = [...byKey.values()];
-  const bodies = unique.map((n) => Buffer.from(n.rawPayload, "utf8"));
-  let at = 1;
-  const input = unique.map((n, i) => {
-    const length = bodies[i]!.length;
-    const row = {
-      dedup_key: n.dedupKey,
-      alert_id: n.alertId,
-      monitor_condition: n.monitorCondition,
-      monitoring_service: n.monitoringService,
-      raw_at: at,
-      raw_length: length,
-      caller_tenant_id: n.caller.tenantId,
-      caller_object_id: n.caller.objectId,
-      caller_app_id: n.caller.callerId,
-      token_version: n.caller.tokenVersion,
-      admitted: n.admitted,
-      admission_rule: n.admissionRule,
-    };
-    at += length;
-    return row;
-  });
+  const input = [...byKey.values()].map((n) => ({
+    dedup_key: n.dedupKey,
+    alert_id: n.alertId,
+    monitor_condition: n.monitorCondition,
+    monitoring_service: n.monitoringService,
+    raw_payload: n.rawPayload,
+    caller_tenant_id: n.caller.tenantId,
+    caller_object_id: n.caller.objectId,
+    caller_app_id: n.caller.callerId,
+    token_version: n.caller.tokenVersion,
+    admitted: n.admitted,
+    admission_rule: n.admissionRule,
+  }));
   type Row = { dedup_key: string; id: string | null; duplicate: boolean; admitted: boolean; admission_rule: string | null };
   const { rows } = await tx.query<Row>(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS t(dedup_key text, alert_id text, monitor_condition text, monitoring_service text,
-         raw_at integer, raw_length integer, caller_tenant_id text, caller_object_id text, caller_app_id text, token_version text, admitted boolean, admission_rule text)),
+         raw_payload text, caller_tenant_id text, caller_object_id text, caller_app_id text, token_version text, admitted boolean, admission_rule text)),
      inserted AS (
        INSERT INTO notifications (dedup_key, alert_id, monitor_condition, monitoring_service, raw_payload,
          caller_tenant_id, caller_object_id, caller_app_id, token_version, admitted, admission_rule)
-       SELECT dedup_key, alert_id, monitor_condition, monitoring_service, convert_from(substring($2::bytea FROM raw_at FOR raw_length), 'UTF8'),
-         caller_tenant_id, caller_object_id, caller_app_id, token_version, admitted, admission_rule
-       FROM input ORDER BY dedup_key
+       SELECT * FROM input ORDER BY dedup_key
        ON CONFLICT (dedup_key) DO NOTHING
        RETURNING id, dedup_key, admitted, admission_rule)
      SELECT input.dedup_key, COALESCE(inserted.id, earlier.id)::text AS id, inserted.id IS NULL AS duplicate,
        COALESCE(inserted.admitted, earlier.admitted, input.admitted) AS admitted,
        CASE WHEN inserted.id IS NULL THEN earlier.admission_rule ELSE inserted.admission_rule END AS admission_rule
      FROM input LEFT JOIN inserted USING (dedup_key) LEFT JOIN notifications earlier ON inserted.id IS NULL AND earlier.dedup_key = input.dedup_key`,
-    [JSON.stringify(input), Buffer.concat(bodies)],
+    [JSON.stringify(input)],
     { name: "ledger-record-notifications" },
   );
   const result = new Map<string, RecordedNotification>();
