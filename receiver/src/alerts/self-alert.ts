@@ -24,7 +24,7 @@ export interface SelfAlert {
   firedAt: Date;
   /** When it ended ("Resolved" only). */
   resolvedAt?: Date;
-  /** Facts for the ticket (custom properties: the ServiceNow and BMC Helix descriptions list them). */
+  /** Facts for the ticket: listed under the description, and kept as the alert's custom properties for routing. */
   properties?: Readonly<Record<string, string>>;
 }
 
@@ -47,7 +47,7 @@ export function selfAlertPayload(alert: SelfAlert): CommonAlert {
         originAlertId: null,
         firedDateTime: alert.firedAt.toISOString(),
         resolvedDateTime: alert.condition === "Resolved" ? alert.resolvedAt!.toISOString() : null,
-        description: alert.description,
+        description: [alert.description, ...Object.entries(alert.properties ?? {}).map(([name, value]) => `${name}: ${value}`)].join("\n"),
         essentialsVersion: "1.0",
         alertContextVersion: "1.0",
       },
