@@ -30,11 +30,25 @@ export interface MetricSources {
   outboxJobs?: () => Promise<Array<{ connector: string; status: string; count: number }>>;
   /** Read at scrape time: notifications waiting for the next intake batch. */
   intakeQueued?: () => number;
+  /** Read at scrape time: days until each watched credential expires (negative once expired). */
+  credentialDaysLeft?: () => Array<{ connector: string; credential: string; daysLeft: number }>;
 }
 
 export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
-  const { outboxJobs, intakeQueued } = sources;
+  const { outboxJobs, intakeQueued, credentialDaysLeft } = sources;
+  if (credentialDaysLeft) {
+    new Gauge({
+      name: "secure_export_credential_days_left",
+      help: "Whole days until a connector's credential expires (its credentialExpiresAt), by connector and credential; negative once expired. Absent when no expiry is set.",
+      labelNames: ["connector", "credential"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const row of credentialDaysLeft()) this.set({ connector: row.connector, credential: row.credential }, row.daysLeft);
+      },
+    });
+  }
   if (intakeQueued) {
     new Gauge({
       name: "secure_export_intake_queued",

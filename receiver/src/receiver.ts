@@ -10,6 +10,7 @@ import { AzureAlertTarget } from "./azure/alerts.ts";
 import { armClient } from "./azure/arm.ts";
 import { managedIdentityToken } from "./azure/managed-identity.ts";
 import type { ReceiverConfig } from "./config.ts";
+import { credentialExpiry, watchedCredentials } from "./connectors/credential-expiry.ts";
 import { createConnector } from "./connectors/kinds.ts";
 import { ticketSyncOf } from "./connectors/tickets.ts";
 import { buildApp } from "./http/app.ts";
@@ -17,6 +18,7 @@ import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
 import type { Job } from "./jobs/every.ts";
+import { CREDENTIAL_EXPIRY_LEASE, startCredentialExpiryCheck } from "./jobs/credential-expiry.ts";
 import { startItsmPolls, type PolledConnector } from "./jobs/itsm-poll.ts";
 import { RECONCILE_LEASE, startReconciliation } from "./jobs/reconcile.ts";
 import { startNoiseTimer } from "./jobs/noise-timer.ts";
@@ -161,7 +163,15 @@ async function start(
   // Leases name their holder: this process, on this host.
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let queued = () => 0;
-  const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued() });
+  const credentials = { watched: watchedCredentials(named), warnDays: config.credentialWarnDays };
+  const metrics = createMetrics({
+    outboxJobs: () => countDeliveries(db),
+    intakeQueued: () => queued(),
+    credentialDaysLeft: () => credentials.watched.flatMap((c) => {
+      const { daysLeft } = credentialExpiry(c, credentials.warnDays, new Date());
+      return daysLeft === null ? [] : [{ connector: c.connector, credential: c.credential, daysLeft }];
+    }),
+  });
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
     commit: (batch) => acceptNotifications(db, batch, targets),
     sizeOf: (n) => n.rawPayload.length,
@@ -192,6 +202,12 @@ async function start(
       routing: config.routing,
       console: consoleConfig(auth),
       sync,
+      status: {
+        storeKind: config.databaseUrl ? "postgresql" : "embedded",
+        credentials,
+        // The heartbeat's reader plugs in here (issue 23 part 1): heartbeat: () => heartbeatStatus(db).
+        heartbeat: async () => ({ enabled: false }),
+      },
     },
     { logger: log },
   );
@@ -255,7 +271,10 @@ async function start(
       outbox.start();
       syncJobs = [
         ...startItsmPolls({ db, connectors: polled, targets, metrics, log: log.child({ component: "itsm-poll" }), holder }),
-        ...[startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder })].filter((j): j is Job => j !== null),
+        ...[
+          startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder }),
+          startCredentialExpiryCheck({ db, intake, routing: config.routing, credentials: credentials.watched, warnDays: credentials.warnDays, log, holder }),
+        ].filter((j): j is Job => j !== null),
       ];
     },
     () => undefined,
@@ -288,7 +307,7 @@ async function start(
       await outbox.stop();
       await Promise.all(syncJobs.map((job) => job.stop()));
       // Another replica need not wait for these to expire.
-      await Promise.all([RECONCILE_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
+      await Promise.all([RECONCILE_LEASE, CREDENTIAL_EXPIRY_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
       if (!options.db) await db.close();
       await unlock?.();
     },

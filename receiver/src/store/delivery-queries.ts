@@ -100,3 +100,47 @@ export async function latestDeliveries(db: Queryable, incidentIds: readonly stri
   for (const row of rows) result.get(row.incident_id)?.push(view(row));
   return result;
 }
+
+/** What one connector's deliveries show of it: its queue, its dead letters, and its latest success and failure. */
+export interface ConnectorOutcomes {
+  connector: string;
+  pending: number;
+  dead: number;
+  lastSuccessAt: string | null;
+  /** The latest delivery error still recorded (a delivered job's error is cleared), with when it was recorded. */
+  lastFailureAt: string | null;
+  lastFailure: string | null;
+}
+
+/**
+ * Per connector, from the outbox itself, so every replica answers alike. Two grouped scans of the
+ * deliveries, which retention keeps bounded; read on demand (the status), never on the intake.
+ */
+export async function connectorOutcomes(db: Queryable): Promise<ConnectorOutcomes[]> {
+  const [counts, failures] = await Promise.all([
+    db.query<{ connector: string; pending: number; dead: number; last_success_at: string | null }>(
+      `SELECT connector, count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE status = 'dead')::int AS dead,
+         to_json(max(delivered_at))#>>'{}' AS last_success_at
+       FROM deliveries GROUP BY connector`,
+    ),
+    db.query<{ connector: string; last_error: string; at: string }>(
+      `SELECT DISTINCT ON (connector) connector, last_error, to_json(updated_at)#>>'{}' AS at
+       FROM deliveries WHERE last_error IS NOT NULL ORDER BY connector, updated_at DESC, id DESC`,
+    ),
+  ]);
+  const iso = (v: string | null) => (v ? new Date(v).toISOString() : null);
+  const failed = new Map(failures.rows.map((r) => [r.connector, r]));
+  const names = new Set([...counts.rows.map((r) => r.connector), ...failed.keys()]);
+  return [...names].map((connector) => {
+    const row = counts.rows.find((r) => r.connector === connector);
+    const failure = failed.get(connector);
+    return {
+      connector,
+      pending: row?.pending ?? 0,
+      dead: row?.dead ?? 0,
+      lastSuccessAt: iso(row?.last_success_at ?? null),
+      lastFailureAt: iso(failure?.at ?? null),
+      lastFailure: failure?.last_error ?? null,
+    };
+  });
+}
