@@ -41,6 +41,7 @@ describe("loadConfig", () => {
       routing: { admission: null, connectors: [], routes: null, maintenance: [], noise: [], storm: [], warnings: [] },
       noiseTimerMs: 5000,
       azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {} },
+      credentialWarnDays: 14,
     });
   });
 
@@ -56,6 +57,7 @@ describe("loadConfig", () => {
     [{ ...required, ENTRA_TENANT_ID: "contoso.onmicrosoft.com" }, "ENTRA_TENANT_ID must be a GUID"],
     [{ ...required, ENTRA_AUDIENCES: " , " }, "ENTRA_AUDIENCES must list at least one value"],
     [{ ...required, PORT: "http" }, "PORT must be an integer"],
+    [{ ...required, CREDENTIAL_WARN_DAYS: "0" }, "CREDENTIAL_WARN_DAYS must be an integer from 1 to 365"],
     [{ ...required, ENTRA_AUTHORITY: "login.microsoftonline.com" }, "ENTRA_AUTHORITY must be an absolute URL"],
     [{ ...required, ENTRA_AUTHORITY: "ftp://login" }, "ENTRA_AUTHORITY must be an http(s) URL"],
     [{ ...required, LOG_LEVEL: "verbose" }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],

@@ -10,7 +10,7 @@ import { rulesInEffect, type RoutingRules } from "../routing/load-rules.ts";
 import type { ConnectorOutcomes } from "../store/delivery-queries.ts";
 
 /**
- * The heartbeat (docs/operations.md#heartbeat) as the status shows it. `{ enabled: false }` until
+ * The heartbeat (Azure testing the action group, issue 23) as the status shows it. `{ enabled: false }` until
  * the heartbeat's reader is wired in (AppDeps.status.heartbeat).
  */
 export type HeartbeatStatus =
