@@ -168,7 +168,7 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
   });
 
   it("the Status page shows each connector, and a ServiceNow refusing the credentials as unauthorized, live", async () => {
-    const page = await signedIn("Rita Reader");
+    const page = await signedIn("Riley Reader");
     await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Status" }).click();
     await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), WAIT).toBe("Status");
     const connectors = page.getByRole("table", { name: "Connectors" });
