@@ -100,6 +100,7 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
       plain(variable("username"), sn.username!);
       secret(SECRET_VARIABLES.servicenowPassword.variable, SECRET_VARIABLES.servicenowPassword.secretName, input.secrets.servicenowPassword);
     }
+    if (sn.credentialExpiresAt) plain(variable("credentialExpiresAt"), sn.credentialExpiresAt);
   }
   const bmc = input.connectors.bmcHelix;
   if (bmc) {
@@ -108,6 +109,7 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     plain(variable("username"), bmc.username);
     plain(variable("firstName"), bmc.firstName);
     plain(variable("lastName"), bmc.lastName);
+    if (bmc.credentialExpiresAt) plain(variable("credentialExpiresAt"), bmc.credentialExpiresAt);
     secret(SECRET_VARIABLES.bmcHelixPassword.variable, SECRET_VARIABLES.bmcHelixPassword.secretName, input.secrets.bmcHelixPassword);
   }
   if (input.routing?.rules !== undefined) plain(ROUTING_RULES, input.routing.rules);

@@ -103,6 +103,14 @@ describe("parseStackConfig", () => {
     expect(() => parseStackConfig("dev", raw)).toThrow(message);
   });
 
+  it("takes the date the given ITSM secret expires, checked as the receiver checks it", () => {
+    const helix = { bmcHelixUrl: "https://helix", bmcHelixUsername: "u", bmcHelixFirstName: "A", bmcHelixLastName: "B" };
+    const secrets = new Set(["bmcHelixPassword"] as const);
+    expect(parseStackConfig("dev", { ...helix, bmcHelixCredentialExpiresAt: "2027-03-31" }, secrets).connectors.bmcHelix).toMatchObject({ credentialExpiresAt: "2027-03-31" });
+    expect(parseStackConfig("dev", helix, secrets).connectors.bmcHelix).not.toHaveProperty("credentialExpiresAt");
+    expect(() => parseStackConfig("dev", { ...helix, bmcHelixCredentialExpiresAt: "31/03/2027" }, secrets)).toThrow('secure-export:bmcHelixCredentialExpiresAt must be a date like 2027-03-31 or an instant like 2027-03-31T12:00:00Z, got "31/03/2027"');
+  });
+
   it("refuses protect or identityOnly on a preview stack", () => {
     expect(() => parseStackConfig("pr-3", { protect: "true" })).toThrow("secure-export:protect cannot be true on a preview stack (pr-3)");
     expect(() => parseStackConfig("pr-3", { identityOnly: "true" })).toThrow("secure-export:identityOnly cannot be true on a preview stack (pr-3)");
