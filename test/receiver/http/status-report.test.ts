@@ -38,6 +38,12 @@ describe("assembleStatus", () => {
     expect(status.problems).toEqual(["connector default: unauthorized (401): access_denied access_denied, check the credentials"]);
   });
 
+  it("says unauthorized for a 403 too: the credentials are accepted but may not do this", () => {
+    const lastFailure = "BMC Helix incident create answered 403: 623 Authentication failed";
+    const status = assembleStatus(inputs({ outcomes: [outcome({ lastFailureAt: "2026-12-06T11:00:00.000Z", lastFailure })] }), now);
+    expect(status.connectors[0]).toMatchObject({ state: "unauthorized", detail: "forbidden (403): 623 Authentication failed, check the credentials" });
+  });
+
   it("says failing for any other latest failure, and counts dead letters as a problem", () => {
     const status = assembleStatus(inputs({ outcomes: [outcome({ dead: 3, lastFailureAt: "2026-12-06T11:00:00.000Z", lastFailure: "POST /api/now/table/incident: connection refused" })] }), now);
     expect(status.connectors[0]).toMatchObject({ state: "failing", deadLetters: 3, unauthorized: null });
