@@ -113,34 +113,21 @@ export interface ConnectorOutcomes {
 }
 
 /**
- * Per connector, from the outbox itself, so every replica answers alike. Two grouped scans of the
- * deliveries, which retention keeps bounded; read on demand (the status), never on the intake.
+ * Per connector named, from the outbox itself, so every replica answers alike. The latest success
+ * and failure come through partial indexes (migration 012), the counts through the pending and
+ * dead ones: read on demand (the status), never on the intake.
  */
-export async function connectorOutcomes(db: Queryable): Promise<ConnectorOutcomes[]> {
-  const [counts, failures] = await Promise.all([
-    db.query<{ connector: string; pending: number; dead: number; last_success_at: string | null }>(
-      `SELECT connector, count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE status = 'dead')::int AS dead,
-         to_json(max(delivered_at))#>>'{}' AS last_success_at
-       FROM deliveries GROUP BY connector`,
-    ),
-    db.query<{ connector: string; last_error: string; at: string }>(
-      `SELECT DISTINCT ON (connector) connector, last_error, to_json(updated_at)#>>'{}' AS at
-       FROM deliveries WHERE last_error IS NOT NULL ORDER BY connector, updated_at DESC, id DESC`,
-    ),
-  ]);
+export async function connectorOutcomes(db: Queryable, connectors: readonly string[]): Promise<ConnectorOutcomes[]> {
+  const { rows } = await db.query<{ connector: string; pending: number; dead: number; last_success_at: string | null; last_failure_at: string | null; last_error: string | null }>(
+    `SELECT c.connector,
+       (SELECT count(*)::int FROM deliveries d WHERE d.status = 'pending' AND d.connector = c.connector) AS pending,
+       (SELECT count(*)::int FROM deliveries d WHERE d.status = 'dead' AND d.connector = c.connector) AS dead,
+       (SELECT to_json(max(d.delivered_at))#>>'{}' FROM deliveries d WHERE d.status = 'delivered' AND d.connector = c.connector) AS last_success_at,
+       to_json(f.updated_at)#>>'{}' AS last_failure_at, f.last_error
+     FROM unnest($1::text[]) AS c (connector)
+     LEFT JOIN LATERAL (SELECT d.last_error, d.updated_at FROM deliveries d WHERE d.last_error IS NOT NULL AND d.connector = c.connector ORDER BY d.updated_at DESC LIMIT 1) f ON true`,
+    [connectors],
+  );
   const iso = (v: string | null) => (v ? new Date(v).toISOString() : null);
-  const failed = new Map(failures.rows.map((r) => [r.connector, r]));
-  const names = new Set([...counts.rows.map((r) => r.connector), ...failed.keys()]);
-  return [...names].map((connector) => {
-    const row = counts.rows.find((r) => r.connector === connector);
-    const failure = failed.get(connector);
-    return {
-      connector,
-      pending: row?.pending ?? 0,
-      dead: row?.dead ?? 0,
-      lastSuccessAt: iso(row?.last_success_at ?? null),
-      lastFailureAt: iso(failure?.at ?? null),
-      lastFailure: failure?.last_error ?? null,
-    };
-  });
+  return rows.map((r) => ({ connector: r.connector, pending: r.pending, dead: r.dead, lastSuccessAt: iso(r.last_success_at), lastFailureAt: iso(r.last_failure_at), lastFailure: r.last_error }));
 }

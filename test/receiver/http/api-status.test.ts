@@ -23,8 +23,9 @@ describe("GET /api/status", () => {
 
   it("200 for a reader: version, store, each connector from the outbox, heartbeat, credentials, rules", async () => {
     const { db } = stubDatabase((sql) => {
-      if (sql.includes("GROUP BY connector")) return [{ connector: "default", pending: 1, dead: 0, last_success_at: "2026-12-06T10:00:00Z" }];
-      if (sql.includes("DISTINCT ON (connector)")) return [{ connector: "default", last_error: "POST /api/now/table/incident answered 401: User Not Authenticated: Required to provide Auth information", at: "2026-12-06T11:00:00Z" }];
+      if (sql.includes("FROM unnest")) {
+        return [{ connector: "default", pending: 1, dead: 0, last_success_at: "2026-12-06T10:00:00Z", last_failure_at: "2026-12-06T11:00:00Z", last_error: "POST /api/now/table/incident answered 401: User Not Authenticated: Required to provide Auth information" }];
+      }
       return [];
     });
     const response = await get("reader", {

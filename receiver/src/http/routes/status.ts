@@ -97,7 +97,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ db: Database; store: () =
           return null;
         }
       };
-      const outcomes = await read(() => connectorOutcomes(db));
+      const outcomes = await read(() => connectorOutcomes(db, routing.connectors.map((c) => c.name)));
       const silences = await read(() => activeSilences(db, now.toISOString()));
       const heartbeat = await status.heartbeat().catch((): HeartbeatStatus => ({ enabled: false }));
       return assembleStatus(
