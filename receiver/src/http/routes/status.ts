@@ -99,7 +99,11 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ db: Database; store: () =
       };
       const outcomes = await read(() => connectorOutcomes(db, routing.connectors.map((c) => c.name)));
       const silences = await read(() => activeSilences(db, now.toISOString()));
-      const heartbeat = await status.heartbeat().catch((): HeartbeatStatus => ({ enabled: false }));
+      // The rest of the status is worth having when the heartbeat cannot be read.
+      const heartbeat = await status.heartbeat().catch((error: unknown): HeartbeatStatus => {
+        request.log.warn({ err: error }, "status: the heartbeat cannot be read");
+        return { enabled: false };
+      });
       return assembleStatus(
         {
           version: RECEIVER_VERSION,
