@@ -8,8 +8,7 @@
 import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";
 import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
-import { connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
-import { kindOf } from "../receiver/src/connectors/kinds.ts";
+import { connectorSettingProblem, connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
 import { parseClosedLoop, type ClosedLoopSettings } from "./closed-loop-config.ts";
 import { routingRules } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
@@ -192,11 +191,8 @@ function jsonObject(raw: RawConfig, key: string): Record<string, string> {
 function credentialExpiresAt(raw: RawConfig, key: string, kindId: string): { credentialExpiresAt?: string } {
   const value = raw[key]?.trim();
   if (!value) return {};
-  try {
-    kindOf(kindId)!.settings.credentialExpiresAt!.fromText(value);
-  } catch (error) {
-    throw new StackConfigError(key, (error as Error).message);
-  }
+  const problem = connectorSettingProblem(kindId, "credentialExpiresAt", value);
+  if (problem) throw new StackConfigError(key, problem);
   return { credentialExpiresAt: value };
 }
 
