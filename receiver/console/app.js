@@ -587,7 +587,8 @@ function statusPage(s) {
         { label: "Credential", cell: (c) => c.credential },
         { label: "Expires", cell: (c) => (c.expiresAt ? time(c.expiresAt) : h("span", { class: "muted" }, "not set")) },
         { label: "Days left", cell: (c) => (c.daysLeft === null ? "–" : String(c.daysLeft)) },
-        { label: "State", cell: (c) => badge(c.state === "unknown" ? "unknown: set credentialExpiresAt" : c.state, STATE_KIND[c.state]) },
+        // Not watched is not urgent: no colour.
+        { label: "State", cell: (c) => (c.state === "unknown" ? badge("unknown: set credentialExpiresAt") : badge(c.state, STATE_KIND[c.state])) },
       ],
       s.credentials.items.map((c) => ({ key: c.connector, value: c })),
       "No connector holds a credential.",
