@@ -14,6 +14,7 @@ import { credentialExpiry, watchedCredentials } from "./connectors/credential-ex
 import { createConnector } from "./connectors/kinds.ts";
 import { ticketSyncOf } from "./connectors/tickets.ts";
 import { buildApp } from "./http/app.ts";
+import type { ConnectorCheckSeen } from "./http/status-report.ts";
 import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
@@ -164,6 +165,7 @@ async function start(
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let queued = () => 0;
   const credentials = { watched: watchedCredentials(named), warnDays: config.credentialWarnDays };
+  const checks = new Map<string, ConnectorCheckSeen>();
   const metrics = createMetrics({
     outboxJobs: () => countDeliveries(db),
     intakeQueued: () => queued(),
@@ -205,6 +207,7 @@ async function start(
       status: {
         storeKind: config.databaseUrl ? "postgresql" : "embedded",
         credentials,
+        checks,
         // The heartbeat's reader plugs in here (issue 23 part 1): heartbeat: () => heartbeatStatus(db).
         heartbeat: async () => ({ enabled: false }),
       },
@@ -219,11 +222,14 @@ async function start(
   await keys.refresh();
   if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth), cause: keys.lastFailure }, "signing keys not loaded yet; alerts get 503 until they are");
 
-  // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
+  // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.) A
+  // refusal is the connector's state in the status until a delivery succeeds after it.
   for (const connector of connectors) {
-    void connector.check().then((result) =>
-      result.ok ? log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`) : log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`),
-    );
+    void connector.check().then((result) => {
+      checks.set(connector.name, { at: new Date().toISOString(), ...(result.refused ? { refused: result.refused } : {}) });
+      if (result.ok) log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`);
+      else log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`);
+    });
   }
   const alertTarget = config.azure.alertSync ? new AzureAlertTarget(arm) : null;
   if (alertTarget) {

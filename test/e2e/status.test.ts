@@ -3,7 +3,7 @@
  * the receiver, the local issuer and the ServiceNow fake over real HTTP, on PostgreSQL. A
  * credential inside its warning window opens one incident in ServiceNow through the outbox; a
  * restart with a later date resolves it. A ServiceNow that refuses the credentials (401) shows as
- * the connector's state in `GET /api/status`.
+ * the connector's state in `GET /api/status`: from the start-up check, then from the deliveries.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
@@ -74,11 +74,18 @@ describe("credential expiry and connector state, end to end", () => {
   it("a ServiceNow that refuses the credentials (401) makes the connector unauthorized, saying what ServiceNow said", async () => {
     const stack = await start({ SERVICENOW_PASSWORD: "wrong-password" });
     const api = operatorClient(stack.issuer, stack.receiver.url);
+    // Before any alert: the start-up check's refusal.
+    const checked = await eventually(async () => {
+      const { body } = await api.get("/api/status");
+      return body.connectors[0].state === "unauthorized" ? body.connectors[0] : false;
+    }, "the connector's state unauthorized at start-up");
+    expect(checked).toMatchObject({ detail: "unauthorized (401) at start-up: User Not Authenticated: Required to provide Auth information, check the credentials", queueDepth: 0 });
+    // Then the deliveries' own word.
     expect((await stack.postAlert(wrapContext("metric-static.json", { severity: "Sev2" }))).status).toBe(202);
     const connector = await eventually(async () => {
       const { body } = await api.get("/api/status");
-      return body.connectors[0].state === "unauthorized" ? body.connectors[0] : false;
-    }, "the connector's state unauthorized");
+      return body.connectors[0].lastFailure ? body.connectors[0] : false;
+    }, "a delivery refused");
     expect(connector).toMatchObject({
       name: "default",
       kind: "servicenow",

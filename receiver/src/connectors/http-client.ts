@@ -147,7 +147,7 @@ export function parseJson<T>(what: string, response: HttpResponse): T {
 export function checkVerdict(tool: string, response: HttpResponse, credentials: string): ConnectorCheck {
   const said = toolSaid(response, 200);
   if (response.status >= 200 && response.status < 300) return { ok: true, detail: `${tool} is reachable and accepted the ${credentials}` };
-  if (response.status === 401) return { ok: false, detail: `${tool} is reachable but refused the ${credentials} (401): ${said}` };
-  if (response.status === 403) return { ok: false, detail: `${tool} accepted the ${credentials} but denies access (403): ${said}` };
+  if (response.status === 401) return { ok: false, detail: `${tool} is reachable but refused the ${credentials} (401): ${said}`, refused: { status: 401, said } };
+  if (response.status === 403) return { ok: false, detail: `${tool} accepted the ${credentials} but denies access (403): ${said}`, refused: { status: 403, said } };
   return { ok: false, detail: `${tool} answered ${response.status}: ${said}` };
 }

@@ -9,6 +9,12 @@ import { refusedSignIn } from "../connectors/http-client.ts";
 import { rulesInEffect, type RoutingRules } from "../routing/load-rules.ts";
 import type { ConnectorOutcomes } from "../store/delivery-queries.ts";
 
+/** What this replica's start-up check of a connector found (outbox/delivery.ts ConnectorCheck), and when. */
+export interface ConnectorCheckSeen {
+  at: string;
+  refused?: { status: 401 | 403; said: string };
+}
+
 /**
  * The heartbeat (Azure testing the action group, issue 23) as the status shows it. `{ enabled: false }` until
  * the heartbeat's reader is wired in (AppDeps.status.heartbeat).
@@ -73,13 +79,21 @@ export interface StatusInputs {
   connectors: ReadonlyArray<{ name: string; kind: string }>;
   /** Null when the store cannot be read. */
   outcomes: readonly ConnectorOutcomes[] | null;
+  /** This replica's start-up checks, by connector: a refusal there counts until a delivery succeeds after it. */
+  checks: ReadonlyMap<string, ConnectorCheckSeen>;
   credentials: { watched: readonly WatchedCredential[]; warnDays: number };
   heartbeat: HeartbeatStatus;
   rules: RoutingRules;
   silencesInForce: number | null;
 }
 
-function connectorStatus(connector: { name: string; kind: string }, outcomes: readonly ConnectorOutcomes[] | null): ConnectorStatus {
+const refusedState = (refused: { status: 401 | 403; said: string }, when = "") => ({
+  state: "unauthorized" as const,
+  detail: `${refused.status === 401 ? "unauthorized" : "forbidden"} (${refused.status})${when}: ${refused.said}, check the credentials`,
+  unauthorized: refused.said,
+});
+
+function connectorStatus(connector: { name: string; kind: string }, outcomes: readonly ConnectorOutcomes[] | null, check: ConnectorCheckSeen | undefined): ConnectorStatus {
   const base = { name: connector.name, kind: connector.kind };
   if (outcomes === null) {
     return { ...base, state: "unknown", detail: "unknown: the store cannot be read", lastSuccessAt: null, lastFailureAt: null, lastFailure: null, queueDepth: null, deadLetters: null, unauthorized: null };
@@ -90,18 +104,17 @@ function connectorStatus(connector: { name: string; kind: string }, outcomes: re
   const failingNow = o.lastFailureAt !== null && (o.lastSuccessAt === null || o.lastFailureAt > o.lastSuccessAt);
   if (failingNow) {
     const refused = refusedSignIn(o.lastFailure!);
-    if (refused) {
-      const what = refused.status === 401 ? "unauthorized" : "forbidden";
-      return { ...base, ...numbers, state: "unauthorized", detail: `${what} (${refused.status}): ${refused.said}, check the credentials`, unauthorized: refused.said };
-    }
+    if (refused) return { ...base, ...numbers, ...refusedState(refused) };
     return { ...base, ...numbers, state: "failing", detail: `failing: ${o.lastFailure}`, unauthorized: null };
   }
+  // Before any delivery shows it (a quiet receiver just deployed with a wrong secret), the start-up check does.
+  if (check?.refused && (o.lastSuccessAt === null || check.at > o.lastSuccessAt)) return { ...base, ...numbers, ...refusedState(check.refused, " at start-up") };
   if (o.lastSuccessAt === null) return { ...base, ...numbers, state: "idle", detail: "nothing delivered yet", unauthorized: null };
   return { ...base, ...numbers, state: "ok", detail: "delivering", unauthorized: null };
 }
 
 export function assembleStatus(inputs: StatusInputs, now: Date): StatusReport {
-  const connectors = inputs.connectors.map((c) => connectorStatus(c, inputs.outcomes));
+  const connectors = inputs.connectors.map((c) => connectorStatus(c, inputs.outcomes, inputs.checks.get(c.name)));
   const credentials = inputs.credentials.watched.map((c) => credentialExpiry(c, inputs.credentials.warnDays, now));
   const problems: string[] = [];
   if (!inputs.store.reachable) problems.push(`store: ${inputs.store.detail ?? "unreachable"}`);

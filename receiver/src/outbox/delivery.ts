@@ -145,6 +145,8 @@ export function actionsFor(events: readonly IncidentEvent[]): DeliveryAction[] {
 export interface ConnectorCheck {
   ok: boolean;
   detail: string;
+  /** Set when the tool refused the credentials (401) or their access (403), with what it said. */
+  refused?: { status: 401 | 403; said: string };
 }
 
 /** A connector delivers one outbox job to one ITSM tool and says what the tool calls the incident. */

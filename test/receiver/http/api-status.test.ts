@@ -31,7 +31,7 @@ describe("GET /api/status", () => {
     const response = await get("reader", {
       db,
       routing: connectors,
-      status: { storeKind: "postgresql", credentials: { watched: [{ connector: "default", credential: "password", expiresAt: "2020-01-01T00:00:00.000Z" }], warnDays: 14 }, heartbeat: async () => ({ enabled: false }) },
+      status: { storeKind: "postgresql", credentials: { watched: [{ connector: "default", credential: "password", expiresAt: "2020-01-01T00:00:00.000Z" }], warnDays: 14 }, checks: new Map(), heartbeat: async () => ({ enabled: false }) },
     });
     expect(response.statusCode).toBe(200);
     const body = response.json();

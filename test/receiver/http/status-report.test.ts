@@ -13,6 +13,7 @@ function inputs(overrides: Partial<StatusInputs> = {}): StatusInputs {
     store: { kind: "postgresql", reachable: true, detail: null },
     connectors: [{ name: "default", kind: "servicenow" }],
     outcomes: [],
+    checks: new Map(),
     credentials: { watched: [], warnDays: 14 },
     heartbeat: { enabled: false },
     rules: noRoutingRules([]),
@@ -42,6 +43,15 @@ describe("assembleStatus", () => {
     const lastFailure = "BMC Helix incident create answered 403: 623 Authentication failed";
     const status = assembleStatus(inputs({ outcomes: [outcome({ lastFailureAt: "2026-12-06T11:00:00.000Z", lastFailure })] }), now);
     expect(status.connectors[0]).toMatchObject({ state: "unauthorized", detail: "forbidden (403): 623 Authentication failed, check the credentials" });
+  });
+
+  it("says unauthorized from the start-up check until a delivery succeeds after it", () => {
+    const checks = new Map([["default", { at: "2026-12-06T11:00:00.000Z", refused: { status: 401 as const, said: "User Not Authenticated" } }]]);
+    expect(assembleStatus(inputs({ checks }), now).connectors[0]).toMatchObject({ state: "unauthorized", detail: "unauthorized (401) at start-up: User Not Authenticated, check the credentials" });
+    const since = assembleStatus(inputs({ checks, outcomes: [outcome({ lastSuccessAt: "2026-12-06T11:30:00.000Z" })] }), now);
+    expect(since.connectors[0]).toMatchObject({ state: "ok" });
+    const ok = new Map([["default", { at: "2026-12-06T11:00:00.000Z" }]]);
+    expect(assembleStatus(inputs({ checks: ok }), now).connectors[0]).toMatchObject({ state: "idle" });
   });
 
   it("says failing for any other latest failure, and counts dead letters as a problem", () => {

@@ -12,7 +12,7 @@ import { connectorOutcomes } from "../../store/delivery-queries.ts";
 import { activeSilences } from "../../store/noise.ts";
 import type { StoreStatus } from "../../store/store-supervisor.ts";
 import { responses } from "../route-responses.ts";
-import { assembleStatus, type HeartbeatStatus } from "../status-report.ts";
+import { assembleStatus, type ConnectorCheckSeen, type HeartbeatStatus } from "../status-report.ts";
 
 /** The receiver's own version (receiver/package.json, which the image ships). */
 export const RECEIVER_VERSION: string = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -21,6 +21,8 @@ export const RECEIVER_VERSION: string = (JSON.parse(readFileSync(new URL("../../
 export interface StatusDeps {
   storeKind: "postgresql" | "embedded";
   credentials: { watched: readonly WatchedCredential[]; warnDays: number };
+  /** What this replica's start-up check of each connector found. */
+  checks: ReadonlyMap<string, ConnectorCheckSeen>;
   /** The heartbeat's state; `{ enabled: false }` until its reader is wired in. */
   heartbeat: () => Promise<HeartbeatStatus>;
 }
@@ -110,6 +112,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ db: Database; store: () =
           store: { kind: status.storeKind, reachable, detail },
           connectors: routing.connectors.map((c) => ({ name: c.name, kind: c.config.kind })),
           outcomes,
+          checks: status.checks,
           credentials: status.credentials,
           heartbeat,
           rules: routing,
