@@ -38,7 +38,7 @@ export type ConnectorState = "ok" | "failing" | "unauthorized" | "idle" | "unkno
 export interface ConnectorStatus {
   name: string;
   kind: string;
-  /** ok: its latest delivery succeeded; failing / unauthorized: its latest failed (401/403: unauthorized); idle: nothing delivered yet; unknown: the store cannot be read. */
+  /** ok: its latest delivery succeeded; failing / unauthorized: its latest failed (401/403, or a refused start-up check: unauthorized); idle: nothing delivered yet; unknown: the store cannot be read. */
   state: ConnectorState;
   /** The state in words. */
   detail: string;

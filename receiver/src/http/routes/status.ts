@@ -41,7 +41,7 @@ const StatusBody = Type.Object({
       name: Type.String(),
       kind: Type.String(),
       state: Type.Enum(["ok", "failing", "unauthorized", "idle", "unknown"], {
-        description: "ok: its latest delivery succeeded; failing: its latest failed; unauthorized: its latest failed with 401 or 403; idle: nothing delivered yet; unknown: the store cannot be read",
+        description: "ok: its latest delivery succeeded; failing: its latest failed; unauthorized: its latest failed with 401 or 403, or (before any delivery did) this replica's start-up check was refused; idle: nothing delivered yet; unknown: the store cannot be read",
       }),
       detail: Type.String(),
       lastSuccessAt: Nullable(Timestamp),
