@@ -277,10 +277,8 @@ async function start(
       outbox.start();
       syncJobs = [
         ...startItsmPolls({ db, connectors: polled, targets, metrics, log: log.child({ component: "itsm-poll" }), holder }),
-        ...[
-          startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder }),
-          startCredentialExpiryCheck({ db, intake, routing: config.routing, credentials: credentials.watched, warnDays: credentials.warnDays, log, holder }),
-        ].filter((j): j is Job => j !== null),
+        ...[startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder })].filter((j): j is Job => j !== null),
+        startCredentialExpiryCheck({ db, intake, routing: config.routing, credentials: credentials.watched, warnDays: credentials.warnDays, log, holder }),
       ];
     },
     () => undefined,

@@ -39,12 +39,13 @@ export function watchedCredentials(connectors: ReadonlyArray<{ name: string; con
   return connectors.map((c) => ({ connector: c.name, credential: c.config.auth.type === "oauth" ? "client secret" : "password", expiresAt: c.config.credentialExpiresAt ?? null }));
 }
 
-export const credentialAlertKey = (connector: string) => `credential-expiry/${connector}`;
+export const CREDENTIAL_ALERT_PREFIX = "credential-expiry/";
+export const credentialAlertKey = (connector: string) => `${CREDENTIAL_ALERT_PREFIX}${connector}`;
 
 /**
  * The alert for a credential inside the window (Fired), or that left it because a later expiry was
- * configured (Resolved, with the Fired's time). Null when nothing is to be said: a credential not
- * watched says nothing either way.
+ * configured, or is no longer watched (its date or its connector removed): Resolved, with the
+ * Fired's time. Null when nothing is to be said.
  */
 export function credentialAlert(expiry: CredentialExpiry, open: { firedAt: Date } | null, now: Date): SelfAlert | null {
   const key = credentialAlertKey(expiry.connector);
@@ -60,6 +61,18 @@ export function credentialAlert(expiry: CredentialExpiry, open: { firedAt: Date 
       description: `secure-export: the ${expiry.credential} of connector ${expiry.connector} ${when}; renew it and set the new date in the connector's credentialExpiresAt`,
       firedAt: now,
       properties: { connector: expiry.connector, credential: expiry.credential, expiresAt: expiry.expiresAt! },
+    };
+  }
+  if (expiry.state === "unknown" && open) {
+    return {
+      key,
+      condition: "Resolved",
+      rule,
+      severity: "Sev2",
+      description: `secure-export: the ${expiry.credential} of connector ${expiry.connector} is no longer watched (no credentialExpiresAt, or no such connector)`,
+      firedAt: open.firedAt,
+      resolvedAt: now,
+      properties: { connector: expiry.connector, credential: expiry.credential },
     };
   }
   if (expiry.state === "ok" && open) {

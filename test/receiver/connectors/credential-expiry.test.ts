@@ -48,7 +48,14 @@ describe("credentialAlert", () => {
     const open = { firedAt: new Date("2026-12-01T00:00:00Z") };
     expect(credentialAlert(credentialExpiry(watched("2026-12-16T00:00:00.000Z"), 14, now), open, now)).toBeNull();
     expect(credentialAlert(credentialExpiry(watched("2027-06-01T00:00:00.000Z"), 14, now), null, now)).toBeNull();
-    expect(credentialAlert(credentialExpiry(watched(null), 14, now), open, now)).toBeNull();
+    expect(credentialAlert(credentialExpiry(watched(null), 14, now), null, now)).toBeNull();
+  });
+
+  it("resolves the open incident of a credential no longer watched (its date or its connector removed)", () => {
+    const open = { firedAt: new Date("2026-12-01T00:00:00Z") };
+    const alert = credentialAlert(credentialExpiry(watched(null), 14, now), open, now)!;
+    expect(alert).toMatchObject({ condition: "Resolved", firedAt: open.firedAt, resolvedAt: now });
+    expect(alert.description).toContain("no longer watched");
   });
 
   it("resolves the open incident, with its own firing time, once the date moved beyond the window", () => {

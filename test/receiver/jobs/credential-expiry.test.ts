@@ -3,7 +3,7 @@
  * credential however often and on however many replicas it runs, resolved once the date moved on.
  */
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkCredentialsOnce, startCredentialExpiryCheck } from "../../../receiver/src/jobs/credential-expiry.ts";
 import { acceptNotifications, type AcceptedNotification } from "../../../receiver/src/ledger/accept-notifications.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
@@ -15,13 +15,15 @@ import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 const DAY_MS = 86_400_000;
 const log = pino({ level: "silent" });
 
-describe("the credential expiry check", () => {
+describe.each(STORE_KINDS)("the credential expiry check on $name", (kind) => {
+  // A store per test: each look resolves whatever open credential incident it is not told about.
   let store: OpenStore;
   const submitted: string[] = [];
-  beforeAll(async () => {
-    store = await STORE_KINDS.find((k) => k.name === "postgres")!.open();
+  beforeEach(async () => {
+    store = await kind.open();
+    submitted.length = 0;
   });
-  afterAll(() => store?.close());
+  afterEach(() => store?.close());
 
   const intake = {
     submit: async (n: PreparedNotification): Promise<AcceptedNotification> => {
@@ -29,12 +31,19 @@ describe("the credential expiry check", () => {
       return (await acceptNotifications(store.db, [n], { connectors: ["default"], maxAgeMs: 60_000 }))[0]!;
     },
   };
-  const options = (connector: string, expiresAt: string | null) => ({ db: store.db, intake, routing: noRoutingRules([]), credentials: [{ connector, credential: "password", expiresAt }], warnDays: 14, log });
+  const options = (...credentials: Array<[connector: string, expiresAt: string | null]>) => ({
+    db: store.db,
+    intake,
+    routing: noRoutingRules([]),
+    credentials: credentials.map(([connector, expiresAt]) => ({ connector, credential: "password", expiresAt })),
+    warnDays: 14,
+    log,
+  });
   const incident = async (connector: string) => (await listIncidents(store.db, { alertId: `secure-export/credential-expiry/${connector}`, limit: 5 }))[0];
 
   it("raises one incident across two replicas and repeated looks", async () => {
     const soon = new Date(Date.now() + 3 * DAY_MS).toISOString();
-    const jobs = ["replica-a", "replica-b"].map((holder) => startCredentialExpiryCheck({ ...options("helix", soon), holder, intervalMs: 250 })!);
+    const jobs = ["replica-a", "replica-b"].map((holder) => startCredentialExpiryCheck({ ...options(["helix", soon]), holder, intervalMs: 250 }));
     await eventually(() => submitted.length > 0, "the alert submitted");
     // Several more looks by each (the lease lasts two intervals, far longer than a look takes).
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -43,17 +52,24 @@ describe("the credential expiry check", () => {
     expect(await incident("helix")).toMatchObject({ state: "open", severity: "Sev2" });
   });
 
-  it("resolves it once the date is beyond the window, and leaves an unwatched credential alone", async () => {
-    submitted.length = 0;
-    expect(await checkCredentialsOnce(options("servicenow", new Date(Date.now() - DAY_MS).toISOString()))).toEqual([{ connector: "servicenow", condition: "Fired" }]);
+  it("raises nothing twice, resolves once the date is beyond the window, and says nothing of an unwatched credential with no incident", async () => {
+    expect(await checkCredentialsOnce(options(["servicenow", new Date(Date.now() - DAY_MS).toISOString()]))).toEqual([{ connector: "servicenow", condition: "Fired" }]);
     expect(await incident("servicenow")).toMatchObject({ state: "open", severity: "Sev1" });
-    expect(await checkCredentialsOnce(options("servicenow", null))).toEqual([]);
-    expect(await checkCredentialsOnce(options("servicenow", new Date(Date.now() + 200 * DAY_MS).toISOString()))).toEqual([{ connector: "servicenow", condition: "Resolved" }]);
+    expect(await checkCredentialsOnce(options(["servicenow", new Date(Date.now() - DAY_MS).toISOString()]))).toEqual([]);
+    expect(await checkCredentialsOnce(options(["servicenow", new Date(Date.now() + 200 * DAY_MS).toISOString()]))).toEqual([{ connector: "servicenow", condition: "Resolved" }]);
     expect(await incident("servicenow")).toMatchObject({ state: "resolved" });
-    expect(await checkCredentialsOnce(options("servicenow", new Date(Date.now() + 200 * DAY_MS).toISOString()))).toEqual([]);
+    expect(await checkCredentialsOnce(options(["servicenow", new Date(Date.now() + 200 * DAY_MS).toISOString()]))).toEqual([]);
+    expect(await checkCredentialsOnce(options(["servicenow", null]))).toEqual([]);
   });
 
-  it("does not start without any date to watch", () => {
-    expect(startCredentialExpiryCheck({ ...options("none", null), holder: "x" })).toBeNull();
+  it("resolves the open incident of a credential whose date, or whose connector, was removed", async () => {
+    const expired = new Date(Date.now() - DAY_MS).toISOString();
+    await checkCredentialsOnce(options(["dated", expired], ["renamed", expired]));
+    expect(await checkCredentialsOnce(options(["dated", null]))).toEqual([
+      { connector: "dated", condition: "Resolved" },
+      { connector: "renamed", condition: "Resolved" },
+    ]);
+    expect(await incident("dated")).toMatchObject({ state: "resolved" });
+    expect(await incident("renamed")).toMatchObject({ state: "resolved" });
   });
 });
