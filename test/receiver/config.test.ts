@@ -40,7 +40,7 @@ describe("loadConfig", () => {
       outbox: { maxAgeMs: 86_400_000, retryBaseMs: 5000, retryMaxMs: 900_000, concurrency: 4, pollMs: 1000 },
       routing: { admission: null, connectors: [], routes: null, maintenance: [], noise: [], storm: [], warnings: [] },
       noiseTimerMs: 5000,
-      azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {} },
+      azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {}, logEvidence: { enabled: false, endpoint: "https://api.loganalytics.io", resource: "https://api.loganalytics.io", waitMs: 0 } },
     });
   });
 
