@@ -26,7 +26,7 @@ export const ConfigurationItem = Type.Object(
 export const TimelineEntry = Type.Object({
   type: Type.String({
     description:
-      "opened, resolved, reopened, details_updated, superseded, refired; acknowledged, assigned, commented (by a person, in the ITSM or here); routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps)",
+      "opened, resolved, reopened, details_updated, superseded, refired; acknowledged, assigned, commented (by a person, in the ITSM or here); routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps); evidence_added, evidence_refused, evidence_failed (a log alert's rows, docs/incidents.md#log-evidence)",
   }),
   at: Timestamp,
   recordedAt: Timestamp,
