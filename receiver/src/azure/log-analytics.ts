@@ -13,10 +13,11 @@
  * 4 MB, at most 50 rows and 64 KB kept, and no more than the API's 200 requests per 30 s from this
  * process; a 429 waits its Retry-After and tries again, twice at most.
  */
+import { LOG_ANALYTICS_PUBLIC_ENDPOINT } from "../contract.ts";
 import { boundRows, EVIDENCE_MAX_ROWS, type EvidenceOutcome } from "../incidents/evidence.ts";
 import { describeFetchFailure, retryAfterMs } from "../network-errors.ts";
 
-export const DEFAULT_LOG_ANALYTICS_ENDPOINT = "https://api.loganalytics.io";
+export const DEFAULT_LOG_ANALYTICS_ENDPOINT = LOG_ANALYTICS_PUBLIC_ENDPOINT;
 /** The token audience of the Log Analytics API (learn.microsoft.com/azure/azure-monitor/logs/api/access-api), also for api.loganalytics.azure.com. */
 export const DEFAULT_LOG_ANALYTICS_RESOURCE = "https://api.loganalytics.io";
 
