@@ -6,6 +6,9 @@ import { contextReaders, type ContextReader } from "./alert-context.ts";
 import { arr, obj, str, type JsonObject } from "./read.ts";
 import type { CommonAlert, Severity } from "./schema.ts";
 
+/** The monitoringService of the alerts the receiver raises about itself (heartbeat, credentials). */
+export const SELF_MONITORING_SERVICE = "secure-export";
+
 export type SignalFamily =
   | "metric"
   | "log"
@@ -15,6 +18,7 @@ export type SignalFamily =
   | "smart-detector"
   | "prometheus"
   | "budget"
+  | "secure-export"
   | "unknown";
 
 interface ServiceProfile {
@@ -41,6 +45,8 @@ const SERVICES: ReadonlyMap<string, ServiceProfile> = new Map(Object.entries({
   SmartDetector: { family: "smart-detector", stateful: false, read: r.smartDetector },
   Prometheus: { family: "prometheus", stateful: true, read: r.prometheus },
   CostAlerts: { family: "budget", stateful: false, read: r.budget },
+  // The receiver's own alerts (alerts/self-alert.ts): it sends their "Resolved" itself.
+  [SELF_MONITORING_SERVICE]: { family: "secure-export", stateful: true, read: r.unknown },
 }));
 
 export const KNOWN_MONITORING_SERVICES: readonly string[] = [...SERVICES.keys()];

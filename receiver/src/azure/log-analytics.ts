@@ -15,7 +15,7 @@
  */
 import { LOG_ANALYTICS_PUBLIC_ENDPOINT } from "../contract.ts";
 import { boundRows, EVIDENCE_MAX_ROWS, type EvidenceOutcome } from "../incidents/evidence.ts";
-import { describeFetchFailure, retryAfterMs } from "../network-errors.ts";
+import { describeFetchFailure, readCapped, retryAfterMs } from "../network-errors.ts";
 
 export const DEFAULT_LOG_ANALYTICS_ENDPOINT = LOG_ANALYTICS_PUBLIC_ENDPOINT;
 /** The token audience of the Log Analytics API (learn.microsoft.com/azure/azure-monitor/logs/api/access-api), also for api.loganalytics.azure.com. */
@@ -88,24 +88,6 @@ function withTake(url: URL): URL {
   return out;
 }
 
-async function readCapped(response: Response): Promise<string | null> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 interface QueryResults {
   tables?: Array<{ name?: unknown; columns?: Array<{ name?: unknown; type?: unknown }>; rows?: unknown }>;
 }
@@ -157,7 +139,7 @@ export function logAnalyticsClient(options: LogAnalyticsOptions): LogAnalyticsCl
         }
         let text: string | null;
         try {
-          text = await readCapped(response);
+          text = await readCapped(response, MAX_ANSWER_BYTES);
         } catch (error) {
           return { state: "failed", reason: `GET ${url.host}${url.pathname}: ${describeFetchFailure(error, TIMEOUT_MS)}` };
         }

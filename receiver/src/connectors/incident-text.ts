@@ -2,6 +2,7 @@
  * The words an ITSM incident gets: a short title, a description with the alert's essentials and a
  * resolution note, each cut to what the tool's field holds. Pure.
  */
+import { SELF_MONITORING_SERVICE } from "../alerts/normalise.ts";
 import { evidenceText } from "../incidents/evidence.ts";
 import type { IncidentSnapshot } from "../outbox/delivery.ts";
 
@@ -50,15 +51,17 @@ export function shortTitle(s: IncidentSnapshot, max: number): string {
 /** The essentials first and the alert's own (free, possibly long) description last, so a cut loses only its end. */
 export function incidentDescription(s: IncidentSnapshot, max: number): string {
   if (s.problem) return problemDescription(s, max);
+  // The receiver's own alerts (heartbeat, credentials) have no Azure alert to link to.
+  const own = s.monitoringService === SELF_MONITORING_SERVICE;
   const lines = [
-    `Azure Monitor alert: ${s.title}`,
+    `${own ? "secure-export alert" : "Azure Monitor alert"}: ${s.title}`,
     `Severity: ${s.severity ?? "none"} | Monitoring service: ${s.monitoringService} | Signal: ${s.signalType ?? "n/a"}`,
     `Fired: ${s.firedAt}`,
     ...(s.resolvedAt ? [`Resolved: ${s.resolvedAt}`] : []),
     ...(s.alertRule ? [`Alert rule: ${s.alertRule}`] : []),
     ...(s.resources.length ? [`Resources: ${listed(s.resources.map((r) => r.resourceId), ", ", LISTED_ITEMS, s.resourceCount)}`] : []),
     ...(s.unboundCis.length ? [`Configuration items without a resource id: ${listed(s.unboundCis, ", ", LISTED_ITEMS, s.unboundCount)}`] : []),
-    `Alert: ${azurePortalLink(s.alertId)}`,
+    ...(own ? [] : [`Alert: ${azurePortalLink(s.alertId)}`]),
     `Alert id: ${s.alertId}`,
     ...(s.description ? ["", s.description] : []),
     // Last: the rows are the longest part, and a cut then loses only some of them.

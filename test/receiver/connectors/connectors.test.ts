@@ -49,6 +49,13 @@ describe("delivery contents", () => {
     expect(shortTitle({ ...snapshot, title: "x".repeat(300) }, 100)).toBe(`[Sev1] ${"x".repeat(92)}…`);
   });
 
+  it("describes the receiver's own alert as its own, with its facts and no Azure link", () => {
+    const text = incidentDescription({ ...snapshot, monitoringService: "secure-export", alertId: "secure-export/heartbeat-missing", title: "secure-export heartbeat missing", description: "No heartbeat for 30 minutes\nactionGroup: ag" }, 4000);
+    expect(text.split("\n")[0]).toBe("secure-export alert: secure-export heartbeat missing");
+    expect(text).toContain("actionGroup: ag");
+    expect(text).not.toContain("portal.azure.com");
+  });
+
   it("keeps a huge alert's description within the field, its essentials first and lists capped", () => {
     const resources = Array.from({ length: 15_000 }, (_, i) => ({ resourceId: `/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm${i}`, name: `vm${i}`, providerType: null }));
     const text = incidentDescription({ ...snapshot, resources, description: "d".repeat(10_000) }, 4000);
