@@ -1,6 +1,8 @@
 /** Log evidence's pure parts (docs/incidents.md#log-evidence): which link, how many rows are kept, the table a ticket gets. */
 import { describe, expect, it } from "vitest";
 import { boundRows, EVIDENCE_MAX_BYTES, EVIDENCE_MAX_ROWS, evidenceLink, evidenceText } from "../../../receiver/src/incidents/evidence.ts";
+import { incidentDescription, updateText } from "../../../receiver/src/connectors/incident-text.ts";
+import { correlationKey, type IncidentSnapshot } from "../../../receiver/src/outbox/delivery.ts";
 import { fixture } from "../../support/fixtures.ts";
 
 const COLUMNS = [
@@ -65,5 +67,27 @@ describe("the table a ticket gets", () => {
 
   it("says so when the query found nothing", () => {
     expect(evidenceText({ source: "api.loganalytics.io", columns: COLUMNS, rows: [], truncated: false })).toBe("Log search results (0 rows, from api.loganalytics.io):\n(no rows)");
+  });
+});
+
+describe("in the ticket's words", () => {
+  const table = { source: "api.loganalytics.io", columns: COLUMNS, rows: [["vm-1", 3]], truncated: false };
+  const snapshot: IncidentSnapshot = {
+    incidentId: "i", alertId: "/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/1", correlationKey: correlationKey("x"), title: "heartbeat missing",
+    description: "log alert rule V2", severity: "Sev2", monitoringService: "Log Alerts V2", signalType: "Log", alertRule: "hb", firedAt: "2026-11-01T10:00:00.000Z",
+    resolvedAt: null, resolution: null, resources: [], unboundCis: [], resourceCount: 0, unboundCount: 0, fields: {}, note: null,
+  };
+
+  it("ends the description, after the alert's own words, so a field's limit cuts only rows", () => {
+    const text = incidentDescription({ ...snapshot, evidence: table }, 4000);
+    expect(text.endsWith(`log alert rule V2\n\n${evidenceText(table)}`)).toBe(true);
+    expect(incidentDescription({ ...snapshot, evidence: { ...table, rows: Array.from({ length: 50 }, (_, i) => [`vm-${i}`, i]) } }, 600)).toMatch(/^Azure Monitor alert: heartbeat missing\n[\s\S]*Log search results \(50 rows[\s\S]*…$/);
+    expect(incidentDescription(snapshot, 4000)).not.toContain("Log search results");
+  });
+
+  it("is the whole update (work note, work log) when they came late", () => {
+    expect(updateText({ ...snapshot, evidence: table }, 4000)).toBe(evidenceText(table));
+    // A problem's update says what changed, whatever rows its snapshot carries.
+    expect(updateText({ ...snapshot, note: "2 more alerts joined", evidence: table }, 4000)).toBe("2 more alerts joined");
   });
 });
