@@ -98,6 +98,7 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
     expect(Date.now() - posted).toBeLessThan(5000);
     expect(serviceNow.workNotes(sysId)).toEqual([]);
     expect(incident.timeline).toContainEqual(expect.objectContaining({ type: "evidence_added", detail: { rows: 2, truncated: false, source: new URL(la.url).host } }));
+    expect(incident.evidence).toEqual({ state: "stored", host: new URL(la.url).host, reason: null, columns: la.answer.columns, rows: la.answer.rows, truncated: false, updatedAt: expect.any(String) });
     // Two replicas, one fetch; the token the stand-in accepted was the identity's, for the Log Analytics API.
     expect(fetchesOf(query)).toEqual([expect.objectContaining({ operationId: "Query_Get", status: 200 })]);
     expect(identity.requests.some((r) => r.query.resource === "https://api.loganalytics.io" && r.query.client_id === identity.clientId)).toBe(true);
@@ -124,6 +125,7 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
     expect(row.description).not.toContain("Log search results");
     const refused = incident.timeline.find((e: any) => e.type === "evidence_refused");
     expect(refused).toMatchObject({ detail: { host: new URL(elsewhere.url).host, reason: expect.stringContaining("is not the Log Analytics API") } });
+    expect(incident.evidence).toMatchObject({ state: "refused", host: new URL(elsewhere.url).host, rows: [] });
     expect(refused.summary).toMatch(/^log search results not fetched: the link's host 127\.0\.0\.1:\d+ is not the Log Analytics API/);
     // Whichever replica claimed it counted it.
     const metrics = await Promise.all([stack, replica].map(async (s) => (await fetch(`${s.receiver.metricsUrl}/metrics`)).text()));

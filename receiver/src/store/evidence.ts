@@ -97,3 +97,33 @@ export async function recordEvidence(
   }
   return { described, updates };
 }
+
+export interface EvidenceView {
+  state: "fetching" | "stored" | "refused" | "failed" | "none";
+  host: string | null;
+  reason: string | null;
+  columns: EvidenceTable["columns"];
+  rows: unknown[][];
+  truncated: boolean;
+  updatedAt: string;
+}
+
+/** What an incident's evidence came to, for the API; null for an incident that is no log alert's (or before the job saw it). */
+export async function incidentEvidence(db: Queryable, incidentId: string): Promise<EvidenceView | null> {
+  const { rows } = await db.query<{ state: EvidenceView["state"]; link_host: string | null; reason: string | null; result: unknown; updated_at: string | Date }>(
+    "SELECT state, link_host, reason, result, updated_at FROM incident_evidence WHERE incident_id = $1::uuid",
+    [incidentId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const table = (typeof row.result === "string" ? JSON.parse(row.result) : row.result) as EvidenceTable | null;
+  return {
+    state: row.state,
+    host: row.link_host,
+    reason: row.reason,
+    columns: table?.columns ?? [],
+    rows: table?.rows ?? [],
+    truncated: table?.truncated ?? false,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
