@@ -16,8 +16,8 @@ import { every, type Job } from "./every.ts";
 const INTERVAL_MS = 500;
 /** Fetches at once per replica: each is at most a few 10 s attempts, and the API allows 200 per 30 s. */
 const BATCH = 8;
-/** Longer than a fetch can take (3 attempts of 10 s and their back-off): a claim older than this was a crashed replica's. */
-const CLAIM_MS = 2 * 60_000;
+/** Far longer than a fetch can take (3 attempts of 10 s, 2 back-offs of at most 30 s, a wait for the window): a claim older than this was a crashed replica's. */
+const CLAIM_MS = 5 * 60_000;
 
 export interface EvidenceJobOptions {
   db: Database;
