@@ -254,6 +254,7 @@ async function start(
           token: managedIdentityToken({ resource: evidence.resource, purpose: "Log Analytics token", code: "LOG_ANALYTICS_TOKEN_UNAVAILABLE", env: config.azure.identityEnv, ...(config.azure.clientId ? { clientId: config.azure.clientId } : {}) }),
         });
         jobs.push(startEvidenceJob({ db, client, targets, metrics, log: log.child({ component: "evidence" }) }));
+        log.info(`log evidence: log alerts' rows are fetched from ${evidence.endpoint} only; tickets wait up to ${evidence.waitMs / 1000} s for them (LOG_EVIDENCE=off turns it off)`);
       }
       // Deliveries queued when connectors were called by their kind go to the instance that kind became.
       for (const c of named) {

@@ -1,7 +1,8 @@
 /**
  * How the receiver reaches Azure as its managed identity (docs/configuration.md#the-closed-loop):
  * the Resource Manager endpoint (sovereign clouds and tests set it), the user-assigned identity,
- * whether incidents closed elsewhere close their Azure alert, and how often reconciliation runs.
+ * whether incidents closed elsewhere close their Azure alert, how often reconciliation runs, and
+ * whether (and where from) log alerts' rows are fetched.
  */
 import { ConfigError, duration, guid, httpUrl, onOff, type Env } from "../env.ts";
 import { DEFAULT_ARM_ENDPOINT } from "./arm.ts";
