@@ -105,7 +105,7 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
   });
 
   it("adds rows that come after EVIDENCE_WAIT as one work note (a 429 made them late)", async () => {
-    la.throttleNext(1, 6);
+    la.throttleNext(1, 9);
     const { payload, alertId, query } = logAlert();
     expect((await stack.postAlert(payload)).status).toBe(202);
     const { row, sysId } = await ticketOf(alertId);
