@@ -1,13 +1,14 @@
 /**
  * Log evidence end to end, on both stores (docs/incidents.md#log-evidence): a log search alert V2
  * (Microsoft's sample payload, its links pointed at the Log Analytics stand-in) → its rows fetched
- * with the managed identity's token → in the ServiceNow ticket's description, or in one work note when
- * they come after EVIDENCE_WAIT. A link to any other host is never called, and the refusal is in the
+ * with the managed identity's token → in the ServiceNow and BMC Helix tickets' descriptions, or in one
+ * work note / work log when they come after EVIDENCE_WAIT. A link to any other host is never called, and the refusal is in the
  * timeline and the metrics. Two replicas on one store fetch each incident's rows once.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startBmcHelixFake, type BmcHelixFake } from "../fakes/bmc-helix-fake.ts";
 import { startLogAnalyticsFake, type LogAnalyticsFake } from "../fakes/log-analytics-fake.ts";
 import { startManagedIdentityFake, type ManagedIdentityFake } from "../fakes/managed-identity-fake.ts";
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
@@ -24,6 +25,7 @@ let counter = 0;
 describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
   let store: OpenStore;
   let serviceNow: ServiceNowFake;
+  let helix: BmcHelixFake;
   let la: LogAnalyticsFake;
   let identity: ManagedIdentityFake;
   let elsewhere: { url: string; hits: number; close(): Promise<void> };
@@ -33,7 +35,7 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
 
   beforeAll(async () => {
     store = await kind.open();
-    [serviceNow, la, identity] = await Promise.all([startServiceNowFake(), startLogAnalyticsFake(), startManagedIdentityFake()]);
+    [serviceNow, helix, la, identity] = await Promise.all([startServiceNowFake(), startBmcHelixFake(), startLogAnalyticsFake(), startManagedIdentityFake()]);
     const server = createServer((_, res) => {
       elsewhere.hits++;
       res.end('{"tables":[]}');
@@ -46,6 +48,11 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
       SERVICENOW_URL: serviceNow.url,
       SERVICENOW_USERNAME: serviceNow.username,
       SERVICENOW_PASSWORD: serviceNow.password,
+      BMC_HELIX_URL: helix.url,
+      BMC_HELIX_USERNAME: helix.username,
+      BMC_HELIX_PASSWORD: helix.password,
+      BMC_HELIX_FIRST_NAME: "Azure",
+      BMC_HELIX_LAST_NAME: "Monitor",
       AZURE_CLIENT_ID: identity.clientId,
       IDENTITY_ENDPOINT: identity.identityEndpoint,
       IDENTITY_HEADER: identity.identityHeader,
@@ -61,7 +68,7 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
   afterAll(async () => {
     await replica?.close();
     await stack?.close();
-    await Promise.all([serviceNow?.close(), la?.close(), identity?.close(), elsewhere?.close()]);
+    await Promise.all([serviceNow?.close(), helix?.close(), la?.close(), identity?.close(), elsewhere?.close()]);
     await store?.close();
   });
   beforeEach(() => la.throttleNext(0, 0));
@@ -77,26 +84,29 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
     Object.assign(payload.data.alertContext.condition.allOf[0], { linkToSearchResultsAPI: link, linkToFilteredSearchResultsAPI: link });
     return { payload, alertId, query };
   }
+  /** Both tools' tickets, once both opens are delivered. */
   const ticketOf = (alertId: string) =>
     eventually(async () => {
       const incident = await api.incidentFor(alertId);
-      const open = incident?.deliveries.find((d: any) => d.action === "open" && d.status === "delivered");
-      const row = open ? serviceNow.incidents().find((r) => r.sys_id === open.externalId) : undefined;
-      return row ? { incident, row, sysId: String(row.sys_id) } : null;
-    }, "the ticket to be created");
+      const opens = (incident?.deliveries ?? []).filter((d: any) => d.action === "open" && d.status === "delivered");
+      const row = serviceNow.incidents().find((r) => opens.some((d: any) => d.externalId === r.sys_id));
+      const helixRow = helix.incidents().find((v) => String(v.Detailed_Decription ?? "").includes(alertId));
+      return opens.length === 2 && row && helixRow ? { incident, row, sysId: String(row.sys_id), helixRow, helixNumber: String(helixRow["Incident Number"]) } : null;
+    }, "both tickets to be created");
   const fetchesOf = (query: string) => la.requests.filter((r) => r.query.query?.startsWith(query));
 
-  it("puts the rows in the ticket's description when they come in time, fetched once with a Log Analytics token", async () => {
+  it("puts the rows in the ServiceNow and BMC Helix descriptions when they come in time, fetched once with a Log Analytics token", async () => {
     const { payload, alertId, query } = logAlert();
     const posted = Date.now();
     expect((await stack.postAlert(payload)).status).toBe(202);
-    const { incident, row, sysId } = await ticketOf(alertId);
+    const { incident, row, sysId, helixRow } = await ticketOf(alertId);
     expect(row.description).toContain(
       ["Log search results (2 rows, from " + new URL(la.url).host + "):", "TimeGenerated        | Computer | CounterValue", "-------------------- | -------- | ------------", "2026-11-01T09:58:00Z | vm-1     | 97.5"].join("\n"),
     );
     // It did not wait out EVIDENCE_WAIT: the rows were there first.
     expect(Date.now() - posted).toBeLessThan(5000);
     expect(serviceNow.workNotes(sysId)).toEqual([]);
+    expect(String(helixRow.Detailed_Decription)).toContain(`Log search results (2 rows, from ${new URL(la.url).host}):\nTimeGenerated`);
     expect(incident.timeline).toContainEqual(expect.objectContaining({ type: "evidence_added", detail: { rows: 2, truncated: false, source: new URL(la.url).host } }));
     expect(incident.evidence).toEqual({ state: "stored", host: new URL(la.url).host, reason: null, columns: la.answer.columns, rows: la.answer.rows, truncated: false, updatedAt: expect.any(String) });
     // Two replicas, one fetch; the token the stand-in accepted was the identity's, for the Log Analytics API.
@@ -104,14 +114,17 @@ describe.each(STORE_KINDS)("log evidence on $name", (kind) => {
     expect(identity.requests.some((r) => r.query.resource === "https://api.loganalytics.io" && r.query.client_id === identity.clientId)).toBe(true);
   });
 
-  it("adds rows that come after EVIDENCE_WAIT as one work note (a 429 made them late)", async () => {
+  it("adds rows that come after EVIDENCE_WAIT as one work note and one work log (a 429 made them late)", async () => {
     la.throttleNext(1, 9);
     const { payload, alertId, query } = logAlert();
     expect((await stack.postAlert(payload)).status).toBe(202);
-    const { row, sysId } = await ticketOf(alertId);
+    const { row, sysId, helixRow, helixNumber } = await ticketOf(alertId);
     expect(row.description).not.toContain("Log search results");
+    expect(String(helixRow.Detailed_Decription)).not.toContain("Log search results");
     const notes = await eventually(() => (serviceNow.workNotes(sysId).length > 0 ? serviceNow.workNotes(sysId) : null), "the work note", 20_000);
     expect(notes).toEqual([expect.stringMatching(/^Log search results \(2 rows, from .*\):\nTimeGenerated/)]);
+    const logs = await eventually(() => helix.workLogs(helixNumber).length > 0 && helix.workLogs(helixNumber), "the work log", 20_000);
+    expect(logs.map((l) => l["Detailed Description"])).toEqual([expect.stringMatching(/^Log search results \(2 rows, from .*\):\nTimeGenerated/)]);
     expect(fetchesOf(query).map((r) => r.status)).toEqual([429, 200]);
   });
 
