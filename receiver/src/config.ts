@@ -165,7 +165,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
     noiseTimerMs: read(() => integer(env, "NOISE_TIMER_MS", 5000, 100, 60_000), 5000),
-    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {} }),
+    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {}, logEvidence: { enabled: false, endpoint: "", resource: "", waitMs: 0 } }),
     credentialWarnDays: read(() => integer(env, "CREDENTIAL_WARN_DAYS", 14, 1, 365), 14),
   };
   const named = new Set(rulesSecretVariables(env));

@@ -16,6 +16,7 @@ export interface Metrics {
   itsmEvents: Counter<"connector" | "source" | "outcome">;
   /** Poll and reconciliation runs by job and outcome (ok, throttled, forbidden, failed): ARM's 429 and 403 show here. */
   syncRuns: Counter<"job" | "outcome">;
+  evidence: Counter<"outcome">;
 }
 
 /** Counts the incident changes a command made; every command reports through here. */
@@ -126,6 +127,12 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       name: "secure_export_sync_runs_total",
       help: "Runs of the ITSM polls (job poll:<connector>) and of reconciliation by outcome (ok, throttled, forbidden, failed).",
       labelNames: ["job", "outcome"],
+      registers: [registry],
+    }),
+    evidence: new Counter({
+      name: "secure_export_log_evidence_total",
+      help: "Log alerts' result rows by outcome (stored, refused: the link named another host, failed, none: no link).",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };
