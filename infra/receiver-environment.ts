@@ -4,7 +4,7 @@
  * is tested with plain strings and used with Pulumi outputs. Secrets go into Container App secrets
  * and are referenced, never inlined.
  */
-import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
+import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, LOG_ANALYTICS_PUBLIC_ENDPOINT, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
 import { connectorVariable, ROUTING_RULES } from "../receiver/src/routing/check.ts";
 import type { RoutingSecret } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
@@ -42,9 +42,10 @@ export interface ReceiverEnvironmentInput<T> {
   database: { mode: "embedded" } | PostgresConnection<T>;
   /**
    * The closed loop: the receiver's user-assigned identity (its ARM token for the alert write-back
-   * and reconciliation; with PostgreSQL the database's identity, the same one) and AZURE_ALERT_SYNC.
+   * and reconciliation; with PostgreSQL the database's identity, the same one), AZURE_ALERT_SYNC, and
+   * LOG_EVIDENCE (on when the stack grants it workspaces to query).
    */
-  azure?: { identityClientId: T; alertSync: boolean };
+  azure?: { identityClientId: T; alertSync: boolean; logEvidence?: boolean };
   connectors: ConnectorSettings;
   secrets: { servicenowPassword?: T; servicenowClientSecret?: T; bmcHelixPassword?: T };
   /** ROUTING_RULES text (stack-config.ts checked it), and the secrets its connectors name. */
@@ -85,6 +86,9 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
   if (input.azure) {
     if (input.database.mode !== "postgres") plain(ENV.azureClientId, input.azure.identityClientId);
     plain(ENV.alertSync, input.azure.alertSync ? "on" : "off");
+    // On only where the stack grants the identity a workspace to query (evidenceWorkspaces): elsewhere every fetch would be a 403.
+    plain(ENV.logEvidence, input.azure.logEvidence ? "on" : "off");
+    plain(ENV.logAnalyticsEndpoint, LOG_ANALYTICS_PUBLIC_ENDPOINT);
     plain(ENV.syncRole, ROLES.sync);
   }
 
@@ -100,6 +104,7 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
       plain(variable("username"), sn.username!);
       secret(SECRET_VARIABLES.servicenowPassword.variable, SECRET_VARIABLES.servicenowPassword.secretName, input.secrets.servicenowPassword);
     }
+    if (sn.credentialExpiresAt) plain(variable("credentialExpiresAt"), sn.credentialExpiresAt);
   }
   const bmc = input.connectors.bmcHelix;
   if (bmc) {
@@ -108,6 +113,7 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     plain(variable("username"), bmc.username);
     plain(variable("firstName"), bmc.firstName);
     plain(variable("lastName"), bmc.lastName);
+    if (bmc.credentialExpiresAt) plain(variable("credentialExpiresAt"), bmc.credentialExpiresAt);
     secret(SECRET_VARIABLES.bmcHelixPassword.variable, SECRET_VARIABLES.bmcHelixPassword.secretName, input.secrets.bmcHelixPassword);
   }
   if (input.routing?.rules !== undefined) plain(ROUTING_RULES, input.routing.rules);

@@ -8,8 +8,9 @@
 import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";
 import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
-import { connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
+import { connectorSettingProblem, connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
 import { parseClosedLoop, type ClosedLoopSettings } from "./closed-loop-config.ts";
+import { parseEvidenceWorkspaces } from "./log-evidence.ts";
 import { routingRules } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 
@@ -19,8 +20,8 @@ export type DatabaseMode = "postgres" | "embedded";
 
 /** Connector settings without their secrets, which stay Pulumi secrets (see index.ts). */
 export interface ConnectorSettings {
-  serviceNow?: { url: string; mode: "table" | "event"; auth: "basic" | "oauth"; username?: string; clientId?: string };
-  bmcHelix?: { url: string; username: string; firstName: string; lastName: string };
+  serviceNow?: { url: string; mode: "table" | "event"; auth: "basic" | "oauth"; username?: string; clientId?: string; credentialExpiresAt?: string };
+  bmcHelix?: { url: string; username: string; firstName: string; lastName: string; credentialExpiresAt?: string };
   /** More receiver variables (mappings, close codes…), passed through as they are. */
   extraEnvironment: Record<string, string>;
 }
@@ -79,6 +80,8 @@ export interface StackConfig {
   metrics: boolean;
   /** The Azure alert write-back, reconciliation's reads, and the ITSM sync clients (closed-loop-config.ts). */
   closedLoop: ClosedLoopSettings;
+  /** Log Analytics workspaces whose logs the receiver's identity may query for log evidence (log-evidence.ts); empty: LOG_EVIDENCE off. */
+  evidenceWorkspaces: string[];
 }
 
 export type RawConfig = Record<string, string | undefined>;
@@ -101,9 +104,9 @@ export const ROUTING_SECRETS_KEY = "routingSecrets";
 export const CONFIG_KEYS = [
   "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
   "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
-  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators", "itsmSyncClients", "alertSync", "alertSyncScopes",
-  "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
-  "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
+  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators", "itsmSyncClients", "alertSync", "alertSyncScopes", "evidenceWorkspaces",
+  "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId", "servicenowCredentialExpiresAt",
+  "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName", "bmcHelixCredentialExpiresAt",
   "routing", "metrics",
 ] as const;
 
@@ -183,6 +186,19 @@ function jsonObject(raw: RawConfig, key: string): Record<string, string> {
   return parsed as Record<string, string>;
 }
 
+/**
+ * When the secret given for a connector expires, checked at preview as the receiver checks
+ * `credentialExpiresAt` (docs/operations.md#credential-expiry): the stack is handed the secret, it
+ * does not create it, so only its owner knows the date.
+ */
+function credentialExpiresAt(raw: RawConfig, key: string, kindId: string): { credentialExpiresAt?: string } {
+  const value = raw[key]?.trim();
+  if (!value) return {};
+  const problem = connectorSettingProblem(kindId, "credentialExpiresAt", value);
+  if (problem) throw new StackConfigError(key, problem);
+  return { credentialExpiresAt: value };
+}
+
 function connectors(raw: RawConfig, secrets: ReadonlySet<SecretKey>): ConnectorSettings {
   const result: ConnectorSettings = { extraEnvironment: jsonObject(raw, "receiverEnvironment") };
   const snUrl = raw.servicenowUrl;
@@ -198,6 +214,7 @@ function connectors(raw: RawConfig, secrets: ReadonlySet<SecretKey>): ConnectorS
       mode,
       auth: oauth ? "oauth" : "basic",
       ...(oauth ? { clientId: raw.servicenowClientId! } : { username: raw.servicenowUsername! }),
+      ...credentialExpiresAt(raw, "servicenowCredentialExpiresAt", "servicenow"),
     };
   }
   if (raw.bmcHelixUrl) {
@@ -205,7 +222,7 @@ function connectors(raw: RawConfig, secrets: ReadonlySet<SecretKey>): ConnectorS
       if (!raw[key]) throw new StackConfigError(key, "is required when bmcHelixUrl is set");
     }
     if (!secrets.has("bmcHelixPassword")) throw new StackConfigError("bmcHelixPassword", "is required when bmcHelixUrl is set (pulumi config set --secret bmcHelixPassword …)");
-    result.bmcHelix = { url: raw.bmcHelixUrl, username: raw.bmcHelixUsername!, firstName: raw.bmcHelixFirstName!, lastName: raw.bmcHelixLastName! };
+    result.bmcHelix = { url: raw.bmcHelixUrl, username: raw.bmcHelixUsername!, firstName: raw.bmcHelixFirstName!, lastName: raw.bmcHelixLastName!, ...credentialExpiresAt(raw, "bmcHelixCredentialExpiresAt", "bmc-helix") };
   }
   return result;
 }
@@ -343,5 +360,6 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
     routingRules: routingRules(raw.routing, connectorShapes(connectorSettings), new Set([...connectorSecretKeys(connectorSettings).map((key) => SECRET_VARIABLES[key].variable), ...routingSecretVariables])),
     metrics: boolean(raw, "metrics", DEFAULTS.metrics),
     closedLoop: parseClosedLoop(raw, !raw.identityStack?.trim()),
+    evidenceWorkspaces: parseEvidenceWorkspaces(raw),
   };
 }

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { Static } from "typebox";
 import type { ConfigurationItem, Delivery, Incident, IncidentDetail, Silence } from "../src/http/ledger-schemas.ts";
+import type { StatusReport } from "../src/http/status-report.ts";
 import type { ReceiverClient } from "./client.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { fields, table, when } from "./format.ts";
@@ -27,8 +28,8 @@ export interface OptionSpec {
 export type Values = Record<string, string | boolean | undefined>;
 
 export interface Command {
-  /** e.g. ["incidents", "list"]. */
-  path: [string, string];
+  /** e.g. ["incidents", "list"], or one word for a command of its own (["status"]). */
+  path: [string, string] | [string];
   args: string[];
   summary: string;
   options: Record<string, OptionSpec>;
@@ -217,7 +218,63 @@ function requireArg(args: string[], name: string): string {
 
 const print = (out: (text: string) => void, values: Values, data: unknown, human: () => string) => out(values.json ? JSON.stringify(data, null, 2) : human());
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** `secure-export status` for people: a summary, the connectors and credentials as tables, then the problems. */
+export function statusText(s: StatusReport): string {
+  const hb = s.heartbeat;
+  const r = s.rules;
+  const sections = [
+    fields([
+      ["receiver", `secure-export ${s.version}, ${s.healthy ? "healthy" : "UNHEALTHY"} (checked ${when(s.checkedAt)})`],
+      ["store", `${s.store.kind}, ${s.store.reachable ? "reachable" : `unreachable: ${s.store.detail ?? "unknown"}`}`],
+      ["heartbeat", hb.enabled ? `${hb.healthy ? "ok" : "MISSING"}; last sent ${when(hb.lastSentAt)}, last received ${when(hb.lastReceivedAt)}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}` : "off"],
+      [
+        "rules",
+        r.inEffect
+          ? `${plural(r.admissionRules, "admission rule")}, ${plural(r.routes, "route")}, ${plural(r.maintenanceWindows, "maintenance window")}, ${plural(r.noiseRules, "noise rule")}, ${plural(r.stormGuards, "storm guard")}`
+          : "none (every alert admitted, to every connector)",
+      ],
+      ["silences", r.silencesInForce === null ? "unknown (store unreachable)" : `${r.silencesInForce} in force`],
+    ]),
+    s.connectors.length
+      ? table(s.connectors, [
+          { header: "CONNECTOR", value: (c) => c.name },
+          { header: "KIND", value: (c) => c.kind },
+          { header: "STATE", value: (c) => c.state },
+          { header: "LAST SUCCESS", value: (c) => when(c.lastSuccessAt) },
+          { header: "LAST FAILURE", value: (c) => when(c.lastFailureAt) },
+          { header: "QUEUED", value: (c) => (c.queueDepth === null ? "-" : String(c.queueDepth)) },
+          { header: "DEAD", value: (c) => (c.deadLetters === null ? "-" : String(c.deadLetters)) },
+          { header: "DETAIL", value: (c) => c.detail, shrink: true },
+        ])
+      : "No ITSM connector configured.",
+    s.credentials.items.length
+      ? table(s.credentials.items, [
+          { header: "CONNECTOR", value: (c) => c.connector },
+          { header: "CREDENTIAL", value: (c) => c.credential },
+          { header: "EXPIRES", value: (c) => (c.expiresAt ? when(c.expiresAt) : "not set") },
+          { header: "DAYS LEFT", value: (c) => (c.daysLeft === null ? "-" : String(c.daysLeft)) },
+          { header: "STATE", value: (c) => (c.state === "unknown" ? "unknown (set credentialExpiresAt)" : c.state) },
+        ])
+      : "",
+    s.problems.length ? ["Problems:", ...s.problems.map((p) => `  - ${p}`)].join("\n") : "",
+  ];
+  return sections.filter(Boolean).join("\n\n");
+}
+
 export const COMMANDS: Command[] = [
+  {
+    path: ["status"],
+    args: [],
+    summary: "The receiver at a glance: store, connectors, heartbeat, credential expiry, rules; exit code 3 when something needs a person",
+    options: { ...json },
+    async run(client, _args, values, out) {
+      const status = await client.call<StatusReport>("GET", "/api/status", "reader");
+      print(out, values, status, () => statusText(status));
+      if (!status.healthy) throw new CliError(`unhealthy: ${plural(status.problems.length, "problem")}`, 3);
+    },
+  },
   {
     path: ["incidents", "list"],
     args: [],

@@ -78,7 +78,13 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError(mainHelp());
   }
   if (!GROUPS.includes(group)) throw new UsageError(`unknown command "${group}"; commands: ${GROUPS.join(", ")}. Run \`secure-export --help\`.`);
-  const command = COMMANDS.find((c) => c.path[0] === group && c.path[1] === name);
+  // A command of one word (status) takes what follows as its arguments.
+  const single = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === group);
+  const command = single ?? COMMANDS.find((c) => c.path[0] === group && c.path[1] === name);
+  if (single && name !== undefined) {
+    args.unshift(name);
+    if (args.length > single.args.length) throw new UsageError(`unexpected argument "${args[single.args.length]}"\n\n${commandHelp(single)}`);
+  }
   if (!command) {
     if (!name && values.help) return void console.log(groupHelp(group));
     throw new UsageError(name ? `unknown command "${group} ${name}"\n\n${groupHelp(group)}` : groupHelp(group));

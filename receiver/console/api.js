@@ -34,6 +34,7 @@ export function createApi(getToken) {
     cis: (query) => call("GET", `/api/cis?${new URLSearchParams(query)}`),
     silences: (query) => call("GET", `/api/silences?${new URLSearchParams(query)}`),
     addSilence: (silence) => call("POST", "/api/silences", silence),
+    status: () => call("GET", "/api/status"),
     expireSilence: (id) => call("DELETE", `/api/silences/${encodeURIComponent(id)}`),
   };
 }

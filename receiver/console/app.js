@@ -540,6 +540,81 @@ async function silencesView() {
   keepRefreshing(load);
 }
 
+// ---- status ------------------------------------------------------------------------------------
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const STATE_KIND = { ok: "delivered", idle: "resolved", failing: "dead", unauthorized: "dead", unknown: "pending", warning: "pending", expired: "dead" };
+
+/** The receiver at a glance (GET /api/status): what needs a person first, then the store, connectors, credentials and rules. */
+function statusPage(s) {
+  const hb = s.heartbeat;
+  const r = s.rules;
+  const facts = [
+    ["Receiver", `secure-export ${s.version}`],
+    ["Store", `${s.store.kind}, ${s.store.reachable ? "reachable" : `unreachable: ${s.store.detail ?? "unknown"}`}`],
+    ["Heartbeat", hb.enabled ? `${hb.healthy ? "ok" : "missing"}; last sent ${hb.lastSentAt ?? "never"}, last received ${hb.lastReceivedAt ?? "never"}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}` : "off"],
+    ["Rules", r.inEffect ? `${plural(r.admissionRules, "admission rule")}, ${plural(r.routes, "route")}, ${plural(r.maintenanceWindows, "maintenance window")}, ${plural(r.noiseRules, "noise rule")}, ${plural(r.stormGuards, "storm guard")}` : "none: every alert admitted, to every connector"],
+    ["Silences in force", r.silencesInForce === null ? "unknown" : String(r.silencesInForce)],
+  ];
+  return h(
+    "div",
+    null,
+    s.healthy
+      ? h("p", { class: "notice ok", id: "health" }, "Healthy: nothing needs you.")
+      : h("div", { class: "notice error", id: "health", role: "alert" }, h("p", null, "Needs attention:"), h("ul", null, s.problems.map((p) => h("li", null, p)))),
+    h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
+    h("h2", null, "Connectors"),
+    table(
+      "Connectors",
+      [
+        { label: "Connector", cell: (c) => c.name },
+        { label: "Kind", cell: (c) => c.kind },
+        { label: "State", cell: (c) => badge(c.state, STATE_KIND[c.state]) },
+        { label: "Last success", cell: (c) => (c.lastSuccessAt ? time(c.lastSuccessAt) : h("span", { class: "muted" }, "–")) },
+        { label: "Last failure", cell: (c) => (c.lastFailureAt ? time(c.lastFailureAt) : h("span", { class: "muted" }, "–")) },
+        { label: "Queued", cell: (c) => (c.queueDepth === null ? "–" : String(c.queueDepth)) },
+        { label: "Dead letters", cell: (c) => (c.deadLetters ? h("a", { href: "#/dead-letters" }, String(c.deadLetters)) : c.deadLetters === null ? "–" : "0") },
+        { label: "Detail", cell: (c) => (c.state === "failing" || c.state === "unauthorized" ? h("span", { class: "error-text" }, c.detail) : c.detail) },
+      ],
+      s.connectors.map((c) => ({ key: c.name, value: c })),
+      "No ITSM connector is configured.",
+    ),
+    h("h2", null, "Credentials"),
+    table(
+      "Credential expiry",
+      [
+        { label: "Connector", cell: (c) => c.connector },
+        { label: "Credential", cell: (c) => c.credential },
+        { label: "Expires", cell: (c) => (c.expiresAt ? time(c.expiresAt) : h("span", { class: "muted" }, "not set")) },
+        { label: "Days left", cell: (c) => (c.daysLeft === null ? "–" : String(c.daysLeft)) },
+        // Not watched is not urgent: no colour.
+        { label: "State", cell: (c) => (c.state === "unknown" ? badge("unknown: set credentialExpiresAt") : badge(c.state, STATE_KIND[c.state])) },
+      ],
+      s.credentials.items.map((c) => ({ key: c.connector, value: c })),
+      "No connector holds a credential.",
+    ),
+    h("p", { class: "muted small" }, `An incident opens ${s.credentials.warnDays} days before a credential expires (CREDENTIAL_WARN_DAYS).`),
+  );
+}
+
+async function statusView() {
+  const body = h("div", null, h("p", { class: "muted" }, "Loading…"));
+  const stamp = h("p", { class: "muted small" });
+  render(h("div", { class: "heading" }, h("h1", null, "Status"), liveToggle()), stamp, body);
+  const load = async () => {
+    try {
+      const status = await api.status();
+      // checkedAt changes every time: compare without it, so an unchanged page is not rebuilt.
+      swap(body, statusPage(status), JSON.stringify({ ...status, checkedAt: null }));
+      updatedAt(stamp);
+    } catch (error) {
+      if (handleFailure(error, body)) stopView();
+    }
+  };
+  await load();
+  keepRefreshing(load);
+}
+
 // ---- shell -------------------------------------------------------------------------------------
 
 function renderWho(session) {
@@ -577,6 +652,7 @@ async function route() {
   else if (path === "/dead-letters") await deadLettersView();
   else if (path === "/cis") await unboundCisView();
   else if (path === "/silences") await silencesView();
+  else if (path === "/status") await statusView();
   else await incidentsView(new URLSearchParams(query));
   const refocus = filterInFocus && main.querySelector(`form.filters [name="${filterInFocus}"]`);
   if (refocus) refocus.focus();

@@ -57,6 +57,8 @@ export interface ReceiverConfig {
   noiseTimerMs: number;
   /** Azure as the receiver's identity reaches it: the alert write-back and reconciliation. */
   azure: AzureConfig;
+  /** CREDENTIAL_WARN_DAYS: a connector's credential raises an incident this many days before its credentialExpiresAt. */
+  credentialWarnDays: number;
 }
 
 /** ENTRA_CLIENT_ID is optional: without it the receiver works, only the web console cannot sign anyone in. */
@@ -163,7 +165,8 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
     noiseTimerMs: read(() => integer(env, "NOISE_TIMER_MS", 5000, 100, 60_000), 5000),
-    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {} }),
+    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {}, logEvidence: { enabled: false, endpoint: "", resource: "", waitMs: 0 } }),
+    credentialWarnDays: read(() => integer(env, "CREDENTIAL_WARN_DAYS", 14, 1, 365), 14),
   };
   const named = new Set(rulesSecretVariables(env));
   for (const kind of CONNECTOR_KINDS) problems.push(...strayConnectorVariables(kind, env, named));

@@ -16,6 +16,7 @@ export interface Metrics {
   itsmEvents: Counter<"connector" | "source" | "outcome">;
   /** Poll and reconciliation runs by job and outcome (ok, throttled, forbidden, failed): ARM's 429 and 403 show here. */
   syncRuns: Counter<"job" | "outcome">;
+  evidence: Counter<"outcome">;
 }
 
 /** Counts the incident changes a command made; every command reports through here. */
@@ -30,11 +31,25 @@ export interface MetricSources {
   outboxJobs?: () => Promise<Array<{ connector: string; status: string; count: number }>>;
   /** Read at scrape time: notifications waiting for the next intake batch. */
   intakeQueued?: () => number;
+  /** Read at scrape time: days until each watched credential expires (negative once expired). */
+  credentialDaysLeft?: () => Array<{ connector: string; credential: string; daysLeft: number }>;
 }
 
 export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
-  const { outboxJobs, intakeQueued } = sources;
+  const { outboxJobs, intakeQueued, credentialDaysLeft } = sources;
+  if (credentialDaysLeft) {
+    new Gauge({
+      name: "secure_export_credential_days_left",
+      help: "Whole days until a connector's credential expires (its credentialExpiresAt), by connector and credential; negative once expired. Absent when no expiry is set.",
+      labelNames: ["connector", "credential"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const row of credentialDaysLeft()) this.set({ connector: row.connector, credential: row.credential }, row.daysLeft);
+      },
+    });
+  }
   if (intakeQueued) {
     new Gauge({
       name: "secure_export_intake_queued",
@@ -112,6 +127,12 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       name: "secure_export_sync_runs_total",
       help: "Runs of the ITSM polls (job poll:<connector>) and of reconciliation by outcome (ok, throttled, forbidden, failed).",
       labelNames: ["job", "outcome"],
+      registers: [registry],
+    }),
+    evidence: new Counter({
+      name: "secure_export_log_evidence_total",
+      help: "Log alerts' result rows by outcome (stored, refused: the link named another host, failed, none: no link).",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

@@ -8,15 +8,20 @@ import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import { AzureAlertTarget } from "./azure/alerts.ts";
 import { armClient } from "./azure/arm.ts";
+import { logAnalyticsClient } from "./azure/log-analytics.ts";
 import { managedIdentityToken } from "./azure/managed-identity.ts";
 import type { ReceiverConfig } from "./config.ts";
+import { credentialExpiry, watchedCredentials } from "./connectors/credential-expiry.ts";
 import { createConnector } from "./connectors/kinds.ts";
 import { ticketSyncOf } from "./connectors/tickets.ts";
 import { buildApp } from "./http/app.ts";
+import type { ConnectorCheckSeen } from "./http/status-report.ts";
 import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
+import { startEvidenceJob } from "./jobs/evidence.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
 import type { Job } from "./jobs/every.ts";
+import { CREDENTIAL_EXPIRY_LEASE, startCredentialExpiryCheck } from "./jobs/credential-expiry.ts";
 import { startItsmPolls, type PolledConnector } from "./jobs/itsm-poll.ts";
 import { RECONCILE_LEASE, startReconciliation } from "./jobs/reconcile.ts";
 import { startNoiseTimer } from "./jobs/noise-timer.ts";
@@ -161,7 +166,16 @@ async function start(
   // Leases name their holder: this process, on this host.
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let queued = () => 0;
-  const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued() });
+  const credentials = { watched: watchedCredentials(named), warnDays: config.credentialWarnDays };
+  const checks = new Map<string, ConnectorCheckSeen>();
+  const metrics = createMetrics({
+    outboxJobs: () => countDeliveries(db),
+    intakeQueued: () => queued(),
+    credentialDaysLeft: () => credentials.watched.flatMap((c) => {
+      const { daysLeft } = credentialExpiry(c, credentials.warnDays, new Date());
+      return daysLeft === null ? [] : [{ connector: c.connector, credential: c.credential, daysLeft }];
+    }),
+  });
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
     commit: (batch) => acceptNotifications(db, batch, targets),
     sizeOf: (n) => n.rawPayload.length,
@@ -192,6 +206,13 @@ async function start(
       routing: config.routing,
       console: consoleConfig(auth),
       sync,
+      status: {
+        storeKind: config.databaseUrl ? "postgresql" : "embedded",
+        credentials,
+        checks,
+        // The heartbeat's reader plugs in here (issue 23 part 1): heartbeat: () => heartbeatStatus(db).
+        heartbeat: async () => ({ enabled: false }),
+      },
     },
     { logger: log },
   );
@@ -203,11 +224,14 @@ async function start(
   await keys.refresh();
   if (!keys.loaded) log.warn({ jwksUrl: jwksUrl(config.auth), cause: keys.lastFailure }, "signing keys not loaded yet; alerts get 503 until they are");
 
-  // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.)
+  // One line per ITSM tool: reachable, and do the credentials work? (Never delivers anything.) A
+  // refusal is the connector's state in the status until a delivery succeeds after it.
   for (const connector of connectors) {
-    void connector.check().then((result) =>
-      result.ok ? log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`) : log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`),
-    );
+    void connector.check().then((result) => {
+      checks.set(connector.name, { at: new Date().toISOString(), ...(result.refused ? { refused: result.refused } : {}) });
+      if (result.ok) log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`);
+      else log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`);
+    });
   }
   const alertTarget = config.azure.alertSync ? new AzureAlertTarget(arm) : null;
   if (alertTarget) {
@@ -215,7 +239,7 @@ async function start(
       result.ok ? log.info(`Azure alert write-back: ${result.detail}`) : log.warn(`Azure alert write-back (AZURE_ALERT_SYNC=off turns it off): ${result.detail}`),
     );
   }
-  const outbox = new OutboxWorker({ db, connectors: alertTarget ? [...connectors, alertTarget] : connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
+  const outbox = new OutboxWorker({ db, connectors: alertTarget ? [...connectors, alertTarget] : connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics, evidenceWaitMs: config.azure.logEvidence.waitMs });
   // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
   for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
   undo.push(() => outbox.stop());
@@ -245,6 +269,15 @@ async function start(
         startRetentionTimer({ db, days: config.retentionDays, log }),
         startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
       );
+      const evidence = config.azure.logEvidence;
+      if (evidence.enabled) {
+        const client = logAnalyticsClient({
+          endpoint: evidence.endpoint,
+          token: managedIdentityToken({ resource: evidence.resource, purpose: "Log Analytics token", code: "LOG_ANALYTICS_TOKEN_UNAVAILABLE", env: config.azure.identityEnv, ...(config.azure.clientId ? { clientId: config.azure.clientId } : {}) }),
+        });
+        jobs.push(startEvidenceJob({ db, client, targets, metrics, log: log.child({ component: "evidence" }) }));
+        log.info(`log evidence: log alerts' rows are fetched from ${evidence.endpoint} only; tickets wait up to ${evidence.waitMs / 1000} s for them (LOG_EVIDENCE=off turns it off)`);
+      }
       // Deliveries queued when connectors were called by their kind go to the instance that kind became.
       for (const c of named) {
         if (c.origin !== "environment" || c.name === c.config.kind || named.some((other) => other.name === c.config.kind)) continue;
@@ -256,6 +289,7 @@ async function start(
       syncJobs = [
         ...startItsmPolls({ db, connectors: polled, targets, metrics, log: log.child({ component: "itsm-poll" }), holder }),
         ...[startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder })].filter((j): j is Job => j !== null),
+        startCredentialExpiryCheck({ db, intake, routing: config.routing, credentials: credentials.watched, warnDays: credentials.warnDays, log, holder }),
       ];
     },
     () => undefined,
@@ -288,7 +322,7 @@ async function start(
       await outbox.stop();
       await Promise.all(syncJobs.map((job) => job.stop()));
       // Another replica need not wait for these to expire.
-      await Promise.all([RECONCILE_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
+      await Promise.all([RECONCILE_LEASE, CREDENTIAL_EXPIRY_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
       if (!options.db) await db.close();
       await unlock?.();
     },

@@ -167,6 +167,26 @@ describe.skipIf(unavailable)("the web console in Chromium", () => {
     await page.context().close();
   });
 
+  it("the Status page shows each connector, and a ServiceNow refusing the credentials as unauthorized, live", async () => {
+    const page = await signedIn("Riley Reader");
+    await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Status" }).click();
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), WAIT).toBe("Status");
+    const connectors = page.getByRole("table", { name: "Connectors" });
+    await connectors.locator('tr[data-key="default"]').waitFor(WAIT);
+    expect(await page.getByRole("table", { name: "Credential expiry" }).textContent()).toContain("unknown: set credentialExpiresAt");
+    try {
+      // ServiceNow answers 401 until told otherwise: the connector's state says so, not only a delivery's error.
+      stack.itsm!.serviceNow.fail(10_000, 401);
+      await sendAlert();
+      const row = connectors.locator('tr[data-key="default"]');
+      await expect.poll(() => row.textContent(), LIVE).toMatch(/unauthorized.*unauthorized \(401\): .*check the credentials/s);
+      await expect.poll(() => page.getByRole("alert").textContent(), WAIT).toMatch(/Needs attention:.*connector default: unauthorized \(401\)/s);
+    } finally {
+      stack.itsm!.serviceNow.fail(0);
+    }
+    await page.context().close();
+  });
+
   it("a user without the reader role sees what to ask for, not an error page", async () => {
     const page = await signedIn("Nico Newcomer");
     await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), WAIT).toBe("You don't have access yet");

@@ -64,7 +64,7 @@ describe("check()", () => {
     ["ServiceNow, OAuth", () => oauth({ SERVICENOW_CLIENT_SECRET: "wrong" }), "(OAuth token endpoint) is reachable but refused the OAuth client credentials (401)"],
     ["BMC Helix", () => bmc({ BMC_HELIX_PASSWORD: "wrong" }), "refused the credentials of integration (401)"],
   ])("says %s refused the credentials", async (_name, make, detail) => {
-    expect(await make().check()).toEqual({ ok: false, detail: expect.stringContaining(detail) });
+    expect(await make().check()).toEqual({ ok: false, detail: expect.stringContaining(detail), refused: { status: 401, said: expect.any(String) } });
   });
 
   it.each([

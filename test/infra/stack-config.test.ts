@@ -28,6 +28,7 @@ describe("parseStackConfig", () => {
       minReplicas: 1,
       maxReplicas: 3,
       closedLoop: { itsmSyncClients: [], alertSync: true, alertSyncScopes: [] },
+      evidenceWorkspaces: [],
       actionGroupShortName: "secexport",
       exampleAlertRules: false,
       protect: true,
@@ -101,6 +102,14 @@ describe("parseStackConfig", () => {
   ])("refuses %j", (raw, message) => {
     expect(() => parseStackConfig("dev", raw)).toThrow(StackConfigError);
     expect(() => parseStackConfig("dev", raw)).toThrow(message);
+  });
+
+  it("takes the date the given ITSM secret expires, checked as the receiver checks it", () => {
+    const helix = { bmcHelixUrl: "https://helix", bmcHelixUsername: "u", bmcHelixFirstName: "A", bmcHelixLastName: "B" };
+    const secrets = new Set(["bmcHelixPassword"] as const);
+    expect(parseStackConfig("dev", { ...helix, bmcHelixCredentialExpiresAt: "2027-03-31" }, secrets).connectors.bmcHelix).toMatchObject({ credentialExpiresAt: "2027-03-31" });
+    expect(parseStackConfig("dev", helix, secrets).connectors.bmcHelix).not.toHaveProperty("credentialExpiresAt");
+    expect(() => parseStackConfig("dev", { ...helix, bmcHelixCredentialExpiresAt: "31/03/2027" }, secrets)).toThrow('secure-export:bmcHelixCredentialExpiresAt must be a date like 2027-03-31 or an instant like 2027-03-31T12:00:00Z, got "31/03/2027"');
   });
 
   it("refuses protect or identityOnly on a preview stack", () => {

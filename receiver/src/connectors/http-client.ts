@@ -122,6 +122,18 @@ export function failure(what: string, response: HttpResponse, detail = toolSaid(
   return new DeliveryError(`${what} answered ${response.status}: ${detail}`, { retryable, ...(after === undefined ? {} : { retryAfterMs: after }) });
 }
 
+const REFUSED = / answered (401|403): (.*)$/s;
+
+/**
+ * Whether a delivery's error (failure()'s message, as the outbox keeps it) is the tool refusing our
+ * credentials (401) or their access (403), and what the tool said: a connector's state, not only a
+ * delivery's error.
+ */
+export function refusedSignIn(lastError: string): { status: 401 | 403; said: string } | null {
+  const match = REFUSED.exec(lastError);
+  return match ? { status: Number(match[1]) as 401 | 403, said: match[2]! } : null;
+}
+
 export function parseJson<T>(what: string, response: HttpResponse): T {
   try {
     return JSON.parse(response.text) as T;
@@ -135,7 +147,7 @@ export function parseJson<T>(what: string, response: HttpResponse): T {
 export function checkVerdict(tool: string, response: HttpResponse, credentials: string): ConnectorCheck {
   const said = toolSaid(response, 200);
   if (response.status >= 200 && response.status < 300) return { ok: true, detail: `${tool} is reachable and accepted the ${credentials}` };
-  if (response.status === 401) return { ok: false, detail: `${tool} is reachable but refused the ${credentials} (401): ${said}` };
-  if (response.status === 403) return { ok: false, detail: `${tool} accepted the ${credentials} but denies access (403): ${said}` };
+  if (response.status === 401) return { ok: false, detail: `${tool} is reachable but refused the ${credentials} (401): ${said}`, refused: { status: 401, said } };
+  if (response.status === 403) return { ok: false, detail: `${tool} accepted the ${credentials} but denies access (403): ${said}`, refused: { status: 403, said } };
   return { ok: false, detail: `${tool} answered ${response.status}: ${said}` };
 }

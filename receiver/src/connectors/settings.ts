@@ -221,6 +221,28 @@ export function period(options: Common & { minMs: number }): Setting<number> & {
   }) as never;
 }
 
+/**
+ * A day or an instant (`2027-03-31` or `2027-03-31T12:00:00Z`), kept as an ISO instant; a day means
+ * its start in UTC. (The rules' YAML 1.2 core schema reads an unquoted 2027-03-31 as text.)
+ */
+export function date(options: Common): Setting<string> & { readonly required: false; readonly fallback: undefined } {
+  const check = (value: string) => {
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
+    const instant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
+    const ms = Date.parse(day ? `${value}T00:00:00Z` : value);
+    // Date.parse rolls 2027-02-30 over to March: a date that does not round-trip does not exist.
+    if ((!day && !instant) || Number.isNaN(ms) || (day && new Date(ms).toISOString().slice(0, 10) !== value)) {
+      throw new SettingError(`must be a date like 2027-03-31 or an instant like 2027-03-31T12:00:00Z, got "${value}"`);
+    }
+    return new Date(ms).toISOString();
+  };
+  return setting({
+    ...options,
+    schema: Type.String({ minLength: 1 }),
+    fromText: (value) => check(value.trim()),
+  }) as never;
+}
+
 /** `ciTable` → `CI_TABLE`: the variable a rules key maps onto when its setting names none. */
 export function variableFor(key: string, declared: Setting<unknown>): string {
   return declared.variable ?? key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();

@@ -20,6 +20,7 @@ import { healthRoutes, PROBE_ROUTES } from "./routes/health.ts";
 import { incidentRoutes } from "./routes/incidents.ts";
 import { routingRoutes } from "./routes/routing.ts";
 import { silenceRoutes } from "./routes/silences.ts";
+import { statusRoutes } from "./routes/status.ts";
 import { validatorCompiler } from "./validation.ts";
 
 declare module "fastify" {
@@ -198,6 +199,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(routingRoutes, { prefix: "/api/routing", routing: deps.routing, db: deps.db });
   await app.register(silenceRoutes, { prefix: "/api/silences", db: deps.db });
   await app.register(connectorEventRoutes, { prefix: "/api/connectors", db: deps.db, metrics: deps.metrics, targets: deps.targets, sync: deps.sync });
+  await app.register(statusRoutes, { prefix: "/api/status", db: deps.db, store: deps.store, routing: deps.routing, status: deps.status });
   await app.register(healthRoutes, { db: deps.db, store: deps.store, keys: deps.keys });
   await app.register(consoleRoutes, { published: deps.console });
   await docsRoutes(app, deps.console);

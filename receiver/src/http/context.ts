@@ -15,6 +15,7 @@ import type { RoutingRules } from "../routing/load-rules.ts";
 import type { Database } from "../store/database.ts";
 import type { StoreStatus } from "../store/store-supervisor.ts";
 import type { ConsoleConfig } from "./routes/console.ts";
+import type { StatusDeps } from "./routes/status.ts";
 
 export type Intake = Pick<GroupCommit<PreparedNotification, AcceptedNotification>, "submit" | "depth">;
 
@@ -61,4 +62,6 @@ export interface AppDeps {
   console: ConsoleConfig;
   /** Every connector, by name, as the ITSM events route sees it. */
   sync: ReadonlyMap<string, SyncConnector>;
+  /** What `GET /api/status` reads besides the store and the rules. */
+  status: StatusDeps;
 }

@@ -8,6 +8,7 @@
 import { secretReferences as authSecretReferences, type AuthSpec } from "../connectors/credentials.ts";
 import { settingVariable } from "../connectors/kind.ts";
 import { kindOf } from "../connectors/kinds.ts";
+import { SettingError } from "../connectors/settings.ts";
 import { compileRulesText, type ConnectorShape } from "./load-rules.ts";
 import { formatProblem, type LocatedProblem, type ProblemCode, type RulesPath } from "./problems.ts";
 import { parseRules } from "./rules-document.ts";
@@ -67,4 +68,17 @@ export function connectorVariable(kindId: string, key: "url" | "mode" | "firstNa
   if (credential) return `${kind.prefix}${credential}`;
   if (!(key in kind.settings)) throw new Error(`${kind.label} has no setting ${JSON.stringify(key)}`);
   return settingVariable(kind, key);
+}
+
+/** What is wrong with a tool's setting given as its variable's text (`credentialExpiresAt`, `2027-02-30`), in the receiver's words; null when nothing. */
+export function connectorSettingProblem(kindId: string, key: string, text: string): string | null {
+  const declared = kindOf(kindId)?.settings[key];
+  if (!declared) throw new Error(`${kindId} has no setting ${JSON.stringify(key)}`);
+  try {
+    declared.fromText(text);
+    return null;
+  } catch (error) {
+    if (error instanceof SettingError) return error.message;
+    throw error;
+  }
 }

@@ -100,3 +100,34 @@ export async function latestDeliveries(db: Queryable, incidentIds: readonly stri
   for (const row of rows) result.get(row.incident_id)?.push(view(row));
   return result;
 }
+
+/** What one connector's deliveries show of it: its queue, its dead letters, and its latest success and failure. */
+export interface ConnectorOutcomes {
+  connector: string;
+  pending: number;
+  dead: number;
+  lastSuccessAt: string | null;
+  /** The latest delivery error still recorded (a delivered job's error is cleared), with when it was recorded. */
+  lastFailureAt: string | null;
+  lastFailure: string | null;
+}
+
+/**
+ * Per connector named, from the outbox itself, so every replica answers alike. The latest success
+ * and failure come through partial indexes (migration 012), the counts through the pending and
+ * dead ones: read on demand (the status), never on the intake.
+ */
+export async function connectorOutcomes(db: Queryable, connectors: readonly string[]): Promise<ConnectorOutcomes[]> {
+  const { rows } = await db.query<{ connector: string; pending: number; dead: number; last_success_at: string | null; last_failure_at: string | null; last_error: string | null }>(
+    `SELECT c.connector,
+       (SELECT count(*)::int FROM deliveries d WHERE d.status = 'pending' AND d.connector = c.connector) AS pending,
+       (SELECT count(*)::int FROM deliveries d WHERE d.status = 'dead' AND d.connector = c.connector) AS dead,
+       (SELECT to_json(max(d.delivered_at))#>>'{}' FROM deliveries d WHERE d.status = 'delivered' AND d.connector = c.connector) AS last_success_at,
+       to_json(f.updated_at)#>>'{}' AS last_failure_at, f.last_error
+     FROM unnest($1::text[]) AS c (connector)
+     LEFT JOIN LATERAL (SELECT d.last_error, d.updated_at FROM deliveries d WHERE d.last_error IS NOT NULL AND d.connector = c.connector ORDER BY d.updated_at DESC LIMIT 1) f ON true`,
+    [connectors],
+  );
+  const iso = (v: string | null) => (v ? new Date(v).toISOString() : null);
+  return rows.map((r) => ({ connector: r.connector, pending: r.pending, dead: r.dead, lastSuccessAt: iso(r.last_success_at), lastFailureAt: iso(r.last_failure_at), lastFailure: r.last_error }));
+}

@@ -185,3 +185,15 @@ export async function incidentsWithRelations(db: Queryable, incidents: readonly 
   const [cis, deliveries] = await Promise.all([incidentCis(db, ids), latestDeliveries(db, ids)]);
   return incidents.map((incident) => ({ incident, cis: cis.get(incident.id) ?? [], deliveries: deliveries.get(incident.id) ?? [] }));
 }
+
+/**
+ * The open incidents of the receiver's own alerts (family secure-export) whose alertId starts with
+ * `prefix`, e.g. every `secure-export/credential-expiry/…`: found through the open-incidents index.
+ */
+export async function openSelfAlertIncidents(db: Queryable, prefix: string): Promise<Array<{ alertId: string; firedAt: string }>> {
+  const { rows } = await db.query<{ alert_id: string; fired_at: string }>(
+    "SELECT alert_id, to_json(fired_at)#>>'{}' AS fired_at FROM incidents WHERE state = 'open' AND family = 'secure-export' AND starts_with(alert_id, $1)",
+    [prefix],
+  );
+  return rows.map((r) => ({ alertId: r.alert_id, firedAt: new Date(r.fired_at).toISOString() }));
+}

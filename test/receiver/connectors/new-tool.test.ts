@@ -134,6 +134,8 @@ describe("a new ITSM tool", () => {
     cpSync(join(REPO_ROOT, "receiver/local"), join(work, "receiver/local"), { recursive: true });
     cpSync(join(REPO_ROOT, "test/fixtures/azure-monitor"), join(work, "test/fixtures/azure-monitor"), { recursive: true });
     cpSync(join(REPO_ROOT, "package.json"), join(work, "package.json"));
+    // The receiver reads its version from here (the image ships it too).
+    cpSync(join(REPO_ROOT, "receiver/package.json"), join(work, "receiver/package.json"));
     symlinkSync(join(REPO_ROOT, "node_modules"), join(work, "node_modules"));
     const folder = join(work, "receiver/src/connectors/acme-desk");
     mkdirSync(folder);

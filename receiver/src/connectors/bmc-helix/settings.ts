@@ -1,6 +1,6 @@
 /** BMC Helix ITSM's connector settings: each one's rules key, variable (BMC_HELIX_ + …), default and check. */
 import type { ConfigOf } from "../kind.ts";
-import { clientIds, period, severityMap, stringRecord, text, url } from "../settings.ts";
+import { clientIds, date, period, severityMap, stringRecord, text, url } from "../settings.ts";
 import { IMPACT, URGENCY } from "./fields.ts";
 
 export const SETTINGS = {
@@ -25,6 +25,9 @@ export const SETTINGS = {
   ciField: text({ default: "HPD_CI", doc: "field that receives the CI's name" }),
   correlationField: text({ default: "Vendor Ticket Number", doc: "field that holds the correlation key (looked up before creating)" }),
   syncClients: clientIds({ doc: "Entra application (client) ids that may push this connector's ticket changes to `POST /api/connectors/{name}/events` (with the `Itsm.Sync` app role)" }),
+  credentialExpiresAt: date({
+    doc: "when the password expires (a date like `2027-03-31`, or an instant): an incident opens `CREDENTIAL_WARN_DAYS` before, and the status and metrics show the days left; unset: not watched",
+  }),
   pollEvery: period({ minMs: 60_000, doc: "reads the state of this connector's open tickets this often (by `Last Modified Date`, in pages), for tenants that cannot call out; unset: no polling" }),
   extraValues: stringRecord({ doc: 'JSON object of more values for the create form, e.g. `{"Company":"Contoso","Assigned Support Group":"Cloud Ops"}`' }),
 };

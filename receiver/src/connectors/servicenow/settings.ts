@@ -1,6 +1,6 @@
 /** ServiceNow's connector settings: each one's rules key, variable (SERVICENOW_ + …), default and check. */
 import type { ConfigOf } from "../kind.ts";
-import { choice, clientIds, period, severityMap, text, url } from "../settings.ts";
+import { choice, clientIds, date, period, severityMap, text, url } from "../settings.ts";
 import { EVENT_FIELD_MAX, LEVELS } from "./fields.ts";
 
 export const SETTINGS = {
@@ -23,6 +23,9 @@ export const SETTINGS = {
   callerId: text({ doc: "`caller_id` of created incidents" }),
   category: text({ doc: "`category` of created incidents" }),
   syncClients: clientIds({ doc: "Entra application (client) ids that may push this connector's ticket changes to `POST /api/connectors/{name}/events` (with the `Itsm.Sync` app role)" }),
+  credentialExpiresAt: date({
+    doc: "when the password or, with OAuth, the client secret expires (a date like `2027-03-31`, or an instant): an incident opens `CREDENTIAL_WARN_DAYS` before, and the status and metrics show the days left; unset: not watched",
+  }),
   pollEvery: period({ minMs: 60_000, doc: "reads the state of this connector's open tickets this often (Table API by `sys_updated_on`, in pages), for instances that cannot call out; unset: no polling" }),
   eventSource: text({
     default: "Azure Monitor",
