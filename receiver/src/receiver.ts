@@ -19,6 +19,7 @@ import { OutboxWorker } from "./jobs/outbox-worker.ts";
 import type { Job } from "./jobs/every.ts";
 import { startItsmPolls, type PolledConnector } from "./jobs/itsm-poll.ts";
 import { RECONCILE_LEASE, startReconciliation } from "./jobs/reconcile.ts";
+import { HEARTBEAT_LEASE, startHeartbeat } from "./jobs/heartbeat.ts";
 import { startNoiseTimer } from "./jobs/noise-timer.ts";
 import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
@@ -32,6 +33,7 @@ import type { Database } from "./store/database.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { renameConnector } from "./store/connector-names.ts";
 import { releaseLease } from "./store/leases.ts";
+import { heartbeatStatus } from "./store/heartbeats.ts";
 import { countDeliveries } from "./store/delivery-queries.ts";
 import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
@@ -64,6 +66,8 @@ export interface StartOptions {
    * unset (production), the receiver answers 503 and retries until the database is back.
    */
   storeGiveUpMs?: number;
+  /** Before the first heartbeat (default: the interval, at most 30 s); tests start it at once. */
+  heartbeatFirstAfterMs?: number;
 }
 
 function loggerFrom(option: StartOptions["logger"]): FastifyBaseLogger {
@@ -161,7 +165,7 @@ async function start(
   // Leases name their holder: this process, on this host.
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let queued = () => 0;
-  const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued() });
+  const metrics = createMetrics({ outboxJobs: () => countDeliveries(db), intakeQueued: () => queued(), ...(config.heartbeat ? { heartbeat: () => heartbeatStatus(db) } : {}) });
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
     commit: (batch) => acceptNotifications(db, batch, targets),
     sizeOf: (n) => n.rawPayload.length,
@@ -192,6 +196,7 @@ async function start(
       routing: config.routing,
       console: consoleConfig(auth),
       sync,
+      heartbeat: config.heartbeat ? { actionGroupId: config.heartbeat.actionGroupId, intervalMs: config.heartbeat.intervalMs } : null,
     },
     { logger: log },
   );
@@ -209,6 +214,12 @@ async function start(
       result.ok ? log.info({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`) : log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`),
     );
   }
+  const { heartbeat } = config;
+  log.info(
+    heartbeat
+      ? `heartbeat: every ${Math.round(heartbeat.intervalMs / 1000)} s through action group ${heartbeat.actionGroupId} to ${heartbeat.publicUrl}/api/alerts`
+      : "heartbeat: off (it needs HEARTBEAT_ACTION_GROUP_ID, and HEARTBEAT_INTERVAL not 0)",
+  );
   const alertTarget = config.azure.alertSync ? new AzureAlertTarget(arm) : null;
   if (alertTarget) {
     void alertTarget.check().then((result) =>
@@ -256,6 +267,7 @@ async function start(
       syncJobs = [
         ...startItsmPolls({ db, connectors: polled, targets, metrics, log: log.child({ component: "itsm-poll" }), holder }),
         ...[startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder })].filter((j): j is Job => j !== null),
+        ...(heartbeat ? [startHeartbeat({ db, arm, intake, routing: config.routing, config: heartbeat, metrics, log, holder, ...(options.heartbeatFirstAfterMs === undefined ? {} : { firstAfterMs: options.heartbeatFirstAfterMs }) })] : []),
       ];
     },
     () => undefined,
@@ -288,7 +300,7 @@ async function start(
       await outbox.stop();
       await Promise.all(syncJobs.map((job) => job.stop()));
       // Another replica need not wait for these to expire.
-      await Promise.all([RECONCILE_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
+      await Promise.all([RECONCILE_LEASE, HEARTBEAT_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
       if (!options.db) await db.close();
       await unlock?.();
     },

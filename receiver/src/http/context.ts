@@ -61,4 +61,6 @@ export interface AppDeps {
   console: ConsoleConfig;
   /** Every connector, by name, as the ITSM events route sees it. */
   sync: ReadonlyMap<string, SyncConnector>;
+  /** The heartbeat, when on here: a heartbeat that arrives resolves its missing alert through the intake. */
+  heartbeat?: { actionGroupId: string; intervalMs: number } | null;
 }
