@@ -147,7 +147,8 @@ describe.each(STORE_KINDS)("the heartbeat on $name", (kind) => {
   });
 
   it("a nonce replayed, or one never sent, is answered 202 and counts for nothing; without a token it is 401", async () => {
-    const used = new URL(arm.testNotifications[0]!.actions[0]!.serviceUri);
+    const delivered = await eventually(() => arm.testNotifications.find((n) => n.actions[0]!.status === 202), "a heartbeat delivered");
+    const used = new URL(delivered.actions[0]!.serviceUri);
     const post = async (url: string, token: string | null) =>
       fetch(url.replace(ingress.url, receivers[0]!.url), {
         method: "POST",
