@@ -41,6 +41,7 @@ describe("loadConfig", () => {
       routing: { admission: null, connectors: [], routes: null, maintenance: [], noise: [], storm: [], warnings: [] },
       noiseTimerMs: 5000,
       azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {} },
+      heartbeat: null,
     });
   });
 
