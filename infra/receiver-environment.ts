@@ -45,6 +45,12 @@ export interface ReceiverEnvironmentInput<T> {
    * and reconciliation; with PostgreSQL the database's identity, the same one) and AZURE_ALERT_SYNC.
    */
   azure?: { identityClientId: T; alertSync: boolean };
+  /**
+   * The heartbeat (docs/configuration.md#the-heartbeat): the stack's own action group, the receiver's
+   * public URL and the application's object id. Unset (a stack on a shared application, which the
+   * receiver's identity cannot own): no heartbeat.
+   */
+  heartbeat?: { actionGroupId: T; publicUrl: T; appObjectId: T };
   connectors: ConnectorSettings;
   secrets: { servicenowPassword?: T; servicenowClientSecret?: T; bmcHelixPassword?: T };
   /** ROUTING_RULES text (stack-config.ts checked it), and the secrets its connectors name. */
@@ -86,6 +92,11 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     if (input.database.mode !== "postgres") plain(ENV.azureClientId, input.azure.identityClientId);
     plain(ENV.alertSync, input.azure.alertSync ? "on" : "off");
     plain(ENV.syncRole, ROLES.sync);
+  }
+  if (input.heartbeat) {
+    plain(ENV.heartbeatActionGroupId, input.heartbeat.actionGroupId);
+    plain(ENV.publicUrl, input.heartbeat.publicUrl);
+    plain(ENV.appObjectId, input.heartbeat.appObjectId);
   }
 
   const sn = input.connectors.serviceNow;

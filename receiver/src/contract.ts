@@ -52,4 +52,7 @@ export const ENV = {
   databasePoolMax: "DATABASE_POOL_MAX",
   azureClientId: "AZURE_CLIENT_ID",
   dataDir: "DATA_DIR",
+  heartbeatActionGroupId: "HEARTBEAT_ACTION_GROUP_ID",
+  publicUrl: "PUBLIC_URL",
+  appObjectId: "ENTRA_APP_OBJECT_ID",
 } as const;
