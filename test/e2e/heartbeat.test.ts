@@ -32,7 +32,7 @@ const APP_OBJECT_ID = "0bec7a11-5e1e-4c7e-8000-00000000a99e";
 const INTERVAL_MS = 500;
 const FAST_OUTBOX = { OUTBOX_POLL_MS: "20", OUTBOX_RETRY_BASE_SECONDS: "0", OUTBOX_RETRY_MAX_SECONDS: "1", OUTBOX_MAX_AGE_SECONDS: "600" };
 const MISSING = "secure-export heartbeat missing";
-const TEST_PAYLOAD = readFileSync(new URL("../fixtures/azure-monitor/logalertsv2-testaction-fired.json", import.meta.url), "utf8");
+const TEST_PAYLOAD = readFileSync(new URL("../fixtures/azure-monitor/test-action/logalertsv2.json", import.meta.url), "utf8");
 
 /** The ingress in front of the replicas: PUBLIC_URL is its address, known before any receiver listens. */
 async function startIngress(): Promise<{ url: string; target: string; close(): Promise<void> }> {

@@ -65,7 +65,7 @@ export const SPECS: readonly SpecFile[] = [
   load("actiongroups-2023-01-01.json"),
 ];
 /** The test payload Azure posts for alertType `logalertv2` (test/fixtures/azure-monitor/README.md). */
-const TEST_PAYLOAD = readFileSync(new URL("../fixtures/azure-monitor/logalertsv2-testaction-fired.json", import.meta.url), "utf8");
+const TEST_PAYLOAD = readFileSync(new URL("../fixtures/azure-monitor/test-action/logalertsv2.json", import.meta.url), "utf8");
 /** NotificationRequestBody.alertType's supported values, as its description lists them. */
 const ALERT_TYPES = /Supported alert type values are: (.+)$/.exec(SPECS[3]!.definitions!.NotificationRequestBody!.properties!.alertType!.description!)![1]!.split(", ");
 /** The REST reference lists a `comments` body for the 2019-03-01 change-state too; the 2025-05-25-preview spec defines it. */
