@@ -200,7 +200,8 @@ describe.each(STORE_KINDS)("the heartbeat on $name", (kind) => {
     const elapsed = Date.now() - started;
     // One per interval (plus the one in flight), not one per replica per interval.
     expect(arm.testNotifications.length - before).toBeLessThanOrEqual(Math.ceil(elapsed / INTERVAL_MS) + 1);
-    expect(new Set(arm.testNotifications.slice(before).map((n) => n.actions[0]!.status))).toEqual(new Set([202]));
+    // Every one Azure finished delivering went through the second replica and was taken (the last may still be in flight).
+    expect(new Set(arm.testNotifications.slice(before).filter((n) => n.completedTime !== null).map((n) => n.actions[0]!.status))).toEqual(new Set([202]));
     expect(missingTickets()).toHaveLength(1);
   });
 });

@@ -242,19 +242,17 @@ export const AlertAccepted = Type.Union(
       notificationId: Type.String(),
       duplicate: Type.Boolean(),
     }),
-  ],
-  { description: "Stored durably (the commit returned before the answer); not_admitted: refused by the admission rules, stored, opens nothing" },
-);
-
-/** What POST /api/alerts?heartbeat=… answers: 202 whatever the nonce, never an incident. */
-export const HeartbeatAnswer = Type.Object(
-  {
-    status: Type.Literal("heartbeat"),
-    arrival: Type.Enum(["received", "unknown", "used", "expired"], {
-      description: "received: recorded as the heartbeat; unknown, used, expired: a nonce this receiver did not send, or one already counted or too late — ignored",
+    Type.Object({
+      status: Type.Literal("heartbeat"),
+      arrival: Type.Enum(["received", "unknown", "used", "expired"], {
+        description: "received: recorded as the heartbeat; unknown, used, expired: a nonce this receiver did not send, or one already counted, or too late — ignored",
+      }),
     }),
+  ],
+  {
+    description:
+      "Stored durably (the commit returned before the answer); not_admitted: refused by the admission rules, stored, opens nothing; heartbeat: Azure's test notification for the heartbeat (?heartbeat=<nonce>, docs/operations.md#heartbeat), never an incident",
   },
-  { description: "Azure's test notification for the heartbeat (docs/operations.md#heartbeat): no incident, no admission rule" },
 );
 
 export const Silence = Type.Object({

@@ -12,7 +12,7 @@ import { rulesInEffect, type RoutingRules } from "../../routing/load-rules.ts";
 import type { Database } from "../../store/database.ts";
 import { principalOf } from "../authenticate.ts";
 import type { Intake } from "../context.ts";
-import { AlertAccepted, HeartbeatAnswer } from "../ledger-schemas.ts";
+import { AlertAccepted } from "../ledger-schemas.ts";
 import { problems, sendProblem } from "../problems.ts";
 import { responses } from "../route-responses.ts";
 
@@ -35,7 +35,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{
         querystring: Type.Object({
           [HEARTBEAT_PARAMETER]: Type.Optional(Type.String({ maxLength: 200, description: "The heartbeat's one-time nonce: the request is Azure's test notification, recorded, never an alert" })),
         }),
-        response: responses({ 202: Type.Union([AlertAccepted, HeartbeatAnswer]) }, [
+        response: responses({ 202: AlertAccepted }, [
           "malformed_json", "invalid_request", "payload_too_large", "unsupported_media_type", "unsupported_content_encoding",
           "not_common_alert_schema", "store_unavailable", "intake_busy",
         ]),
