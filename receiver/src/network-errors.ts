@@ -2,7 +2,7 @@
  * Why an outgoing HTTP request failed, in words an operator can act on. Node's fetch reports every
  * network failure as "fetch failed" and hides the reason in `cause` (ECONNREFUSED, ENOTFOUND,
  * CERT_HAS_EXPIRED, …); a timeout from AbortSignal.timeout is a TimeoutError. And when a server asks
- * to be called again. Pure.
+ * to be called again, and how much of its answer we read: the same rules for every service called.
  */
 
 function codeOf(error: unknown): string | undefined {
@@ -41,4 +41,31 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * Reads at most `limit` bytes of an answer's body; past that (declared or counted), cuts the
+ * connection and answers null. A remote service must not make the receiver buffer what it likes.
+ */
+export async function readCapped(response: Response, limit: number): Promise<string | null> {
+  const declared = Number(response.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -8,7 +8,7 @@
  * cloud's); the token's resource is the same origin (learn.microsoft.com/azure/azure-resource-manager/
  * management/azure-services-resource-providers: the `.default` scope of the management endpoint).
  */
-import { describeFetchFailure, retryAfterMs } from "../network-errors.ts";
+import { describeFetchFailure, readCapped, retryAfterMs } from "../network-errors.ts";
 
 export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
 /** ARM's answers the receiver reads (an alert, a notification status, a page of Resource Graph rows) are far smaller. */
@@ -53,24 +53,6 @@ export interface ArmClient {
   request(request: ArmRequest): Promise<ArmResponse>;
 }
 
-async function readCapped(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new ArmError(`Azure Resource Manager answered more than ${MAX_ANSWER_BYTES} bytes`, { status: response.status, armCode: null, retryable: false });
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 export function armClient(options: { endpoint?: string; token: () => Promise<string>; fetch?: typeof fetch }): ArmClient {
   const endpoint = (options.endpoint ?? DEFAULT_ARM_ENDPOINT).replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
@@ -95,7 +77,8 @@ export function armClient(options: { endpoint?: string; token: () => Promise<str
       } catch (error) {
         throw new ArmError(`${request.method} ${url.pathname}: ${describeFetchFailure(error, TIMEOUT_MS)}`, { status: null, armCode: null, retryable: true });
       }
-      const text = await readCapped(response);
+      const text = await readCapped(response, MAX_ANSWER_BYTES);
+      if (text === null) throw new ArmError(`Azure Resource Manager answered more than ${MAX_ANSWER_BYTES} bytes`, { status: response.status, armCode: null, retryable: false });
       let body: unknown = null;
       if (text.trim()) {
         try {

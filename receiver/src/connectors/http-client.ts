@@ -1,5 +1,5 @@
 /** HTTP for connectors: every failure becomes a DeliveryError that says whether a retry can help, and why. */
-import { describeFetchFailure, retryAfterMs } from "../network-errors.ts";
+import { describeFetchFailure, readCapped, retryAfterMs } from "../network-errors.ts";
 import { DeliveryError, type ConnectorCheck } from "../outbox/delivery.ts";
 
 export interface HttpResponse {
@@ -37,30 +37,6 @@ function secretsOf(init: { headers?: Record<string, string>; body?: string | URL
   }
   if (init.body instanceof URLSearchParams) for (const field of SECRET_FIELDS) secrets.push(...init.body.getAll(field));
   return secrets.filter((s) => s.length >= 4);
-}
-
-/** Reads at most `limit` bytes of the body; past that, cuts the connection. */
-async function readCapped(response: Response, limit: number): Promise<string | null> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel();
-    return null;
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 export async function httpRequest(
