@@ -40,7 +40,11 @@ export const newNonce = (): string => randomBytes(32).toString("base64url");
 export async function heartbeatOnce(options: HeartbeatJobOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
   const { config, db, log } = options;
-  const change = await checkHeartbeatMissing({ db, intake: options.intake, routing: options.routing, actionGroupId: config.actionGroupId, intervalMs: config.intervalMs }, now());
+  // Deciding must not stop the heartbeat from being sent (and the other way round).
+  const change = await checkHeartbeatMissing({ db, intake: options.intake, routing: options.routing, actionGroupId: config.actionGroupId, intervalMs: config.intervalMs }, now()).catch((error: unknown) => {
+    log.warn({ err: error }, `heartbeat: whether it is missing cannot be decided now: ${(error as Error).message}`);
+    return "none" as const;
+  });
   if (change === "fired") log.error(`heartbeat: none arrived through the action group for two intervals; the "secure-export heartbeat missing" alert is fired (docs/operations.md#heartbeat)`);
   if (change === "resolved") log.info(`heartbeat: arriving again; the "secure-export heartbeat missing" alert is resolved`);
 

@@ -19,19 +19,26 @@ export interface HeartbeatAlerting {
   intervalMs: number;
 }
 
-/** Sends the "Resolved" when the alert was fired and this call is the one that cleared it. */
-async function resolveMissing(options: HeartbeatAlerting, now: Date): Promise<boolean> {
+/**
+ * Sends the "Resolved" when the alert was fired and this call is the one that cleared it. If the
+ * intake cannot take it (busy, the store away), the alert is marked fired again, so the job's next
+ * run resolves it: a "Resolved" is never lost.
+ */
+export async function resolveHeartbeatMissing(options: HeartbeatAlerting, now: Date = new Date()): Promise<boolean> {
   const since = await clearMissingFired(options.db);
   if (!since) return false;
-  await submitSelfAlert(options.intake, options.routing, heartbeatMissingAlert({ condition: "Resolved", since, resolvedAt: now, actionGroupId: options.actionGroupId }), now);
+  try {
+    await submitSelfAlert(options.intake, options.routing, heartbeatMissingAlert({ condition: "Resolved", since, resolvedAt: now, actionGroupId: options.actionGroupId }), now);
+  } catch (error) {
+    await markMissingFired(options.db, since, now);
+    throw error;
+  }
   return true;
 }
 
-/** A request carrying a nonce arrived: whether it counts, and whether it resolved the missing alert. */
-export async function receiveHeartbeat(options: HeartbeatAlerting | { db: Database }, nonce: string, shape: string, now: Date = new Date()): Promise<{ arrival: Arrival; resolved: boolean }> {
-  const arrival = await claimHeartbeat(options.db, nonce, shape, now);
-  if (arrival !== "received" || !("intake" in options)) return { arrival, resolved: false };
-  return { arrival, resolved: await resolveMissing(options, now) };
+/** A request carrying a nonce arrived: whether it counts (once, in time). */
+export async function receiveHeartbeat(db: Database, nonce: string, shape: string, now: Date = new Date()): Promise<Arrival> {
+  return claimHeartbeat(db, nonce, shape, now);
 }
 
 /** Fires or resolves the "heartbeat missing" alert as the attempts so far say; what it did. */
@@ -51,6 +58,6 @@ export async function checkHeartbeatMissing(options: HeartbeatAlerting, now: Dat
     }
     return "fired";
   }
-  if (change === "resolve") return (await resolveMissing(options, now)) ? "resolved" : "none";
+  if (change === "resolve") return (await resolveHeartbeatMissing(options, now)) ? "resolved" : "none";
   return "none";
 }

@@ -10,7 +10,7 @@ import { managedIdentityToken } from "../../../receiver/src/azure/managed-identi
 import type { HeartbeatConfig } from "../../../receiver/src/azure/heartbeat-config.ts";
 import { heartbeatOnce } from "../../../receiver/src/jobs/heartbeat.ts";
 import type { AcceptedNotification } from "../../../receiver/src/ledger/accept-notifications.ts";
-import { receiveHeartbeat } from "../../../receiver/src/ledger/heartbeat.ts";
+import { receiveHeartbeat, resolveHeartbeatMissing } from "../../../receiver/src/ledger/heartbeat.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
 import { createMetrics } from "../../../receiver/src/metrics.ts";
 import { noRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
@@ -79,8 +79,15 @@ describe("the heartbeat job", () => {
     await run(); // 11:00: accepted by Azure
     const nonce = new URL(arm.testNotifications.at(-1)!.request.webhookReceivers![0]!.serviceUri as string).searchParams.get("heartbeat")!;
     const alerting = { db: store.db, intake, routing: noRoutingRules([]), actionGroupId: config.actionGroupId, intervalMs: config.intervalMs };
-    const [first, second] = await Promise.all([receiveHeartbeat(alerting, nonce, "azureMonitorCommonAlertSchema/Log Alerts V2", clock), receiveHeartbeat(alerting, nonce, "x", clock)]);
-    expect([first.arrival, second.arrival].sort()).toEqual(["received", "used"]);
+    const arrivals = await Promise.all([receiveHeartbeat(store.db, nonce, "azureMonitorCommonAlertSchema/Log Alerts V2", clock), receiveHeartbeat(store.db, nonce, "x", clock)]);
+    expect(arrivals.sort()).toEqual(["received", "used"]);
+    // The intake cannot take the "Resolved" now: the alert stays fired, for the next try.
+    const busy = { submit: () => Promise.reject(new Error("intake busy")) };
+    await expect(resolveHeartbeatMissing({ ...alerting, intake: busy }, clock)).rejects.toThrow("intake busy");
+    expect((await heartbeatStatus(store.db)).missingSince).toBe("2026-12-06T10:00:00.000Z");
+    // Two replicas resolving at once: one "Resolved".
+    const resolvedBy = await Promise.all([resolveHeartbeatMissing(alerting, clock), resolveHeartbeatMissing(alerting, clock)]);
+    expect(resolvedBy.sort()).toEqual([false, true]);
     expect(submitted.map((n) => n.alert.monitorCondition)).toEqual(["Fired", "Resolved"]);
     expect(submitted[1]!.alert).toMatchObject({ firedAt: "2026-12-06T10:00:00.000Z", resolvedAt: "2026-12-06T11:00:00.000Z" });
     later(15);

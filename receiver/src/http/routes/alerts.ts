@@ -4,7 +4,7 @@ import Type from "typebox";
 import { HEARTBEAT_PARAMETER, isNonceShaped, type Arrival } from "../../alerts/heartbeat.ts";
 import { CommonAlert } from "../../alerts/schema.ts";
 import { describeErrors } from "../../alerts/validate.ts";
-import { receiveHeartbeat } from "../../ledger/heartbeat.ts";
+import { receiveHeartbeat, resolveHeartbeatMissing } from "../../ledger/heartbeat.ts";
 import { prepareNotification } from "../../ledger/prepare-notification.ts";
 import { countIncidentChanges, type Metrics } from "../../metrics.ts";
 import { explain } from "../../routing/explain.ts";
@@ -50,9 +50,15 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{
         // incident. A nonce we did not send (or spent, or too late) is ignored the same way, so a
         // replayed test cannot open a ticket for the sample's fictional rule.
         const shape = `${body.schemaId}/${body.data.essentials.monitoringService ?? "?"}`;
-        const { arrival, resolved }: { arrival: Arrival; resolved: boolean } = isNonceShaped(nonce)
-          ? await receiveHeartbeat(heartbeat ? { db, intake, routing, ...heartbeat } : { db }, nonce, shape)
-          : { arrival: "unknown", resolved: false };
+        const arrival: Arrival = isNonceShaped(nonce) ? await receiveHeartbeat(db, nonce, shape) : "unknown";
+        let resolved = false;
+        if (arrival === "received" && heartbeat) {
+          // The heartbeat is recorded whatever happens here; a "Resolved" that cannot be sent now is the job's next run's.
+          resolved = await resolveHeartbeatMissing({ db, intake, routing, ...heartbeat }).catch((error: unknown) => {
+            request.log.warn({ err: error }, `heartbeat: the "heartbeat missing" alert cannot be resolved now; the next heartbeat run will`);
+            return false;
+          });
+        }
         metrics.heartbeats.inc({ outcome: arrival });
         if (arrival === "received") request.log.info({ shape, resolved }, `heartbeat received${resolved ? `; the "heartbeat missing" alert is resolved` : ""}`);
         else request.log.warn({ arrival, shape }, `heartbeat ignored: its nonce is ${arrival === "unknown" ? "not one this receiver sent" : arrival === "used" ? "already counted" : "expired"}`);
