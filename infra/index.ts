@@ -26,6 +26,7 @@ import { parseRoutingSecrets, routingRuleWarnings } from "./routing-config.ts";
 import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
 import { AlertSyncAccess } from "./closed-loop.ts";
 import { HeartbeatAccess } from "./heartbeat.ts";
+import { LogEvidenceAccess } from "./log-evidence.ts";
 import { WebhookIdentity } from "./webhook-identity.ts";
 
 const config = new pulumi.Config("secure-export");
@@ -51,7 +52,7 @@ function environmentInput(
   return {
     ...ids,
     database,
-    azure: { identityClientId, alertSync: settings.closedLoop.alertSync },
+    azure: { identityClientId, alertSync: settings.closedLoop.alertSync, logEvidence: settings.evidenceWorkspaces.length > 0 },
     ...(heartbeat ? { heartbeat } : {}),
     connectors: settings.connectors,
     secrets: secretValues,
@@ -204,6 +205,8 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
       stack: settings.stack,
     });
   }
+  // Log evidence: the identity queries the configured workspaces' logs, nothing more.
+  if (settings.evidenceWorkspaces.length > 0) new LogEvidenceAccess(base, { principalId: receiverIdentity.principalId, workspaces: settings.evidenceWorkspaces });
   const metrics = settings.metrics ? metricsComponent(base, { ...rg, workspaceId: appEnvironment.workspaceId }) : undefined;
 
   const receiver = new ReceiverService(base, {

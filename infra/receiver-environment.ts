@@ -4,7 +4,7 @@
  * is tested with plain strings and used with Pulumi outputs. Secrets go into Container App secrets
  * and are referenced, never inlined.
  */
-import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
+import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY, ENV, LOG_ANALYTICS_PUBLIC_ENDPOINT, RECEIVER_PORT, ROLES } from "../receiver/src/contract.ts";
 import { connectorVariable, ROUTING_RULES } from "../receiver/src/routing/check.ts";
 import type { RoutingSecret } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
@@ -42,9 +42,10 @@ export interface ReceiverEnvironmentInput<T> {
   database: { mode: "embedded" } | PostgresConnection<T>;
   /**
    * The closed loop: the receiver's user-assigned identity (its ARM token for the alert write-back
-   * and reconciliation; with PostgreSQL the database's identity, the same one) and AZURE_ALERT_SYNC.
+   * and reconciliation; with PostgreSQL the database's identity, the same one), AZURE_ALERT_SYNC, and
+   * LOG_EVIDENCE (on when the stack grants it workspaces to query).
    */
-  azure?: { identityClientId: T; alertSync: boolean };
+  azure?: { identityClientId: T; alertSync: boolean; logEvidence?: boolean };
   /**
    * The heartbeat (docs/configuration.md#the-heartbeat): the stack's own action group, the receiver's
    * public URL and the application's object id. Unset (a stack on a shared application, which the
@@ -91,6 +92,9 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
   if (input.azure) {
     if (input.database.mode !== "postgres") plain(ENV.azureClientId, input.azure.identityClientId);
     plain(ENV.alertSync, input.azure.alertSync ? "on" : "off");
+    // On only where the stack grants the identity a workspace to query (evidenceWorkspaces): elsewhere every fetch would be a 403.
+    plain(ENV.logEvidence, input.azure.logEvidence ? "on" : "off");
+    plain(ENV.logAnalyticsEndpoint, LOG_ANALYTICS_PUBLIC_ENDPOINT);
     plain(ENV.syncRole, ROLES.sync);
   }
   if (input.heartbeat) {

@@ -10,6 +10,7 @@ import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
 import { connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
 import { parseClosedLoop, type ClosedLoopSettings } from "./closed-loop-config.ts";
+import { parseEvidenceWorkspaces } from "./log-evidence.ts";
 import { routingRules } from "./routing-config.ts";
 import { StackConfigError } from "./stack-config-error.ts";
 
@@ -79,6 +80,8 @@ export interface StackConfig {
   metrics: boolean;
   /** The Azure alert write-back, reconciliation's reads, and the ITSM sync clients (closed-loop-config.ts). */
   closedLoop: ClosedLoopSettings;
+  /** Log Analytics workspaces whose logs the receiver's identity may query for log evidence (log-evidence.ts); empty: LOG_EVIDENCE off. */
+  evidenceWorkspaces: string[];
 }
 
 export type RawConfig = Record<string, string | undefined>;
@@ -101,7 +104,7 @@ export const ROUTING_SECRETS_KEY = "routingSecrets";
 export const CONFIG_KEYS = [
   "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
   "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
-  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators", "itsmSyncClients", "alertSync", "alertSyncScopes",
+  "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators", "itsmSyncClients", "alertSync", "alertSyncScopes", "evidenceWorkspaces",
   "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId",
   "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName",
   "routing", "metrics",
@@ -343,5 +346,6 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
     routingRules: routingRules(raw.routing, connectorShapes(connectorSettings), new Set([...connectorSecretKeys(connectorSettings).map((key) => SECRET_VARIABLES[key].variable), ...routingSecretVariables])),
     metrics: boolean(raw, "metrics", DEFAULTS.metrics),
     closedLoop: parseClosedLoop(raw, !raw.identityStack?.trim()),
+    evidenceWorkspaces: parseEvidenceWorkspaces(raw),
   };
 }

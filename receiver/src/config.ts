@@ -166,7 +166,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     outbox: read(() => outboxConfigFromEnv(env), { maxAgeMs: 0, retryBaseMs: 0, retryMaxMs: 0, concurrency: 1, pollMs: 1000 }),
     routing: noRoutingRules([]),
     noiseTimerMs: read(() => integer(env, "NOISE_TIMER_MS", 5000, 100, 60_000), 5000),
-    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {} }),
+    azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {}, logEvidence: { enabled: false, endpoint: "", resource: "", waitMs: 0 } }),
     heartbeat: null,
   };
   config.heartbeat = read(() => heartbeatConfigFromEnv(env, config.auth), null);

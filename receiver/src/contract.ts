@@ -32,6 +32,9 @@ export const DATABASE_AUTH_MANAGED_IDENTITY = "azure-managed-identity";
 /** The token audience of Azure Database for PostgreSQL's Microsoft Entra authentication. */
 export const POSTGRES_ENTRA_RESOURCE = "https://ossrdbms-aad.database.windows.net";
 
+/** The Log Analytics API of Azure's public cloud: the one host log alerts' links may name by default (docs/incidents.md#log-evidence). */
+export const LOG_ANALYTICS_PUBLIC_ENDPOINT = "https://api.loganalytics.io";
+
 /** Environment variables the deployment sets and the receiver reads. */
 export const ENV = {
   port: "PORT",
@@ -51,6 +54,8 @@ export const ENV = {
   databaseAuth: "DATABASE_AUTH",
   databasePoolMax: "DATABASE_POOL_MAX",
   azureClientId: "AZURE_CLIENT_ID",
+  logEvidence: "LOG_EVIDENCE",
+  logAnalyticsEndpoint: "LOG_ANALYTICS_ENDPOINT",
   dataDir: "DATA_DIR",
   heartbeatActionGroupId: "HEARTBEAT_ACTION_GROUP_ID",
   publicUrl: "PUBLIC_URL",

@@ -18,6 +18,7 @@ export interface Metrics {
   syncRuns: Counter<"job" | "outcome">;
   /** Heartbeats by outcome: sent, send_failed (createNotifications refused), received, and unknown/used/expired nonces. */
   heartbeats: Counter<"outcome">;
+  evidence: Counter<"outcome">;
 }
 
 /** Counts the incident changes a command made; every command reports through here. */
@@ -147,6 +148,12 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     heartbeats: new Counter({
       name: "secure_export_heartbeats_total",
       help: "Heartbeats by outcome: sent, send_failed (Azure refused createNotifications), received, and unknown, used or expired nonces (answered 202, recorded nowhere).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    evidence: new Counter({
+      name: "secure_export_log_evidence_total",
+      help: "Log alerts' result rows by outcome (stored, refused: the link named another host, failed, none: no link).",
       labelNames: ["outcome"],
       registers: [registry],
     }),

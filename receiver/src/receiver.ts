@@ -8,6 +8,7 @@ import { SigningKeys } from "./auth/signing-keys.ts";
 import { TokenVerifier, jwksUrl } from "./auth/token-verifier.ts";
 import { AzureAlertTarget } from "./azure/alerts.ts";
 import { armClient } from "./azure/arm.ts";
+import { logAnalyticsClient } from "./azure/log-analytics.ts";
 import { managedIdentityToken } from "./azure/managed-identity.ts";
 import type { ReceiverConfig } from "./config.ts";
 import { createConnector } from "./connectors/kinds.ts";
@@ -15,6 +16,7 @@ import { ticketSyncOf } from "./connectors/tickets.ts";
 import { buildApp } from "./http/app.ts";
 import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
+import { startEvidenceJob } from "./jobs/evidence.ts";
 import { OutboxWorker } from "./jobs/outbox-worker.ts";
 import type { Job } from "./jobs/every.ts";
 import { startItsmPolls, type PolledConnector } from "./jobs/itsm-poll.ts";
@@ -226,7 +228,7 @@ async function start(
       result.ok ? log.info(`Azure alert write-back: ${result.detail}`) : log.warn(`Azure alert write-back (AZURE_ALERT_SYNC=off turns it off): ${result.detail}`),
     );
   }
-  const outbox = new OutboxWorker({ db, connectors: alertTarget ? [...connectors, alertTarget] : connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics });
+  const outbox = new OutboxWorker({ db, connectors: alertTarget ? [...connectors, alertTarget] : connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics, evidenceWaitMs: config.azure.logEvidence.waitMs });
   // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
   for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
   undo.push(() => outbox.stop());
@@ -256,6 +258,15 @@ async function start(
         startRetentionTimer({ db, days: config.retentionDays, log }),
         startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
       );
+      const evidence = config.azure.logEvidence;
+      if (evidence.enabled) {
+        const client = logAnalyticsClient({
+          endpoint: evidence.endpoint,
+          token: managedIdentityToken({ resource: evidence.resource, purpose: "Log Analytics token", code: "LOG_ANALYTICS_TOKEN_UNAVAILABLE", env: config.azure.identityEnv, ...(config.azure.clientId ? { clientId: config.azure.clientId } : {}) }),
+        });
+        jobs.push(startEvidenceJob({ db, client, targets, metrics, log: log.child({ component: "evidence" }) }));
+        log.info(`log evidence: log alerts' rows are fetched from ${evidence.endpoint} only; tickets wait up to ${evidence.waitMs / 1000} s for them (LOG_EVIDENCE=off turns it off)`);
+      }
       // Deliveries queued when connectors were called by their kind go to the instance that kind became.
       for (const c of named) {
         if (c.origin !== "environment" || c.name === c.config.kind || named.some((other) => other.name === c.config.kind)) continue;

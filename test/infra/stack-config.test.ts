@@ -28,6 +28,7 @@ describe("parseStackConfig", () => {
       minReplicas: 1,
       maxReplicas: 3,
       closedLoop: { itsmSyncClients: [], alertSync: true, alertSyncScopes: [] },
+      evidenceWorkspaces: [],
       actionGroupShortName: "secexport",
       exampleAlertRules: false,
       protect: true,

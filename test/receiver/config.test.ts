@@ -40,7 +40,7 @@ describe("loadConfig", () => {
       outbox: { maxAgeMs: 86_400_000, retryBaseMs: 5000, retryMaxMs: 900_000, concurrency: 4, pollMs: 1000 },
       routing: { admission: null, connectors: [], routes: null, maintenance: [], noise: [], storm: [], warnings: [] },
       noiseTimerMs: 5000,
-      azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {} },
+      azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {}, logEvidence: { enabled: false, endpoint: "https://api.loganalytics.io", resource: "https://api.loganalytics.io", waitMs: 0 } },
       heartbeat: null,
     });
   });
@@ -141,5 +141,34 @@ describe("INCIDENT_QUIET_PERIODS", () => {
 
   it.each(["metric=1h", "log=0h", "log=1w", "log"])("refuses %j, naming the variable", (value) => {
     expect(() => loadConfig({ ...required, INCIDENT_QUIET_PERIODS: value })).toThrow(/^INCIDENT_QUIET_PERIODS entry/);
+  });
+});
+
+describe("log evidence (docs/incidents.md#log-evidence)", () => {
+  const evidence = (env: Record<string, string>) => loadConfig({ ...required, ...env }).azure.logEvidence;
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig({ ...required, ...env });
+    } catch (error) {
+      return (error as ConfigErrors).message;
+    }
+    return null;
+  };
+
+  it("is on with a managed identity, waiting 5 s for the public Log Analytics API, and off without one", () => {
+    expect(evidence({ AZURE_CLIENT_ID: "0a1d0a1d-0000-4000-8000-00000000001d" })).toEqual({ enabled: true, endpoint: "https://api.loganalytics.io", resource: "https://api.loganalytics.io", waitMs: 5000 });
+    expect(evidence({ IDENTITY_ENDPOINT: "http://localhost:42356/msi/token" }).enabled).toBe(true);
+    expect(evidence({})).toMatchObject({ enabled: false, waitMs: 0 });
+    expect(evidence({ AZURE_CLIENT_ID: "0a1d0a1d-0000-4000-8000-00000000001d", LOG_EVIDENCE: "off" })).toMatchObject({ enabled: false, waitMs: 0 });
+    expect(evidence({ LOG_EVIDENCE: "on", EVIDENCE_WAIT: "off" })).toMatchObject({ enabled: true, waitMs: 0 });
+    expect(evidence({ LOG_EVIDENCE: "on", LOG_ANALYTICS_ENDPOINT: "https://api.loganalytics.us/", LOG_ANALYTICS_RESOURCE: "https://api.loganalytics.us" })).toMatchObject({ endpoint: "https://api.loganalytics.us", resource: "https://api.loganalytics.us" });
+  });
+
+  it("refuses an endpoint a token could leak from: plain http off loopback, user info", () => {
+    expect(problem({ LOG_ANALYTICS_ENDPOINT: "http://api.loganalytics.io" })).toBe('LOG_ANALYTICS_ENDPOINT must be an https URL, got "http://api.loganalytics.io"');
+    expect(problem({ LOG_ANALYTICS_ENDPOINT: "https://me:pw@api.loganalytics.io" })).toMatch(/^LOG_ANALYTICS_ENDPOINT must be a plain https URL/);
+    expect(problem({ LOG_ANALYTICS_ENDPOINT: "http://127.0.0.1:4000" })).toBeNull();
+    expect(problem({ EVIDENCE_WAIT: "5 minutes" })).toMatch(/^EVIDENCE_WAIT must be a duration/);
+    expect(problem({ LOG_EVIDENCE: "maybe" })).toBe('LOG_EVIDENCE must be "on" or "off", got "maybe"');
   });
 });

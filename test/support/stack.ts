@@ -26,6 +26,8 @@ export function testConfig(issuerUrl: string, env: Record<string, string> = {}):
     // No Azure Resource Manager unless a test brings its stand-in (test/fakes/arm-fake.ts).
     AZURE_ALERT_SYNC: "off",
     RECONCILE_INTERVAL: "off",
+    // Nor the Log Analytics API (a managed-identity stand-in would turn it on): test/fakes/log-analytics-fake.ts.
+    LOG_EVIDENCE: "off",
     ...env,
   });
 }

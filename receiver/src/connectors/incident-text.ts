@@ -3,6 +3,7 @@
  * resolution note, each cut to what the tool's field holds. Pure.
  */
 import { SELF_MONITORING_SERVICE } from "../alerts/normalise.ts";
+import { evidenceText } from "../incidents/evidence.ts";
 import type { IncidentSnapshot } from "../outbox/delivery.ts";
 
 /** How many resources or CI names a text lists; an alert may name 20,000 of them. */
@@ -63,6 +64,8 @@ export function incidentDescription(s: IncidentSnapshot, max: number): string {
     ...(own ? [] : [`Alert: ${azurePortalLink(s.alertId)}`]),
     `Alert id: ${s.alertId}`,
     ...(s.description ? ["", s.description] : []),
+    // Last: the rows are the longest part, and a cut then loses only some of them.
+    ...(s.evidence ? ["", evidenceText(s.evidence)] : []),
   ];
   return clip(lines.join("\n"), max);
 }
@@ -81,8 +84,9 @@ function problemDescription(s: IncidentSnapshot, max: number): string {
   return clip(lines.join("\n"), max);
 }
 
-/** An update to an open ticket (a problem's member changes, a flapping alert), cut to what the tool's field holds. */
+/** An update to an open ticket (a problem's member changes, a flapping alert, a log alert's rows come late), cut to what the tool's field holds. */
 export function updateText(s: IncidentSnapshot, max: number): string {
+  if (!s.note && s.evidence) return clip(evidenceText(s.evidence), max);
   return clip(s.note ?? `Azure Monitor alert ${s.alertId} changed.`, max);
 }
 

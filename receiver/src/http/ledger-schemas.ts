@@ -26,7 +26,7 @@ export const ConfigurationItem = Type.Object(
 export const TimelineEntry = Type.Object({
   type: Type.String({
     description:
-      "opened, resolved, reopened, details_updated, superseded, refired; acknowledged, assigned, commented (by a person, in the ITSM or here); routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps)",
+      "opened, resolved, reopened, details_updated, superseded, refired; acknowledged, assigned, commented (by a person, in the ITSM or here); routed, held, released (routing rules, silences, holds); transient, grouped, member_joined, member_changed, notified, flapping_started, flapping_ended (noise control, docs/noise.md#the-timeline); ticket_created, ticket_reopened, ticket_resolved, ticket_updated, delivery_failed, delivery_dead (ITSM steps); evidence_added, evidence_refused, evidence_failed (a log alert's rows, docs/incidents.md#log-evidence)",
   }),
   at: Timestamp,
   recordedAt: Timestamp,
@@ -174,7 +174,25 @@ const incidentProperties = {
 };
 
 export const Incident = Type.Object(incidentProperties);
-export const IncidentDetail = Type.Object({ ...incidentProperties, timeline: Type.Array(TimelineEntry) });
+/** A log alert's rows (docs/incidents.md#log-evidence), as stored on the incident. */
+export const Evidence = Type.Object(
+  {
+    state: Type.Enum(["fetching", "stored", "refused", "failed", "none"], { description: "refused: the link named another host than LOG_ANALYTICS_ENDPOINT and was not called; none: the payload had no link" }),
+    host: Nullable(Type.String({ description: "The host the payload's link named" })),
+    reason: Nullable(Type.String({ description: "Why there are no rows (refused, failed, none)" })),
+    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+    rows: Type.Array(Type.Array(Type.Unknown()), { description: "At most 50 rows and 64 KB" }),
+    truncated: Type.Boolean({ description: "The query found more rows than were kept" }),
+    updatedAt: Timestamp,
+  },
+  { description: "A log search alert's result rows" },
+);
+
+export const IncidentDetail = Type.Object({
+  ...incidentProperties,
+  timeline: Type.Array(TimelineEntry),
+  evidence: Type.Union([Evidence, Type.Null()], { description: "A log alert's result rows (docs/incidents.md#log-evidence); null for other alerts, or with LOG_EVIDENCE off" }),
+});
 
 export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()], { description: "Pass as `cursor` for the next page." }) });

@@ -90,7 +90,11 @@ export type IncidentEventType =
   | "refired"
   | "acknowledged"
   | "assigned"
-  | "commented";
+  | "commented"
+  // Log evidence (docs/incidents.md#log-evidence): a log alert's rows, or why there are none.
+  | "evidence_added"
+  | "evidence_refused"
+  | "evidence_failed";
 
 export interface IncidentEvent {
   type: IncidentEventType;

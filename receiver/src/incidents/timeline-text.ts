@@ -102,6 +102,12 @@ export function summariseEvent(type: string, actor: string | null, detail: Detai
       return `${str(detail.action) ?? "delivery"} to ${str(detail.connector) ?? "the ITSM tool"} failed${attempts(detail)}${str(detail.retryAt) ? `, retrying at ${str(detail.retryAt)}` : ""}: ${str(detail.error) ?? "no reason given"}`;
     case "delivery_dead":
       return `${str(detail.action) ?? "delivery"} to ${str(detail.connector) ?? "the ITSM tool"} gave up${attempts(detail)} (dead letter, can be replayed): ${str(detail.error) ?? "no reason given"}`;
+    case "evidence_added":
+      return `log search results added: ${typeof detail.rows === "number" ? detail.rows : 0} rows from ${str(detail.source) ?? "the Log Analytics API"}${detail.truncated ? " (the query found more)" : ""}`;
+    case "evidence_refused":
+      return `log search results not fetched: ${str(detail.reason) ?? "the link names a host other than the Log Analytics API"}`;
+    case "evidence_failed":
+      return `log search results could not be fetched: ${str(detail.reason) ?? "no reason given"}`;
     default:
       return type.replace(/_/g, " ");
   }

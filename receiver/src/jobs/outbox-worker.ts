@@ -18,17 +18,19 @@ export class OutboxWorker {
   private readonly config: OutboxConfig;
   private readonly log: FastifyBaseLogger;
   private readonly metrics: Metrics;
+  private readonly evidenceWaitMs: number;
   private running = false;
   private loops: Promise<void>[] = [];
   /** The loops waiting for their next poll; a set, so a finished wait leaves nothing behind. */
   private readonly sleepers = new Set<() => void>();
 
-  constructor(options: { db: Database; connectors: readonly Connector[]; config: OutboxConfig; log: FastifyBaseLogger; metrics: Metrics }) {
+  constructor(options: { db: Database; connectors: readonly Connector[]; config: OutboxConfig; log: FastifyBaseLogger; metrics: Metrics; evidenceWaitMs?: number }) {
     this.db = options.db;
     this.connectors = new Map(options.connectors.map((c) => [c.name, c]));
     this.config = options.config;
     this.log = options.log;
     this.metrics = options.metrics;
+    this.evidenceWaitMs = options.evidenceWaitMs ?? 0;
   }
 
   start(): void {
@@ -72,7 +74,7 @@ export class OutboxWorker {
 
   /** Claims and delivers one due job; false when none was due. */
   async runOnce(): Promise<boolean> {
-    const job = await this.db.transaction((tx) => claimDelivery(tx, [...this.connectors.keys()]));
+    const job = await this.db.transaction((tx) => claimDelivery(tx, [...this.connectors.keys()], this.evidenceWaitMs));
     if (!job) return false;
     await this.deliver(job);
     return true;

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Severity } from "../alerts/schema.ts";
 import type { CiBinding } from "../cmdb/bindings.ts";
+import type { EvidenceTable } from "../incidents/evidence.ts";
 import type { Incident, IncidentEvent } from "../incidents/lifecycle.ts";
 
 /**
@@ -46,6 +47,8 @@ export interface IncidentSnapshot {
   said?: string | null;
   /** Present when the incident is a problem (docs/noise.md): a group of alerts, or a storm incident. */
   problem?: { kind: "group" | "storm"; rule: string; key: string; members: number; open: number };
+  /** A log alert's rows (docs/incidents.md#log-evidence), set on the open delivery when they came in time, else on one update. */
+  evidence?: EvidenceTable | null;
 }
 
 /** CIs a delivery carries: more than any connector sends (the first 100 are looked up in a CMDB). */

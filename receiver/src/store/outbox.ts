@@ -6,6 +6,7 @@
 import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../outbox/delivery.ts";
 import type { IncidentEventType } from "../incidents/lifecycle.ts";
 import type { Queryable } from "./database.ts";
+import { LOG_ALERTS_V2 } from "./evidence.ts";
 
 const LEASE = "5 minutes";
 
@@ -33,7 +34,12 @@ interface JobRow {
   payload: unknown;
 }
 
-export async function claimDelivery(tx: Queryable, connectors: readonly string[]): Promise<DeliveryJob | null> {
+/**
+ * Claims the next due job. With `evidenceWaitMs` (EVIDENCE_WAIT), a log alert's ticket waits up to
+ * that long after intake while its rows are being fetched (docs/incidents.md#log-evidence), so they
+ * can go into its description.
+ */
+export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
   const { rows } = await tx.query<JobRow>(
     `WITH next AS (
        SELECT d.id FROM deliveries d
@@ -41,13 +47,16 @@ export async function claimDelivery(tx: Queryable, connectors: readonly string[]
          AND d.connector = ANY($1::text[])
          AND NOT EXISTS (SELECT 1 FROM deliveries e
                          WHERE e.incident_id = d.incident_id AND e.connector = d.connector AND e.id < d.id AND e.status <> 'delivered')
+         AND NOT ($2::double precision > 0 AND d.action = 'open' AND d.payload->>'monitoringService' = '${LOG_ALERTS_V2}'
+                  AND d.created_at > now() - make_interval(secs => $2::double precision)
+                  AND NOT EXISTS (SELECT 1 FROM incident_evidence v WHERE v.incident_id = d.incident_id AND v.state <> 'fetching'))
        ORDER BY d.next_attempt_at, d.id
        LIMIT 1
        FOR UPDATE SKIP LOCKED)
      UPDATE deliveries d SET leased_until = now() + interval '${LEASE}', attempts = d.attempts + 1, updated_at = now()
      FROM next WHERE d.id = next.id
      RETURNING d.id::text AS id, d.incident_id::text AS incident_id, d.connector, d.action, d.attempts, d.payload`,
-    [connectors],
+    [connectors, evidenceWaitMs / 1000],
   );
   const row = rows[0];
   if (!row) return null;

@@ -6,6 +6,7 @@ import { resolveIncident } from "../../ledger/resolve-incident.ts";
 import { updateIncident } from "../../ledger/update-incident.ts";
 import { countIncidentChanges, type Metrics } from "../../metrics.ts";
 import type { Database } from "../../store/database.ts";
+import { incidentEvidence } from "../../store/evidence.ts";
 import type { StoredIncident } from "../../store/incidents.ts";
 import { getIncident, incidentsWithRelations, incidentTimeline, isUuid, listIncidents } from "../../store/ledger-queries.ts";
 import { storableText, utcTime } from "../../store/storable.ts";
@@ -25,8 +26,8 @@ const security = [{ bearer: [] }];
 
 export const incidentRoutes: FastifyPluginAsyncTypebox<{ db: Database; metrics: Metrics; targets: DeliveryTargets }> = async (app, { db, metrics, targets }) => {
   async function detail(incident: StoredIncident) {
-    const [related, timeline] = await Promise.all([incidentsWithRelations(db, [incident]), incidentTimeline(db, incident.id)]);
-    return { ...related.map(presentIncident)[0], timeline };
+    const [related, timeline, evidence] = await Promise.all([incidentsWithRelations(db, [incident]), incidentTimeline(db, incident.id), incidentEvidence(db, incident.id)]);
+    return { ...related.map(presentIncident)[0], timeline, evidence };
   }
 
   app.get(
