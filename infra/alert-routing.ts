@@ -5,8 +5,15 @@
 import * as monitor from "@pulumi/azure-native/monitor/index.js";
 import * as pulumi from "@pulumi/pulumi";
 
+/** An action group's resource id, known before it exists (the receiver's HEARTBEAT_ACTION_GROUP_ID). */
+export function actionGroupResourceId(subscriptionId: pulumi.Input<string>, resourceGroupName: pulumi.Input<string>, name: string): pulumi.Output<string> {
+  return pulumi.interpolate`/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Insights/actionGroups/${name}`;
+}
+
 export interface AlertRoutingArgs {
   resourceGroupName: pulumi.Input<string>;
+  /** The action group's Azure name (azure-names.ts `actionGroup`). */
+  actionGroupName: string;
   /** At most 12 characters (Azure's limit; parseStackConfig refuses longer ones). */
   shortName: string;
   webhookUrl: pulumi.Input<string>;
@@ -31,6 +38,7 @@ export class AlertRouting extends pulumi.ComponentResource {
       name,
       {
         resourceGroupName: args.resourceGroupName,
+        actionGroupName: args.actionGroupName,
         location: "Global",
         enabled: true,
         groupShortName: args.shortName,

@@ -55,6 +55,8 @@ export interface StackNames {
   containerApp: string;
   /** Explicit private DNS zone of the flexible server. */
   privateDnsZone: string;
+  /** Explicit action group name: the receiver's HEARTBEAT_ACTION_GROUP_ID names the group before it exists. */
+  actionGroup: string;
 }
 
 export function stackNames(namePrefix: string, stack: string): StackNames {
@@ -64,6 +66,7 @@ export function stackNames(namePrefix: string, stack: string): StackNames {
     registry: `${base.replace(/[^A-Za-z0-9]/g, "")}acr`,
     containerApp: base,
     privateDnsZone: `${base}.private.postgres.database.azure.com`,
+    actionGroup: base,
   };
 }
 
@@ -80,7 +83,7 @@ export function worstCaseNames(names: StackNames): Array<{ kind: NamedKind; name
     { kind: "postgresServer", name: auto(names.base) },
     { kind: "virtualNetwork", name: auto(names.base) },
     { kind: "privateDnsZoneLabel", name: names.privateDnsZone.split(".")[0]! },
-    { kind: "actionGroup", name: auto(names.base) },
+    { kind: "actionGroup", name: names.actionGroup },
     { kind: "applicationInsights", name: auto(names.base) },
   ];
 }

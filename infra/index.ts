@@ -15,7 +15,7 @@ import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSOLE_PATH, DOCS_REDIRECT_PATH } from "../receiver/src/contract.ts";
-import { AlertRouting } from "./alert-routing.ts";
+import { AlertRouting, actionGroupResourceId } from "./alert-routing.ts";
 import { AppEnvironment } from "./app-environment.ts";
 import { Database } from "./database.ts";
 import { metricsComponent } from "./metrics-collector.ts";
@@ -25,6 +25,7 @@ import { ReceiverService } from "./receiver-service.ts";
 import { parseRoutingSecrets, routingRuleWarnings } from "./routing-config.ts";
 import { CONFIG_KEYS, ROUTING_SECRETS_KEY, SECRET_KEYS, parseStackConfig, type RawConfig, type SecretKey } from "./stack-config.ts";
 import { AlertSyncAccess } from "./closed-loop.ts";
+import { HeartbeatAccess } from "./heartbeat.ts";
 import { LogEvidenceAccess } from "./log-evidence.ts";
 import { WebhookIdentity } from "./webhook-identity.ts";
 
@@ -46,11 +47,13 @@ function environmentInput(
   database: ReceiverEnvironmentInput<pulumi.Input<string>>["database"],
   ids: { tenantId: pulumi.Input<string>; appIdUri: pulumi.Input<string>; clientId: pulumi.Input<string> },
   identityClientId: pulumi.Input<string> = "",
+  heartbeat?: ReceiverEnvironmentInput<pulumi.Input<string>>["heartbeat"],
 ): ReceiverEnvironmentInput<pulumi.Input<string>> {
   return {
     ...ids,
     database,
     azure: { identityClientId, alertSync: settings.closedLoop.alertSync, logEvidence: settings.evidenceWorkspaces.length > 0 },
+    ...(heartbeat ? { heartbeat } : {}),
     connectors: settings.connectors,
     secrets: secretValues,
     routing: { rules: settings.routingRules, secrets: routingSecrets },
@@ -61,7 +64,7 @@ function environmentInput(
 // (receiverEnvironment, routingSecrets) is refused at preview, before anything is created.
 if (!settings.identityOnly) {
   const placeholder = settings.postgres ? { mode: "postgres" as const, url: "", identityClientId: "", poolMax: settings.postgres.poolMax } : { mode: "embedded" as const };
-  renderReceiverEnvironment(environmentInput(placeholder, { tenantId: "", appIdUri: "", clientId: "" }));
+  renderReceiverEnvironment(environmentInput(placeholder, { tenantId: "", appIdUri: "", clientId: "" }, "", { actionGroupId: "", publicUrl: "", appObjectId: "" }));
 }
 
 const entraClient = azuread.getClientConfigOutput();
@@ -76,7 +79,7 @@ interface ApplicationIds {
   tenantId: pulumi.Output<string>;
 }
 
-function ownIdentity(signInRedirectUris?: pulumi.Input<string>[]): { ids: ApplicationIds; ready: pulumi.Resource[] } {
+function ownIdentity(signInRedirectUris?: pulumi.Input<string>[], serviceOwners?: pulumi.Input<string>[]): { ids: ApplicationIds; ready: pulumi.Resource[] } {
   if (settings.identity.kind !== "own") throw new Error("unreachable: ownIdentity without an own identity");
   const identity = new WebhookIdentity(base, {
     displayName: `secure-export (${settings.stack})`,
@@ -86,6 +89,7 @@ function ownIdentity(signInRedirectUris?: pulumi.Input<string>[]): { ids: Applic
     operators: settings.identity.operators,
     itsmSyncClients: settings.closedLoop.itsmSyncClients,
     ...(signInRedirectUris ? { signInRedirectUris } : {}),
+    ...(serviceOwners ? { serviceOwners } : {}),
     protect: settings.protect || settings.identityOnly,
   });
   return {
@@ -162,7 +166,12 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
   const docsRedirectUrl = pulumi.interpolate`https://${receiverFqdn}${DOCS_REDIRECT_PATH}`;
 
   // A preview stack's shared application cannot list every preview's host: no console redirect there.
-  const identity = shared ? { ids: shared.ids, ready: [] } : ownIdentity([consoleUrl, docsRedirectUrl]);
+  // The receiver's identity owns the stack's own application, so it may test the secure webhook (the
+  // heartbeat). A shared application belongs to the identity stack: no heartbeat on preview stacks.
+  const identity = shared ? { ids: shared.ids, ready: [] } : ownIdentity([consoleUrl, docsRedirectUrl], [receiverIdentity.principalId]);
+  // Named, so the receiver can be told its id before it exists (the group waits for the receiver).
+  const actionGroupId = actionGroupResourceId(azureClient.subscriptionId, resourceGroup.name, settings.names.actionGroup);
+  const heartbeat = shared ? undefined : { actionGroupId, publicUrl: pulumi.interpolate`https://${receiverFqdn}`, appObjectId: identity.ids.applicationObjectId };
 
   const database = settings.postgres && network && databaseAdministrator
     ? new Database(base, {
@@ -185,6 +194,7 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
         : { mode: "embedded" },
       { tenantId: identity.ids.tenantId, appIdUri: identity.ids.appIdUri, clientId: identity.ids.clientId },
       receiverIdentity.clientId,
+      heartbeat,
     ),
   );
   // The closed loop: the receiver's identity reads alerts and changes their state, nothing more.
@@ -229,6 +239,7 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
 
   const routing = new AlertRouting(base, {
     resourceGroupName: resourceGroup.name,
+    actionGroupName: settings.names.actionGroup,
     shortName: settings.actionGroupShortName,
     webhookUrl,
     applicationObjectId: identity.ids.applicationObjectId,
@@ -240,6 +251,8 @@ function receiverStack(): Record<string, pulumi.Input<unknown>> {
       ? { examples: { containerAppId: receiver.containerApp.id, resourceGroupId: resourceGroup.id, workspaceId: appEnvironment.workspaceId, location: resourceGroup.location } }
       : {}),
   });
+
+  if (heartbeat) new HeartbeatAccess(base, { principalId: receiverIdentity.principalId, resourceGroupId: resourceGroup.id, actionGroupId: routing.actionGroup.id, stack: settings.stack });
 
   return {
     webhookUrl,

@@ -46,6 +46,12 @@ export interface ReceiverEnvironmentInput<T> {
    * LOG_EVIDENCE (on when the stack grants it workspaces to query).
    */
   azure?: { identityClientId: T; alertSync: boolean; logEvidence?: boolean };
+  /**
+   * The heartbeat (docs/configuration.md#the-heartbeat): the stack's own action group, the receiver's
+   * public URL and the application's object id. Unset (a stack on a shared application, which the
+   * receiver's identity cannot own): no heartbeat.
+   */
+  heartbeat?: { actionGroupId: T; publicUrl: T; appObjectId: T };
   connectors: ConnectorSettings;
   secrets: { servicenowPassword?: T; servicenowClientSecret?: T; bmcHelixPassword?: T };
   /** ROUTING_RULES text (stack-config.ts checked it), and the secrets its connectors name. */
@@ -90,6 +96,11 @@ export function renderReceiverEnvironment<T>(input: ReceiverEnvironmentInput<T>)
     plain(ENV.logEvidence, input.azure.logEvidence ? "on" : "off");
     plain(ENV.logAnalyticsEndpoint, LOG_ANALYTICS_PUBLIC_ENDPOINT);
     plain(ENV.syncRole, ROLES.sync);
+  }
+  if (input.heartbeat) {
+    plain(ENV.heartbeatActionGroupId, input.heartbeat.actionGroupId);
+    plain(ENV.publicUrl, input.heartbeat.publicUrl);
+    plain(ENV.appObjectId, input.heartbeat.appObjectId);
   }
 
   const sn = input.connectors.serviceNow;

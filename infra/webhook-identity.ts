@@ -68,6 +68,12 @@ export interface WebhookIdentityArgs {
   itsmSyncClients?: string[];
   /** Keep the application on `pulumi destroy`. Default false. */
   protect?: boolean;
+  /**
+   * Service principals that also own the application (not its service principal): the receiver's
+   * managed identity, which sends the heartbeat — Azure requires the caller testing a secure
+   * webhook to own its application (docs/deploy/pulumi.md#the-heartbeat). Default none.
+   */
+  serviceOwners?: pulumi.Input<string>[];
 }
 
 export class WebhookIdentity extends pulumi.ComponentResource {
@@ -94,11 +100,13 @@ export class WebhookIdentity extends pulumi.ComponentResource {
       return [...args.owners].sort();
     });
 
+    // Owners of the application: the deployers, and the services that must own it (the heartbeat).
+    const applicationOwners = pulumi.all([owners, pulumi.all(args.serviceOwners ?? [])]).apply(([people, services]) => [...new Set([...people, ...services.map((s) => s.toLowerCase())])].sort());
     this.application = new azuread.Application(
       name,
       {
         displayName: args.displayName,
-        owners,
+        owners: applicationOwners,
         signInAudience: "AzureADMyOrg",
         api: {
           requestedAccessTokenVersion: REQUESTED_ACCESS_TOKEN_VERSION,

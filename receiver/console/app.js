@@ -552,7 +552,7 @@ function statusPage(s) {
   const facts = [
     ["Receiver", `secure-export ${s.version}`],
     ["Store", `${s.store.kind}, ${s.store.reachable ? "reachable" : `unreachable: ${s.store.detail ?? "unknown"}`}`],
-    ["Heartbeat", hb.enabled ? `${hb.healthy ? "ok" : "missing"}; last sent ${hb.lastSentAt ?? "never"}, last received ${hb.lastReceivedAt ?? "never"}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}` : "off"],
+    ["Heartbeat", hb.enabled ? `${hb.healthy ? "ok" : `missing since ${hb.missingSince}`}; last sent ${hb.lastSentAt ?? "never"}, last received ${hb.lastReceivedAt ?? "never"}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}${hb.lastSendError ? `; last request failed: ${hb.lastSendError}` : ""}` : "off"],
     ["Rules", r.inEffect ? `${plural(r.admissionRules, "admission rule")}, ${plural(r.routes, "route")}, ${plural(r.maintenanceWindows, "maintenance window")}, ${plural(r.noiseRules, "noise rule")}, ${plural(r.stormGuards, "storm guard")}` : "none: every alert admitted, to every connector"],
     ["Silences in force", r.silencesInForce === null ? "unknown" : String(r.silencesInForce)],
   ];

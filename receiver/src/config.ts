@@ -5,6 +5,7 @@
 import { STATELESS_FAMILIES, type SignalFamily } from "./alerts/normalise.ts";
 import type { AuthConfig } from "./auth/auth-config.ts";
 import { azureConfigFromEnv, type AzureConfig } from "./azure/azure-config.ts";
+import { heartbeatConfigFromEnv, type HeartbeatConfig } from "./azure/heartbeat-config.ts";
 import { strayConnectorVariables } from "./connectors/kind.ts";
 import { CONNECTOR_KINDS, connectorsFromEnv, type ConnectorConfig } from "./connectors/kinds.ts";
 import { AZNS_WEBHOOK_CLIENT_ID, DATABASE_AUTH_MANAGED_IDENTITY } from "./contract.ts";
@@ -59,6 +60,8 @@ export interface ReceiverConfig {
   azure: AzureConfig;
   /** CREDENTIAL_WARN_DAYS: a connector's credential raises an incident this many days before its credentialExpiresAt. */
   credentialWarnDays: number;
+  /** The heartbeat through the real action group; null = off. */
+  heartbeat: HeartbeatConfig | null;
 }
 
 /** ENTRA_CLIENT_ID is optional: without it the receiver works, only the web console cannot sign anyone in. */
@@ -167,7 +170,9 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     noiseTimerMs: read(() => integer(env, "NOISE_TIMER_MS", 5000, 100, 60_000), 5000),
     azure: read(() => azureConfigFromEnv(env), { resourceManager: "", clientId: undefined, alertSync: false, reconcileIntervalMs: null, identityEnv: {}, logEvidence: { enabled: false, endpoint: "", resource: "", waitMs: 0 } }),
     credentialWarnDays: read(() => integer(env, "CREDENTIAL_WARN_DAYS", 14, 1, 365), 14),
+    heartbeat: null,
   };
+  config.heartbeat = read(() => heartbeatConfigFromEnv(env, config.auth), null);
   const named = new Set(rulesSecretVariables(env));
   for (const kind of CONNECTOR_KINDS) problems.push(...strayConnectorVariables(kind, env, named));
   config.routing = read(() => loadRoutingRules(env, config.connectors), noRoutingRules(config.connectors));

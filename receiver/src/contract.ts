@@ -57,4 +57,7 @@ export const ENV = {
   logEvidence: "LOG_EVIDENCE",
   logAnalyticsEndpoint: "LOG_ANALYTICS_ENDPOINT",
   dataDir: "DATA_DIR",
+  heartbeatActionGroupId: "HEARTBEAT_ACTION_GROUP_ID",
+  publicUrl: "PUBLIC_URL",
+  appObjectId: "ENTRA_APP_OBJECT_ID",
 } as const;

@@ -16,6 +16,8 @@ export interface Metrics {
   itsmEvents: Counter<"connector" | "source" | "outcome">;
   /** Poll and reconciliation runs by job and outcome (ok, throttled, forbidden, failed): ARM's 429 and 403 show here. */
   syncRuns: Counter<"job" | "outcome">;
+  /** Heartbeats by outcome: sent, send_failed (createNotifications refused), received, and unknown/used/expired nonces. */
+  heartbeats: Counter<"outcome">;
   evidence: Counter<"outcome">;
 }
 
@@ -33,11 +35,21 @@ export interface MetricSources {
   intakeQueued?: () => number;
   /** Read at scrape time: days until each watched credential expires (negative once expired). */
   credentialDaysLeft?: () => Array<{ connector: string; credential: string; daysLeft: number }>;
+  /** Read at scrape time: the heartbeat as the shared store has it (any replica may have received it). */
+  heartbeat?: () => Promise<HeartbeatReading>;
 }
+
+export interface HeartbeatReading {
+  lastSentAt: string | null;
+  lastReceivedAt: string | null;
+  missingSince: string | null;
+}
+
+const seconds = (iso: string | null) => (iso === null ? 0 : new Date(iso).getTime() / 1000);
 
 export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
-  const { outboxJobs, intakeQueued, credentialDaysLeft } = sources;
+  const { outboxJobs, intakeQueued, credentialDaysLeft, heartbeat } = sources;
   if (credentialDaysLeft) {
     new Gauge({
       name: "secure_export_credential_days_left",
@@ -49,6 +61,24 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
         for (const row of credentialDaysLeft()) this.set({ connector: row.connector, credential: row.credential }, row.daysLeft);
       },
     });
+  }
+  if (heartbeat) {
+    // One read per scrape for the three gauges: each collect() waits for the same promise.
+    let reading: Promise<HeartbeatReading | null> | null = null;
+    const read = () => (reading ??= heartbeat().catch(() => null).finally(() => setTimeout(() => (reading = null), 0)));
+    const gauge = (name: string, help: string, value: (s: HeartbeatReading) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          const status = await read();
+          if (status) this.set(value(status));
+        },
+      });
+    gauge("secure_export_heartbeat_last_sent_timestamp_seconds", "When the last heartbeat was asked of Azure (createNotifications), seconds since the epoch; 0: never.", (s) => seconds(s.lastSentAt));
+    gauge("secure_export_heartbeat_last_received_timestamp_seconds", "When the last heartbeat arrived through the action group, seconds since the epoch; 0: never.", (s) => seconds(s.lastReceivedAt));
+    gauge("secure_export_heartbeat_missing", "1 while the \"secure-export heartbeat missing\" alert is fired, else 0.", (s) => (s.missingSince ? 1 : 0));
   }
   if (intakeQueued) {
     new Gauge({
@@ -127,6 +157,12 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       name: "secure_export_sync_runs_total",
       help: "Runs of the ITSM polls (job poll:<connector>) and of reconciliation by outcome (ok, throttled, forbidden, failed).",
       labelNames: ["job", "outcome"],
+      registers: [registry],
+    }),
+    heartbeats: new Counter({
+      name: "secure_export_heartbeats_total",
+      help: "Heartbeats by outcome: sent, send_failed (Azure refused createNotifications), received, and unknown, used or expired nonces (answered 202, recorded nowhere).",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
     evidence: new Counter({

@@ -15,7 +15,7 @@ import { credentialExpiry, watchedCredentials } from "./connectors/credential-ex
 import { createConnector } from "./connectors/kinds.ts";
 import { ticketSyncOf } from "./connectors/tickets.ts";
 import { buildApp } from "./http/app.ts";
-import type { ConnectorCheckSeen } from "./http/status-report.ts";
+import { heartbeatForStatus, type ConnectorCheckSeen } from "./http/status-report.ts";
 import { consoleConfig } from "./http/routes/console.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 import { startEvidenceJob } from "./jobs/evidence.ts";
@@ -24,6 +24,7 @@ import type { Job } from "./jobs/every.ts";
 import { CREDENTIAL_EXPIRY_LEASE, startCredentialExpiryCheck } from "./jobs/credential-expiry.ts";
 import { startItsmPolls, type PolledConnector } from "./jobs/itsm-poll.ts";
 import { RECONCILE_LEASE, startReconciliation } from "./jobs/reconcile.ts";
+import { HEARTBEAT_LEASE, startHeartbeat } from "./jobs/heartbeat.ts";
 import { startNoiseTimer } from "./jobs/noise-timer.ts";
 import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
@@ -37,6 +38,7 @@ import type { Database } from "./store/database.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { renameConnector } from "./store/connector-names.ts";
 import { releaseLease } from "./store/leases.ts";
+import { heartbeatStatus } from "./store/heartbeats.ts";
 import { countDeliveries } from "./store/delivery-queries.ts";
 import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
@@ -69,6 +71,8 @@ export interface StartOptions {
    * unset (production), the receiver answers 503 and retries until the database is back.
    */
   storeGiveUpMs?: number;
+  /** Before the first heartbeat (default: the interval, at most 30 s); tests start it at once. */
+  heartbeatFirstAfterMs?: number;
 }
 
 function loggerFrom(option: StartOptions["logger"]): FastifyBaseLogger {
@@ -175,6 +179,7 @@ async function start(
       const { daysLeft } = credentialExpiry(c, credentials.warnDays, new Date());
       return daysLeft === null ? [] : [{ connector: c.connector, credential: c.credential, daysLeft }];
     }),
+    ...(config.heartbeat ? { heartbeat: () => heartbeatStatus(db) } : {}),
   });
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
     commit: (batch) => acceptNotifications(db, batch, targets),
@@ -210,9 +215,9 @@ async function start(
         storeKind: config.databaseUrl ? "postgresql" : "embedded",
         credentials,
         checks,
-        // The heartbeat's reader plugs in here (issue 23 part 1): heartbeat: () => heartbeatStatus(db).
-        heartbeat: async () => ({ enabled: false }),
+        heartbeat: config.heartbeat ? async () => heartbeatForStatus(await heartbeatStatus(db)) : async () => ({ enabled: false }),
       },
+      heartbeat: config.heartbeat ? { actionGroupId: config.heartbeat.actionGroupId, intervalMs: config.heartbeat.intervalMs } : null,
     },
     { logger: log },
   );
@@ -233,6 +238,12 @@ async function start(
       else log.warn({ connector: connector.name }, `connector ${connector.name}: ${result.detail}`);
     });
   }
+  const { heartbeat } = config;
+  log.info(
+    heartbeat
+      ? `heartbeat: every ${Math.round(heartbeat.intervalMs / 1000)} s through action group ${heartbeat.actionGroupId} to ${heartbeat.publicUrl}/api/alerts`
+      : "heartbeat: off (it needs HEARTBEAT_ACTION_GROUP_ID, and HEARTBEAT_INTERVAL not 0)",
+  );
   const alertTarget = config.azure.alertSync ? new AzureAlertTarget(arm) : null;
   if (alertTarget) {
     void alertTarget.check().then((result) =>
@@ -290,6 +301,7 @@ async function start(
         ...startItsmPolls({ db, connectors: polled, targets, metrics, log: log.child({ component: "itsm-poll" }), holder }),
         ...[startReconciliation({ db, arm, targets, metrics, log, intervalMs: config.azure.reconcileIntervalMs, holder })].filter((j): j is Job => j !== null),
         startCredentialExpiryCheck({ db, intake, routing: config.routing, credentials: credentials.watched, warnDays: credentials.warnDays, log, holder }),
+        ...(heartbeat ? [startHeartbeat({ db, arm, intake, routing: config.routing, config: heartbeat, metrics, log, holder, ...(options.heartbeatFirstAfterMs === undefined ? {} : { firstAfterMs: options.heartbeatFirstAfterMs }) })] : []),
       ];
     },
     () => undefined,
@@ -322,7 +334,7 @@ async function start(
       await outbox.stop();
       await Promise.all(syncJobs.map((job) => job.stop()));
       // Another replica need not wait for these to expire.
-      await Promise.all([RECONCILE_LEASE, CREDENTIAL_EXPIRY_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
+      await Promise.all([RECONCILE_LEASE, CREDENTIAL_EXPIRY_LEASE, HEARTBEAT_LEASE, ...polled.map((p) => `poll:${p.name}`)].map((name) => releaseLease(db, name, holder).catch(() => undefined)));
       if (!options.db) await db.close();
       await unlock?.();
     },

@@ -12,6 +12,14 @@
  * Resource Graph's quota (15 queries per 5 seconds, with its x-ms-user-quota-* headers and 429),
  * checks the bearer token's audience, and can be told to refuse a subscription (403
  * AuthorizationFailed) or to fail the next requests (429 with Retry-After, 503).
+ *
+ * An action group's test notifications (the heartbeat): createNotifications answers 202 with a
+ * Location naming `…/notificationStatus/{id}`, then does what Azure does for each secure webhook
+ * receiver in the request — POSTs the documented test payload (Log Alerts V2, common schema) to its
+ * serviceUri with a token for its identifierUri and tenantId — and notificationStatus reports how
+ * that went. Azure's own checks beyond the spec are applied too: a secure webhook needs objectId,
+ * identifierUri and tenantId, and its application must be owned by the caller
+ * (AadWebhookResourceNotOwnedByCaller). It can be told to stop delivering (a broken path).
  */
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -32,6 +40,8 @@ interface Schema {
   required?: string[];
   items?: Schema;
   enum?: string[];
+  maxLength?: number;
+  description?: string;
   minimum?: number;
   maximum?: number;
   $ref?: string;
@@ -48,7 +58,16 @@ interface SpecFile {
 
 const FIXTURES = new URL("../fixtures/azure-rest-api-specs/", import.meta.url);
 const load = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURES), "utf8")) as SpecFile;
-export const SPECS: readonly SpecFile[] = [load("alertsmanagement-2019-03-01.json"), load("alertsmanagement-2025-05-25-preview.json"), load("resourcegraph-2024-04-01.json")];
+export const SPECS: readonly SpecFile[] = [
+  load("alertsmanagement-2019-03-01.json"),
+  load("alertsmanagement-2025-05-25-preview.json"),
+  load("resourcegraph-2024-04-01.json"),
+  load("actiongroups-2023-01-01.json"),
+];
+/** The test payload Azure posts for alertType `logalertv2` (test/fixtures/azure-monitor/README.md). */
+const TEST_PAYLOAD = readFileSync(new URL("../fixtures/azure-monitor/test-action/logalertsv2.json", import.meta.url), "utf8");
+/** NotificationRequestBody.alertType's supported values, as its description lists them. */
+const ALERT_TYPES = /Supported alert type values are: (.+)$/.exec(SPECS[3]!.definitions!.NotificationRequestBody!.properties!.alertType!.description!)![1]!.split(", ");
 /** The REST reference lists a `comments` body for the 2019-03-01 change-state too; the 2025-05-25-preview spec defines it. */
 const CHANGE_STATE_BODY: Schema = SPECS[1]!.definitions!.Comments!;
 
@@ -119,7 +138,8 @@ export function schemaProblem(spec: SpecFile, schemaIn: Schema, value: unknown, 
       }
       return null;
     case "string":
-      return typeof value === "string" ? null : `${at} must be a string`;
+      if (typeof value !== "string") return `${at} must be a string`;
+      return schema.maxLength !== undefined && value.length > schema.maxLength ? `${at} must be at most ${schema.maxLength} characters` : null;
     case "integer":
       if (!Number.isInteger(value)) return `${at} must be an integer`;
       if (schema.minimum !== undefined && (value as number) < schema.minimum) return `${at} must be at least ${schema.minimum}`;
@@ -150,6 +170,17 @@ export interface ArmRequestRecord {
   status: number;
 }
 
+/** One createNotifications, and what became of each secure webhook it posted to. */
+export interface FakeTestNotification {
+  id: string;
+  actionGroupId: string;
+  request: { alertType: string; webhookReceivers?: Array<Record<string, unknown>> };
+  createdTime: string;
+  completedTime: string | null;
+  /** Per webhook receiver: the HTTP status our POST got (null: not delivered), and what Azure says of it. */
+  actions: Array<{ name: string; serviceUri: string; status: number | null; detail: string | null; sendTime: string | null }>;
+}
+
 export interface ArmFake {
   /** AZURE_RESOURCE_MANAGER_ENDPOINT (and the token resource it expects). */
   url: string;
@@ -163,6 +194,12 @@ export interface ArmFake {
   allow(subscriptionId: string): void;
   /** The next `count` requests answer `status` (429 carries Retry-After: `retryAfterSeconds`). */
   failNext(count: number, status: 429 | 500 | 503, retryAfterSeconds?: number): void;
+  /** Test notifications asked for, in order. */
+  testNotifications: FakeTestNotification[];
+  /** false: createNotifications still answers 202, but nothing is posted (a broken path); its status says Failed. */
+  deliverTestNotifications(on: boolean): void;
+  /** Application object ids the caller owns (Azure requires it of a secure webhook's application). */
+  ownApplication(objectId: string): void;
   close(): Promise<void>;
 }
 
@@ -170,8 +207,18 @@ export interface ArmFake {
 const GRAPH_QUOTA = 15;
 const GRAPH_WINDOW_MS = 5000;
 
-export async function startArmFake(options: { now?: () => number } = {}): Promise<ArmFake> {
+export interface ArmFakeOptions {
+  now?: () => number;
+  /** An Entra token as Azure Monitor's secure webhook gets one: for the receiver's identifierUri, in its tenant. */
+  webhookToken?: (target: { audience: string; tenantId: string }) => Promise<string>;
+}
+
+export async function startArmFake(options: ArmFakeOptions = {}): Promise<ArmFake> {
   const now = options.now ?? Date.now;
+  const testNotifications: FakeTestNotification[] = [];
+  const ownedApplications = new Set<string>();
+  let deliver = true;
+  let nextNotificationId = 11_000_222_191_287;
   const alerts = new Map<string, FakeAlert>();
   const forbidden = new Set<string>();
   const requests: ArmRequestRecord[] = [];
@@ -215,6 +262,31 @@ export async function startArmFake(options: { now?: () => number } = {}): Promis
     });
   }
 
+  /** What Azure does after accepting a test: one POST per webhook receiver, then the verdict. */
+  async function postTestPayloads(notification: FakeTestNotification): Promise<void> {
+    for (const [i, action] of notification.actions.entries()) {
+      const receiver = notification.request.webhookReceivers![i]!;
+      action.sendTime = new Date(now()).toISOString();
+      if (!deliver) {
+        action.detail = "The webhook could not be reached (injected).";
+        continue;
+      }
+      try {
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        if (receiver.useAadAuth === true) {
+          if (!options.webhookToken) throw new Error("the ARM stand-in was started without webhookToken");
+          headers.authorization = `Bearer ${await options.webhookToken({ audience: String(receiver.identifierUri), tenantId: String(receiver.tenantId) })}`;
+        }
+        const answer = await fetch(action.serviceUri, { method: "POST", headers, body: TEST_PAYLOAD, signal: AbortSignal.timeout(10_000) });
+        action.status = answer.status;
+        action.detail = answer.ok ? null : `The webhook answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`;
+      } catch (e) {
+        action.detail = `The webhook could not be reached: ${(e as Error).message}`;
+      }
+    }
+    notification.completedTime = new Date(now()).toISOString();
+  }
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -241,7 +313,7 @@ export async function startArmFake(options: { now?: () => number } = {}): Promis
 
       // The contract: an operation of the specs, its api-version, its query parameters, its body.
       const matches = matchOperations(req.method ?? "GET", target.pathname);
-      if (matches.length === 0) return error(res, record, 404, "InvalidResourceType", `No operation of the Alerts Management or Resource Graph specifications matches ${req.method} ${target.pathname}.`);
+      if (matches.length === 0) return error(res, record, 404, "InvalidResourceType", `No operation of the Alerts Management, Resource Graph or Action Groups specifications matches ${req.method} ${target.pathname}.`);
       const apiVersion = query["api-version"];
       if (!apiVersion) return error(res, record, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
       const match = matches.find((m) => m.spec.info.version === apiVersion);
@@ -303,6 +375,51 @@ export async function startArmFake(options: { now?: () => number } = {}): Promis
           if (typeof rows === "string") return error(res, record, 400, "BadRequest", rows);
           return send(res, record, 200, { totalRecords: rows.length, count: rows.length, resultTruncated: "false", data: rows }, quotaHeaders(GRAPH_QUOTA - graphWindow.used));
         }
+        case "ActionGroups_CreateNotificationsAtActionGroupResourceLevel": {
+          const request = body as FakeTestNotification["request"];
+          if (!ALERT_TYPES.includes(request.alertType)) return error(res, record, 400, "InvalidRequestContent", `alertType '${request.alertType}' is not supported: ${ALERT_TYPES.join(", ")}.`);
+          for (const receiver of request.webhookReceivers ?? []) {
+            if (receiver.useAadAuth !== true) continue;
+            const missing = ["objectId", "identifierUri", "tenantId"].filter((name) => typeof receiver[name] !== "string" || !receiver[name]);
+            if (missing.length > 0) return error(res, record, 400, "InvalidRequestContent", `A secure webhook receiver needs ${missing.join(", ")}.`);
+            if (!ownedApplications.has(String(receiver.objectId).toLowerCase())) {
+              return error(res, record, 400, "AadWebhookResourceNotOwnedByCaller", `The caller is not an owner of the Microsoft Entra application ${receiver.objectId}.`);
+            }
+          }
+          const actionGroupId = target.pathname.replace(/\/createNotifications$/i, "");
+          const notification: FakeTestNotification = {
+            id: String(nextNotificationId++),
+            actionGroupId,
+            request,
+            createdTime: new Date(now()).toISOString(),
+            completedTime: null,
+            actions: (request.webhookReceivers ?? []).map((r) => ({ name: String(r.name), serviceUri: String(r.serviceUri), status: null, detail: null, sendTime: null })),
+          };
+          testNotifications.push(notification);
+          send(res, record, 202, null, { location: `${url}${actionGroupId}/notificationStatus/${notification.id}?api-version=${apiVersion}` });
+          void postTestPayloads(notification);
+          return;
+        }
+        case "ActionGroups_GetTestNotificationsAtActionGroupResourceLevel": {
+          const notification = testNotifications.find((n) => n.id === match.params.notificationId && n.actionGroupId.toLowerCase() === target.pathname.replace(/\/notificationStatus\/[^/]+$/i, "").toLowerCase());
+          if (!notification) return error(res, record, 404, "ResourceNotFound", `The notification '${match.params.notificationId}' was not found.`);
+          const done = notification.completedTime !== null;
+          const failed = notification.actions.some((a) => a.status === null || a.status < 200 || a.status >= 300);
+          return send(res, record, 200, {
+            context: { notificationSource: "Microsoft.Insights/TestNotification", contextType: "Microsoft.Insights/LogAlertV2" },
+            state: !done ? "InProgress" : failed ? "Failed" : "Completed",
+            completedTime: notification.completedTime ?? "0001-01-01T00:00:00+00:00",
+            createdTime: notification.createdTime,
+            actionDetails: notification.actions.map((a) => ({
+              MechanismType: "SecureWebhook",
+              Name: a.name,
+              Status: !done ? "InProgress" : a.status !== null && a.status >= 200 && a.status < 300 ? "Completed" : "Failed",
+              SubState: "Default",
+              SendTime: a.sendTime ?? "0001-01-01T00:00:00+00:00",
+              Detail: a.detail,
+            })),
+          });
+        }
         default:
           return error(res, record, 501, "NotImplemented", `${match.operation.operationId} is in the spec but not in this stand-in.`);
       }
@@ -337,6 +454,11 @@ export async function startArmFake(options: { now?: () => number } = {}): Promis
     failNext(count, status, retryAfterSeconds = 1) {
       failures = { count, status, retryAfter: retryAfterSeconds };
     },
+    testNotifications,
+    deliverTestNotifications(on) {
+      deliver = on;
+    },
+    ownApplication: (objectId) => void ownedApplications.add(objectId.toLowerCase()),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -504,7 +504,11 @@ describe("Entra consent for every client that signs users in", () => {
 
 describe("owners of the application", () => {
   it("are exactly secure-export:owners; a run by an identity not listed there is refused before it changes anything", () => {
-    expect(one(full, "azuread:index/application:Application").inputs.owners).toEqual([DEPLOYER_OBJECT_ID]);
+    // The application: the deployers and the receiver's identity (the heartbeat tests its secure webhook); its service principal: the deployers.
+    const owners = one(full, "azuread:index/application:Application").inputs.owners as string[];
+    expect(owners).toHaveLength(2);
+    expect(owners).toContain(DEPLOYER_OBJECT_ID);
+    expect(one(full, "azuread:index/servicePrincipal:ServicePrincipal").inputs.owners).toEqual([DEPLOYER_OBJECT_ID]);
     expect(notAnOwner.code).not.toBe(0);
     expect([...notAnOwner.errors, notAnOwner.output].join("\n")).toContain(`secure-export:owners does not list the identity running this update (object id ${DEPLOYER_OBJECT_ID})`);
     expect(notAnOwner.registrations.filter((r) => r.type.startsWith("azuread:"))).toEqual([]);

@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 
 it("assigns the alert-sync role at the stack's subscription by default", () => {
-  const role = find(resources, "azure-native:authorization:RoleDefinition");
+  const role = find(resources, "azure-native:authorization:RoleDefinition", (r) => r.name.endsWith("-alert-sync"));
   expect(role.inputs).toMatchObject({ scope: `/subscriptions/${SUBSCRIPTION_ID}`, assignableScopes: [`/subscriptions/${SUBSCRIPTION_ID}`] });
   const assignment = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.name.includes("-alert-sync-"));
   expect(assignment.inputs).toMatchObject({ scope: `/subscriptions/${SUBSCRIPTION_ID}`, principalId: UAMI.principalId });

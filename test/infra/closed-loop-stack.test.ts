@@ -29,7 +29,7 @@ describe("a stack with the closed loop", () => {
   });
 
   it("gives the receiver's identity a custom role with exactly read, change state and Resource Graph queries, at each configured scope", () => {
-    const role = find(resources, "azure-native:authorization:RoleDefinition");
+    const role = find(resources, "azure-native:authorization:RoleDefinition", (r) => r.name.endsWith("-alert-sync"));
     expect(role.inputs).toMatchObject({ scope: OTHER_SUB, roleName: "secure-export alert sync (staging)", roleType: "CustomRole", assignableScopes: [OTHER_SUB, MG] });
     expect(role.inputs.permissions).toEqual([{ actions: [...ALERT_SYNC_ACTIONS] }]);
     expect(ALERT_SYNC_ACTIONS).toEqual(["Microsoft.AlertsManagement/alerts/read", "Microsoft.AlertsManagement/alerts/changestate/action", "Microsoft.ResourceGraph/resources/read"]);

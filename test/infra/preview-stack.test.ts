@@ -31,6 +31,12 @@ describe("preview stack", () => {
     expect(outputs).toMatchObject({ clientId: SHARED_IDENTITY.clientId, receiverFqdn: `secexp-pr-42.${SHARED_IDENTITY.environmentDefaultDomain}` });
   });
 
+  it("has no heartbeat: its identity cannot own the shared application Azure would test the secure webhook of", () => {
+    const env = envOf(find(resources, "azure-native:app:ContainerApp"));
+    expect(env.HEARTBEAT_ACTION_GROUP_ID).toBeUndefined();
+    expect(resources.filter((r) => r.type.startsWith("azure-native:authorization:") && r.name.endsWith("-heartbeat"))).toEqual([]);
+  });
+
   it("runs in the shared preview environment (no environment or workspace of its own: 15 per region would cap open pull requests)", () => {
     expect(resources.filter((r) => r.type === "azure-native:app:ManagedEnvironment" || r.type === "azure-native:operationalinsights:Workspace")).toEqual([]);
     expect(find(resources, "azure-native:app:ContainerApp").inputs.environmentId).toBe(SHARED_IDENTITY.environmentId);

@@ -58,9 +58,11 @@ describe("production stack", () => {
     expect(replication.inputs.createDuration).toBe("60s");
   });
 
-  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are exactly the config's (the deployer among them)", () => {
+  it("gives the application its roles, a delegated scope the Azure CLI may use, v1 tokens and the console redirect URI; owners are exactly the config's (the deployer among them) and the receiver's identity", () => {
     const app = find(resources, "azuread:index/application:Application");
-    expect(app.inputs.owners).toEqual([OWNER, DEPLOYER_OBJECT_ID].sort());
+    // The receiver's identity owns the application (not its service principal): Azure lets only an owner test its secure webhook.
+    expect(app.inputs.owners).toEqual([OWNER, DEPLOYER_OBJECT_ID, UAMI.principalId].sort());
+    expect(find(resources, "azuread:index/servicePrincipal:ServicePrincipal").inputs.owners).toEqual([OWNER, DEPLOYER_OBJECT_ID].sort());
     expect(app.inputs.api).toMatchObject({ requestedAccessTokenVersion: 1, oauth2PermissionScopes: [expect.objectContaining({ value: "user_impersonation", type: "User", enabled: true })] });
     expect(app.inputs.appRoles.map((r: any) => [r.value, r.allowedMemberTypes, r.id])).toEqual([
       ["ActionGroupsSecureWebhook", ["Application"], WEBHOOK_ROLE_ID],
@@ -181,7 +183,7 @@ describe("production stack", () => {
   it("runs the recorded digest from the shared registry, builds nothing, and waits for the pull permission", () => {
     expect(resources.filter((r) => r.type === "docker-build:index:Image" || r.type === "azure-native:containerregistry:Registry")).toEqual([]);
     expect(find(resources, "azure-native:app:ContainerApp").inputs.template.containers[0].image).toBe(IMAGE);
-    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === UAMI.principalId && !r.name.includes("-alert-sync-"));
+    const pull = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.inputs.principalId === UAMI.principalId && !r.name.includes("-alert-sync-") && !r.name.endsWith("-heartbeat"));
     expect(pull.inputs).toMatchObject({ principalId: UAMI.principalId, principalType: "ServicePrincipal", roleDefinitionId: "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d" });
     const wait = find(resources, "time:index/sleep:Sleep", (r) => r.name.endsWith("-pull-permission-propagation"));
     expect(wait.inputs.createDuration).toBe("120s");
@@ -207,6 +209,28 @@ describe("production stack", () => {
     const log = find(resources, "azure-native:monitor:ScheduledQueryRule");
     expect(log.inputs.actions).toEqual({ actionGroups: [groupId] });
     expect(log.inputs.skipQueryValidation).toBe(true);
+  });
+
+  it("the heartbeat: the receiver is told its own action group, public URL and application object id, and may test that action group only, without changing it", () => {
+    const group = find(resources, "azure-native:monitor:ActionGroup");
+    expect(group.inputs.actionGroupName).toBe("secexp-prod");
+    const env = envOf(find(resources, "azure-native:app:ContainerApp"));
+    const rgName = find(resources, "azure-native:resources:ResourceGroup").name;
+    expect(env.HEARTBEAT_ACTION_GROUP_ID!.value).toMatch(new RegExp(`^/subscriptions/[^/]+/resourceGroups/${rgName}[^/]*/providers/Microsoft\\.Insights/actionGroups/secexp-prod$`));
+    expect(env.PUBLIC_URL).toEqual({ value: `https://${FQDN}` });
+    expect(env.ENTRA_APP_OBJECT_ID).toEqual({ value: APP_OBJECT_ID });
+    expect(env.HEARTBEAT_INTERVAL).toBeUndefined();
+    const role = find(resources, "azure-native:authorization:RoleDefinition", (r) => r.name.endsWith("-heartbeat"));
+    expect(role.inputs.permissions).toEqual([
+      {
+        actions: ["Microsoft.Insights/CreateNotifications/Write", "Microsoft.Insights/NotificationStatus/Read", "Microsoft.Insights/ActionGroups/*"],
+        notActions: expect.arrayContaining(["Microsoft.Insights/ActionGroups/Write", "Microsoft.Insights/ActionGroups/Delete"]),
+      },
+    ]);
+    const assignment = find(resources, "azure-native:authorization:RoleAssignment", (r) => r.name.endsWith("-heartbeat"));
+    expect(assignment.inputs).toMatchObject({ principalId: UAMI.principalId, principalType: "ServicePrincipal", scope: `${group.name}-id` });
+    // A custom role cannot be assignable at one resource: defined for the resource group, assigned at the action group.
+    expect(role.inputs.assignableScopes).toEqual([role.inputs.scope]);
   });
 
   it("exports what a pipeline and an operator need", () => {

@@ -19,7 +19,7 @@ describe("parseStackConfig", () => {
       identity: { kind: "own", owners: [], readers: [], operators: [] },
       location: "westeurope",
       namePrefix: "secexp",
-      names: { base: "secexp-prod", registry: "secexpprodacr", containerApp: "secexp-prod", privateDnsZone: "secexp-prod.private.postgres.database.azure.com" },
+      names: { base: "secexp-prod", registry: "secexpprodacr", containerApp: "secexp-prod", privateDnsZone: "secexp-prod.private.postgres.database.azure.com", actionGroup: "secexp-prod" },
       databaseMode: "postgres",
       // B1ms: 35 user connections, 5 kept for operators, 2 x 3 replicas during a rollout.
       postgres: { sku: "Standard_B1ms", tier: "Burstable", version: "16", poolMax: 5 },

@@ -42,6 +42,7 @@ describe("loadConfig", () => {
       noiseTimerMs: 5000,
       azure: { resourceManager: "https://management.azure.com", clientId: undefined, alertSync: true, reconcileIntervalMs: 900_000, identityEnv: {}, logEvidence: { enabled: false, endpoint: "https://api.loganalytics.io", resource: "https://api.loganalytics.io", waitMs: 0 } },
       credentialWarnDays: 14,
+      heartbeat: null,
     });
   });
 

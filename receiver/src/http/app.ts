@@ -192,7 +192,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT (Microsoft Entra ID)" } } },
     },
   });
-  await app.register(alertRoutes, { prefix: "/api/alerts", intake: deps.intake, routing: deps.routing, metrics: deps.metrics });
+  await app.register(alertRoutes, { prefix: "/api/alerts", intake: deps.intake, routing: deps.routing, metrics: deps.metrics, db: deps.db, heartbeat: deps.heartbeat ?? null });
   await app.register(incidentRoutes, { prefix: "/api/incidents", db: deps.db, metrics: deps.metrics, targets: deps.targets });
   await app.register(configurationItemRoutes, { prefix: "/api/cis", db: deps.db });
   await app.register(deliveryRoutes, { prefix: "/api/deliveries", db: deps.db, maxAgeMs: deps.targets.maxAgeMs });

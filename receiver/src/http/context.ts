@@ -64,4 +64,6 @@ export interface AppDeps {
   sync: ReadonlyMap<string, SyncConnector>;
   /** What `GET /api/status` reads besides the store and the rules. */
   status: StatusDeps;
+  /** The heartbeat, when on here: a heartbeat that arrives resolves its missing alert through the intake. */
+  heartbeat?: { actionGroupId: string; intervalMs: number } | null;
 }

@@ -260,8 +260,17 @@ export const AlertAccepted = Type.Union(
       notificationId: Type.String(),
       duplicate: Type.Boolean(),
     }),
+    Type.Object({
+      status: Type.Literal("heartbeat"),
+      arrival: Type.Enum(["received", "unknown", "used", "expired"], {
+        description: "received: recorded as the heartbeat; unknown, used, expired: a nonce this receiver did not send, or one already counted, or too late — ignored",
+      }),
+    }),
   ],
-  { description: "Stored durably (the commit returned before the answer); not_admitted: refused by the admission rules, stored, opens nothing" },
+  {
+    description:
+      "Stored durably (the commit returned before the answer); not_admitted: refused by the admission rules, stored, opens nothing; heartbeat: Azure's test notification for the heartbeat (?heartbeat=<nonce>, docs/operations.md#heartbeat), never an incident",
+  },
 );
 
 export const Silence = Type.Object({

@@ -8,6 +8,7 @@ import { credentialExpiry, type CredentialExpiry, type WatchedCredential } from 
 import { refusedSignIn } from "../connectors/http-client.ts";
 import { rulesInEffect, type RoutingRules } from "../routing/load-rules.ts";
 import type { ConnectorOutcomes } from "../store/delivery-queries.ts";
+import type { HeartbeatStatus as StoredHeartbeat } from "../store/heartbeats.ts";
 
 /** What this replica's start-up check of a connector found (outbox/delivery.ts ConnectorCheck), and when. */
 export interface ConnectorCheckSeen {
@@ -15,10 +16,7 @@ export interface ConnectorCheckSeen {
   refused?: { status: 401 | 403; said: string };
 }
 
-/**
- * The heartbeat (Azure testing the action group, issue 23) as the status shows it. `{ enabled: false }` until
- * the heartbeat's reader is wired in (AppDeps.status.heartbeat).
- */
+/** The heartbeat (Azure testing the action group: docs/operations.md#heartbeat) as the status shows it; `{ enabled: false }` when it is off. */
 export type HeartbeatStatus =
   | { enabled: false }
   | {
@@ -27,11 +25,20 @@ export type HeartbeatStatus =
       lastSentAt: string | null;
       /** When Azure's test notification last arrived. */
       lastReceivedAt: string | null;
+      /** Why the last request to Azure failed, when it did (a missing role, a wrong App ID URI). */
+      lastSendError: string | null;
       /** Azure's verdict on the last test (notificationStatus), in its words. */
       verdict: string | null;
+      /** Since when heartbeats are missing, while its alert is fired. */
+      missingSince: string | null;
       /** False once heartbeats are missing (the incident is open). */
       healthy: boolean;
     };
+
+/** The store's record of the heartbeat, as the status shows it. */
+export function heartbeatForStatus(h: StoredHeartbeat): HeartbeatStatus {
+  return { enabled: true, lastSentAt: h.lastSentAt, lastReceivedAt: h.lastReceivedAt, lastSendError: h.lastSendError, verdict: h.azure?.state ?? null, missingSince: h.missingSince, healthy: h.missingSince === null };
+}
 
 export type ConnectorState = "ok" | "failing" | "unauthorized" | "idle" | "unknown";
 

@@ -75,8 +75,8 @@ describe("GET /api/status", () => {
     });
   });
 
-  it("shows the heartbeat as its reader gives it, once wired in", async () => {
-    const heartbeat = { enabled: true as const, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: "2026-12-06T11:45:03.000Z", verdict: "Succeeded", healthy: true };
+  it("shows the heartbeat as its reader gives it", async () => {
+    const heartbeat = { enabled: true as const, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: "2026-12-06T11:45:03.000Z", lastSendError: null, verdict: "Succeeded", missingSince: null, healthy: true };
     const response = await get("reader", { status: { storeKind: "embedded", credentials: { watched: [], warnDays: 14 }, checks: new Map(), heartbeat: async () => heartbeat } });
     expect(response.json()).toMatchObject({ heartbeat, store: { kind: "embedded" }, healthy: true });
   });

@@ -29,7 +29,7 @@ describe("the OpenAPI document", () => {
   it("lists every status of the webhook: 202 and each error Azure may meet", () => {
     expect(statuses("/api/alerts", "post")).toEqual([202, 400, 401, 403, 408, 413, 415, 422, 500, 503]);
     const accepted = doc.paths["/api/alerts"].post.responses["202"].content["application/json"].schema;
-    expect(accepted.anyOf.map((s: any) => s.properties.status.const ?? s.properties.status.enum?.[0])).toEqual(["accepted", "not_admitted"]);
+    expect(accepted.anyOf.map((s: any) => s.properties.status.const ?? s.properties.status.enum?.[0])).toEqual(["accepted", "not_admitted", "heartbeat"]);
     expect(doc.paths["/api/alerts"].post.responses["503"].description).toMatch(/store_unavailable.*signing_keys_unavailable|signing_keys_unavailable.*store_unavailable/);
   });
 

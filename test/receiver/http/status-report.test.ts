@@ -1,6 +1,6 @@
 /** What `GET /api/status` says from what it gathered (http/status-report.ts): pure, no store. */
 import { describe, expect, it } from "vitest";
-import { assembleStatus, type StatusInputs } from "../../../receiver/src/http/status-report.ts";
+import { assembleStatus, heartbeatForStatus, type StatusInputs } from "../../../receiver/src/http/status-report.ts";
 import { noRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
 import type { ConnectorOutcomes } from "../../../receiver/src/store/delivery-queries.ts";
 
@@ -92,8 +92,14 @@ describe("assembleStatus", () => {
     expect(assembleStatus(inputs(), now).rules.inEffect).toBe(false);
   });
 
-  it("reports a missing heartbeat once it is wired in", () => {
-    const status = assembleStatus(inputs({ heartbeat: { enabled: true, lastSentAt: null, lastReceivedAt: null, verdict: null, healthy: false } }), now);
+  it("reports a missing heartbeat", () => {
+    const status = assembleStatus(inputs({ heartbeat: { enabled: true, lastSentAt: null, lastReceivedAt: null, lastSendError: "403 AuthorizationFailed", verdict: null, missingSince: "2026-12-06T10:00:00.000Z", healthy: false } }), now);
     expect(status.problems).toEqual(["heartbeat: missing"]);
+  });
+
+  it("reads the heartbeat's health from the store's record: missing while its alert is fired", () => {
+    const stored = { lastSentAt: "2026-12-06T11:45:00.000Z", lastSendError: null, lastReceivedAt: null, azure: { state: "Completed", detail: null, checkedAt: "2026-12-06T11:46:00.000Z", sentAt: "2026-12-06T11:45:00.000Z" }, missingSince: null };
+    expect(heartbeatForStatus(stored)).toEqual({ enabled: true, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: null, lastSendError: null, verdict: "Completed", missingSince: null, healthy: true });
+    expect(heartbeatForStatus({ ...stored, missingSince: "2026-12-06T11:15:00.000Z" })).toMatchObject({ healthy: false, missingSince: "2026-12-06T11:15:00.000Z" });
   });
 });

@@ -54,7 +54,15 @@ const StatusBody = Type.Object({
   ),
   heartbeat: Type.Union([
     Type.Object({ enabled: Type.Literal(false) }),
-    Type.Object({ enabled: Type.Literal(true), lastSentAt: Nullable(Timestamp), lastReceivedAt: Nullable(Timestamp), verdict: Nullable(Type.String()), healthy: Type.Boolean() }),
+    Type.Object({
+      enabled: Type.Literal(true),
+      lastSentAt: Nullable(Timestamp),
+      lastReceivedAt: Nullable(Timestamp),
+      lastSendError: Nullable(Type.String({ description: "why the last request to Azure (createNotifications) failed, when it did" })),
+      verdict: Nullable(Type.String({ description: "Azure's verdict on the last test notification (notificationStatus state)" })),
+      missingSince: Nullable(Timestamp),
+      healthy: Type.Boolean(),
+    }),
   ]),
   credentials: Type.Object({
     warnDays: Type.Integer(),
