@@ -6,7 +6,7 @@
  * Pure: `parseStackConfig` takes plain values.
  */
 import { PostgresMajorVersion } from "@pulumi/azure-native/types/enums/dbforpostgresql/index.js";
-import { stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
+import { ruleProblem, stackNameProblems, stackNames, type StackNames } from "./azure-names.ts";
 import { poolMaxPerReplica, postgresSku, type SkuTier } from "./postgres-sku.ts";
 import { connectorSettingProblem, connectorVariable, type ConnectorShape } from "../receiver/src/routing/check.ts";
 import { parseClosedLoop, type ClosedLoopSettings } from "./closed-loop-config.ts";
@@ -103,12 +103,22 @@ export const ROUTING_SECRETS_KEY = "routingSecrets";
 /** Plain (non-secret) keys the program reads. */
 export const CONFIG_KEYS = [
   "location", "namePrefix", "databaseMode", "postgresSku", "postgresVersion", "image", "imageRegistryId", "minReplicas", "maxReplicas",
-  "actionGroupShortName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
+  "actionGroupShortName", "actionGroupName", "exampleAlertRules", "protect", "previewStackPattern", "receiverEnvironment",
   "identityOnly", "sharedEnvironment", "identityStack", "owners", "readers", "operators", "itsmSyncClients", "alertSync", "alertSyncScopes", "evidenceWorkspaces",
   "servicenowUrl", "servicenowMode", "servicenowUsername", "servicenowClientId", "servicenowCredentialExpiresAt",
   "bmcHelixUrl", "bmcHelixUsername", "bmcHelixFirstName", "bmcHelixLastName", "bmcHelixCredentialExpiresAt",
   "routing", "metrics",
 ] as const;
+
+/**
+ * An action group name chosen in config: a stack deployed before the heartbeat keeps its
+ * auto-named group (and every alert rule outside the stack that names it) by giving that name.
+ */
+function actionGroupName(name: string): string {
+  const problem = ruleProblem("actionGroup", name);
+  if (problem) throw new StackConfigError("actionGroupName", `must be a valid name: ${problem}`);
+  return name;
+}
 
 /** The defaults, in one place (the ones that depend on other values are computed in parseStackConfig). */
 export const DEFAULTS = {
@@ -346,7 +356,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, secrets: Readonl
     identity: identitySource(raw, identityOnly),
     location: raw.location || DEFAULTS.location,
     namePrefix,
-    names: stackNames(namePrefix, stack),
+    names: { ...stackNames(namePrefix, stack), ...(raw.actionGroupName ? { actionGroup: actionGroupName(raw.actionGroupName) } : {}) },
     databaseMode,
     postgres: embedded ? undefined : postgresSettings(raw, maxReplicas),
     image: raw.image || undefined,

@@ -20,12 +20,18 @@ describe("a stack with the closed loop", () => {
   beforeAll(async () => {
     ({ resources } = await runProgram({
       stack: "staging",
-      config: { owners: DEPLOYER_OBJECT_ID, itsmSyncClients: JSON.stringify([SERVICENOW_SYNC_CLIENT.clientId]), alertSyncScopes: JSON.stringify([OTHER_SUB, MG]) },
+      // A stack deployed before the heartbeat keeps its auto-named action group (docs/deploy/pulumi.md#the-heartbeat).
+      config: { owners: DEPLOYER_OBJECT_ID, itsmSyncClients: JSON.stringify([SERVICENOW_SYNC_CLIENT.clientId]), alertSyncScopes: JSON.stringify([OTHER_SUB, MG]), actionGroupName: "secexp-staging1a2b3c4d" },
     }));
   });
 
   it("records only inputs the providers' schemas take", () => {
     expect(resources.flatMap((r) => schemaProblems(r.type, r.inputs))).toEqual([]);
+  });
+
+  it("keeps the action group the config names, and tells the receiver its id", () => {
+    expect(find(resources, "azure-native:monitor:ActionGroup").inputs.actionGroupName).toBe("secexp-staging1a2b3c4d");
+    expect(envOf(find(resources, "azure-native:app:ContainerApp")).HEARTBEAT_ACTION_GROUP_ID!.value).toMatch(/\/providers\/Microsoft\.Insights\/actionGroups\/secexp-staging1a2b3c4d$/);
   });
 
   it("gives the receiver's identity a custom role with exactly read, change state and Resource Graph queries, at each configured scope", () => {

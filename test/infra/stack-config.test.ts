@@ -72,6 +72,10 @@ describe("parseStackConfig", () => {
     expect(parseStackConfig("dev", { postgresSku: "Standard_D32ds_v5", maxReplicas: "30" }).postgres).toMatchObject({ tier: "GeneralPurpose", poolMax: 83 });
   });
 
+  it("keeps an existing stack's auto-named action group when actionGroupName names it", () => {
+    expect(parseStackConfig("staging", { actionGroupName: "secexp-staging1a2b3c4d" }).names).toMatchObject({ actionGroup: "secexp-staging1a2b3c4d", base: "secexp-staging" });
+  });
+
   it("shares the preview application through identityStack and an identity-only stack creates it", () => {
     expect(parseStackConfig("pr-3", { identityStack: "contoso/secure-export/preview-identity" }).identity).toEqual({ kind: "shared", stack: "contoso/secure-export/preview-identity" });
     expect(parseStackConfig("preview-identity", { identityOnly: "true" })).toMatchObject({ identityOnly: true, identity: { kind: "own" } });
@@ -79,6 +83,7 @@ describe("parseStackConfig", () => {
 
   it.each([
     [{ actionGroupShortName: "secure-export-prod" }, "secure-export:actionGroupShortName must be at most 12 characters (Azure's limit for an action group's short name), got \"secure-export-prod\" (18)"],
+    [{ actionGroupName: "ag/prod" }, "secure-export:actionGroupName must be a valid name: the action group name \"ag/prod\" (7 characters) breaks Azure's rule: 1-260 characters without %, &, \\, ? or /, not ending with '.' or a space"],
     [{ databaseMode: "cosmos" }, 'secure-export:databaseMode must be "postgres" or "embedded", got "cosmos"'],
     [{ namePrefix: "Secure_Export" }, "secure-export:namePrefix must be 2 to 12 lower-case letters and digits"],
     [{ minReplicas: "0" }, "secure-export:minReplicas must be an integer from 1 to 30"],
