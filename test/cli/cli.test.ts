@@ -84,7 +84,7 @@ describe("help", () => {
   it("refuses a wrong command line with exit code 2 and says what is wrong", async () => {
     const cases: Array<[string[], RegExp]> = [
       [["incidents", "lst"], /unknown command "incidents lst"/],
-      [["incident", "list"], /unknown command "incident"; commands: incidents, deliveries, cis, rules, routing/],
+      [["incident", "list"], /unknown command "incident"; commands: status, incidents, deliveries, cis, rules, routing, silences/],
       [["incidents", "list", "--bogus"], /Unknown option '--bogus'/],
       [["incidents", "show", "--note", "x", "some-id"], /--note is not an option of "incidents show"/],
       [["incidents", "list", "--state", "closed"], /--state must be one of open, resolved, got "closed"/],

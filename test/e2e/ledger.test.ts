@@ -177,7 +177,7 @@ describe.each(STORE_KINDS)("incident ledger on $name", (kind) => {
   it("serves an OpenAPI document generated from the route schemas", async () => {
     const doc = (await (await fetch(`${stack.receiver.url}/openapi.json`)).json()) as any;
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual(["/api/alerts", "/api/cis", "/api/cis/{id}", "/api/connectors/{name}/events", "/api/deliveries", "/api/deliveries/{id}", "/api/deliveries/{id}/retry", "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/acknowledge", "/api/incidents/{id}/comment", "/api/incidents/{id}/resolve", "/api/routing/explain", "/api/silences", "/api/silences/{id}"]);
+    expect(Object.keys(doc.paths).sort()).toEqual(["/api/alerts", "/api/cis", "/api/cis/{id}", "/api/connectors/{name}/events", "/api/deliveries", "/api/deliveries/{id}", "/api/deliveries/{id}/retry", "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/acknowledge", "/api/incidents/{id}/comment", "/api/incidents/{id}/resolve", "/api/routing/explain", "/api/silences", "/api/silences/{id}", "/api/status"]);
     expect(doc.paths["/api/alerts"].post.requestBody.content["application/json"].schema.properties.schemaId.enum).toEqual(["azureMonitorCommonAlertSchema"]);
     expect(doc.paths["/api/incidents"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["alertId", "state", "severity", "ci", "from", "to", "limit", "cursor"]));
   });
