@@ -63,29 +63,18 @@ export function credentialAlert(expiry: CredentialExpiry, open: { firedAt: Date 
       properties: { connector: expiry.connector, credential: expiry.credential, expiresAt: expiry.expiresAt! },
     };
   }
-  if (expiry.state === "unknown" && open) {
-    return {
-      key,
-      condition: "Resolved",
-      rule,
-      severity: "Sev2",
-      description: `secure-export: the ${expiry.credential} of connector ${expiry.connector} is no longer watched (no credentialExpiresAt, or no such connector)`,
-      firedAt: open.firedAt,
-      resolvedAt: now,
-      properties: { connector: expiry.connector, credential: expiry.credential },
-    };
-  }
-  if (expiry.state === "ok" && open) {
-    return {
-      key,
-      condition: "Resolved",
-      rule,
-      severity: "Sev2",
-      description: `secure-export: the ${expiry.credential} of connector ${expiry.connector} now expires on ${expiry.expiresAt!.slice(0, 10)}, in ${expiry.daysLeft} days`,
-      firedAt: open.firedAt,
-      resolvedAt: now,
-      properties: { connector: expiry.connector, credential: expiry.credential, expiresAt: expiry.expiresAt! },
-    };
-  }
-  return null;
+  if (!open) return null;
+  const watched = expiry.state === "ok";
+  return {
+    key,
+    condition: "Resolved",
+    rule,
+    severity: "Sev2",
+    description: watched
+      ? `secure-export: the ${expiry.credential} of connector ${expiry.connector} now expires on ${expiry.expiresAt!.slice(0, 10)}, in ${expiry.daysLeft} days`
+      : `secure-export: the ${expiry.credential} of connector ${expiry.connector} is no longer watched (no credentialExpiresAt, or no such connector)`,
+    firedAt: open.firedAt,
+    resolvedAt: now,
+    properties: { connector: expiry.connector, credential: expiry.credential, ...(watched ? { expiresAt: expiry.expiresAt! } : {}) },
+  };
 }

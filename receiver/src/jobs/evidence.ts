@@ -29,7 +29,7 @@ export interface EvidenceJobOptions {
 }
 
 export async function fetchEvidence(options: EvidenceJobOptions, claim: EvidenceClaim): Promise<EvidenceOutcome> {
-  const raw = await firstPayload(options.db, claim.alertId);
+  const raw = await firstPayload(options.db, claim.incidentId);
   let payload: unknown = null;
   try {
     payload = raw ? JSON.parse(raw) : null;

@@ -1,14 +1,13 @@
 /**
- * The heartbeat in the ledger (docs/operations.md#heartbeat): a nonce that arrives is recorded
- * once, and the "heartbeat missing" alert is fired and resolved through the intake like any of the
- * receiver's own alerts (ledger/self-alerts.ts), so the ITSM learns the path is broken — and whole
- * again — the way it learns of anything else. The store's conditional updates make each happen
+ * The heartbeat in the ledger (docs/operations.md#heartbeat): the "heartbeat missing" alert is fired
+ * and resolved through the intake like any of the receiver's own alerts (ledger/self-alerts.ts), so
+ * the ITSM learns the path is broken — and whole again — the way it learns of anything else. The store's conditional updates make each happen
  * once however many replicas see it.
  */
-import { heartbeatMissingAlert, missingAlertChange, missingSince, nonceLifetimeMs, type Arrival } from "../alerts/heartbeat.ts";
+import { heartbeatMissingAlert, missingAlertChange, missingSince, nonceLifetimeMs } from "../alerts/heartbeat.ts";
 import type { RoutingRules } from "../routing/load-rules.ts";
 import type { Database } from "../store/database.ts";
-import { claimHeartbeat, clearMissingFired, heartbeatAttempts, heartbeatStatus, markMissingFired, unmarkMissingFired } from "../store/heartbeats.ts";
+import { clearMissingFired, heartbeatAttempts, heartbeatStatus, markMissingFired, unmarkMissingFired } from "../store/heartbeats.ts";
 import { submitSelfAlert, type SelfAlertIntake } from "./self-alerts.ts";
 
 export interface HeartbeatAlerting {
@@ -34,11 +33,6 @@ export async function resolveHeartbeatMissing(options: HeartbeatAlerting, now: D
     throw error;
   }
   return true;
-}
-
-/** A request carrying a nonce arrived: whether it counts (once, in time). */
-export async function receiveHeartbeat(db: Database, nonce: string, shape: string, now: Date = new Date()): Promise<Arrival> {
-  return claimHeartbeat(db, nonce, shape, now);
 }
 
 /** Fires or resolves the "heartbeat missing" alert as the attempts so far say; what it did. */

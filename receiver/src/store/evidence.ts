@@ -42,9 +42,17 @@ export async function claimEvidence(db: Queryable, limit: number, claimMs: numbe
   return rows.map((r) => ({ incidentId: r.incident_id, alertId: r.alert_id }));
 }
 
-/** The alert's first notification as Azure sent it: the one whose link the ticket is about. */
-export async function firstPayload(db: Queryable, alertId: string): Promise<string | null> {
-  const { rows } = await db.query<{ raw_payload: string }>("SELECT raw_payload FROM notifications WHERE alert_id = $1 ORDER BY id LIMIT 1", [alertId]);
+/**
+ * The incident's first notification as Azure sent it: the one whose link the ticket is about. Found
+ * through the incident's own events (indexed by incident), since notifications have no index by
+ * alert id (004-ledger-keys.sql) and a scan of them would grow with the ledger.
+ */
+export async function firstPayload(db: Queryable, incidentId: string): Promise<string | null> {
+  const { rows } = await db.query<{ raw_payload: string }>(
+    `SELECT n.raw_payload FROM incident_events e JOIN notifications n ON n.id = e.notification_id
+     WHERE e.incident_id = $1::uuid AND e.notification_id IS NOT NULL ORDER BY e.id LIMIT 1`,
+    [incidentId],
+  );
   return rows[0]?.raw_payload ?? null;
 }
 

@@ -10,11 +10,11 @@ import { managedIdentityToken } from "../../../receiver/src/azure/managed-identi
 import type { HeartbeatConfig } from "../../../receiver/src/azure/heartbeat-config.ts";
 import { heartbeatOnce } from "../../../receiver/src/jobs/heartbeat.ts";
 import type { AcceptedNotification } from "../../../receiver/src/ledger/accept-notifications.ts";
-import { receiveHeartbeat, resolveHeartbeatMissing } from "../../../receiver/src/ledger/heartbeat.ts";
+import { resolveHeartbeatMissing } from "../../../receiver/src/ledger/heartbeat.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
 import { createMetrics } from "../../../receiver/src/metrics.ts";
 import { noRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
-import { heartbeatStatus } from "../../../receiver/src/store/heartbeats.ts";
+import { claimHeartbeat, heartbeatStatus } from "../../../receiver/src/store/heartbeats.ts";
 import { startArmFake, type ArmFake } from "../../fakes/arm-fake.ts";
 import { startManagedIdentityFake, type ManagedIdentityFake } from "../../fakes/managed-identity-fake.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
@@ -79,7 +79,7 @@ describe("the heartbeat job", () => {
     await run(); // 11:00: accepted by Azure
     const nonce = new URL(arm.testNotifications.at(-1)!.request.webhookReceivers![0]!.serviceUri as string).searchParams.get("heartbeat")!;
     const alerting = { db: store.db, intake, routing: noRoutingRules([]), actionGroupId: config.actionGroupId, intervalMs: config.intervalMs };
-    const arrivals = await Promise.all([receiveHeartbeat(store.db, nonce, "azureMonitorCommonAlertSchema/Log Alerts V2", clock), receiveHeartbeat(store.db, nonce, "x", clock)]);
+    const arrivals = await Promise.all([claimHeartbeat(store.db, nonce, "azureMonitorCommonAlertSchema/Log Alerts V2", clock), claimHeartbeat(store.db, nonce, "x", clock)]);
     expect(arrivals.sort()).toEqual(["received", "used"]);
     // The intake cannot take the "Resolved" now: the alert stays fired, for the next try.
     const busy = { submit: () => Promise.reject(new Error("intake busy")) };

@@ -4,12 +4,13 @@ import Type from "typebox";
 import { HEARTBEAT_PARAMETER, isNonceShaped, type Arrival } from "../../alerts/heartbeat.ts";
 import { CommonAlert } from "../../alerts/schema.ts";
 import { describeErrors } from "../../alerts/validate.ts";
-import { receiveHeartbeat, resolveHeartbeatMissing } from "../../ledger/heartbeat.ts";
+import { resolveHeartbeatMissing } from "../../ledger/heartbeat.ts";
 import { prepareNotification } from "../../ledger/prepare-notification.ts";
 import { countIncidentChanges, type Metrics } from "../../metrics.ts";
 import { explain } from "../../routing/explain.ts";
 import { rulesInEffect, type RoutingRules } from "../../routing/load-rules.ts";
 import type { Database } from "../../store/database.ts";
+import { claimHeartbeat } from "../../store/heartbeats.ts";
 import { principalOf } from "../authenticate.ts";
 import type { Intake } from "../context.ts";
 import { AlertAccepted } from "../ledger-schemas.ts";
@@ -50,7 +51,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{
         // incident. A nonce we did not send (or spent, or too late) is ignored the same way, so a
         // replayed test cannot open a ticket for the sample's fictional rule.
         const shape = `${body.schemaId}/${body.data.essentials.monitoringService ?? "?"}`;
-        const arrival: Arrival = isNonceShaped(nonce) ? await receiveHeartbeat(db, nonce, shape) : "unknown";
+        const arrival: Arrival = isNonceShaped(nonce) ? await claimHeartbeat(db, nonce, shape, new Date()) : "unknown";
         let resolved = false;
         if (arrival === "received" && heartbeat) {
           // The heartbeat is recorded whatever happens here; a "Resolved" that cannot be sent now is the job's next run's.
