@@ -197,7 +197,8 @@ export class ChangeSet {
     let incident: StoredIncident = { ...decision.incident, id, routing, hold, ...PLAIN, noise, ticketGeneration: 1 };
     const events = [...decision.events];
     const at = decision.events[0]?.at ?? this.at;
-    if (routing) events.push({ type: "routed", at, notificationId: null, actor: null, detail: { connectors: routing.connectors, routes: routing.routes.map((r) => r.name), explanation: routing.explanation } });
+    // The explanation lines are the incident's own (`routing`, never changed after this): not copied into the event.
+    if (routing) events.push({ type: "routed", at, notificationId: null, actor: null, detail: { connectors: routing.connectors, routes: routing.routes.map((r) => r.name) } });
     if (hold) events.push({ type: "held", at, notificationId: null, actor: null, detail: { window: hold.window, until: hold.until } });
     for (const h of holds) events.push({ type: "held", at, notificationId: null, actor: null, detail: h.kind === "silence" ? { silence: h.id, until: h.until } : { transient: true, rule: policy?.rule ?? null, until: h.until } });
     this.addEvents(id, events);

@@ -35,13 +35,16 @@ interface JobRow {
 }
 
 /**
- * Claims the next due job. With `evidenceWaitMs` (EVIDENCE_WAIT), a log alert's ticket waits up to
- * that long after intake while its rows are being fetched (docs/incidents.md#log-evidence), so they
- * can go into its description.
+ * The claim must walk `deliveries_due` in order and stop at the first free job. The planner picks
+ * that plan only when it knows how many jobs are due, and during a burst (a storm, a tool down)
+ * the table outgrows its statistics within seconds (autovacuum analyzes about once a minute):
+ * it then reads every due job and sorts them, for each claim — 15 ms at 8,000 due jobs against
+ * 0.2 ms (docs/performance.md), so a backlog slowed the very worker that drains it. Set for the
+ * claim's transaction only; these settings price the other plans out, they forbid nothing.
  */
-export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
-  const { rows } = await tx.query<JobRow>(
-    `WITH next AS (
+export const CLAIM_PLAN = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)";
+
+export const CLAIM = `WITH next AS (
        SELECT d.id FROM deliveries d
        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
          AND d.connector = ANY($1::text[])
@@ -54,10 +57,17 @@ export async function claimDelivery(tx: Queryable, connectors: readonly string[]
        LIMIT 1
        FOR UPDATE SKIP LOCKED)
      UPDATE deliveries d SET leased_until = now() + interval '${LEASE}', attempts = d.attempts + 1, updated_at = now()
-     FROM next WHERE d.id = next.id
-     RETURNING d.id::text AS id, d.incident_id::text AS incident_id, d.connector, d.action, d.attempts, d.payload`,
-    [connectors, evidenceWaitMs / 1000],
-  );
+     WHERE d.id = (SELECT id FROM next)
+     RETURNING d.id::text AS id, d.incident_id::text AS incident_id, d.connector, d.action, d.attempts, d.payload`;
+
+/**
+ * Claims the next due job, in the caller's transaction (the plan settings last until its end). With
+ * `evidenceWaitMs` (EVIDENCE_WAIT), a log alert's ticket waits up to that long after intake while
+ * its rows are being fetched (docs/incidents.md#log-evidence), so they can go into its description.
+ */
+export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
+  await tx.query(CLAIM_PLAN);
+  const { rows } = await tx.query<JobRow>(CLAIM, [connectors, evidenceWaitMs / 1000]);
   const row = rows[0];
   if (!row) return null;
   const link = await tx.query<{ external_id: string; external_number: string | null }>(
