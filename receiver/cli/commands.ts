@@ -228,7 +228,14 @@ export function statusText(s: StatusReport): string {
     fields([
       ["receiver", `secure-export ${s.version}, ${s.healthy ? "healthy" : "UNHEALTHY"} (checked ${when(s.checkedAt)})`],
       ["store", `${s.store.kind}, ${s.store.reachable ? "reachable" : `unreachable: ${s.store.detail ?? "unknown"}`}`],
-      ["heartbeat", hb.enabled ? `${hb.healthy ? "ok" : `MISSING since ${when(hb.missingSince)}`}; last sent ${when(hb.lastSentAt)}, last received ${when(hb.lastReceivedAt)}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}${hb.lastSendError ? `; last request failed: ${hb.lastSendError}` : ""}` : "off"],
+      [
+        "heartbeat",
+        !hb.enabled
+          ? "off"
+          : !hb.known
+            ? `UNKNOWN: ${hb.detail}`
+            : `${hb.healthy ? "ok" : `MISSING since ${when(hb.missingSince)}`}; last sent ${when(hb.lastSentAt)}, last received ${when(hb.lastReceivedAt)}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}${hb.lastSendError ? `; last request failed: ${hb.lastSendError}` : ""}`,
+      ],
       [
         "rules",
         r.inEffect

@@ -545,6 +545,13 @@ async function silencesView() {
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const STATE_KIND = { ok: "delivered", idle: "resolved", failing: "dead", unauthorized: "dead", unknown: "pending", warning: "pending", expired: "dead" };
 
+function heartbeatText(hb) {
+  if (!hb.enabled) return "off";
+  if (!hb.known) return `unknown: ${hb.detail}`;
+  const state = hb.healthy ? "ok" : `missing since ${hb.missingSince}`;
+  return `${state}; last sent ${hb.lastSentAt ?? "never"}, last received ${hb.lastReceivedAt ?? "never"}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}${hb.lastSendError ? `; last request failed: ${hb.lastSendError}` : ""}`;
+}
+
 /** The receiver at a glance (GET /api/status): what needs a person first, then the store, connectors, credentials and rules. */
 function statusPage(s) {
   const hb = s.heartbeat;
@@ -552,7 +559,7 @@ function statusPage(s) {
   const facts = [
     ["Receiver", `secure-export ${s.version}`],
     ["Store", `${s.store.kind}, ${s.store.reachable ? "reachable" : `unreachable: ${s.store.detail ?? "unknown"}`}`],
-    ["Heartbeat", hb.enabled ? `${hb.healthy ? "ok" : `missing since ${hb.missingSince}`}; last sent ${hb.lastSentAt ?? "never"}, last received ${hb.lastReceivedAt ?? "never"}${hb.verdict ? `, Azure: ${hb.verdict}` : ""}${hb.lastSendError ? `; last request failed: ${hb.lastSendError}` : ""}` : "off"],
+    ["Heartbeat", heartbeatText(hb)],
     ["Rules", r.inEffect ? `${plural(r.admissionRules, "admission rule")}, ${plural(r.routes, "route")}, ${plural(r.maintenanceWindows, "maintenance window")}, ${plural(r.noiseRules, "noise rule")}, ${plural(r.stormGuards, "storm guard")}` : "none: every alert admitted, to every connector"],
     ["Silences in force", r.silencesInForce === null ? "unknown" : String(r.silencesInForce)],
   ];

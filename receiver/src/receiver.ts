@@ -215,7 +215,7 @@ async function start(
         storeKind: config.databaseUrl ? "postgresql" : "embedded",
         credentials,
         checks,
-        heartbeat: config.heartbeat ? async () => heartbeatForStatus(await heartbeatStatus(db)) : async () => ({ enabled: false }),
+        heartbeat: config.heartbeat ? async () => heartbeatForStatus(await heartbeatStatus(db)) : null,
       },
       heartbeat: config.heartbeat ? { actionGroupId: config.heartbeat.actionGroupId, intervalMs: config.heartbeat.intervalMs } : null,
     },

@@ -81,7 +81,7 @@ export async function testApp(overrides: Partial<AppDeps> = {}): Promise<Fastify
     targets: { connectors: [], maxAgeMs: 86_400_000 },
     routing: noRoutingRules([]),
     sync: new Map(),
-    status: { storeKind: "postgresql", credentials: { watched: [], warnDays: 14 }, checks: new Map(), heartbeat: async () => ({ enabled: false }) },
+    status: { storeKind: "postgresql", credentials: { watched: [], warnDays: 14 }, checks: new Map(), heartbeat: null },
     console: { authority: "https://login.example", tenantId: "t", issuer: "https://login.example/t/v2.0", clientId: null, appIdUri: null, scope: null, roles: { reader: ROLES.reader, operator: ROLES.operator } },
     ...overrides,
   };

@@ -16,11 +16,16 @@ export interface ConnectorCheckSeen {
   refused?: { status: 401 | 403; said: string };
 }
 
-/** The heartbeat (Azure testing the action group: docs/operations.md#heartbeat) as the status shows it; `{ enabled: false }` when it is off. */
+/**
+ * The heartbeat (Azure testing the action group: docs/operations.md#heartbeat) as the status shows
+ * it; `{ enabled: false }` when it is off, `known: false` when it is on but its record cannot be read.
+ */
 export type HeartbeatStatus =
   | { enabled: false }
+  | { enabled: true; known: false; detail: string }
   | {
       enabled: true;
+      known: true;
       /** When the receiver last asked Azure to test the action group. */
       lastSentAt: string | null;
       /** When Azure's test notification last arrived. */
@@ -37,7 +42,7 @@ export type HeartbeatStatus =
 
 /** The store's record of the heartbeat, as the status shows it. */
 export function heartbeatForStatus(h: StoredHeartbeat): HeartbeatStatus {
-  return { enabled: true, lastSentAt: h.lastSentAt, lastReceivedAt: h.lastReceivedAt, lastSendError: h.lastSendError, verdict: h.azure?.state ?? null, missingSince: h.missingSince, healthy: h.missingSince === null };
+  return { enabled: true, known: true, lastSentAt: h.lastSentAt, lastReceivedAt: h.lastReceivedAt, lastSendError: h.lastSendError, verdict: h.azure?.state ?? null, missingSince: h.missingSince, healthy: h.missingSince === null };
 }
 
 export type ConnectorState = "ok" | "failing" | "unauthorized" | "idle" | "unknown";
@@ -129,7 +134,10 @@ export function assembleStatus(inputs: StatusInputs, now: Date): StatusReport {
     if (c.state === "unauthorized" || c.state === "failing") problems.push(`connector ${c.name}: ${c.detail}`);
     if (c.deadLetters) problems.push(`connector ${c.name}: ${c.deadLetters} dead letter${c.deadLetters === 1 ? "" : "s"} (secure-export deliveries list --status dead)`);
   }
-  if (inputs.heartbeat.enabled && !inputs.heartbeat.healthy) problems.push("heartbeat: missing");
+  const heartbeat = inputs.heartbeat;
+  if (heartbeat.enabled && heartbeat.known && !heartbeat.healthy) problems.push("heartbeat: missing");
+  // With the store unreachable its own line says why; otherwise nobody can tell whether Azure still gets through.
+  if (heartbeat.enabled && !heartbeat.known && inputs.store.reachable) problems.push(`heartbeat: unknown (${heartbeat.detail})`);
   for (const c of credentials) {
     if (c.state === "expired") problems.push(`credential: the ${c.credential} of connector ${c.connector} expired on ${c.expiresAt!.slice(0, 10)}`);
     if (c.state === "warning") problems.push(`credential: the ${c.credential} of connector ${c.connector} expires in ${c.daysLeft} days (${c.expiresAt!.slice(0, 10)})`);

@@ -31,7 +31,7 @@ describe("GET /api/status", () => {
     const response = await get("reader", {
       db,
       routing: connectors,
-      status: { storeKind: "postgresql", credentials: { watched: [{ connector: "default", credential: "password", expiresAt: "2020-01-01T00:00:00.000Z" }], warnDays: 14 }, checks: new Map(), heartbeat: async () => ({ enabled: false }) },
+      status: { storeKind: "postgresql", credentials: { watched: [{ connector: "default", credential: "password", expiresAt: "2020-01-01T00:00:00.000Z" }], warnDays: 14 }, checks: new Map(), heartbeat: null },
     });
     expect(response.statusCode).toBe(200);
     const body = response.json();
@@ -76,9 +76,22 @@ describe("GET /api/status", () => {
   });
 
   it("shows the heartbeat as its reader gives it", async () => {
-    const heartbeat = { enabled: true as const, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: "2026-12-06T11:45:03.000Z", lastSendError: null, verdict: "Succeeded", missingSince: null, healthy: true };
+    const heartbeat = { enabled: true as const, known: true as const, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: "2026-12-06T11:45:03.000Z", lastSendError: null, verdict: "Succeeded", missingSince: null, healthy: true };
     const response = await get("reader", { status: { storeKind: "embedded", credentials: { watched: [], warnDays: 14 }, checks: new Map(), heartbeat: async () => heartbeat } });
     expect(response.json()).toMatchObject({ heartbeat, store: { kind: "embedded" }, healthy: true });
+  });
+
+  it("says the heartbeat is unknown, not off, when the store is down or its record cannot be read", async () => {
+    const status = (heartbeat: () => Promise<never>) => ({ storeKind: "postgresql" as const, credentials: { watched: [], warnDays: 14 }, checks: new Map(), heartbeat });
+    const refused = stubDatabase(() => {
+      throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
+    });
+    let read = false;
+    const down = await get("reader", { db: refused.db, status: status(async () => ((read = true), Promise.reject(new Error("not asked")))) });
+    expect(down.json()).toMatchObject({ healthy: false, heartbeat: { enabled: true, known: false, detail: "the store cannot be read" }, problems: ["store: connect ECONNREFUSED 127.0.0.1:5432"] });
+    expect(read).toBe(false);
+    const failing = await get("reader", { status: status(async () => Promise.reject(new Error("relation \"heartbeats\" does not exist"))) });
+    expect(failing.json()).toMatchObject({ healthy: false, heartbeat: { enabled: true, known: false, detail: 'relation "heartbeats" does not exist' }, problems: ['heartbeat: unknown (relation "heartbeats" does not exist)'] });
   });
 
   it("does not query a store that is still opening", async () => {

@@ -93,13 +93,21 @@ describe("assembleStatus", () => {
   });
 
   it("reports a missing heartbeat", () => {
-    const status = assembleStatus(inputs({ heartbeat: { enabled: true, lastSentAt: null, lastReceivedAt: null, lastSendError: "403 AuthorizationFailed", verdict: null, missingSince: "2026-12-06T10:00:00.000Z", healthy: false } }), now);
+    const status = assembleStatus(inputs({ heartbeat: { enabled: true, known: true, lastSentAt: null, lastReceivedAt: null, lastSendError: "403 AuthorizationFailed", verdict: null, missingSince: "2026-12-06T10:00:00.000Z", healthy: false } }), now);
     expect(status.problems).toEqual(["heartbeat: missing"]);
+  });
+
+  it("says the heartbeat is unknown, not off and not missing, when its record cannot be read", () => {
+    const unknown = { enabled: true as const, known: false as const, detail: "canceling statement due to statement timeout" };
+    expect(assembleStatus(inputs({ heartbeat: unknown }), now)).toMatchObject({ healthy: false, problems: ["heartbeat: unknown (canceling statement due to statement timeout)"], heartbeat: unknown });
+    // The store's own line says why when the store is down: one problem, not two.
+    const down = assembleStatus(inputs({ heartbeat: { ...unknown, detail: "the store cannot be read" }, store: { kind: "postgresql", reachable: false, detail: "connect ECONNREFUSED" }, outcomes: null }), now);
+    expect(down.problems).toEqual(["store: connect ECONNREFUSED"]);
   });
 
   it("reads the heartbeat's health from the store's record: missing while its alert is fired", () => {
     const stored = { lastSentAt: "2026-12-06T11:45:00.000Z", lastSendError: null, lastReceivedAt: null, azure: { state: "Completed", detail: null, checkedAt: "2026-12-06T11:46:00.000Z", sentAt: "2026-12-06T11:45:00.000Z" }, missingSince: null };
-    expect(heartbeatForStatus(stored)).toEqual({ enabled: true, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: null, lastSendError: null, verdict: "Completed", missingSince: null, healthy: true });
+    expect(heartbeatForStatus(stored)).toEqual({ enabled: true, known: true, lastSentAt: "2026-12-06T11:45:00.000Z", lastReceivedAt: null, lastSendError: null, verdict: "Completed", missingSince: null, healthy: true });
     expect(heartbeatForStatus({ ...stored, missingSince: "2026-12-06T11:15:00.000Z" })).toMatchObject({ healthy: false, missingSince: "2026-12-06T11:15:00.000Z" });
   });
 });

@@ -23,8 +23,8 @@ export interface StatusDeps {
   credentials: { watched: readonly WatchedCredential[]; warnDays: number };
   /** What this replica's start-up check of each connector found. */
   checks: ReadonlyMap<string, ConnectorCheckSeen>;
-  /** The heartbeat's state; `{ enabled: false }` until its reader is wired in. */
-  heartbeat: () => Promise<HeartbeatStatus>;
+  /** Reads the heartbeat's record; null when the heartbeat is off. */
+  heartbeat: (() => Promise<HeartbeatStatus>) | null;
 }
 
 const Nullable = <T extends ReturnType<typeof Type.String | typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -54,8 +54,10 @@ const StatusBody = Type.Object({
   ),
   heartbeat: Type.Union([
     Type.Object({ enabled: Type.Literal(false) }),
+    Type.Object({ enabled: Type.Literal(true), known: Type.Literal(false), detail: Type.String({ description: "why its record cannot be read (the store)" }) }),
     Type.Object({
       enabled: Type.Literal(true),
+      known: Type.Literal(true),
       lastSentAt: Nullable(Timestamp),
       lastReceivedAt: Nullable(Timestamp),
       lastSendError: Nullable(Type.String({ description: "why the last request to Azure (createNotifications) failed, when it did" })),
@@ -109,11 +111,16 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ db: Database; store: () =
       };
       const outcomes = await read(() => connectorOutcomes(db, routing.connectors.map((c) => c.name)));
       const silences = await read(() => activeSilences(db, now.toISOString()));
-      // The rest of the status is worth having when the heartbeat cannot be read.
-      const heartbeat = await status.heartbeat().catch((error: unknown): HeartbeatStatus => {
-        request.log.warn({ err: error }, "status: the heartbeat cannot be read");
-        return { enabled: false };
-      });
+      // The rest of the status is worth having when the heartbeat cannot be read; it is on, so it is unknown, not off.
+      const readHeartbeat = status.heartbeat;
+      const heartbeat: HeartbeatStatus = !readHeartbeat
+        ? { enabled: false }
+        : !reachable
+          ? { enabled: true, known: false, detail: "the store cannot be read" }
+          : await readHeartbeat().catch((error: unknown): HeartbeatStatus => {
+              request.log.warn({ err: error }, "status: the heartbeat cannot be read");
+              return { enabled: true, known: false, detail: (error as Error).message };
+            });
       return assembleStatus(
         {
           version: RECEIVER_VERSION,
