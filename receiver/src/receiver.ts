@@ -28,6 +28,7 @@ import { HEARTBEAT_LEASE, startHeartbeat } from "./jobs/heartbeat.ts";
 import { startNoiseTimer } from "./jobs/noise-timer.ts";
 import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
+import { startEmbeddedUpkeep } from "./jobs/embedded-upkeep.ts";
 import { acceptNotifications, type AcceptedNotification } from "./ledger/accept-notifications.ts";
 import type { DeliveryTargets } from "./ledger/change-set.ts";
 import { GroupCommit } from "./ledger/group-commit.ts";
@@ -279,6 +280,8 @@ async function start(
         startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log }),
         startRetentionTimer({ db, days: config.retentionDays, log }),
         startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
+        // A PostgreSQL server vacuums itself; the embedded engine has no autovacuum.
+        ...(config.databaseUrl ? [] : [startEmbeddedUpkeep({ db, log })]),
       );
       const evidence = config.azure.logEvidence;
       if (evidence.enabled) {

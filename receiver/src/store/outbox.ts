@@ -42,7 +42,19 @@ interface JobRow {
  * 0.2 ms (docs/performance.md), so a backlog slowed the very worker that drains it. Set for the
  * claim's transaction only; these settings price the other plans out, they forbid nothing.
  */
-export const CLAIM_PLAN = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)";
+const PLAN_SETTINGS = ["enable_seqscan", "enable_bitmapscan", "enable_sort"].map((name) => `set_config('${name}', 'off', true)`);
+export const CLAIM_PLAN = `SELECT ${PLAN_SETTINGS.join(", ")}`;
+
+/**
+ * The outbox's own bookkeeping — a claim's lease, a failed attempt — commits without waiting for
+ * the disk: a crash may forget it, and then the job is simply tried again, which is what a crash
+ * between the tool's answer and any commit already means (connectors find a ticket they made by its
+ * correlation key). Every acknowledged alert's commit still waits, and it also flushes whatever
+ * bookkeeping came before it. On the embedded store this is one fsync fewer per claim and per
+ * failure in the intake's one thread (docs/performance.md#the-outbox-under-a-backlog).
+ */
+const ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)";
+const BOOKKEEPING_COMMIT = `SELECT ${ASYNC_COMMIT}`;
 
 export const CLAIM = `WITH next AS (
        SELECT d.id FROM deliveries d
@@ -66,7 +78,7 @@ export const CLAIM = `WITH next AS (
  * its rows are being fetched (docs/incidents.md#log-evidence), so they can go into its description.
  */
 export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
-  await tx.query(CLAIM_PLAN);
+  await tx.query(`SELECT ${[...PLAN_SETTINGS, ASYNC_COMMIT].join(", ")}`);
   const { rows } = await tx.query<JobRow>(CLAIM, [connectors, evidenceWaitMs / 1000]);
   const row = rows[0];
   if (!row) return null;
@@ -134,6 +146,7 @@ export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: Ex
  */
 export async function failDelivery(tx: Queryable, job: DeliveryJob, error: string, retryAt: Date | null): Promise<"retry" | "dead"> {
   const lastError = error.slice(0, 2000);
+  await tx.query(BOOKKEEPING_COMMIT);
   const { rows } = await tx.query<{ status: "pending" | "dead"; previous_error: string | null }>(
     `UPDATE deliveries d SET
        status = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > d.deadline_at THEN 'dead' ELSE 'pending' END,

@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
 import { migrate } from "../../../receiver/src/store/migrate.ts";
+import { claimDelivery, failDelivery } from "../../../receiver/src/store/outbox.ts";
 import { openPglite, type FlushCounter } from "../../../receiver/src/store/pglite-database.ts";
 import type { Database } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
@@ -38,6 +39,22 @@ describe("the embedded store's commits", () => {
       await acceptNotifications(db, [prepared(wrapContext("metric-static.json")), prepared(wrapContext("log-alerts-v2.json"))], NO_TARGETS);
       expect(counter.flushes - before).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it("the outbox's bookkeeping (a claim, a failed attempt) does not wait for the disk; the next alert's commit flushes it", async () => {
+    await db.query(
+      `WITH i AS (
+         INSERT INTO incidents (alert_id, alert_key, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
+         VALUES ('outbox-flush', 'outbox-flush', 'open', 't', 'Platform', 'metric', now(), 'x', 0, 'k') RETURNING id)
+       INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at) SELECT id, 'servicenow', 'open', '{}'::jsonb, now() + interval '1 hour' FROM i`,
+    );
+    const before = counter.flushes;
+    const job = await db.transaction((tx) => claimDelivery(tx, ["servicenow"]));
+    expect(job).not.toBeNull();
+    expect(await db.transaction((tx) => failDelivery(tx, job!, "connect ECONNREFUSED", new Date(Date.now() + 60_000)))).toBe("retry");
+    expect(counter.flushes).toBe(before);
+    await acceptNotifications(db, [prepared(wrapContext("metric-static.json"))], NO_TARGETS);
+    expect(counter.flushes).toBeGreaterThan(before);
   });
 });
 
