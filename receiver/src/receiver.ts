@@ -45,6 +45,11 @@ import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
 import { describeFetchFailure } from "./network-errors.ts";
 
+/** On the embedded store the outbox waits for this much quiet on the intake before each attempt … */
+const OUTBOX_YIELD_QUIET_MS = 20;
+/** … but never longer than this. */
+const OUTBOX_YIELD_MAX_MS = 1000;
+
 export interface RunningReceiver {
   app: FastifyInstance;
   db: Database;
@@ -251,7 +256,17 @@ async function start(
       result.ok ? log.info(`Azure alert write-back: ${result.detail}`) : log.warn(`Azure alert write-back (AZURE_ALERT_SYNC=off turns it off): ${result.detail}`),
     );
   }
-  const outbox = new OutboxWorker({ db, connectors: alertTarget ? [...connectors, alertTarget] : connectors, config: config.outbox, log: log.child({ component: "outbox" }), metrics, evidenceWaitMs: config.azure.logEvidence.waitMs });
+  const outbox = new OutboxWorker({
+    db,
+    connectors: alertTarget ? [...connectors, alertTarget] : connectors,
+    config: config.outbox,
+    log: log.child({ component: "outbox" }),
+    metrics,
+    evidenceWaitMs: config.azure.logEvidence.waitMs,
+    // The embedded store runs in this thread: under a storm the intake goes first, and the outbox
+    // still makes an attempt per loop at least every second (docs/performance.md#the-outbox-under-a-backlog).
+    ...(config.databaseUrl ? {} : { yieldTo: () => intake.quiet(OUTBOX_YIELD_QUIET_MS, OUTBOX_YIELD_MAX_MS) }),
+  });
   // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
   for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
   undo.push(() => outbox.stop());

@@ -19,18 +19,24 @@ export class OutboxWorker {
   private readonly log: FastifyBaseLogger;
   private readonly metrics: Metrics;
   private readonly evidenceWaitMs: number;
+  private readonly yieldTo: (() => Promise<void>) | null;
   private running = false;
   private loops: Promise<void>[] = [];
   /** The loops waiting for their next poll; a set, so a finished wait leaves nothing behind. */
   private readonly sleepers = new Set<() => void>();
 
-  constructor(options: { db: Database; connectors: readonly Connector[]; config: OutboxConfig; log: FastifyBaseLogger; metrics: Metrics; evidenceWaitMs?: number }) {
+  /**
+   * `yieldTo`, when set, is awaited before each claim: the embedded store runs the outbox in the
+   * intake's one thread, so there the intake goes first (receiver.ts).
+   */
+  constructor(options: { db: Database; connectors: readonly Connector[]; config: OutboxConfig; log: FastifyBaseLogger; metrics: Metrics; evidenceWaitMs?: number; yieldTo?: () => Promise<void> }) {
     this.db = options.db;
     this.connectors = new Map(options.connectors.map((c) => [c.name, c]));
     this.config = options.config;
     this.log = options.log;
     this.metrics = options.metrics;
     this.evidenceWaitMs = options.evidenceWaitMs ?? 0;
+    this.yieldTo = options.yieldTo ?? null;
   }
 
   start(): void {
@@ -74,6 +80,7 @@ export class OutboxWorker {
 
   /** Claims and delivers one due job; false when none was due. */
   async runOnce(): Promise<boolean> {
+    if (this.yieldTo) await this.yieldTo();
     const job = await this.db.transaction((tx) => claimDelivery(tx, [...this.connectors.keys()], this.evidenceWaitMs));
     if (!job) return false;
     await this.deliver(job);

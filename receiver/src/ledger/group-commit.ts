@@ -53,6 +53,7 @@ export class GroupCommit<I, R> {
   private queuedBytes = 0;
   private running: Promise<void> | null = null;
   private closed = false;
+  private lastSubmitAt = 0;
 
   constructor(options: GroupCommitOptions<I, R>) {
     this.options = { maxBatch: 256, maxQueued: 10_000, maxQueuedBytes: 64 * 1024 * 1024, conflictRetries: 3, ...options };
@@ -64,6 +65,7 @@ export class GroupCommit<I, R> {
   }
 
   submit(item: I): Promise<R> {
+    this.lastSubmitAt = performance.now();
     if (this.closed) return Promise.reject(new ShuttingDownError());
     const bytes = this.options.sizeOf(item);
     if (this.queue.length >= this.options.maxQueued) return Promise.reject(new QueueFullError(`${this.queue.length} notifications waiting`));
@@ -76,6 +78,27 @@ export class GroupCommit<I, R> {
       // Arrivals of the same event-loop turn join the same batch.
       if (!this.running) this.running = new Promise<void>((done) => setImmediate(() => void this.drain().finally(done)));
     });
+  }
+
+  /**
+   * Resolves once nothing has arrived for `quietMs`, nothing waits and no batch is in flight — or
+   * after `maxWaitMs` whatever the intake is doing, so what waits for it is slowed, never stopped.
+   */
+  async quiet(quietMs: number, maxWaitMs: number): Promise<void> {
+    const deadline = performance.now() + maxWaitMs;
+    for (;;) {
+      const now = performance.now();
+      if (now >= deadline) return;
+      const sinceLast = now - this.lastSubmitAt;
+      if (!this.running && this.queue.length === 0 && sinceLast >= quietMs) {
+        // Timers run before the event loop reads its sockets: after a long synchronous stretch (the
+        // embedded engine runs in this thread) requests may be waiting unread. Let them be read first.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!this.running && this.queue.length === 0 && performance.now() - this.lastSubmitAt >= quietMs) return;
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(deadline - now, Math.max(1, quietMs - sinceLast))));
+    }
   }
 
   /** Refuses new items, and resolves once everything already queued is committed or failed. */

@@ -29,3 +29,24 @@ it("stops cleanly after hours of idle polling (each wait leaves nothing behind)"
   expect(polls).toBeGreaterThan(40_000);
   await expect(worker.stop()).resolves.toBeUndefined();
 });
+
+it("waits for yieldTo before every claim (the embedded store: the intake goes first)", async () => {
+  let claims = 0;
+  const db = { transaction: async () => (claims++, null) } as unknown as Database;
+  const connector: Connector = { name: "default", deliver: async () => null, check: async () => ({ ok: true, detail: "" }) };
+  let release!: () => void;
+  const worker = new OutboxWorker({
+    db,
+    connectors: [connector],
+    config: { maxAgeMs: 60_000, retryBaseMs: 1000, retryMaxMs: 1000, concurrency: 1, pollMs: 1000 },
+    log: pino({ level: "silent" }),
+    metrics: createMetrics(),
+    yieldTo: () => new Promise<void>((resolve) => (release = resolve)),
+  });
+  const run = worker.runOnce();
+  await new Promise((r) => setTimeout(r, 20));
+  expect(claims).toBe(0);
+  release();
+  expect(await run).toBe(false);
+  expect(claims).toBe(1);
+});

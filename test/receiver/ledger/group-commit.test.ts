@@ -1,4 +1,5 @@
 /** The group commit's contract, with a scripted commit function: batching, bounds, retries, isolation, drain. */
+import { connect, createServer, type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { GroupCommit, QueueFullError, ShuttingDownError } from "../../../receiver/src/ledger/group-commit.ts";
 import { StoreQueryError, StoreUnavailableError } from "../../../receiver/src/store/database.ts";
@@ -118,4 +119,71 @@ describe("group commit", () => {
     await closed;
     expect(await Promise.all(pending)).toEqual([1, 2]);
   });
+
+  describe("quiet (what the embedded store's outbox waits for)", () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    it("resolves at once when nothing arrived lately and nothing is in flight", async () => {
+      const group = new GroupCommit<number, number>({ commit: async (items) => [...items], sizeOf: () => 1 });
+      const started = performance.now();
+      await group.quiet(20, 1000);
+      expect(performance.now() - started).toBeLessThan(100);
+    });
+
+    it("waits while the intake is busy, but no longer than its bound", async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      // A batch in flight the whole time: the intake is busy however the timers run.
+      const group = new GroupCommit<number, number>({ commit: async (items) => (await gate, [...items]), sizeOf: () => 1 });
+      const pending = group.submit(1);
+      const started = performance.now();
+      await group.quiet(20, 300);
+      const waited = performance.now() - started;
+      release();
+      await pending;
+      expect(waited).toBeGreaterThanOrEqual(295);
+      expect(waited).toBeLessThan(3000);
+    });
+
+    it("resolves once the arrivals have stopped for the quiet time and the last batch is committed", async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const group = new GroupCommit<number, number>({ commit: async (items) => (await gate, [...items]), sizeOf: () => 1 });
+      const pending = group.submit(1);
+      let resolved = false;
+      const quiet = group.quiet(20, 5000).then(() => (resolved = true));
+      await sleep(60);
+      // Twenty quiet milliseconds have passed, but the batch is still in flight.
+      expect(resolved).toBe(false);
+      release();
+      await pending;
+      await quiet;
+      expect(resolved).toBe(true);
+    });
+
+    it("does not take a request the event loop has not read yet for quiet (after a long synchronous stretch)", async () => {
+      const group = new GroupCommit<number, number>({ commit: async (items) => [...items], sizeOf: () => 1 });
+      // A listener that submits what it reads, as the alerts route does.
+      const server = createServer((socket) => socket.on("data", () => void group.submit(1)));
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      const client = connect((server.address() as AddressInfo).port, "127.0.0.1");
+      await new Promise<void>((r) => client.once("connect", () => r()));
+      try {
+        await sleep(30);
+        client.write("alert");
+        // The embedded engine holding the thread: the request waits unread in the socket meanwhile.
+        const until = performance.now() + 40;
+        while (performance.now() < until);
+        let resolved = false;
+        const quiet = group.quiet(500, 5000).then(() => (resolved = true));
+        await sleep(5);
+        expect(resolved).toBe(false);
+        await quiet;
+      } finally {
+        client.destroy();
+        await new Promise((r) => server.close(r));
+      }
+    });
+  });
 });
+
