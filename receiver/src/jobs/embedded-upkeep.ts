@@ -8,7 +8,7 @@ import type { Database } from "../store/database.ts";
 import { upkeepChurningTables } from "../store/maintenance.ts";
 import { every, type Job } from "./every.ts";
 
-export const UPKEEP_INTERVAL_MS = 600_000;
+const UPKEEP_INTERVAL_MS = 600_000;
 /** Runs of the upkeep per ANALYZE: hourly at the default interval. */
 const ANALYZE_EVERY = 6;
 
