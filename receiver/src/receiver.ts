@@ -149,6 +149,8 @@ async function start(
   undo: Array<() => Promise<void> | void>,
   unlock: (() => Promise<void>) | null,
 ): Promise<RunningReceiver> {
+  // The embedded engine runs in this process's one thread and has no autovacuum of its own.
+  const embedded = !config.databaseUrl;
   const store: SupervisedStore = options.db
     ? { db: options.db, status: (): StoreStatus => ({ state: "ready", detail: null }), ready: Promise.resolve() }
     : openStore(config, log, options.storeGiveUpMs);
@@ -218,7 +220,7 @@ async function start(
       console: consoleConfig(auth),
       sync,
       status: {
-        storeKind: config.databaseUrl ? "postgresql" : "embedded",
+        storeKind: embedded ? "embedded" : "postgresql",
         credentials,
         checks,
         heartbeat: config.heartbeat ? async () => heartbeatForStatus(await heartbeatStatus(db)) : null,
@@ -265,7 +267,7 @@ async function start(
     evidenceWaitMs: config.azure.logEvidence.waitMs,
     // The embedded store runs in this thread: under a storm the intake goes first, and the outbox
     // still makes an attempt per loop at least every second (docs/performance.md#the-outbox-under-a-backlog).
-    ...(config.databaseUrl ? {} : { yieldTo: () => intake.quiet(OUTBOX_YIELD_QUIET_MS, OUTBOX_YIELD_MAX_MS) }),
+    ...(embedded ? { yieldTo: () => intake.quiet(OUTBOX_YIELD_QUIET_MS, OUTBOX_YIELD_MAX_MS) } : {}),
   });
   // Rules that work, but probably not as meant (a hold shorter than Azure needs to resolve): said once at start-up.
   for (const warning of config.routing.warnings) log.warn({ code: warning.code }, `routing rules: ${formatProblem(warning)}`);
@@ -295,8 +297,8 @@ async function start(
         startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log }),
         startRetentionTimer({ db, days: config.retentionDays, log }),
         startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
-        // A PostgreSQL server vacuums itself; the embedded engine has no autovacuum.
-        ...(config.databaseUrl ? [] : [startEmbeddedUpkeep({ db, log })]),
+        // A PostgreSQL server vacuums itself.
+        ...(embedded ? [startEmbeddedUpkeep({ db, log })] : []),
       );
       const evidence = config.azure.logEvidence;
       if (evidence.enabled) {

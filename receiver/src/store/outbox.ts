@@ -43,7 +43,6 @@ interface JobRow {
  * claim's transaction only; these settings price the other plans out, they forbid nothing.
  */
 const PLAN_SETTINGS = ["enable_seqscan", "enable_bitmapscan", "enable_sort"].map((name) => `set_config('${name}', 'off', true)`);
-export const CLAIM_PLAN = `SELECT ${PLAN_SETTINGS.join(", ")}`;
 
 /**
  * The outbox's own bookkeeping — a claim's lease, a failed attempt — commits without waiting for
@@ -55,6 +54,7 @@ export const CLAIM_PLAN = `SELECT ${PLAN_SETTINGS.join(", ")}`;
  */
 const ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)";
 const BOOKKEEPING_COMMIT = `SELECT ${ASYNC_COMMIT}`;
+const CLAIM_SETTINGS = `SELECT ${[...PLAN_SETTINGS, ASYNC_COMMIT].join(", ")}`;
 
 export const CLAIM = `WITH next AS (
        SELECT d.id FROM deliveries d
@@ -78,7 +78,7 @@ export const CLAIM = `WITH next AS (
  * its rows are being fetched (docs/incidents.md#log-evidence), so they can go into its description.
  */
 export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
-  await tx.query(`SELECT ${[...PLAN_SETTINGS, ASYNC_COMMIT].join(", ")}`);
+  await tx.query(CLAIM_SETTINGS);
   const { rows } = await tx.query<JobRow>(CLAIM, [connectors, evidenceWaitMs / 1000]);
   const row = rows[0];
   if (!row) return null;
