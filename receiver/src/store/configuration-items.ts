@@ -44,7 +44,9 @@ export const CI_RECORD_COLUMNS = "ci_key text, resource_id text, name text, boun
 /**
  * Links incidents to their CIs, which an earlier statement of the transaction created when absent.
  * A second statement on purpose: it sees what this and every other transaction created (no CI row
- * is locked to find it). `lastSeenAt` moves at most once a minute, skipping rows others hold.
+ * is locked to find it). `lastSeenAt` moves at most once a minute, skipping rows others hold. The
+ * CIs are also named by the key array, so the planner looks them up rather than read the table
+ * (see ledger-writes.ts).
  */
 export function linkConfigurationItems(tx: Transaction, links: ReadonlyArray<{ incident_id: string; ci_key: string; source: string }>): void {
   if (links.length === 0) return;
@@ -56,7 +58,7 @@ export function linkConfigurationItems(tx: Transaction, links: ReadonlyArray<{ i
      INSERT INTO incident_configuration_items (incident_id, ci_id, source)
      SELECT t.incident_id, ci.id, t.source
      FROM json_to_recordset($1::json) AS t(incident_id uuid, ci_key text, source text)
-     JOIN configuration_items ci ON ci.ci_key = t.ci_key
+     JOIN configuration_items ci ON ci.ci_key = t.ci_key AND ci.ci_key = ANY($2::text[])
      ORDER BY t.incident_id, ci.id
      ON CONFLICT DO NOTHING`,
     [JSON.stringify(links), [...new Set(links.map((l) => l.ci_key))]],

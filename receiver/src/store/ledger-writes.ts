@@ -23,6 +23,10 @@ export interface LedgerWrites {
  * meanwhile, the unique violation fails the whole transaction (nothing acknowledged), and the batch
  * runs again, this time finding and locking theirs. Foreign keys (deliveries → incidents) are
  * checked at the end of the statement, when the sibling CTE's incidents exist.
+ *
+ * Changed incidents are also named by an id array ($6): the planner takes a JSON recordset for 100
+ * rows, and against a table it has no fresh statistics for it would rather read every incident
+ * than look 100 up (test/receiver/ledger/batch-plans.test.ts); an array's length it knows.
  */
 const WRITE = `WITH
   new_incidents AS (
@@ -38,7 +42,7 @@ const WRITE = `WITH
       last_at = t.last_at, last_rank = t.last_rank, last_key = t.last_key, held_until = t.held_until, hold_window = t.hold_window,
       problem_id = t.problem_id, noise = t.noise, due_at = t.due_at,
       ticket_generation = t.ticket_generation, updated_at = now()
-    FROM json_to_recordset($2::json) AS t(${INCIDENT_RECORD_COLUMNS}) WHERE i.id = t.id
+    FROM json_to_recordset($2::json) AS t(${INCIDENT_RECORD_COLUMNS}) WHERE i.id = ANY($6::uuid[]) AND i.id = t.id
     RETURNING 1),
   new_events AS (
     INSERT INTO incident_events (incident_id, type, at, notification_id, actor, detail)
@@ -68,6 +72,7 @@ export function writeLedger(tx: Transaction, writes: LedgerWrites): void {
       JSON.stringify(eventRecords(writes.events)),
       JSON.stringify(cis),
       JSON.stringify(deliveryRecords(writes.deliveries)),
+      writes.updated.map((i) => i.id),
     ],
     { name: "ledger-write" },
   );

@@ -37,13 +37,15 @@ export const stormCounterKey = (storm: string, connector: string) => `${storm}/$
  */
 export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promise<{ problems: StoredIncident[]; counters: LockedStormCounter[] }> {
   const alertKeys = [...new Set(wanted.alertIds.map(alertKey))];
-  // Each way of naming a row is its own index lookup (a UNION, never an OR, which would scan the table).
+  // Each way of naming a row is its own index lookup (a UNION, never an OR, which would scan the table),
+  // and the union is one array the outer lookup takes by primary key: as `id IN (…)` the planner
+  // guessed 100 ids and read every incident of a table without fresh statistics instead.
   const groups = tx.query<IncidentRow>(
     `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE kind = 'group' AND id IN (
+     WHERE kind = 'group' AND id = ANY(ARRAY(
        SELECT id FROM incidents WHERE group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $4::timestamptz)
        UNION SELECT unnest($2::uuid[])
-       UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($3::text[]) AND problem_id IS NOT NULL)
+       UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($3::text[]) AND problem_id IS NOT NULL))
      ORDER BY group_key, id FOR UPDATE`,
     [[...new Set(wanted.groupKeys)], [...new Set(wanted.ids)], alertKeys, wanted.resolvedSince ?? "infinity"],
     { name: "noise-lock-groups" },
@@ -67,10 +69,10 @@ export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promi
       );
   const stormIncidents = tx.query<IncidentRow>(
     `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE kind = 'storm' AND id IN (
+     WHERE kind = 'storm' AND id = ANY(ARRAY(
        SELECT unnest($1::uuid[])
        UNION SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($2::text[]) AND incident_id IS NOT NULL
-       UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($3::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object')
+       UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($3::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object'))
      ORDER BY id FOR UPDATE`,
     [[...new Set(wanted.ids)], storms, alertKeys],
     { name: "noise-lock-storms" },

@@ -43,6 +43,9 @@ export async function recordNotifications(tx: Queryable, notifications: readonly
     admission_rule: n.admissionRule,
   }));
   type Row = { dedup_key: string; id: string | null; duplicate: boolean; admitted: boolean; admission_rule: string | null };
+  // The earlier delivery is looked up per duplicate only (LIMIT 1 keeps the lookup a subquery the
+  // planner cannot fold into a join): as a plain join, a table without fresh statistics was read
+  // whole with every batch (test/receiver/ledger/batch-plans.test.ts).
   const { rows } = await tx.query<Row>(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS t(dedup_key text, alert_id text, monitor_condition text, monitoring_service text,
@@ -56,7 +59,8 @@ export async function recordNotifications(tx: Queryable, notifications: readonly
      SELECT input.dedup_key, COALESCE(inserted.id, earlier.id)::text AS id, inserted.id IS NULL AS duplicate,
        COALESCE(inserted.admitted, earlier.admitted, input.admitted) AS admitted,
        CASE WHEN inserted.id IS NULL THEN earlier.admission_rule ELSE inserted.admission_rule END AS admission_rule
-     FROM input LEFT JOIN inserted USING (dedup_key) LEFT JOIN notifications earlier ON inserted.id IS NULL AND earlier.dedup_key = input.dedup_key`,
+     FROM input LEFT JOIN inserted USING (dedup_key)
+     LEFT JOIN LATERAL (SELECT e.id, e.admitted, e.admission_rule FROM notifications e WHERE inserted.id IS NULL AND e.dedup_key = input.dedup_key LIMIT 1) earlier ON true`,
     [JSON.stringify(input)],
     { name: "ledger-record-notifications" },
   );

@@ -1,0 +1,125 @@
+/**
+ * The intake batch's statements on a ledger that has outgrown its statistics (a new stack's first
+ * storm; on the embedded store always, where nothing analyzes): each must find the rows it names by
+ * their index, never read a whole table. The planner takes a batch's JSON records (and a union of
+ * ids) for 100 rows; against a table it believes small, a hash join that reads every row looks
+ * cheaper than 100 index lookups — and every batch then read all notifications, all incidents or all
+ * CIs, a cost that grows with the ledger until the statistics catch up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
+import type { DeliveryTargets } from "../../../receiver/src/ledger/change-set.ts";
+import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
+import { connectorsFromEnv } from "../../../receiver/src/connectors/kinds.ts";
+import { explain } from "../../../receiver/src/routing/explain.ts";
+import { parseRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
+import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
+import { wrapContext } from "../../support/fixtures.ts";
+import { prepared } from "../../support/ledger.ts";
+import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
+
+const SUB = "0b0b0b0b-1c1c-2d2d-3e3e-4f4f4f4f4f4f";
+const environment = connectorsFromEnv({ SERVICENOW_URL: "https://contoso.service-now.com", SERVICENOW_USERNAME: "svc", SERVICENOW_PASSWORD: "pw" });
+const targets: DeliveryTargets = { connectors: ["default"], maxAgeMs: 60_000 };
+// Every kind of noise row a batch locks and writes: a group, a storm guard past its budget.
+const rules = parseRoutingRules(
+  [
+    "noise:",
+    "  - name: per-rule",
+    "    match: { alertRules: [\"cpu\"] }",
+    "    groupBy: [alertRule]",
+    "    groupWait: 0s",
+    "    groupInterval: 1m",
+    "storm:",
+    "  - name: outage",
+    "    match: { alertRules: [\"outage\"] }",
+    "    maxNewTickets: 1",
+    "    per: 10m",
+  ].join("\n"),
+  { variable: "ROUTING_RULES", environment, readSecret: () => "" },
+);
+
+const FILLER = 8_000;
+const BIG_TABLES = ["notifications", "incidents", "configuration_items", "incident_configuration_items", "incident_events", "deliveries"];
+
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  Plans?: PlanNode[];
+}
+const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(flatten)];
+
+function notification(n: number, rule: string, condition: "Fired" | "Resolved" = "Fired"): PreparedNotification {
+  const now = new Date();
+  const payload = wrapContext("metric-static.json", {
+    alertId: `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/plans-${n}`,
+    alertRule: rule,
+    monitorCondition: condition,
+    firedDateTime: new Date(now.getTime() - 60_000).toISOString(),
+    ...(condition === "Resolved" ? { resolvedDateTime: now.toISOString() } : {}),
+    alertTargetIDs: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-${n}`],
+    configurationItems: [`vm-${n}`],
+  });
+  const p = prepared(payload);
+  return { ...p, routing: explain(rules, p.alert, now) };
+}
+
+/** The database as the batch sees it, with every statement it sends written down. */
+function recording(db: Database, statements: Array<{ sql: string; params: readonly unknown[] }>): Database {
+  const spy = (tx: Transaction): Transaction => ({
+    ...tx,
+    query: (sql, params = [], options) => {
+      statements.push({ sql, params });
+      return tx.query(sql, params, options);
+    },
+    later: (sql, params = [], options) => {
+      statements.push({ sql, params });
+      tx.later(sql, params, options);
+    },
+  });
+  return { ...db, transaction: (work, options) => db.transaction((tx) => work(spy(tx)), options) };
+}
+
+describe.each(STORE_KINDS)("the intake batch's plans on a ledger without statistics, $name", (kind) => {
+  let store: OpenStore;
+  beforeAll(async () => {
+    store = await kind.open();
+    // Never analyzed, and autovacuum must not analyze them during the test.
+    for (const table of BIG_TABLES) await store.db.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+    await store.db.query(
+      `INSERT INTO notifications (dedup_key, alert_id, monitor_condition, monitoring_service, raw_payload, caller_tenant_id, caller_app_id, token_version)
+       SELECT 'filler-' || g, 'filler-' || g, 'Fired', 'Platform', '{}', 't', 'a', '1.0' FROM generate_series(1, ${FILLER}) g`,
+    );
+    await store.db.query(
+      `INSERT INTO incidents (alert_id, alert_key, state, title, monitoring_service, family, fired_at, last_at, last_rank, last_key)
+       SELECT 'filler-' || g, 'filler-' || g, 'open', 't', 'Platform', 'metric', now(), 'x', 0, 'k' FROM generate_series(1, ${FILLER}) g`,
+    );
+    await store.db.query(
+      `INSERT INTO configuration_items (ci_key, name, bound) SELECT 'n:filler-' || g, 'filler-' || g, false FROM generate_series(1, ${FILLER}) g`,
+    );
+  }, 120_000);
+  afterAll(() => store?.close());
+
+  it("finds each row it names by index: new alerts, resolves, duplicates, a group and a storm", async () => {
+    // The first batch opens incidents, a group and the storm's ticket budget; the second repeats,
+    // resolves and adds to all of them, which is where earlier rows are looked up.
+    const first = [notification(1, "cpu"), notification(2, "cpu"), notification(3, "outage"), notification(4, "outage"), notification(5, "plain")];
+    await acceptNotifications(store.db, first, targets);
+    const statements: Array<{ sql: string; params: readonly unknown[] }> = [];
+    const second = [first[0]!, notification(1, "cpu", "Resolved"), notification(6, "cpu"), notification(4, "outage", "Resolved"), notification(7, "outage"), notification(5, "plain", "Resolved"), notification(8, "plain")];
+    const accepted = await acceptNotifications(recording(store.db, statements), second, targets);
+    expect(accepted.map((a) => a.duplicate)).toEqual([true, false, false, false, false, false, false]);
+    expect(statements.length).toBeGreaterThan(5);
+
+    const scans: string[] = [];
+    for (const { sql, params } of statements) {
+      const { rows } = await store.db.query<Record<string, unknown>>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+      const explained = Object.values(rows[0]!)[0];
+      const plan = (typeof explained === "string" ? JSON.parse(explained) : explained) as Array<{ Plan: PlanNode }>;
+      for (const node of flatten(plan[0]!.Plan)) {
+        if (node["Node Type"] === "Seq Scan" && BIG_TABLES.includes(node["Relation Name"]!)) scans.push(`${node["Relation Name"]} in: ${sql.replace(/\s+/g, " ").slice(0, 100)}`);
+      }
+    }
+    expect(scans).toEqual([]);
+  }, 60_000);
+});
