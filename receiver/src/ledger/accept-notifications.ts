@@ -11,13 +11,12 @@
  * is refused only when it would open an incident: one of an incident that already exists is
  * always taken in, so a resolution is never lost because the rules changed meanwhile.
  */
-import { randomUUID } from "node:crypto";
 import type { SignalFamily } from "../alerts/normalise.ts";
 import { applyNotification, type IncidentEvent } from "../incidents/lifecycle.ts";
 import { refirePolicyOf } from "../routing/explain.ts";
 import type { Database } from "../store/database.ts";
 import { lockIncidentsByAlertId, type StoredIncident } from "../store/incidents.ts";
-import { alertKey } from "../store/keys.ts";
+import { alertKey, newIncidentId } from "../store/keys.ts";
 import { admitNotifications, recordNotifications } from "../store/notifications.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
 import { covers, loadNoiseContext } from "./noise-context.ts";
@@ -86,7 +85,7 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
         if (duplicate) return { admitted: true, notificationId: stored.id, duplicate: true, incidentId: before?.id ?? "", family, events: [] };
         applied.add(n.dedupKey);
         const decision = applyNotification(before, { alert: n.alert, notificationId: stored.id, key: n.dedupKey }, refirePolicyOf(before?.routing ?? null));
-        const id = before?.id ?? randomUUID();
+        const id = before?.id ?? newIncidentId();
         current.set(key, changes.record({ id, before, decision, bindings: n.bindings, routing: n.routing ?? null, alert: n.alert }));
         return { admitted: true, notificationId: stored.id, duplicate: false, incidentId: id, family, events: decision.events };
       });

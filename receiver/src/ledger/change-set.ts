@@ -11,7 +11,7 @@
  * The problems and storm counters it touches must be locked first (`NoiseContext`, loaded by
  * ledger/noise-context.ts in the global lock order).
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { AZURE_ALERTS, azureActionsFor } from "../azure/alerts.ts";
 import type { CiBinding } from "../cmdb/bindings.ts";
 import { actionsFor, snapshotOf, type DeliveryAction } from "../outbox/delivery.ts";
@@ -39,6 +39,7 @@ import type { NormalisedAlert } from "../alerts/normalise.ts";
 import type { IncidentBinding } from "../store/configuration-items.ts";
 import type { Transaction } from "../store/database.ts";
 import { deliveriesHeldUntil, PLAIN, type StoredIncident } from "../store/incidents.ts";
+import { newIncidentId } from "../store/keys.ts";
 import { writeLedger } from "../store/ledger-writes.ts";
 import { stormCounterKey, writeStormCounters, type LockedStormCounter } from "../store/noise.ts";
 import type { NewDelivery } from "../store/outbox.ts";
@@ -331,7 +332,7 @@ export class ChangeSet {
   }
 
   private newProblem(kind: "group" | "storm", policy: NoiseDecision, first: StoredIncident, rule: string, key: string, groupKey: string, connectors: readonly string[], groupWaitMs: number, groupIntervalMs: number): StoredIncident {
-    const id = randomUUID();
+    const id = newIncidentId();
     const decision = openProblem({
       kind,
       alertId: `secure-export/${kind}/${rule}/${id}`,
