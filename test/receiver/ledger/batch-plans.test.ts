@@ -8,36 +8,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
-import type { DeliveryTargets } from "../../../receiver/src/ledger/change-set.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
-import { connectorsFromEnv } from "../../../receiver/src/connectors/kinds.ts";
-import { explain } from "../../../receiver/src/routing/explain.ts";
-import { parseRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
 import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { prepared } from "../../support/ledger.ts";
+import { routed, serviceNowRules } from "../../support/ledger.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "0b0b0b0b-1c1c-2d2d-3e3e-4f4f4f4f4f4f";
-const environment = connectorsFromEnv({ SERVICENOW_URL: "https://contoso.service-now.com", SERVICENOW_USERNAME: "svc", SERVICENOW_PASSWORD: "pw" });
-const targets: DeliveryTargets = { connectors: ["default"], maxAgeMs: 60_000 };
 // Every kind of noise row a batch locks and writes: a group, a storm guard past its budget.
-const rules = parseRoutingRules(
-  [
-    "noise:",
-    "  - name: per-rule",
-    "    match: { alertRules: [\"cpu\"] }",
-    "    groupBy: [alertRule]",
-    "    groupWait: 0s",
-    "    groupInterval: 1m",
-    "storm:",
-    "  - name: outage",
-    "    match: { alertRules: [\"outage\"] }",
-    "    maxNewTickets: 1",
-    "    per: 10m",
-  ].join("\n"),
-  { variable: "ROUTING_RULES", environment, readSecret: () => "" },
-);
+const { rules, targets } = serviceNowRules([
+  "noise:",
+  "  - name: per-rule",
+  "    match: { alertRules: [\"cpu\"] }",
+  "    groupBy: [alertRule]",
+  "    groupWait: 0s",
+  "    groupInterval: 1m",
+  "storm:",
+  "  - name: outage",
+  "    match: { alertRules: [\"outage\"] }",
+  "    maxNewTickets: 1",
+  "    per: 10m",
+]);
 
 const FILLER = 8_000;
 const BIG_TABLES = ["notifications", "incidents", "configuration_items", "incident_configuration_items", "incident_events", "deliveries"];
@@ -60,8 +51,7 @@ function notification(n: number, rule: string, condition: "Fired" | "Resolved" =
     alertTargetIDs: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-${n}`],
     configurationItems: [`vm-${n}`],
   });
-  const p = prepared(payload);
-  return { ...p, routing: explain(rules, p.alert, now) };
+  return routed(payload, rules, now);
 }
 
 /** The database as the batch sees it, with every statement it sends written down. */

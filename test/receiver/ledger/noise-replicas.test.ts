@@ -6,43 +6,33 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications, type AcceptedNotification } from "../../../receiver/src/ledger/accept-notifications.ts";
-import type { DeliveryTargets } from "../../../receiver/src/ledger/change-set.ts";
 import { GroupCommit } from "../../../receiver/src/ledger/group-commit.ts";
 import { runNoiseTimers } from "../../../receiver/src/ledger/noise-timers.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
 import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-incidents.ts";
-import { connectorsFromEnv } from "../../../receiver/src/connectors/kinds.ts";
-import { explain } from "../../../receiver/src/routing/explain.ts";
-import { parseRoutingRules } from "../../../receiver/src/routing/load-rules.ts";
 import type { Database } from "../../../receiver/src/store/database.ts";
 import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { prepared } from "../../support/ledger.ts";
+import { routed, serviceNowRules } from "../../support/ledger.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e";
-const environment = connectorsFromEnv({ SERVICENOW_URL: "https://contoso.service-now.com", SERVICENOW_USERNAME: "svc", SERVICENOW_PASSWORD: "pw" });
-// The rules call the connector today's variables configure `default`.
-const targets: DeliveryTargets = { connectors: ["default"], maxAgeMs: 60_000 };
-const rules = parseRoutingRules(
-  [
-    "noise:",
-    "  - name: per-rule",
-    "    match: { alertRules: [\"cpu-*\"] }",
-    "    groupBy: [alertRule]",
-    "    groupWait: 0s",
-    "    groupInterval: 1s",
-    "  - name: blips",
-    "    match: { alertRules: [\"blip\"] }",
-    "    holdFor: 1s",
-    "storm:",
-    "  - name: outage",
-    "    match: { alertRules: [\"outage-*\"] }",
-    "    maxNewTickets: 3",
-    "    per: 10m",
-  ].join("\n"),
-  { variable: "ROUTING_RULES", environment, readSecret: () => "" },
-);
+const { rules, targets } = serviceNowRules([
+  "noise:",
+  "  - name: per-rule",
+  "    match: { alertRules: [\"cpu-*\"] }",
+  "    groupBy: [alertRule]",
+  "    groupWait: 0s",
+  "    groupInterval: 1s",
+  "  - name: blips",
+  "    match: { alertRules: [\"blip\"] }",
+  "    holdFor: 1s",
+  "storm:",
+  "  - name: outage",
+  "    match: { alertRules: [\"outage-*\"] }",
+  "    maxNewTickets: 3",
+  "    per: 10m",
+]);
 
 let counter = 0;
 function arrival(rule: string): PreparedNotification {
@@ -55,8 +45,7 @@ function arrival(rule: string): PreparedNotification {
     alertTargetIDs: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-${counter}`],
     configurationItems: [`vm-${counter}`],
   });
-  const p = prepared(payload);
-  return { ...p, routing: explain(rules, p.alert, now) };
+  return routed(payload, rules, now);
 }
 
 async function count(db: Database, sql: string, params: unknown[] = []): Promise<number> {
