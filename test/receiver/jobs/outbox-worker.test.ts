@@ -10,43 +10,39 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-it("stops cleanly after hours of idle polling (each wait leaves nothing behind)", async () => {
-  vi.useFakeTimers();
-  let polls = 0;
-  // A store with nothing to deliver: every claim finds no job.
-  const db = { transaction: async () => (polls++, null) } as unknown as Database;
+/** A worker whose store has nothing to deliver: every claim finds no job, and is counted. */
+function idleWorker(options: { concurrency: number; yieldTo?: () => Promise<void> }): { worker: OutboxWorker; claims: () => number } {
+  let claims = 0;
+  const db = { transaction: async () => (claims++, null) } as unknown as Database;
   const connector: Connector = { name: "default", deliver: async () => null, check: async () => ({ ok: true, detail: "" }) };
   const worker = new OutboxWorker({
     db,
     connectors: [connector],
-    config: { maxAgeMs: 60_000, retryBaseMs: 1000, retryMaxMs: 1000, concurrency: 4, pollMs: 1000 },
+    config: { maxAgeMs: 60_000, retryBaseMs: 1000, retryMaxMs: 1000, concurrency: options.concurrency, pollMs: 1000 },
     log: pino({ level: "silent" }),
     metrics: createMetrics(),
+    ...(options.yieldTo ? { yieldTo: options.yieldTo } : {}),
   });
+  return { worker, claims: () => claims };
+}
+
+it("stops cleanly after hours of idle polling (each wait leaves nothing behind)", async () => {
+  vi.useFakeTimers();
+  const { worker, claims } = idleWorker({ concurrency: 4 });
   worker.start();
   // Three hours of one poll per second on each of the four loops.
   await vi.advanceTimersByTimeAsync(3 * 3600 * 1000);
-  expect(polls).toBeGreaterThan(40_000);
+  expect(claims()).toBeGreaterThan(40_000);
   await expect(worker.stop()).resolves.toBeUndefined();
 });
 
 it("waits for yieldTo before every claim (the embedded store: the intake goes first)", async () => {
-  let claims = 0;
-  const db = { transaction: async () => (claims++, null) } as unknown as Database;
-  const connector: Connector = { name: "default", deliver: async () => null, check: async () => ({ ok: true, detail: "" }) };
   let release!: () => void;
-  const worker = new OutboxWorker({
-    db,
-    connectors: [connector],
-    config: { maxAgeMs: 60_000, retryBaseMs: 1000, retryMaxMs: 1000, concurrency: 1, pollMs: 1000 },
-    log: pino({ level: "silent" }),
-    metrics: createMetrics(),
-    yieldTo: () => new Promise<void>((resolve) => (release = resolve)),
-  });
+  const { worker, claims } = idleWorker({ concurrency: 1, yieldTo: () => new Promise<void>((resolve) => (release = resolve)) });
   const run = worker.runOnce();
   await new Promise((r) => setTimeout(r, 20));
-  expect(claims).toBe(0);
+  expect(claims()).toBe(0);
   release();
   expect(await run).toBe(false);
-  expect(claims).toBe(1);
+  expect(claims()).toBe(1);
 });
