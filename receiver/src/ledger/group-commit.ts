@@ -7,7 +7,7 @@
  * bytes: when full, `submit` refuses at once (the caller answers 503 + Retry-After) rather than
  * letting memory grow without limit during a storm.
  */
-import { StoreQueryError } from "../store/database.ts";
+import { retryingConflicts, StoreQueryError } from "../store/database.ts";
 
 export class QueueFullError extends Error {
   constructor(what: string) {
@@ -123,7 +123,7 @@ export class GroupCommit<I, R> {
   private async commitSettling(batch: Array<Waiting<I, R>>): Promise<void> {
     const started = performance.now();
     try {
-      const results = await this.commitWithRetries(batch.map((w) => w.item));
+      const results = await retryingConflicts(() => this.options.commit(batch.map((w) => w.item)), this.options.conflictRetries);
       batch.forEach((w, i) => w.resolve(results[i] as R));
       this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
     } catch (error) {
@@ -136,18 +136,6 @@ export class GroupCommit<I, R> {
         return;
       }
       for (const w of batch) w.reject(error);
-    }
-  }
-
-  private async commitWithRetries(items: readonly I[]): Promise<R[]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.options.commit(items);
-      } catch (error) {
-        // Another replica created the same incident first, or a deadlock was broken: nothing of
-        // this batch was committed, and running it again sees their work.
-        if (!(error instanceof StoreQueryError && error.kind === "conflict") || attempt >= this.options.conflictRetries) throw error;
-      }
     }
   }
 }

@@ -73,6 +73,21 @@ export class StoreQueryError extends Error {
 // lock_not_available.
 const CONFLICT_STATES = new Set(["23505", "23P01", "40001", "40P01", "55P03"]);
 
+/**
+ * Runs a transaction again when it lost a race with another one (another replica created the same
+ * incident or opened the same group first, or a deadlock was broken): nothing of it was committed,
+ * and running it again sees their work. After `retries` more attempts the conflict is thrown.
+ */
+export async function retryingConflicts<T>(work: () => Promise<T>, retries: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof StoreQueryError && error.kind === "conflict") || attempt >= retries) throw error;
+    }
+  }
+}
+
 // SQLSTATE classes that mean the server (not the statement) is the problem: connection exception,
 // insufficient resources, operator intervention (shutdown, cancel), system and internal errors.
 const UNAVAILABLE_CLASSES = new Set(["08", "53", "57", "58", "XX"]);

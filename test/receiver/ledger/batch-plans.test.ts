@@ -1,5 +1,6 @@
 /**
- * The intake batch's statements on a ledger that has outgrown its statistics (a new stack's first
+ * The intake batch's statements, and those of the group and storm decisions that follow its commit,
+ * on a ledger that has outgrown its statistics (a new stack's first
  * storm; on the embedded store always, where nothing analyzes): each must find the rows it names by
  * their index, never read a whole table. The planner takes a batch's JSON records (and a union of
  * ids) for 100 rows; against a table it believes small, a hash join that reads every row looks
@@ -9,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
+import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-incidents.ts";
 import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { routed, serviceNowRules } from "../../support/ledger.ts";
@@ -87,18 +89,25 @@ describe.each(STORE_KINDS)("the intake batch's plans on a ledger without statist
     await store.db.query(
       `INSERT INTO configuration_items (ci_key, name, bound) SELECT 'n:filler-' || g, 'filler-' || g, false FROM generate_series(1, ${FILLER}) g`,
     );
+    await store.db.query(
+      `INSERT INTO incident_configuration_items (incident_id, ci_id, source)
+       SELECT i.id, ci.id, 'name' FROM incidents i JOIN configuration_items ci ON ci.name = i.alert_id`,
+    );
   }, 120_000);
   afterAll(() => store?.close());
 
-  it("finds each row it names by index: new alerts, resolves, duplicates, a group and a storm", async () => {
+  it("finds each row it names by index: new alerts, resolves, duplicates, a group and a storm, and their decisions after the commit", async () => {
     // The first batch opens incidents, a group and the storm's ticket budget; the second repeats,
     // resolves and adds to all of them, which is where earlier rows are looked up.
     const first = [notification(1, "cpu"), notification(2, "cpu"), notification(3, "outage"), notification(4, "outage"), notification(5, "plain")];
     await acceptNotifications(store.db, first, targets);
+    expect((await releaseHeldIncidents(store.db, targets)).map((r) => r.pending)).toEqual([true, true, true, true]);
     const statements: Array<{ sql: string; params: readonly unknown[] }> = [];
     const second = [first[0]!, notification(1, "cpu", "Resolved"), notification(6, "cpu"), notification(4, "outage", "Resolved"), notification(7, "outage"), notification(5, "plain", "Resolved"), notification(8, "plain")];
     const accepted = await acceptNotifications(recording(store.db, statements), second, targets);
     expect(accepted.map((a) => a.duplicate)).toEqual([true, false, false, false, false, false, false]);
+    // The group and storm decisions for the new alerts 6 and 7.
+    expect((await releaseHeldIncidents(recording(store.db, statements), targets)).map((r) => r.pending)).toEqual([true, true]);
     expect(statements.length).toBeGreaterThan(5);
 
     const scans: string[] = [];

@@ -1,10 +1,14 @@
 /**
  * Noise control with several replicas on one PostgreSQL (what only a server shows: real row locks
  * and concurrent transactions): concurrent arrivals on two replicas make exactly one group per key
- * and one storm incident per storm, and both replicas running the timers at once open each group's
- * ticket once and release each held incident once.
+ * and one storm incident per storm — the group and storm decisions made by each replica's noise
+ * timer right after its intake's commits, side by side with the other's — and both replicas running
+ * the timers at once open each group's ticket once and release each held incident once.
  */
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNoiseTimer } from "../../../receiver/src/jobs/noise-timer.ts";
+import { decidedAfterCommit } from "../../../receiver/src/ledger/change-set.ts";
 import { acceptNotifications, type AcceptedNotification } from "../../../receiver/src/ledger/accept-notifications.ts";
 import { GroupCommit } from "../../../receiver/src/ledger/group-commit.ts";
 import { runNoiseTimers } from "../../../receiver/src/ledger/noise-timers.ts";
@@ -12,6 +16,7 @@ import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-
 import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-incidents.ts";
 import type { Database } from "../../../receiver/src/store/database.ts";
 import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
+import { eventually } from "../../support/eventually.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { routed, serviceNowRules } from "../../support/ledger.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
@@ -61,7 +66,22 @@ describe("noise control with two replicas on one PostgreSQL", () => {
 
   it("makes one group per key and one storm incident per storm under concurrent arrivals, and the timers act once", { timeout: 120_000 }, async () => {
     const replicas = [0, 1].map(() => openPostgres({ connectionString: store.postgres!.url, maxConnections: 4 }));
-    const intakes = replicas.map((db) => new GroupCommit<PreparedNotification, AcceptedNotification>({ commit: (batch) => acceptNotifications(db, batch, targets), sizeOf: () => 1, maxBatch: 8 }));
+    // Wired as receiver.ts wires them; the timers' own runs are an hour away, so only the kicks decide.
+    const warnings: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
+    const timers = replicas.map((db) => startNoiseTimer({ db, targets, log, intervalMs: 3_600_000 }));
+    const intakes = replicas.map(
+      (db, r) =>
+        new GroupCommit<PreparedNotification, AcceptedNotification>({
+          commit: async (batch) => {
+            const accepted = await acceptNotifications(db, batch, targets);
+            if (batch.some((n) => decidedAfterCommit(n.routing))) timers[r]!.kick();
+            return accepted;
+          },
+          sizeOf: () => 1,
+          maxBatch: 8,
+        }),
+    );
     try {
       const rulesUsed = ["cpu-a", "cpu-b", "cpu-c"];
       const outcomes = await Promise.allSettled(
@@ -74,6 +94,10 @@ describe("noise control with two replicas on one PostgreSQL", () => {
         }),
       );
       expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
+      // Every group and storm decision is made by the kicks alone (the blips' transient holds run on).
+      await eventually(async () => (await count(store.db, "incidents WHERE noise->'holds' @> '[{\"kind\":\"pending\"}]'")) === 0, "every decision made");
+      await Promise.all(timers.map((t) => t.stop()));
+      expect(warnings).toEqual([]);
       // Every group key has one group, holding every alert of it.
       for (const rule of rulesUsed) {
         const groups = await store.db.query<{ id: string; members: number }>(
@@ -102,6 +126,7 @@ describe("noise control with two replicas on one PostgreSQL", () => {
       // Each group's ticket opened once, and the storm's once.
       expect(await count(store.db, "deliveries d JOIN incidents i ON i.id = d.incident_id WHERE i.kind <> 'alert' AND d.action = 'open'")).toBe(4);
     } finally {
+      await Promise.all(timers.map((t) => t.stop()));
       await Promise.all(intakes.map((g) => g.close()));
       await Promise.all(replicas.map((db) => db.close()));
     }
