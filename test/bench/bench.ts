@@ -45,6 +45,8 @@ import {
 
 /** Sockets the open-loop generator may open: enough to keep 2,000/s flowing through a 250 ms stall. */
 const OPEN_LOOP_SOCKETS = 512;
+/** Seconds at the rate before each open-loop window, reported apart (open-loop.ts). */
+const OPEN_LOOP_LEAD_IN_S = 1;
 /** Concurrency of the --scale preload: high, to fill the store fast (the store batches under load). */
 const PRELOAD_CONNECTIONS = 128;
 /** Rate assumed for the first preload's estimate; the next ones expect to take as long as it did. */
@@ -148,6 +150,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   // The plan of phases, in the order they run, for the estimated time left.
   const warmup = Math.min(3, Math.max(0.5, options.duration / 5));
   const baseline = options.quick ? 0.3 : 1;
+  const leadIn = options.quick ? 0.2 : OPEN_LOOP_LEAD_IN_S;
   const window = (plan: TargetPlan) => options.duration + (plan.key.startsWith("postgres") && postgresLocal ? baseline : 0);
   const planned: PlannedPhase[] = [
     { kind: "start", seconds: options.stores.includes("pglite") ? 20 : 5 },
@@ -160,7 +163,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
     planned.push({ kind: "warm-up", seconds: warmup * plans.length });
     if (withScanCounts) planned.push({ kind: "statistics", seconds: STATS_FLUSH_MS / 1000 });
     for (const _ of options.connections) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map((p) => ({ kind: `closed:${p.key}`, seconds: window(p) })));
-    for (const _ of options.rates) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map((p) => ({ kind: `open:${p.key}`, seconds: window(p) + 0.5 })));
+    for (const _ of options.rates) for (let r = 0; r < options.rounds; r += 1) planned.push(...plans.map((p) => ({ kind: `open:${p.key}`, seconds: window(p) + leadIn + 0.5 })));
     if (withScanCounts) planned.push({ kind: "statistics", seconds: STATS_FLUSH_MS / 1000 });
   }
   const progress = new Progress(planned);
@@ -252,7 +255,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
           `open loop, ${rate.toLocaleString("en-US")} alerts/s, round ${r + 1}/${options.rounds}: ${target.key}`,
           (update) =>
             measure(target, measureOptions, () =>
-              openLoop({ origin: target.origin, path: target.path, headers: target.headers, bodies: target.bodies, rate, seconds: options.duration, sockets: OPEN_LOOP_SOCKETS, drainSeconds, signal: supervisor.signal, onProgress: (f, ok) => update(f, `${ok.toLocaleString("en-US")} ok`) }),
+              openLoop({ origin: target.origin, path: target.path, headers: target.headers, bodies: target.bodies, rate, seconds: options.duration, leadInSeconds: leadIn, sockets: OPEN_LOOP_SOCKETS, drainSeconds, signal: supervisor.signal, onProgress: (f, ok) => update(f, `${ok.toLocaleString("en-US")} ok`) }),
             ),
           openSummary,
         );

@@ -10,6 +10,8 @@ import type { Bodies } from "./payloads.ts";
 export interface LoadSample {
   /** 2xx answers. */
   ok: number;
+  /** 2xx answers sent around the window (an open loop's lead-in): their CPU is in the window's figures. */
+  unmeasuredOk?: number;
   non2xx: number;
   /** Connection errors and timeouts. */
   errors: number;

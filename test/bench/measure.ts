@@ -34,6 +34,11 @@ export interface Measured<T extends LoadSample> {
   p50?: number;
   p99?: number;
   cpu: WindowCpu;
+  /**
+   * Seconds the target stayed busy after its window: work it put off past the answers (the outbox's
+   * attempts, noise decisions made after the intake's commit) or requests still queued.
+   */
+  busyAfter?: number;
 }
 
 export interface MeasureOptions {
@@ -55,17 +60,20 @@ const SETTLE_TIMEOUT_MS = 120_000;
  * requests the generator gave up on (up to one per socket) and works them off after the window;
  * measuring the next target meanwhile would charge it for that work.
  */
-async function settle(target: Target, signal: AbortSignal): Promise<void> {
-  const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+async function settle(target: Target, signal: AbortSignal): Promise<number | undefined> {
+  const started = performance.now();
+  const deadline = started + SETTLE_TIMEOUT_MS;
   let idleSamples = 0;
   while (idleSamples < 2 && performance.now() < deadline) {
     const before = processCpuSeconds(target.pid);
     await sleep(SETTLE_SAMPLE_MS, undefined, { signal });
     const after = processCpuSeconds(target.pid);
-    if (before === undefined || after === undefined) return;
+    if (before === undefined || after === undefined) return undefined;
     idleSamples = (after - before) / (SETTLE_SAMPLE_MS / 1000) < IDLE_CORES ? idleSamples + 1 : 0;
   }
   if (idleSamples < 2) process.stderr.write(`${target.key} was still busy ${SETTLE_TIMEOUT_MS / 1000} s after its window; the next figures may be disturbed\n`);
+  // Until the first of the two idle samples began.
+  return Math.max(0, (performance.now() - started) / 1000 - (2 * SETTLE_SAMPLE_MS) / 1000);
 }
 
 export async function measure<T extends LoadSample>(target: Target, options: MeasureOptions, load: () => Promise<T>): Promise<Measured<T>> {
@@ -89,9 +97,10 @@ export async function measure<T extends LoadSample>(target: Target, options: Mea
   const postgres1 = withPostgres ? postgresCpuSeconds() : undefined;
   const target1 = processCpuSeconds(target.pid);
   const wall = (performance.now() - started) / 1000;
-  await settle(target, options.signal);
+  const busyAfter = await settle(target, options.signal);
 
-  const perAlert = (seconds: number | undefined) => (seconds === undefined || sample.ok === 0 ? undefined : (seconds * 1e6) / sample.ok);
+  const alerts = sample.ok + (sample.unmeasuredOk ?? 0);
+  const perAlert = (seconds: number | undefined) => (seconds === undefined || alerts === 0 ? undefined : (seconds * 1e6) / alerts);
   const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
   const postgres = delta(postgres0, postgres1);
   return {
@@ -106,5 +115,6 @@ export async function measure<T extends LoadSample>(target: Target, options: Mea
       generatorUs: perAlert((generator1.user + generator1.system) / 1e6),
       busyCores: busyCores(machine0, machine1, options.cores),
     },
+    busyAfter,
   };
 }

@@ -9,6 +9,11 @@
  * for a second as fast as it can at the start of that second and then pauses (bursts, not a rate),
  * and its coordinated-omission correction assumes a 1 ms interval. An undici Pool gives many
  * keep-alive sockets cheaply; a timer tick every millisecond sends whatever has come due.
+ *
+ * A lead-in at the same rate comes first and is reported apart (`leadInP99Ms`): a target that
+ * idled through the other targets' windows takes its first few hundred milliseconds at the rate
+ * from idle, which in a 5 s window is enough requests to be the p99 by itself. The window then
+ * measures the rate held, and the start stays visible.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
@@ -25,6 +30,8 @@ export interface OpenLoopOptions {
   /** Requests per second. */
   rate: number;
   seconds: number;
+  /** Seconds sent at the rate before the window, measured apart. */
+  leadInSeconds: number;
   /** Most sockets open at once; more requests due than sockets wait here, and that wait counts. */
   sockets: number;
   /** How long to wait for answers after the last request was sent before giving up on them. */
@@ -43,16 +50,20 @@ export interface OpenLoopSample extends LoadSample {
   unfinished: number;
   /** How late this process sent requests after their scheduled time (its own lag), p99 ms. */
   senderLagP99Ms: number;
+  /** p99 latency of the lead-in's requests (the start from idle), ms. */
+  leadInP99Ms?: number;
 }
 
 export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSample> {
-  const total = Math.max(1, Math.round(options.rate * options.seconds));
+  const leadIn = Math.round(options.rate * options.leadInSeconds);
+  const total = leadIn + Math.max(1, Math.round(options.rate * options.seconds));
   const interval = 1000 / options.rate;
   const latencies = new Float64Array(total).fill(Number.NaN);
   const senderLag = new Float64Array(total);
   const pool = new Pool(options.origin, { connections: options.sockets, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   const headers = { "content-type": "application/json", ...options.headers };
   let ok = 0;
+  let leadInOk = 0;
   let non2xx = 0;
   let errors = 0;
   let answered = 0;
@@ -86,8 +97,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSample
         },
         onData: () => true,
         onComplete: () => {
-          if (status >= 200 && status < 300) ok += 1;
-          else non2xx += 1;
+          // A lead-in's failure still counts: only its latency is kept apart.
+          if (status >= 200 && status < 300) {
+            if (i < leadIn) leadInOk += 1;
+            else ok += 1;
+          } else non2xx += 1;
           finish(i, scheduled);
         },
         onError: () => {
@@ -101,7 +115,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSample
 
   // A short lead, so the first request is not already late when the first tick runs.
   const start = performance.now() + 5;
-  const progress = setInterval(() => options.onProgress?.(Math.min(1, (performance.now() - start) / 1000 / options.seconds), ok), 250);
+  const windowStart = start + leadIn * interval;
+  const progress = setInterval(() => options.onProgress?.(Math.min(1, Math.max(0, performance.now() - windowStart) / 1000 / options.seconds), ok), 250);
   try {
     while (sent < total && !options.signal.aborted) {
       const now = performance.now();
@@ -131,18 +146,20 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSample
     await pool.destroy();
   }
   if (options.signal.aborted) throw options.signal.reason;
-  const measured = latencies.subarray(0, sent).sort();
-  const seconds = ((lastAnswer || performance.now()) - start) / 1000;
+  const measured = latencies.subarray(Math.min(leadIn, sent), sent).sort();
+  const seconds = Math.max(0, (lastAnswer || performance.now()) - windowStart) / 1000;
   return {
     ok,
+    unmeasuredOk: leadInOk,
     non2xx,
     errors,
     seconds,
     latencies: measured,
     offered: options.rate,
-    sent,
+    sent: Math.max(0, sent - leadIn),
     achievedRate: seconds > 0 ? ok / seconds : 0,
     unfinished: sent - answered,
     senderLagP99Ms: percentile(senderLag.subarray(0, sent).sort(), 99) ?? 0,
+    ...(leadIn > 0 ? { leadInP99Ms: percentile(latencies.subarray(0, Math.min(leadIn, sent)).sort(), 99) } : {}),
   };
 }

@@ -16,11 +16,13 @@ export interface Round {
   non2xx: number;
   errors: number;
   cpu: WindowCpu;
+  busyAfter?: number;
   ratioCeiling?: number;
   ratioAlertmanager?: number;
   /** Open loop only. */
   unfinished?: number;
   senderLagP99?: number;
+  leadInP99?: number;
 }
 
 export function toRound(round: number, measured: Measured<LoadSample | OpenLoopSample>): Round {
@@ -34,8 +36,10 @@ export function toRound(round: number, measured: Measured<LoadSample | OpenLoopS
     non2xx: sample.non2xx,
     errors: sample.errors,
     cpu: measured.cpu,
+    busyAfter: measured.busyAfter,
     unfinished: open?.unfinished,
     senderLagP99: open?.senderLagP99Ms,
+    leadInP99: open?.leadInP99Ms,
   };
 }
 
@@ -63,11 +67,15 @@ export interface Summary {
   errors: number;
   unfinished?: number;
   sender_lag_p99_ms?: number;
+  /** p99 of the lead-in before the window: the start at the rate from idle. */
+  lead_in_p99_ms?: number;
   cpu_us_per_alert?: number;
   pg_cpu_us_per_alert?: number;
   pg_idle_cores?: number;
   generator_cpu_us_per_alert?: number;
   busy_cores?: number;
+  /** Seconds the target stayed busy after its window (put-off work: the outbox, noise decisions). */
+  busy_after_s?: number;
   rounds: Array<Record<string, number | undefined>>;
 }
 
@@ -82,12 +90,13 @@ export function summarise(rounds: Round[]): Summary {
     p99_ms: m((r) => r.p99),
     non2xx: rounds.reduce((a, r) => a + r.non2xx, 0),
     errors: rounds.reduce((a, r) => a + r.errors, 0),
-    ...(open ? { unfinished: rounds.reduce((a, r) => a + (r.unfinished ?? 0), 0), sender_lag_p99_ms: m((r) => r.senderLagP99) } : {}),
+    ...(open ? { unfinished: rounds.reduce((a, r) => a + (r.unfinished ?? 0), 0), sender_lag_p99_ms: m((r) => r.senderLagP99), lead_in_p99_ms: m((r) => r.leadInP99) } : {}),
     cpu_us_per_alert: m((r) => r.cpu.targetUs),
     pg_cpu_us_per_alert: m((r) => r.cpu.postgresUs),
     pg_idle_cores: m((r) => r.cpu.postgresIdleCores, 2),
     generator_cpu_us_per_alert: m((r) => r.cpu.generatorUs),
     busy_cores: m((r) => r.cpu.busyCores, 2),
+    busy_after_s: m((r) => r.busyAfter, 2),
     rounds: rounds.map((r) => ({
       rps: round(r.rps, 4),
       ratio_ceiling: round(r.ratioCeiling),
@@ -195,16 +204,16 @@ export function comparisonTables(r: ComparisonReport): string[] {
   const tables = [
     `Closed loop (unique alerts, ${r.duration} s × ${r.rounds} rounds; medians of per-round figures and ratios; CPU in µs per accepted alert)\n` +
       table(
-        ["conns", "target", "req/s", "× ceiling", "× Alertmanager", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "gen CPU µs", "non-2xx", "errors"],
+        ["conns", "target", "req/s", "× ceiling", "× Alertmanager", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "gen CPU µs", "non-2xx", "errors", "busy after s"],
         Object.entries(r.closed).flatMap(([c, byTarget]) =>
-          Object.entries(byTarget).map(([k, s]) => [Number(c), label(k), s.rps, s.ratio_ceiling, s.ratio_alertmanager, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.generator_cpu_us_per_alert, s.non2xx, s.errors]),
+          Object.entries(byTarget).map(([k, s]) => [Number(c), label(k), s.rps, s.ratio_ceiling, s.ratio_alertmanager, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.generator_cpu_us_per_alert, s.non2xx, s.errors, s.busy_after_s]),
         ),
       ),
-    `Open loop (fixed rate, uniform arrivals, latency from each request's scheduled time; ${r.sockets} sockets at most)\n` +
+    `Open loop (fixed rate, uniform arrivals, latency from each request's scheduled time; ${r.sockets} sockets at most; after a lead-in at the rate, whose p99 is shown apart)\n` +
       table(
-        ["alerts/s", "target", "achieved/s", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "non-2xx", "errors", "unanswered", "sender lag p99 ms"],
+        ["alerts/s", "target", "achieved/s", "p50 ms", "p99 ms", "lead-in p99 ms", "CPU µs", "PG CPU µs", "non-2xx", "errors", "unanswered", "sender lag p99 ms", "busy after s"],
         Object.entries(r.open).flatMap(([rate, byTarget]) =>
-          Object.entries(byTarget).map(([k, s]) => [Number(rate), label(k), s.rps, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.non2xx, s.errors, s.unfinished, s.sender_lag_p99_ms]),
+          Object.entries(byTarget).map(([k, s]) => [Number(rate), label(k), s.rps, s.p50_ms, s.p99_ms, s.lead_in_p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.non2xx, s.errors, s.unfinished, s.sender_lag_p99_ms, s.busy_after_s]),
         ),
       ),
     `Peak resident memory (VmHWM), under load (from readiness to the end) and during start-up\n${table(["target", "peak RSS MB", "start-up peak MB"], Object.entries(r.peakRssMb).map(([k, v]) => [label(k), v, r.startupPeakRssMb[k]]))}`,
