@@ -30,7 +30,7 @@ import { startQuietPeriodTimer } from "./jobs/quiet-period-timer.ts";
 import { startRetentionTimer } from "./jobs/retention-timer.ts";
 import { startEmbeddedUpkeep } from "./jobs/embedded-upkeep.ts";
 import { acceptNotifications, type AcceptedNotification } from "./ledger/accept-notifications.ts";
-import { decidedAfterCommit, type DeliveryTargets } from "./ledger/change-set.ts";
+import type { DeliveryTargets } from "./ledger/change-set.ts";
 import { GroupCommit } from "./ledger/group-commit.ts";
 import type { PreparedNotification } from "./ledger/prepare-notification.ts";
 import { createMetrics } from "./metrics.ts";
@@ -189,14 +189,8 @@ async function start(
     }),
     ...(config.heartbeat ? { heartbeat: () => heartbeatStatus(db) } : {}),
   });
-  // Group and storm decisions the intake left pending are made just after its commit (jobs/noise-timer.ts).
-  let decideNoise = () => {};
   const intake = new GroupCommit<PreparedNotification, AcceptedNotification>({
-    commit: async (batch) => {
-      const accepted = await acceptNotifications(db, batch, targets);
-      if (batch.some((n) => decidedAfterCommit(n.routing))) decideNoise();
-      return accepted;
-    },
+    commit: (batch) => acceptNotifications(db, batch, targets),
     sizeOf: (n) => n.rawPayload.length,
     onBatch: (size, seconds) => {
       metrics.intakeBatchSize.observe(size);
@@ -299,12 +293,10 @@ async function start(
   store.ready.then(
     async () => {
       if (closed) return;
-      const noiseTimer = startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs });
-      decideNoise = () => noiseTimer.kick();
       jobs.push(
         startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log }),
         startRetentionTimer({ db, days: config.retentionDays, log }),
-        noiseTimer,
+        startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
         // A PostgreSQL server vacuums itself.
         ...(embedded ? [startEmbeddedUpkeep({ db, log })] : []),
       );

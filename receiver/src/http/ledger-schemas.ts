@@ -76,14 +76,11 @@ export const NoiseDecision = Type.Object({
   storm: Type.Union([Type.Object({ name: Type.String(), maxNewTickets: Type.Integer(), perMs: Millis, groupIntervalMs: Millis }), Type.Null()]),
 });
 
-const NoiseHold = Type.Object(
-  { kind: Type.Enum(["transient", "silence", "pending"]), id: Type.Optional(Type.String({ format: "uuid" })), until: Timestamp },
-  { description: "pending: its group or storm guard decides just after the intake's commit (docs/noise.md#when-noise-decisions-are-made)" },
-);
+const NoiseHold = Type.Object({ kind: Type.Enum(["transient", "silence"]), id: Type.Optional(Type.String({ format: "uuid" })), until: Timestamp });
 
 const AlertNoise = Type.Object(
   {
-    holds: Type.Array(NoiseHold, { description: "Holds besides a maintenance window's: a transient hold, silences, a pending group or storm decision" }),
+    holds: Type.Array(NoiseHold, { description: "Holds besides a maintenance window's: a transient hold, silences" }),
     dispatched: Type.Boolean({ description: "Sent on to its ticket (its own, its group's or a storm's); false while held" }),
     transient: Type.Boolean({ description: "Resolved inside its transient hold: it never reached the ITSM" }),
     storms: Type.Object({}, { additionalProperties: Type.String(), description: "Per connector, the storm incident that took it" }),

@@ -26,13 +26,8 @@ export interface FlappingConfig {
   quietForMs: number;
 }
 
-/**
- * A hold on an alert's deliveries besides a maintenance window's (which the store keeps apart).
- * `pending`: its group or storm guard decides just after the intake's commit, off the path that
- * answers Azure (ledger/release-held-incidents.ts); unlike the others it ends in a send whatever
- * the alert's state by then.
- */
-export type NoiseHold = { kind: "transient"; until: string } | { kind: "silence"; id: string; until: string } | { kind: "pending"; until: string };
+/** A hold on an alert's deliveries besides a maintenance window's (which the store keeps apart). */
+export type NoiseHold = { kind: "transient"; until: string } | { kind: "silence"; id: string; until: string };
 
 export interface FlapState {
   /** Payload times of the latest state changes inside the window, oldest first (at most `changes`). */

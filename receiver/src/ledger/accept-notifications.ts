@@ -3,11 +3,9 @@
  * the incidents they concern, decide in memory with the pure state machine in arrival order, write
  * the changes set-based, commit. Callers answer 2xx only after that commit.
  *
- * Noise control (docs/noise.md): holds (silences, transient holds) are decided here, with the
- * silences in force read alongside. A new alert that a group or a storm guard takes is stored with a
- * `pending` hold, and the release decides for it just after the commit, in larger batches
- * (ledger/release-held-incidents.ts): the 2xx never waits on the rows every arrival of a group or a
- * storm shares. Changes to alerts already sent on are told here, their problems locked when needed.
+ * Noise control (docs/noise.md) decides in the same transaction, set-based: the problems and
+ * storm counters the batch may touch are locked with the incidents (one round trip on PostgreSQL),
+ * and the silences in force are read alongside.
  *
  * Admission: a notification the rules refuse is recorded (with the rule) and changes nothing. It
  * is refused only when it would open an incident: one of an incident that already exists is
@@ -46,6 +44,8 @@ export type AcceptedNotification =
 export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets, now: Date = new Date()): Promise<AcceptedNotification[]> {
   return db.transaction(
     async (tx) => {
+      const routings = batch.map((n) => n.routing);
+      const noisy = routings.some((r) => r?.noise);
       const alertIds = batch.map((n) => n.alert.alertId);
       const [recorded, locked, context] = await Promise.all([
         recordNotifications(
@@ -62,13 +62,14 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
           })),
         ),
         lockIncidentsByAlertId(tx, alertIds),
-        // The silences in force. Problems are locked only for alerts already sent on to one, below:
-        // a storm of new alerts pays no lookups for them.
-        loadNoiseContext(tx, { alertIds: [], incidents: [], routings: [], opensIncidents: true, problemBindings: false }, now),
+        // The groups and storm counters the arrivals' rules name, and the silences in force. An alert that
+        // already belongs to a problem the rules do not name (they changed since, or its storm passed)
+        // has it locked below: rare, so a storm of new alerts pays no lookups for it.
+        loadNoiseContext(tx, { alertIds: [], incidents: [], routings: noisy ? routings : [], opensIncidents: true, problemBindings: false }, now),
       ]);
       if (!covers(context, locked)) await loadNoiseContext(tx, { alertIds, incidents: locked, routings: [], opensIncidents: false, problemBindings: false }, now, context);
       const current = new Map<string, StoredIncident>(locked.map((i) => [alertKey(i.alertId), i]));
-      const changes = new ChangeSet(targets, now, context, { deferProblems: true });
+      const changes = new ChangeSet(targets, now, context);
       const applied = new Set<string>();
       const admittedAfterAll: string[] = [];
       const results = batch.map((n): AcceptedNotification => {

@@ -106,11 +106,6 @@ function dispatched(incident: StoredIncident, now: Date): boolean {
   return !incident.hold || instant(incident.hold.until) <= now.getTime();
 }
 
-/** Whether a new alert of this routing waits for its group or storm guard's decision after the intake's commit. */
-export function decidedAfterCommit(routing: RoutingExplanation | null | undefined): boolean {
-  return Boolean(routing?.noise?.groupId || routing?.noise?.storm);
-}
-
 function policyOf(incident: StoredIncident): NoiseDecision | null {
   return incident.routing?.noise ?? null;
 }
@@ -127,7 +122,6 @@ export class ChangeSet {
   private readonly targets: DeliveryTargets;
   private readonly now: Date;
   private readonly context: NoiseContext;
-  private readonly deferProblems: boolean;
   readonly inserted = new Map<string, StoredIncident>();
   readonly updated = new Map<string, StoredIncident>();
   readonly events: Array<IncidentEvent & { incidentId: string }> = [];
@@ -137,17 +131,10 @@ export class ChangeSet {
   /** One member_joined / member_changed event per problem and change set, however many members (a storm of 200 alerts is one line, not 200). */
   private readonly memberEvents = new Map<string, IncidentEvent & { incidentId: string }>();
 
-  /**
-   * `deferProblems` (the intake): a new alert that a group or a storm guard would take is stored
-   * with a `pending` hold instead, and the release decides for it just after the commit
-   * (docs/noise.md#when-noise-decisions-are-made), so the 2xx never waits on the rows all of a
-   * group's or a storm's arrivals share.
-   */
-  constructor(targets: DeliveryTargets, now: Date = new Date(), context: NoiseContext = noNoise(), options: { deferProblems?: boolean } = {}) {
+  constructor(targets: DeliveryTargets, now: Date = new Date(), context: NoiseContext = noNoise()) {
     this.targets = targets;
     this.now = now;
     this.context = context;
-    this.deferProblems = options.deferProblems ?? false;
   }
 
   private get at(): string {
@@ -207,9 +194,6 @@ export class ChangeSet {
       const subject = routingSubject(alert);
       for (const silence of this.context.silences) if (silence.matcher.test(subject).matched) holds.push({ kind: "silence", id: silence.id, until: silence.until });
     }
-    // Any other hold's release decides for it anyway.
-    const pending = this.deferProblems && holds.length === 0 && !hold && decidedAfterCommit(routing);
-    if (pending) holds.push({ kind: "pending", until: this.at });
     const noise: AlertNoise | null = holds.length > 0 || policy ? { ...QUIET_ALERT, holds } : null;
     let incident: StoredIncident = { ...decision.incident, id, routing, hold, ...PLAIN, noise, ticketGeneration: 1 };
     const events = [...decision.events];
@@ -217,19 +201,16 @@ export class ChangeSet {
     // The explanation lines are the incident's own (`routing`, never changed after this): not copied into the event.
     if (routing) events.push({ type: "routed", at, notificationId: null, actor: null, detail: { connectors: routing.connectors, routes: routing.routes.map((r) => r.name) } });
     if (hold) events.push({ type: "held", at, notificationId: null, actor: null, detail: { window: hold.window, until: hold.until } });
-    for (const h of holds) {
-      if (h.kind === "pending") continue;
-      events.push({ type: "held", at, notificationId: null, actor: null, detail: h.kind === "silence" ? { silence: h.id, until: h.until } : { transient: true, rule: policy?.rule ?? null, until: h.until } });
-    }
+    for (const h of holds) events.push({ type: "held", at, notificationId: null, actor: null, detail: h.kind === "silence" ? { silence: h.id, until: h.until } : { transient: true, rule: policy?.rule ?? null, until: h.until } });
     this.addEvents(id, events);
     const held = deliveriesHeldUntil(incident);
-    if (pending || (held !== null && instant(held) > this.now.getTime())) {
+    if (held !== null && instant(held) > this.now.getTime()) {
       incident = { ...incident, noise: { ...(noise ?? QUIET_ALERT), holds, dispatched: false } };
       this.keep(incident, true, true);
       return incident;
     }
     this.keep(incident, true, true);
-    const dispatchedNow = this.dispatch(incident, bindings, note, decision.events.some((e) => e.type === "resolved"));
+    const dispatchedNow = this.dispatch(incident, bindings, note, decision.events);
     if (this.targets.alertSync) this.deliverToAzure(incident, decision.events);
     return dispatchedNow;
   }
@@ -248,12 +229,6 @@ export class ChangeSet {
       return still;
     }
     const released: StoredIncident = { ...incident, hold: null, noise: incident.noise ? { ...incident.noise, holds: [] } : null };
-    if (!incident.hold && before.length > 0 && before.every((h) => h.kind === "pending")) {
-      // Not a hold a person set: the alert goes where it went had the intake decided at once, a
-      // ticket opened and resolved at once if it resolved meanwhile.
-      this.keep(released, this.inserted.has(incident.id), true);
-      return this.dispatch(released, bindings, null, released.state === "resolved");
-    }
     const sent = released.state === "open";
     const transient = !sent && before.some((h) => h.kind === "transient");
     const ended = [...(incident.hold ? [`maintenance window ${incident.hold.window}`] : []), ...before.map((h) => (h.kind === "silence" ? `silence ${h.id}` : "transient hold"))];
@@ -265,7 +240,7 @@ export class ChangeSet {
     }
     this.keep(released, this.inserted.has(incident.id), true);
     if (!sent) return this.settle({ ...released, noise: released.noise ? { ...released.noise, transient } : null });
-    return this.dispatch(released, bindings, null, false);
+    return this.dispatch(released, bindings, null, []);
   }
 
   /** Marks an alert dispatched (or never to be sent) and keeps its noise state only when it says something. */
@@ -277,12 +252,8 @@ export class ChangeSet {
     return settled;
   }
 
-  /**
-   * Sends an alert on: to its group, to a storm incident, or to a ticket of its own, per connector.
-   * `alsoResolve`: it is already resolved (its first notification said Resolved, or it resolved
-   * while its decision was pending): its own ticket opens and resolves at once, as without noise control.
-   */
-  private dispatch(incident: StoredIncident, bindings: readonly CiBinding[], note: string | null, alsoResolve: boolean): StoredIncident {
+  /** Sends an open alert on: to its group, to a storm incident, or to a ticket of its own, per connector. */
+  private dispatch(incident: StoredIncident, bindings: readonly CiBinding[], note: string | null, events: readonly IncidentEvent[]): StoredIncident {
     const policy = policyOf(incident);
     const connectors = destinations(incident, this.targets).map((d) => d.connector);
     let current: StoredIncident = { ...incident, problemId: null, noise: incident.noise ? { ...incident.noise, storms: {} } : null };
@@ -315,7 +286,8 @@ export class ChangeSet {
     }
     if (own.length > 0) {
       this.deliver(current, ["open"], bindings, note, null, undefined, own);
-      if (alsoResolve) this.deliver(current, ["resolve"], bindings, note, null, undefined, own);
+      // A first notification that already said Resolved opens and resolves the ticket at once, as before noise control.
+      if (events.some((e) => e.type === "resolved")) this.deliver(current, ["resolve"], bindings, note, null, undefined, own);
     }
     return this.settle(current);
   }
@@ -470,7 +442,7 @@ export class ChangeSet {
       const last = actions.at(-1);
       this.applyProblem(problem, memberChanged({ incident: problem, state: problem.problem! }, { incidentId: current.id, state: current.state }, last ? memberLine(current, last) : null, this.at));
     }
-    if (refire && current.state === "open") return this.dispatch(current, bindings, note, false);
+    if (refire && current.state === "open") return this.dispatch(current, bindings, note, []);
     return current;
   }
 

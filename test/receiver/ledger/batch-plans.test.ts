@@ -1,6 +1,6 @@
 /**
- * The intake batch's statements, and those of the group and storm decisions that follow its commit,
- * on a ledger that has outgrown its statistics (a new stack's first
+ * The intake batch's statements, and those of the release of held alerts into a group, on a
+ * ledger that has outgrown its statistics (a new stack's first
  * storm; on the embedded store always, where nothing analyzes): each must find the rows it names by
  * their index, never read a whole table. The planner takes a batch's JSON records (and a union of
  * ids) for 100 rows; against a table it believes small, a hash join that reads every row looks
@@ -17,7 +17,8 @@ import { routed, serviceNowRules } from "../../support/ledger.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "0b0b0b0b-1c1c-2d2d-3e3e-4f4f4f4f4f4f";
-// Every kind of noise row a batch locks and writes: a group, a storm guard past its budget.
+// Every kind of noise row a batch locks and writes: a group, a storm guard past its budget; and
+// held alerts that a release later puts in a group.
 const { rules, targets } = serviceNowRules([
   "noise:",
   "  - name: per-rule",
@@ -25,6 +26,11 @@ const { rules, targets } = serviceNowRules([
   "    groupBy: [alertRule]",
   "    groupWait: 0s",
   "    groupInterval: 1m",
+  "  - name: held",
+  "    match: { alertRules: [\"blip\"] }",
+  "    groupBy: [alertRule]",
+  "    groupWait: 0s",
+  "    holdFor: 5m",
   "storm:",
   "  - name: outage",
   "    match: { alertRules: [\"outage\"] }",
@@ -96,18 +102,18 @@ describe.each(STORE_KINDS)("the intake batch's plans on a ledger without statist
   }, 120_000);
   afterAll(() => store?.close());
 
-  it("finds each row it names by index: new alerts, resolves, duplicates, a group and a storm, and their decisions after the commit", async () => {
+  it("finds each row it names by index: new alerts, resolves, duplicates, a group and a storm, and the release of held alerts", async () => {
     // The first batch opens incidents, a group and the storm's ticket budget; the second repeats,
     // resolves and adds to all of them, which is where earlier rows are looked up.
-    const first = [notification(1, "cpu"), notification(2, "cpu"), notification(3, "outage"), notification(4, "outage"), notification(5, "plain")];
+    const first = [notification(1, "cpu"), notification(2, "cpu"), notification(3, "outage"), notification(4, "outage"), notification(5, "plain"), notification(9, "blip")];
     await acceptNotifications(store.db, first, targets);
-    expect((await releaseHeldIncidents(store.db, targets)).map((r) => r.pending)).toEqual([true, true, true, true]);
     const statements: Array<{ sql: string; params: readonly unknown[] }> = [];
-    const second = [first[0]!, notification(1, "cpu", "Resolved"), notification(6, "cpu"), notification(4, "outage", "Resolved"), notification(7, "outage"), notification(5, "plain", "Resolved"), notification(8, "plain")];
+    const second = [first[0]!, notification(1, "cpu", "Resolved"), notification(6, "cpu"), notification(4, "outage", "Resolved"), notification(7, "outage"), notification(5, "plain", "Resolved"), notification(8, "plain"), notification(10, "blip")];
     const accepted = await acceptNotifications(recording(store.db, statements), second, targets);
-    expect(accepted.map((a) => a.duplicate)).toEqual([true, false, false, false, false, false, false]);
-    // The group and storm decisions for the new alerts 6 and 7.
-    expect((await releaseHeldIncidents(recording(store.db, statements), targets)).map((r) => r.pending)).toEqual([true, true]);
+    expect(accepted.map((a) => a.duplicate)).toEqual([true, false, false, false, false, false, false, false]);
+    // Once their hold is over, the two held alerts go into one group, with their CIs.
+    const released = await releaseHeldIncidents(recording(store.db, statements), targets, new Date(Date.now() + 10 * 60_000));
+    expect(released.map((r) => [r.incident.alertRule, r.sent, r.incident.problemId !== null])).toEqual([["blip", true, true], ["blip", true, true]]);
     expect(statements.length).toBeGreaterThan(5);
 
     const scans: string[] = [];
