@@ -102,7 +102,7 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(receiver.cpu_us_per_alert).toBeGreaterThan(0);
     expect(receiver.pg_cpu_us_per_alert).toBeGreaterThanOrEqual(0);
     expect(receiver.rounds).toHaveLength(1);
-    // Put-off work (the outbox, noise decisions) is shown, not hidden in the pause between windows.
+    // Put-off work (the outbox, the noise timer) is shown, not hidden in the pause between windows.
     expect(receiver.busy_after_s).toBeGreaterThanOrEqual(0);
 
     const open = summary.open["50"].postgres;

@@ -36,7 +36,7 @@ export interface Measured<T extends LoadSample> {
   cpu: WindowCpu;
   /**
    * Seconds the target stayed busy after its window: work it put off past the answers (the outbox's
-   * attempts, noise decisions made after the intake's commit) or requests still queued.
+   * attempts, the noise timer's releases and updates) or requests still queued.
    */
   busyAfter?: number;
 }

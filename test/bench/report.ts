@@ -74,7 +74,7 @@ export interface Summary {
   pg_idle_cores?: number;
   generator_cpu_us_per_alert?: number;
   busy_cores?: number;
-  /** Seconds the target stayed busy after its window (put-off work: the outbox, noise decisions). */
+  /** Seconds the target stayed busy after its window (put-off work: the outbox, the noise timer). */
   busy_after_s?: number;
   rounds: Array<Record<string, number | undefined>>;
 }
