@@ -78,13 +78,15 @@ export const CLAIM = `WITH next AS (
  * its rows are being fetched (docs/incidents.md#log-evidence), so they can go into its description.
  */
 export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
-  await tx.query(CLAIM_SETTINGS);
+  await tx.query(CLAIM_SETTINGS, [], { name: "outbox-claim-settings" });
+  // Unnamed on purpose: planned for each claim with the settings above, which is what keeps it walking the index.
   const { rows } = await tx.query<JobRow>(CLAIM, [connectors, evidenceWaitMs / 1000]);
   const row = rows[0];
   if (!row) return null;
   const link = await tx.query<{ external_id: string; external_number: string | null }>(
     "SELECT external_id, external_number FROM connector_links WHERE incident_id = $1::uuid AND connector = $2",
     [row.incident_id, row.connector],
+    { name: "outbox-link" },
   );
   const found = link.rows[0];
   return {
@@ -112,17 +114,18 @@ const DELIVERED_EVENT: Record<DeliveryJob["action"], IncidentEventType> = {
 
 /** An ITSM step in the incident's timeline, written with the outcome it records. */
 async function timelineStep(tx: Queryable, job: DeliveryJob, type: IncidentEventType, detail: Record<string, unknown>): Promise<void> {
-  await tx.query("INSERT INTO incident_events (incident_id, type, at, detail) VALUES ($1::uuid, $2, now(), $3::jsonb)", [
-    job.incidentId,
-    type,
-    JSON.stringify({ connector: job.connector, action: job.action, ...detail }),
-  ]);
+  await tx.query(
+    "INSERT INTO incident_events (incident_id, type, at, detail) VALUES ($1::uuid, $2, now(), $3::jsonb)",
+    [job.incidentId, type, JSON.stringify({ connector: job.connector, action: job.action, ...detail })],
+    { name: "outbox-timeline-step" },
+  );
 }
 
 export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: ExternalLink | null): Promise<void> {
   await tx.query(
     "UPDATE deliveries SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_error = NULL, updated_at = now() WHERE id = $1",
     [job.id],
+    { name: "outbox-delivered" },
   );
   const ticket = link ?? job.link;
   await timelineStep(tx, job, DELIVERED_EVENT[job.action], {
@@ -135,6 +138,7 @@ export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: Ex
       `INSERT INTO connector_links (incident_id, connector, external_id, external_number) VALUES ($1::uuid, $2, $3, $4)
        ON CONFLICT (incident_id, connector) DO UPDATE SET external_id = EXCLUDED.external_id, external_number = EXCLUDED.external_number, updated_at = now()`,
       [job.incidentId, job.connector, link.externalId, link.externalNumber],
+      { name: "outbox-save-link" },
     );
   }
 }
@@ -146,7 +150,7 @@ export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: Ex
  */
 export async function failDelivery(tx: Queryable, job: DeliveryJob, error: string, retryAt: Date | null): Promise<"retry" | "dead"> {
   const lastError = error.slice(0, 2000);
-  await tx.query(BOOKKEEPING_COMMIT);
+  await tx.query(BOOKKEEPING_COMMIT, [], { name: "outbox-bookkeeping-commit" });
   const { rows } = await tx.query<{ status: "pending" | "dead"; previous_error: string | null }>(
     `UPDATE deliveries d SET
        status = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > d.deadline_at THEN 'dead' ELSE 'pending' END,
@@ -155,6 +159,7 @@ export async function failDelivery(tx: Queryable, job: DeliveryJob, error: strin
      FROM (SELECT last_error FROM deliveries WHERE id = $1) AS before
      WHERE d.id = $1 RETURNING d.status, before.last_error AS previous_error`,
     [job.id, lastError, retryAt?.toISOString() ?? null],
+    { name: "outbox-failed" },
   );
   const row = rows[0];
   const outcome = row?.status === "dead" ? "dead" : "retry";
