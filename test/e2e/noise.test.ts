@@ -51,7 +51,7 @@ noise:
     holdFor: 4s
   - name: flappy
     match: { alertRules: ["flappy-*"] }
-    flapping: { changes: 4, within: 10m, quietFor: 3s }
+    flapping: { changes: 4, within: 10m, quietFor: 5s }
 storm:
   - name: outage
     match: { alertRules: ["outage-*"] }
@@ -199,6 +199,8 @@ describe.each(STORE_KINDS)("noise control on $name", (kind) => {
     const [ticket] = ticketsFor("flappy-cpu");
     expect(ticketsFor("flappy-cpu")).toHaveLength(1);
     await eventually(() => snow.workNotes(ticket!.sys_id!).some((n) => /flapping/.test(n)), "the flapping note");
+    // The note and the reopen that goes with it are two deliveries: the ticket's state is read once both arrived.
+    await eventually(async () => (await incident(group.id)).deliveries.every((d: any) => d.status === "delivered"), "the group's deliveries");
     expect(snow.workNotes(ticket!.sys_id!).filter((n) => /are flapping/.test(n))).toHaveLength(1);
     expect(group.timeline.filter((e: any) => e.type === "flapping_started")).toHaveLength(1);
     // A flapping group's ticket stays open (it is a problem), and no resolve or reopen follows while it flaps.
