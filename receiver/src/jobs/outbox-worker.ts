@@ -81,7 +81,7 @@ export class OutboxWorker {
   /** Claims and delivers one due job; false when none was due. */
   async runOnce(): Promise<boolean> {
     if (this.yieldTo) await this.yieldTo();
-    const job = await this.db.transaction((tx) => claimDelivery(tx, [...this.connectors.keys()], this.evidenceWaitMs));
+    const job = await claimDelivery(this.db, [...this.connectors.keys()], this.evidenceWaitMs);
     if (!job) return false;
     await this.deliver(job);
     return true;
@@ -92,13 +92,13 @@ export class OutboxWorker {
     const connector = this.connectors.get(job.connector)!;
     try {
       const link = await connector.deliver(job);
-      await this.db.transaction((tx) => completeDelivery(tx, job, link));
+      await completeDelivery(this.db, job, link);
       this.metrics.deliveries.inc({ connector: job.connector, outcome: "delivered" });
       log.info({ attempts: job.attempts, externalId: link?.externalId }, "delivered");
     } catch (error) {
       const failure = error instanceof DeliveryError ? error : new DeliveryError(String((error as Error)?.message ?? error), { retryable: true });
       const retryAt = failure.retryable ? new Date(Date.now() + retryDelayMs(job.attempts, this.config, failure.retryAfterMs)) : null;
-      const outcome = await this.db.transaction((tx) => failDelivery(tx, job, failure.message, retryAt));
+      const outcome = await failDelivery(this.db, job, failure.message, retryAt);
       this.metrics.deliveries.inc({ connector: job.connector, outcome: outcome === "dead" ? "dead_lettered" : "retried" });
       if (outcome === "dead") log.error({ attempts: job.attempts, error: failure.message }, "delivery dead-lettered");
       else log.warn({ attempts: job.attempts, error: failure.message, retryAt }, "delivery failed; will retry");

@@ -33,6 +33,22 @@ export interface TransactionOptions {
    * other travel in one round trip. For the intake batch, which is one transaction at a time.
    */
   pipelined?: boolean;
+  /**
+   * Run-time settings for this transaction only (`SET LOCAL`), sent together with its BEGIN: no
+   * round trip of their own. For the outbox's bookkeeping, which runs thousands of short
+   * transactions during a storm (store/outbox.ts). Names and values are the code's own constants.
+   */
+  settings?: Readonly<Record<string, string>>;
+}
+
+const SETTING = /^[a-z_]+$/;
+
+/** `SET LOCAL` statements for `settings`; refuses anything but plain names and words. */
+export function setLocal(settings: Readonly<Record<string, string>> | undefined): string[] {
+  return Object.entries(settings ?? {}).map(([name, value]) => {
+    if (!SETTING.test(name) || !SETTING.test(value)) throw new Error(`transaction setting ${name} = ${value} is not a plain name and value`);
+    return `SET LOCAL ${name} = ${value}`;
+  });
 }
 
 export interface Database extends Queryable {

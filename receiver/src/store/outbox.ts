@@ -5,7 +5,7 @@
  */
 import type { DeliveryAction, DeliveryJob, ExternalLink, IncidentSnapshot } from "../outbox/delivery.ts";
 import type { IncidentEventType } from "../incidents/lifecycle.ts";
-import type { Queryable } from "./database.ts";
+import type { Database, Queryable } from "./database.ts";
 import { LOG_ALERTS_V2 } from "./evidence.ts";
 
 const LEASE = "5 minutes";
@@ -41,21 +41,21 @@ interface JobRow {
  * it then reads every due job and sorts them, for each claim — 15 ms at 8,000 due jobs against
  * 0.2 ms (docs/performance.md), so a backlog slowed the very worker that drains it. Set for the
  * claim's transaction only; these settings price the other plans out, they forbid nothing.
- */
-const PLAN_SETTINGS = ["enable_seqscan", "enable_bitmapscan", "enable_sort"].map((name) => `set_config('${name}', 'off', true)`);
-
-/**
+ *
  * The outbox's own bookkeeping — a claim's lease, a failed attempt — commits without waiting for
  * the disk: a crash may forget it, and then the job is simply tried again, which is what a crash
  * between the tool's answer and any commit already means (connectors find a ticket they made by its
  * correlation key). Every acknowledged alert's commit still waits, and it also flushes whatever
  * bookkeeping came before it. On the embedded store this is one fsync fewer per claim and per
  * failure in the intake's one thread (docs/performance.md#the-outbox-under-a-backlog).
+ *
+ * Both travel with the transaction's BEGIN, and each step of a job (claim, failure, completion) is
+ * one statement: three round trips a step, where a storm's backlog is thousands of steps.
  */
-const ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)";
-const BOOKKEEPING_COMMIT = `SELECT ${ASYNC_COMMIT}`;
-const CLAIM_SETTINGS = `SELECT ${[...PLAN_SETTINGS, ASYNC_COMMIT].join(", ")}`;
+const BOOKKEEPING = { synchronous_commit: "off" } as const;
+const CLAIM_SETTINGS = { enable_seqscan: "off", enable_bitmapscan: "off", enable_sort: "off", ...BOOKKEEPING } as const;
 
+/** The next due job, leased, with the ticket its incident already has in that tool (if any). */
 export const CLAIM = `WITH next AS (
        SELECT d.id FROM deliveries d
        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
@@ -67,28 +67,29 @@ export const CLAIM = `WITH next AS (
                   AND NOT EXISTS (SELECT 1 FROM incident_evidence v WHERE v.incident_id = d.incident_id AND v.state <> 'fetching'))
        ORDER BY d.next_attempt_at, d.id
        LIMIT 1
-       FOR UPDATE SKIP LOCKED)
-     UPDATE deliveries d SET leased_until = now() + interval '${LEASE}', attempts = d.attempts + 1, updated_at = now()
-     WHERE d.id = (SELECT id FROM next)
-     RETURNING d.id::text AS id, d.incident_id::text AS incident_id, d.connector, d.action, d.attempts, d.payload`;
+       FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE deliveries d SET leased_until = now() + interval '${LEASE}', attempts = d.attempts + 1, updated_at = now()
+       WHERE d.id = (SELECT id FROM next)
+       RETURNING d.id, d.incident_id, d.connector, d.action, d.attempts, d.payload)
+     SELECT c.id::text AS id, c.incident_id::text AS incident_id, c.connector, c.action, c.attempts, c.payload, l.external_id, l.external_number
+     FROM claimed c LEFT JOIN connector_links l ON l.incident_id = c.incident_id AND l.connector = c.connector`;
+
+interface ClaimedRow extends JobRow {
+  external_id: string | null;
+  external_number: string | null;
+}
 
 /**
- * Claims the next due job, in the caller's transaction (the plan settings last until its end). With
- * `evidenceWaitMs` (EVIDENCE_WAIT), a log alert's ticket waits up to that long after intake while
- * its rows are being fetched (docs/incidents.md#log-evidence), so they can go into its description.
+ * Claims the next due job in a transaction of its own (the plan settings above last until its
+ * end). With `evidenceWaitMs` (EVIDENCE_WAIT), a log alert's ticket waits up to that long after
+ * intake while its rows are being fetched (docs/incidents.md#log-evidence), so they can go into its
+ * description.
  */
-export async function claimDelivery(tx: Queryable, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
-  await tx.query(CLAIM_SETTINGS, [], { name: "outbox-claim-settings" });
-  // Unnamed on purpose: planned for each claim with the settings above, which is what keeps it walking the index.
-  const { rows } = await tx.query<JobRow>(CLAIM, [connectors, evidenceWaitMs / 1000]);
+export async function claimDelivery(db: Database, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
+  const { rows } = await db.transaction((tx) => tx.query<ClaimedRow>(CLAIM, [connectors, evidenceWaitMs / 1000], { name: "outbox-claim" }), { settings: CLAIM_SETTINGS });
   const row = rows[0];
   if (!row) return null;
-  const link = await tx.query<{ external_id: string; external_number: string | null }>(
-    "SELECT external_id, external_number FROM connector_links WHERE incident_id = $1::uuid AND connector = $2",
-    [row.incident_id, row.connector],
-    { name: "outbox-link" },
-  );
-  const found = link.rows[0];
   return {
     id: row.id,
     incidentId: row.incident_id,
@@ -98,7 +99,7 @@ export async function claimDelivery(tx: Queryable, connectors: readonly string[]
     snapshot: (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as IncidentSnapshot,
     // An `open` finds or creates the ticket of its snapshot's correlation key: a link it meets is an
     // earlier ticket of the incident (a person closed it, and the alert fired again under the `new` policy).
-    link: found && row.action !== "open" ? { externalId: found.external_id, externalNumber: found.external_number } : null,
+    link: row.external_id !== null && row.action !== "open" ? { externalId: row.external_id, externalNumber: row.external_number } : null,
   };
 }
 
@@ -112,35 +113,35 @@ const DELIVERED_EVENT: Record<DeliveryJob["action"], IncidentEventType> = {
   update: "ticket_updated",
 };
 
-/** An ITSM step in the incident's timeline, written with the outcome it records. */
-async function timelineStep(tx: Queryable, job: DeliveryJob, type: IncidentEventType, detail: Record<string, unknown>): Promise<void> {
-  await tx.query(
-    "INSERT INTO incident_events (incident_id, type, at, detail) VALUES ($1::uuid, $2, now(), $3::jsonb)",
-    [job.incidentId, type, JSON.stringify({ connector: job.connector, action: job.action, ...detail })],
-    { name: "outbox-timeline-step" },
-  );
-}
+/** The detail of an ITSM step in the incident's timeline. */
+const stepDetail = (job: DeliveryJob, detail: Record<string, unknown>) => JSON.stringify({ connector: job.connector, action: job.action, ...detail });
 
-export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: ExternalLink | null): Promise<void> {
-  await tx.query(
-    "UPDATE deliveries SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_error = NULL, updated_at = now() WHERE id = $1",
-    [job.id],
-    { name: "outbox-delivered" },
-  );
+/** Marks a job delivered, writes its timeline step and keeps the ticket's link: one statement. */
+export async function completeDelivery(db: Database, job: DeliveryJob, link: ExternalLink | null): Promise<void> {
   const ticket = link ?? job.link;
-  await timelineStep(tx, job, DELIVERED_EVENT[job.action], {
+  const detail = stepDetail(job, {
     ticket: ticket?.externalNumber ?? ticket?.externalId ?? null,
     ...(ticket && ticket.externalId !== ticket.externalNumber ? { externalId: ticket.externalId } : {}),
     attempts: job.attempts,
   });
-  if (link) {
-    await tx.query(
-      `INSERT INTO connector_links (incident_id, connector, external_id, external_number) VALUES ($1::uuid, $2, $3, $4)
-       ON CONFLICT (incident_id, connector) DO UPDATE SET external_id = EXCLUDED.external_id, external_number = EXCLUDED.external_number, updated_at = now()`,
-      [job.incidentId, job.connector, link.externalId, link.externalNumber],
-      { name: "outbox-save-link" },
-    );
-  }
+  await db.transaction((tx) =>
+    tx.query(
+      `WITH delivered AS (
+         UPDATE deliveries SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_error = NULL, updated_at = now() WHERE id = $1
+         RETURNING 1),
+       step AS (
+         INSERT INTO incident_events (incident_id, type, at, detail) VALUES ($2::uuid, $3, now(), $4::jsonb)
+         RETURNING 1),
+       link AS (
+         INSERT INTO connector_links (incident_id, connector, external_id, external_number)
+         SELECT $2::uuid, $5, $6, $7 WHERE $6::text IS NOT NULL
+         ON CONFLICT (incident_id, connector) DO UPDATE SET external_id = EXCLUDED.external_id, external_number = EXCLUDED.external_number, updated_at = now()
+         RETURNING 1)
+       SELECT 1`,
+      [job.id, job.incidentId, DELIVERED_EVENT[job.action], detail, job.connector, link?.externalId ?? null, link?.externalNumber ?? null],
+      { name: "outbox-delivered" },
+    ),
+  );
 }
 
 /**
@@ -148,24 +149,33 @@ export async function completeDelivery(tx: Queryable, job: DeliveryJob, link: Ex
  * `dead`). The timeline gets the dead letter, and a failure when its cause is new: a tool down for a
  * day is one line, not one per retry.
  */
-export async function failDelivery(tx: Queryable, job: DeliveryJob, error: string, retryAt: Date | null): Promise<"retry" | "dead"> {
+export async function failDelivery(db: Database, job: DeliveryJob, error: string, retryAt: Date | null): Promise<"retry" | "dead"> {
   const lastError = error.slice(0, 2000);
-  await tx.query(BOOKKEEPING_COMMIT, [], { name: "outbox-bookkeeping-commit" });
-  const { rows } = await tx.query<{ status: "pending" | "dead"; previous_error: string | null }>(
-    `UPDATE deliveries d SET
-       status = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > d.deadline_at THEN 'dead' ELSE 'pending' END,
-       next_attempt_at = COALESCE($3::timestamptz, d.next_attempt_at),
-       leased_until = NULL, last_error = $2, updated_at = now()
-     FROM (SELECT last_error FROM deliveries WHERE id = $1) AS before
-     WHERE d.id = $1 RETURNING d.status, before.last_error AS previous_error`,
-    [job.id, lastError, retryAt?.toISOString() ?? null],
-    { name: "outbox-failed" },
+  const failed = stepDetail(job, { attempts: job.attempts, error: lastError, retryAt: retryAt?.toISOString() ?? null });
+  const dead = stepDetail(job, { attempts: job.attempts, error: lastError });
+  const { rows } = await db.transaction(
+    (tx) =>
+      tx.query<{ status: "pending" | "dead" }>(
+        `WITH before AS (SELECT last_error FROM deliveries WHERE id = $1),
+         failed AS (
+           UPDATE deliveries d SET
+             status = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > d.deadline_at THEN 'dead' ELSE 'pending' END,
+             next_attempt_at = COALESCE($3::timestamptz, d.next_attempt_at),
+             leased_until = NULL, last_error = $2, updated_at = now()
+           WHERE d.id = $1 RETURNING d.status),
+         step AS (
+           INSERT INTO incident_events (incident_id, type, at, detail)
+           SELECT $4::uuid, CASE WHEN f.status = 'dead' THEN 'delivery_dead' ELSE 'delivery_failed' END, now(),
+                  CASE WHEN f.status = 'dead' THEN $6::jsonb ELSE $5::jsonb END
+           FROM failed f, before b WHERE f.status = 'dead' OR b.last_error IS DISTINCT FROM $2
+           RETURNING 1)
+         SELECT status FROM failed`,
+        [job.id, lastError, retryAt?.toISOString() ?? null, job.incidentId, failed, dead],
+        { name: "outbox-failed" },
+      ),
+    { settings: BOOKKEEPING },
   );
-  const row = rows[0];
-  const outcome = row?.status === "dead" ? "dead" : "retry";
-  if (row && outcome === "dead") await timelineStep(tx, job, "delivery_dead", { attempts: job.attempts, error: lastError });
-  else if (row && row.previous_error !== lastError) await timelineStep(tx, job, "delivery_failed", { attempts: job.attempts, error: lastError, retryAt: retryAt?.toISOString() ?? null });
-  return outcome;
+  return rows[0]?.status === "dead" ? "dead" : "retry";
 }
 
 /** Replays a dead-lettered delivery with a fresh deadline; false when it is not dead. */

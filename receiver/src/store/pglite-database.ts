@@ -2,7 +2,7 @@ import { fsyncSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { NodeFS } from "@electric-sql/pglite/nodefs";
-import { driverCall, storeError, type Database, type QueryOptions, type Transaction } from "./database.ts";
+import { driverCall, setLocal, storeError, type Database, type QueryOptions, type Transaction } from "./database.ts";
 
 /** Counts the flushes to disk the embedded engine asked for (tests and metrics read it). */
 export interface FlushCounter {
@@ -65,7 +65,8 @@ export async function openPglite(dataDir: string | undefined, counter: FlushCoun
   return {
     query: (sql, params, _options?: QueryOptions) => run(db, sql, params),
     exec: (sql) => driverCall(async () => void (await db.exec(sql))),
-    async transaction(work) {
+    async transaction(work, options) {
+      const settings = setLocal(options?.settings);
       // Errors of the caller's own code pass through as they are; only PGlite's (BEGIN, COMMIT,
       // the engine itself) are store errors.
       let ownError: { error: unknown } | null = null;
@@ -81,6 +82,7 @@ export async function openPglite(dataDir: string | undefined, counter: FlushCoun
               pending.push(p);
             },
           };
+          for (const set of settings) await inner.exec(set);
           try {
             const result = await work(tx);
             for (const p of pending) await p;

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
-import { driverCall, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
+import { driverCall, setLocal, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
 
 export interface PostgresOptions {
   connectionString: string;
@@ -83,7 +83,9 @@ export function openPostgres(options: PostgresOptions): Database {
   const query: Queryable["query"] = (sql, params, queryOptions) =>
     driverCall(async () => rowsOf(await pool.query(statement(sql, params, queryOptions))));
 
-  async function pooledTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  async function pooledTransaction<T>(work: (tx: Transaction) => Promise<T>, settings?: Readonly<Record<string, string>>): Promise<T> {
+    // BEGIN and the transaction's settings travel as one simple query: one round trip.
+    const begin = ["BEGIN", ...setLocal(settings)].join("; ");
     const client = await driverCall(() => pool.connect());
     let broken: Error | undefined;
     // A checked-out client whose server goes away emits 'error'; unheard, it would kill the
@@ -95,7 +97,7 @@ export function openPostgres(options: PostgresOptions): Database {
     const deferred: Array<Promise<unknown>> = [];
     const tx = transactionOn(client, deferred);
     try {
-      await driverCall(() => client.query("BEGIN"));
+      await driverCall(() => client.query(begin));
       const result = await work(tx);
       await settle(deferred);
       await commit(client);
@@ -110,7 +112,8 @@ export function openPostgres(options: PostgresOptions): Database {
     }
   }
 
-  async function pipelinedTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  async function pipelinedTransaction<T>(work: (tx: Transaction) => Promise<T>, settings?: Readonly<Record<string, string>>): Promise<T> {
+    const sets = setLocal(settings);
     // One transaction at a time on the intake connection; the group commit sends one anyway.
     const previous = intakeBusy;
     let done!: () => void;
@@ -124,6 +127,7 @@ export function openPostgres(options: PostgresOptions): Database {
       // BEGIN travels with the first statements of the work: no round trip of its own.
       coalesce();
       sent.push(track(client.query("BEGIN")));
+      for (const set of sets) sent.push(track(client.query(set)));
       try {
         const result = await work(tx);
         coalesce();
@@ -146,7 +150,7 @@ export function openPostgres(options: PostgresOptions): Database {
   return {
     query,
     exec: (sql) => driverCall(async () => void (await pool.query(sql))),
-    transaction: (work, transactionOptions) => (transactionOptions?.pipelined ? pipelinedTransaction(work) : pooledTransaction(work)),
+    transaction: (work, transactionOptions) => (transactionOptions?.pipelined ? pipelinedTransaction(work, transactionOptions.settings) : pooledTransaction(work, transactionOptions?.settings)),
     async close() {
       await intakeBusy;
       const client = await intake?.catch(() => null);

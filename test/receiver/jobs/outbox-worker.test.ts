@@ -13,7 +13,8 @@ afterEach(() => {
 /** A worker whose store has nothing to deliver: every claim finds no job, and is counted. */
 function idleWorker(options: { concurrency: number; yieldTo?: () => Promise<void> }): { worker: OutboxWorker; claims: () => number } {
   let claims = 0;
-  const db = { transaction: async () => (claims++, null) } as unknown as Database;
+  // A claim finds nothing due.
+  const db = { transaction: async () => (claims++, { rows: [] }) } as unknown as Database;
   const connector: Connector = { name: "default", deliver: async () => null, check: async () => ({ ok: true, detail: "" }) };
   const worker = new OutboxWorker({
     db,

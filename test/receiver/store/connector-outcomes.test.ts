@@ -30,16 +30,16 @@ describe.each(STORE_KINDS)("connector outcomes on $name", (kind) => {
     await accept();
     expect((await connectorOutcomes(store.db, ["default"]))[0]).toMatchObject({ pending: 2, dead: 0, lastSuccessAt: null });
 
-    const first = (await store.db.transaction((tx) => claimDelivery(tx, ["default"])))!;
-    await store.db.transaction((tx) => failDelivery(tx, first, "POST /api/now/table/incident answered 401: User Not Authenticated", new Date()));
+    const first = (await claimDelivery(store.db, ["default"]))!;
+    await failDelivery(store.db, first, "POST /api/now/table/incident answered 401: User Not Authenticated", new Date());
     const failed = (await connectorOutcomes(store.db, ["default"]))[0]!;
     expect(failed).toMatchObject({ pending: 2, lastFailure: "POST /api/now/table/incident answered 401: User Not Authenticated", lastSuccessAt: null });
     expect(failed.lastFailureAt).toEqual(expect.any(String));
 
-    const second = (await store.db.transaction((tx) => claimDelivery(tx, ["default"])))!;
-    await store.db.transaction((tx) => completeDelivery(tx, second, { externalId: "x", externalNumber: null }));
-    const dead = (await store.db.transaction((tx) => claimDelivery(tx, ["default"])))!;
-    await store.db.transaction((tx) => failDelivery(tx, dead, "POST /api/now/table/incident answered 400: bad", null));
+    const second = (await claimDelivery(store.db, ["default"]))!;
+    await completeDelivery(store.db, second, { externalId: "x", externalNumber: null });
+    const dead = (await claimDelivery(store.db, ["default"]))!;
+    await failDelivery(store.db, dead, "POST /api/now/table/incident answered 400: bad", null);
     const after = (await connectorOutcomes(store.db, ["default"]))[0]!;
     expect(after).toMatchObject({ pending: 0, dead: 1, lastFailure: "POST /api/now/table/incident answered 400: bad" });
     expect(after.lastSuccessAt).toEqual(expect.any(String));
