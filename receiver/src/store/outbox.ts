@@ -87,6 +87,9 @@ interface ClaimedRow extends JobRow {
  * description.
  */
 export async function claimDelivery(db: Database, connectors: readonly string[], evidenceWaitMs = 0): Promise<DeliveryJob | null> {
+  // Named, so planned once per connection: with the settings in force when it is planned, the walk of
+  // `deliveries_due` is its only plan without a sort, so even a plan kept from a start with nothing due
+  // walks the backlog in order (test/receiver/store/outbox.test.ts).
   const { rows } = await db.transaction((tx) => tx.query<ClaimedRow>(CLAIM, [connectors, evidenceWaitMs / 1000], { name: "outbox-claim" }), { settings: CLAIM_SETTINGS });
   const row = rows[0];
   if (!row) return null;
