@@ -12,7 +12,8 @@ import { applyNotification, compareOrder, orderOf, type Incident } from "../../.
 import { StoreQueryError, type Database } from "../../../receiver/src/store/database.ts";
 import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { acceptBatch, prepared } from "../../support/ledger.ts";
+import { acceptBatch } from "../../support/ledger.ts";
+import { prepared } from "../../support/notifications.ts";
 import { adminQuery } from "../../support/postgres.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 

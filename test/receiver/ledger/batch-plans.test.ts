@@ -13,7 +13,7 @@ import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-
 import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-incidents.ts";
 import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { routed, serviceNowRules } from "../../support/ledger.ts";
+import { routed, serviceNowRules } from "../../support/notifications.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "0b0b0b0b-1c1c-2d2d-3e3e-4f4f4f4f4f4f";

@@ -14,7 +14,7 @@ import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-
 import type { Database } from "../../../receiver/src/store/database.ts";
 import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { routed, serviceNowRules } from "../../support/ledger.ts";
+import { routed, serviceNowRules } from "../../support/notifications.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e";

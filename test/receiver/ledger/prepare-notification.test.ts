@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_BINDINGS, tooDeep } from "../../../receiver/src/ledger/prepare-notification.ts";
 import { storableText, utcTime } from "../../../receiver/src/store/storable.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { prepared } from "../../support/ledger.ts";
+import { prepared } from "../../support/notifications.ts";
 
 describe("storage rules", () => {
   it.each([

@@ -4,7 +4,8 @@ import { resolveQuietIncidents } from "../../../receiver/src/ledger/resolve-quie
 import { getIncident, incidentTimeline } from "../../../receiver/src/store/ledger-queries.ts";
 import { listDeliveries } from "../../../receiver/src/store/delivery-queries.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { acceptOne, NO_TARGETS } from "../../support/ledger.ts";
+import { acceptOne } from "../../support/ledger.ts";
+import { NO_TARGETS } from "../../support/notifications.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 describe.each(STORE_KINDS)("quiet-period resolution on $name", (kind) => {

@@ -16,7 +16,7 @@ import { claimDelivery, failDelivery } from "../../../receiver/src/store/outbox.
 import { openPglite, type FlushCounter } from "../../../receiver/src/store/pglite-database.ts";
 import type { Database } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
-import { NO_TARGETS, prepared } from "../../support/ledger.ts";
+import { NO_TARGETS, prepared } from "../../support/notifications.ts";
 
 let dir: string;
 beforeAll(async () => {
