@@ -7,8 +7,8 @@
 export interface QueryOptions {
   /**
    * Names the statement so the server parses it once per connection. Only for statements the
-   * hot path runs with the same text every time (the intake batch; the outbox's per-job lookups by
-   * key, which PostgreSQL then runs from one cached plan instead of planning each time).
+   * hot path runs with the same text every time (the intake batch; the outbox's claim and its other
+   * per-job statements, which PostgreSQL then runs from one cached plan instead of planning each time).
    */
   name?: string;
 }
