@@ -132,7 +132,8 @@ describe.each(STORE_KINDS)("noise control on $name", (kind) => {
       return found.length > 0 && found;
     }, "the group's ticket", 20_000);
     expect(tickets).toHaveLength(1);
-    expect(tickets[0]!.description).toContain("50 firing");
+    expect(tickets[0]!.description).toContain("Alerts: 50, firing: 50");
+    expect(tickets[0]!.description).toContain("Only the first 20 are listed");
     const sysId = tickets[0]!.sys_id!;
 
     // Ten members resolve, in three bursts: the ticket reads them in at most one note per groupInterval.

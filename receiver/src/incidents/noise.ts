@@ -128,7 +128,7 @@ export function stormAdmit(counter: StormCounter, rule: { maxNewTickets: number;
 
 /** Members a ticket lists by name; the rest are counted. */
 export const SHOWN_MEMBERS = 20;
-/** Lines one update carries; the rest are counted (the state is rewritten with every batch: it stays small). */
+/** Lines one update carries; the rest are counted. */
 export const PENDING_LINES = 20;
 
 /** An alert as a ticket line names it: its title and the last segment of its id (the whole id is in the console). */
@@ -193,14 +193,17 @@ function title(state: ProblemState): string {
   return state.kind === "group" ? `${count} grouped by ${state.rule}: ${state.key}` : `Alert storm (${state.rule}, ${state.key}): ${count} past the ticket budget`;
 }
 
+/**
+ * The members it lists, without counts: the counts change with every member and live in the title
+ * and the ticket's header, so the text changes only when a listed member does, and the ledger keeps
+ * it without rewriting it for each batch (store/ledger-writes.ts).
+ */
 function description(state: ProblemState): string {
   const lines = state.shown.map((m) => `- ${m.state === "open" ? "firing" : "resolved"}: ${named(m.title, m.alertId)}`);
-  const more = state.members - state.shown.length;
   return [
     state.kind === "group" ? `Alerts of noise entry "${state.rule}" with ${state.key}.` : `Storm guard "${state.rule}" gathered these alerts instead of opening a ticket for each.`,
-    `${state.open} of ${state.members} firing.`,
     ...lines,
-    ...(more > 0 ? [`… and ${more} more (see the secure-export console).`] : []),
+    ...(state.members > state.shown.length ? [`Only the first ${state.shown.length} are listed; the secure-export console lists every member.`] : []),
   ].join("\n");
 }
 

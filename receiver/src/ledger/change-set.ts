@@ -38,7 +38,7 @@ import { routingSubject } from "../routing/subject.ts";
 import type { NormalisedAlert } from "../alerts/normalise.ts";
 import type { IncidentBinding } from "../store/configuration-items.ts";
 import type { Transaction } from "../store/database.ts";
-import { deliveriesHeldUntil, PLAIN, type StoredIncident } from "../store/incidents.ts";
+import { deliveriesHeldUntil, PLAIN, sameProblemText, type StoredIncident } from "../store/incidents.ts";
 import { newIncidentId } from "../store/keys.ts";
 import { writeLedger } from "../store/ledger-writes.ts";
 import { stormCounterKey, writeStormCounters, type LockedStormCounter } from "../store/noise.ts";
@@ -131,10 +131,24 @@ export class ChangeSet {
   /** One member_joined / member_changed event per problem and change set, however many members (a storm of 200 alerts is one line, not 200). */
   private readonly memberEvents = new Map<string, IncidentEvent & { incidentId: string }>();
 
+  /** The problems as the store holds them (decisions never change a loaded incident; they make new ones). */
+  private readonly stored: ReadonlyMap<string, StoredIncident>;
+
   constructor(targets: DeliveryTargets, now: Date = new Date(), context: NoiseContext = noNoise()) {
     this.targets = targets;
     this.now = now;
     this.context = context;
+    this.stored = new Map(context.problems);
+  }
+
+  /** Updated problems whose listed members, pending lines and description did not change: the write keeps the stored ones. */
+  sameText(): Set<string> {
+    const same = new Set<string>();
+    for (const [id, incident] of this.updated) {
+      const stored = this.stored.get(id);
+      if (stored && sameProblemText(stored, incident)) same.add(id);
+    }
+    return same;
   }
 
   private get at(): string {
@@ -508,6 +522,6 @@ export class ChangeSet {
 
 /** Writes a change set in the caller's transaction (store/ledger-writes.ts: two statements, whatever its size; a third for storm counters). */
 export function writeChanges(tx: Transaction, changes: ChangeSet): void {
-  writeLedger(tx, { inserted: [...changes.inserted.values()], updated: [...changes.updated.values()], events: changes.events, bindings: changes.bindings, deliveries: changes.deliveries });
+  writeLedger(tx, { inserted: [...changes.inserted.values()], updated: [...changes.updated.values()], events: changes.events, bindings: changes.bindings, deliveries: changes.deliveries, sameText: changes.sameText() });
   writeStormCounters(tx, [...changes.counters.values()]);
 }

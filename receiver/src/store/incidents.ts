@@ -67,13 +67,14 @@ export interface IncidentRow {
   problem_id: string | null;
   group_key: string | null;
   noise: unknown;
+  problem_lines: unknown;
   due_at: string | null;
 }
 
 export const INCIDENT_COLUMNS = `id::text AS id, alert_id, state, resolution, severity, title, description, monitoring_service,
   signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key,
-  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, to_json(due_at)#>>'{}' AS due_at,
-  ticket_generation`;
+  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, problem_lines,
+  to_json(due_at)#>>'{}' AS due_at, ticket_generation`;
 
 /** Timestamps as the API shows them: ISO 8601 in UTC (the sessions run in UTC, see the drivers). */
 export function isoTime(value: string): string;
@@ -111,7 +112,7 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     problemId: row.problem_id,
     groupKey: row.group_key,
     noise: alertNoise ? (noise as AlertNoise) : null,
-    problem: row.kind === "alert" ? null : (stored as ProblemState | null),
+    problem: row.kind === "alert" || !stored ? null : { ...(stored as ProblemState), ...(json(row.problem_lines) as ProblemLines) },
     dueAt: isoTime(row.due_at),
     ticketGeneration: row.ticket_generation ?? 1,
   };
@@ -163,8 +164,32 @@ export async function lockQuietIncidents(tx: Queryable, family: string, cutoff: 
   return rows.map(incidentFromRow);
 }
 
-/** An incident as one row of the set-based writes (store/ledger-writes.ts). */
-export function incidentRecord(i: StoredIncident) {
+/** What of a problem's state has a column of its own (migration 013): rewritten only when it changes. */
+type ProblemLines = Pick<ProblemState, "shown" | "pending">;
+
+function problemParts(problem: ProblemState): { noise: Omit<ProblemState, keyof ProblemLines>; lines: ProblemLines } {
+  const { shown, pending, ...noise } = problem;
+  return { noise, lines: { shown, pending } };
+}
+
+/** Whether a problem's listed members, pending lines and description are what `stored` holds: then its text is not written again. */
+export function sameProblemText(stored: StoredIncident, now: StoredIncident): boolean {
+  if (!stored.problem || !now.problem || stored.description !== now.description) return false;
+  const [a, b] = [stored.problem, now.problem];
+  return (
+    a.pending.length === b.pending.length &&
+    a.pending.every((line, n) => line === b.pending[n]) &&
+    a.shown.length === b.shown.length &&
+    a.shown.every((m, n) => m.incidentId === b.shown[n]!.incidentId && m.state === b.shown[n]!.state && m.title === b.shown[n]!.title && m.alertId === b.shown[n]!.alertId)
+  );
+}
+
+/**
+ * An incident as one row of the set-based writes (store/ledger-writes.ts). `keepText`: its
+ * description and a problem's lines are as stored; they are left out, and the UPDATE keeps them.
+ */
+export function incidentRecord(i: StoredIncident, keepText = false) {
+  const parts = i.problem ? problemParts(i.problem) : null;
   return {
     id: i.id,
     alert_id: i.alertId,
@@ -173,7 +198,7 @@ export function incidentRecord(i: StoredIncident) {
     resolution: i.resolution,
     severity: i.severity,
     title: i.title,
-    description: i.description,
+    description: keepText ? null : i.description,
     monitoring_service: i.monitoringService,
     signal_type: i.signalType,
     family: i.family,
@@ -189,7 +214,9 @@ export function incidentRecord(i: StoredIncident) {
     kind: i.kind,
     problem_id: i.problemId,
     group_key: i.groupKey,
-    noise: i.kind === "alert" ? (i.noise ? { ...i.noise, maintenance: i.hold } : null) : i.problem,
+    noise: i.kind === "alert" ? (i.noise ? { ...i.noise, maintenance: i.hold } : null) : (parts?.noise ?? null),
+    problem_lines: keepText ? null : (parts?.lines ?? null),
+    keep_text: keepText,
     due_at: i.dueAt,
     ticket_generation: i.ticketGeneration,
   };
@@ -199,7 +226,7 @@ export function incidentRecord(i: StoredIncident) {
 export const INCIDENT_RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
   resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text,
-  kind text, problem_id uuid, group_key text, noise jsonb, due_at timestamptz, ticket_generation integer`;
+  kind text, problem_id uuid, group_key text, noise jsonb, problem_lines jsonb, keep_text boolean, due_at timestamptz, ticket_generation integer`;
 
 /** Timeline events as rows of the set-based writes; `n` keeps their order, which is the timeline's. */
 export function eventRecords(events: ReadonlyArray<IncidentEvent & { incidentId: string }>) {

@@ -16,6 +16,8 @@ export interface LedgerWrites {
   events: ReadonlyArray<IncidentEvent & { incidentId: string }>;
   bindings: readonly IncidentBinding[];
   deliveries: readonly NewDelivery[];
+  /** Updated incidents whose description and problem lines are as stored (store/incidents.ts sameProblemText); none when left out. */
+  sameText?: ReadonlySet<string>;
 }
 
 /**
@@ -32,15 +34,18 @@ const WRITE = `WITH
   new_incidents AS (
     INSERT INTO incidents (id, alert_id, alert_key, state, resolution, severity, title, description, monitoring_service,
       signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window,
-      kind, problem_id, group_key, noise, due_at, ticket_generation)
-    SELECT * FROM json_to_recordset($1::json) AS t(${INCIDENT_RECORD_COLUMNS}) ORDER BY alert_key
+      kind, problem_id, group_key, noise, problem_lines, due_at, ticket_generation)
+    SELECT id, alert_id, alert_key, state, resolution, severity, title, description, monitoring_service,
+      signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window,
+      kind, problem_id, group_key, noise, problem_lines, due_at, ticket_generation
+    FROM json_to_recordset($1::json) AS t(${INCIDENT_RECORD_COLUMNS}) ORDER BY alert_key
     RETURNING 1),
   changed_incidents AS (
     UPDATE incidents i SET state = t.state, resolution = t.resolution, severity = t.severity, title = t.title,
-      description = t.description, monitoring_service = t.monitoring_service, signal_type = t.signal_type,
+      description = CASE WHEN t.keep_text THEN i.description ELSE t.description END, monitoring_service = t.monitoring_service, signal_type = t.signal_type,
       family = t.family, alert_rule = t.alert_rule, fired_at = t.fired_at, resolved_at = t.resolved_at,
       last_at = t.last_at, last_rank = t.last_rank, last_key = t.last_key, held_until = t.held_until, hold_window = t.hold_window,
-      problem_id = t.problem_id, noise = t.noise, due_at = t.due_at,
+      problem_id = t.problem_id, noise = t.noise, problem_lines = CASE WHEN t.keep_text THEN i.problem_lines ELSE t.problem_lines END, due_at = t.due_at,
       ticket_generation = t.ticket_generation, updated_at = now()
     FROM json_to_recordset($2::json) AS t(${INCIDENT_RECORD_COLUMNS}) WHERE i.id = ANY($6::uuid[]) AND i.id = t.id
     RETURNING 1),
@@ -66,9 +71,9 @@ export function writeLedger(tx: Transaction, writes: LedgerWrites): void {
   tx.later(
     WRITE,
     [
-      JSON.stringify(writes.inserted.map(incidentRecord)),
+      JSON.stringify(writes.inserted.map((i) => incidentRecord(i))),
       // An incident's routing never changes after it was created (the UPDATE leaves it): not sent again.
-      JSON.stringify(writes.updated.map((i) => ({ ...incidentRecord(i), routing: null }))),
+      JSON.stringify(writes.updated.map((i) => ({ ...incidentRecord(i, writes.sameText?.has(i.id) ?? false), routing: null }))),
       JSON.stringify(eventRecords(writes.events)),
       JSON.stringify(cis),
       JSON.stringify(deliveryRecords(writes.deliveries)),

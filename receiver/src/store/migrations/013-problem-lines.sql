@@ -1,0 +1,8 @@
+-- A problem's members listed by name and its pending update lines (incidents/noise.ts `shown`,
+-- `pending`), apart from the rest of its state in `noise`. A storm or a busy group changes its
+-- counters with every intake batch, but its listed members only now and then: kept in a column of
+-- their own, the lines (and the description made from them) are written only when they change, so
+-- a batch no longer compresses and rewrites kilobytes of JSON per problem (store/ledger-writes.ts).
+ALTER TABLE incidents ADD COLUMN problem_lines jsonb;
+UPDATE incidents SET problem_lines = jsonb_build_object('shown', noise -> 'shown', 'pending', noise -> 'pending'), noise = noise - 'shown' - 'pending'
+  WHERE kind <> 'alert' AND noise IS NOT NULL;

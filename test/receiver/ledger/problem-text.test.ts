@@ -1,0 +1,126 @@
+/**
+ * A problem's listed members, pending update lines and description live apart from its counters
+ * (migration 013): a batch in which only its counters change leaves the stored text alone instead
+ * of compressing and rewriting kilobytes per problem, and a batch that changes a listed member or a
+ * pending line writes it. Either way, what the read API shows is the problem as decided.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
+import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
+import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
+import { getIncident, listIncidents } from "../../../receiver/src/store/ledger-queries.ts";
+import { wrapContext } from "../../support/fixtures.ts";
+import { routed, serviceNowRules } from "../../support/notifications.ts";
+import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
+
+const SUB = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e";
+// groupWait 0s: the ticket opens with the first member, so every later change is a pending line.
+const { rules, targets } = serviceNowRules([
+  "noise:",
+  "  - name: per-rule",
+  "    match: { alertRules: [\"cpu-*\"] }",
+  "    groupBy: [alertRule]",
+  "    groupWait: 0s",
+  "    groupInterval: 1h",
+  "  - name: waiting",
+  "    match: { alertRules: [\"slow-*\"] }",
+  "    groupBy: [alertRule]",
+  "    groupWait: 1h",
+]);
+
+let counter = 0;
+function alertId(): string {
+  counter += 1;
+  return `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/text-${counter}-${Date.now()}`;
+}
+
+function arrival(id: string, monitorCondition: "Fired" | "Resolved" = "Fired", alertRule = "cpu-text"): PreparedNotification {
+  const now = new Date();
+  const payload = wrapContext("metric-static.json", {
+    alertId: id,
+    alertRule,
+    monitorCondition,
+    firedDateTime: now.toISOString(),
+    ...(monitorCondition === "Resolved" ? { resolvedDateTime: now.toISOString() } : {}),
+    alertTargetIDs: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${id.split("/").at(-1)}`],
+  });
+  return routed(payload, rules, now);
+}
+
+interface WrittenProblem {
+  id: string;
+  description: string | null;
+  problem_lines: unknown;
+  keep_text: boolean;
+  noise: Record<string, unknown>;
+}
+
+/** The changed problems as the ledger's write sends them, for each transaction of `db`. */
+function recording(db: Database): { db: Database; written: WrittenProblem[] } {
+  const written: WrittenProblem[] = [];
+  const capture = (tx: Transaction): Transaction => ({
+    query: (sql, params, options) => tx.query(sql, params, options),
+    exec: (sql) => tx.exec(sql),
+    later: (sql, params, options) => {
+      if (options?.name === "ledger-write") written.push(...(JSON.parse(params![1] as string) as WrittenProblem[]).filter((r) => r.noise && "groupIntervalMs" in r.noise));
+      tx.later(sql, params, options);
+    },
+  });
+  return { db: { ...db, query: db.query.bind(db), exec: db.exec.bind(db), close: db.close.bind(db), transaction: (work, options) => db.transaction((tx) => work(capture(tx)), options) }, written };
+}
+
+describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
+  let store: OpenStore;
+  beforeAll(async () => {
+    store = await kind.open();
+  });
+  afterAll(() => store?.close());
+
+  it("is written when a listed member or a pending line changes, and kept as stored when only the counts do", { timeout: 60_000 }, async () => {
+    const { db, written } = recording(store.db);
+    const ids = Array.from({ length: 26 }, () => alertId());
+    // One batch each: 20 listed members, 20 pending lines (members 2 to 21 joined after the ticket opened).
+    for (const id of ids.slice(0, 22)) await acceptNotifications(db, [arrival(id)], targets);
+    const [group] = await listIncidents(store.db, { kind: "group", limit: 10 });
+    expect(group!.problem).toMatchObject({ members: 22, open: 22, sent: true, pendingMore: 1 });
+    expect(group!.problem!.shown).toHaveLength(20);
+    expect(group!.problem!.pending).toHaveLength(20);
+    // Members 2 to 21 changed a list, and their batches wrote the text; the 22nd only counted. The counters never carry it.
+    expect(written.map((w) => w.keep_text)).toEqual([...Array<boolean>(20).fill(false), true]);
+    expect(written.slice(0, 20).every((w) => w.problem_lines !== null && w.description !== null)).toBe(true);
+    expect(written.every((w) => !("shown" in w.noise) && !("pending" in w.noise))).toBe(true);
+
+    // Both lists full: joining members change the counts only, and the text is not sent again.
+    written.length = 0;
+    await acceptNotifications(db, ids.slice(22, 26).map((id) => arrival(id)), targets);
+    expect(written).toEqual([expect.objectContaining({ id: group!.id, keep_text: true, description: null, problem_lines: null })]);
+    const kept = (await getIncident(store.db, group!.id))!;
+    expect(kept.problem).toMatchObject({ members: 26, open: 26, pendingMore: 5 });
+    expect(kept.problem!.shown).toEqual(group!.problem!.shown);
+    expect(kept.problem!.pending).toEqual(group!.problem!.pending);
+    expect(kept.description).toBe(group!.description);
+    expect(kept.title).toBe("26 alerts grouped by per-rule: alertRule=cpu-text");
+
+    // A listed member resolves: its line and the description change, and both are written.
+    written.length = 0;
+    await acceptNotifications(db, [arrival(ids[0]!, "Resolved")], targets);
+    expect(written).toEqual([expect.objectContaining({ keep_text: false, description: expect.stringContaining("- resolved: ") })]);
+    const changed = (await getIncident(store.db, group!.id))!;
+    expect(changed.problem).toMatchObject({ members: 26, open: 25 });
+    expect(changed.problem!.shown[0]).toMatchObject({ alertId: ids[0], state: "resolved" });
+    expect(changed.problem!.shown.slice(1).every((m) => m.state === "open")).toBe(true);
+    expect(changed.description).toMatch(/^- resolved: /m);
+    expect(changed.description).toContain("Only the first 20 are listed");
+  });
+
+  it("is written when only its description changes: the 21st member of a group still gathering", { timeout: 60_000 }, async () => {
+    const { db, written } = recording(store.db);
+    // Its ticket waits an hour: no pending lines, so after 20 listed members only the description can change.
+    for (let n = 0; n < 22; n += 1) await acceptNotifications(db, [arrival(alertId(), "Fired", "slow-text")], targets);
+    expect(written.map((w) => w.keep_text)).toEqual([...Array<boolean>(20).fill(false), true]);
+    expect(written[19]!.description).toContain("Only the first 20 are listed");
+    const [group] = await listIncidents(store.db, { kind: "group", limit: 10 }).then((groups) => groups.filter((g) => g.alertRule === "slow-text"));
+    expect(group!.problem).toMatchObject({ members: 22, sent: false, pending: [] });
+    expect(group!.description).toContain("Only the first 20 are listed");
+  });
+});
