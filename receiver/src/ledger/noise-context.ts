@@ -74,7 +74,7 @@ export async function loadNoiseContext(tx: Queryable, needs: NoiseNeeds, now: Da
   const want = wanted(needs, now);
   const touches = want.groupKeys.length + want.storms.length + needs.alertIds.length > 0;
   const [rows, silences] = await Promise.all([
-    touches ? lockNoiseRows(tx, { groupKeys: want.groupKeys, resolvedSince: want.resolvedSince, storms: want.storms, alertIds: needs.alertIds, ids: [] }) : Promise.resolve({ problems: [] as StoredIncident[], counters: [] as LockedStormCounter[] }),
+    touches ? lockNoiseRows(tx, { groupKeys: want.groupKeys, resolvedSince: want.resolvedSince, storms: want.storms, alertIds: needs.alertIds }) : Promise.resolve({ problems: [] as StoredIncident[], counters: [] as LockedStormCounter[] }),
     needs.opensIncidents ? activeSilences(tx, now.toISOString()) : Promise.resolve([] as Silence[]),
   ]);
   const problemBindings: Map<string, CiBinding[]> = needs.problemBindings && rows.problems.length ? await bindingsOf(tx, rows.problems.map((p) => p.id)) : new Map();

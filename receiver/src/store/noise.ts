@@ -18,8 +18,6 @@ export interface ProblemWanted {
   resolvedSince: string | null;
   /** The problems of these alerts (their group, their storm incidents). */
   alertIds: readonly string[];
-  /** Problems by id. */
-  ids: readonly string[];
   /** `storm/connector` (names cannot hold a slash) counters, and their storm incidents. */
   storms: readonly string[];
 }
@@ -37,19 +35,35 @@ export const stormCounterKey = (storm: string, connector: string) => `${storm}/$
  */
 export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promise<{ problems: StoredIncident[]; counters: LockedStormCounter[] }> {
   const alertKeys = [...new Set(wanted.alertIds.map(alertKey))];
-  // Each way of naming a row is its own index lookup (a UNION, never an OR, which would scan the table),
-  // and the union is one array the outer lookup takes by primary key: as `id IN (…)` the planner
-  // guessed 100 ids and read every incident of a table without fresh statistics instead.
-  const groups = tx.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE kind = 'group' AND id = ANY(ARRAY(
-       SELECT id FROM incidents WHERE group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $4::timestamptz)
-       UNION SELECT unnest($2::uuid[])
-       UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($3::text[]) AND problem_id IS NOT NULL))
-     ORDER BY group_key, id FOR UPDATE`,
-    [[...new Set(wanted.groupKeys)], [...new Set(wanted.ids)], alertKeys, wanted.resolvedSince ?? "infinity"],
-    { name: "noise-lock-groups" },
-  );
+  const groupKeys = [...new Set(wanted.groupKeys)];
+  const resolvedSince = wanted.resolvedSince ?? "infinity";
+  const none = Promise.resolve({ rows: [] as IncidentRow[] });
+  // New arrivals name their groups by key only (the intake's every batch): one index lookup, and a
+  // statement a third as dear to plan as the union below. Alerts already stored also name the
+  // group they joined. Each way of naming a row is its own index lookup (a UNION, never an OR,
+  // which would scan the table), and the union is one array the outer lookup takes by primary key:
+  // as `id IN (…)` the planner guessed 100 ids and read every incident of a table without fresh
+  // statistics instead.
+  const groups =
+    alertKeys.length === 0
+      ? groupKeys.length === 0
+        ? none
+        : tx.query<IncidentRow>(
+            `SELECT ${INCIDENT_COLUMNS} FROM incidents
+             WHERE kind = 'group' AND group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $2::timestamptz)
+             ORDER BY group_key, id FOR UPDATE`,
+            [groupKeys, resolvedSince],
+            { name: "noise-lock-groups-by-key" },
+          )
+      : tx.query<IncidentRow>(
+          `SELECT ${INCIDENT_COLUMNS} FROM incidents
+           WHERE kind = 'group' AND id = ANY(ARRAY(
+             SELECT id FROM incidents WHERE group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $3::timestamptz)
+             UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($2::text[]) AND problem_id IS NOT NULL))
+           ORDER BY group_key, id FOR UPDATE`,
+          [groupKeys, alertKeys, resolvedSince],
+          { name: "noise-lock-groups" },
+        );
   const storms = [...new Set(wanted.storms)].sort();
   // Created on first use; an existing row is left alone (and locked just below).
   const created = storms.length === 0
@@ -67,16 +81,27 @@ export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promi
         [storms],
         { name: "noise-lock-counters" },
       );
-  const stormIncidents = tx.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents
-     WHERE kind = 'storm' AND id = ANY(ARRAY(
-       SELECT unnest($1::uuid[])
-       UNION SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($2::text[]) AND incident_id IS NOT NULL
-       UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($3::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object'))
-     ORDER BY id FOR UPDATE`,
-    [[...new Set(wanted.ids)], storms, alertKeys],
-    { name: "noise-lock-storms" },
-  );
+  // Likewise: new arrivals reach storm incidents through their guards' counters only.
+  const stormIncidents =
+    alertKeys.length === 0
+      ? storms.length === 0
+        ? none
+        : tx.query<IncidentRow>(
+            `SELECT ${INCIDENT_COLUMNS} FROM incidents
+             WHERE kind = 'storm' AND id = ANY(ARRAY(SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL))
+             ORDER BY id FOR UPDATE`,
+            [storms],
+            { name: "noise-lock-storms-by-guard" },
+          )
+      : tx.query<IncidentRow>(
+          `SELECT ${INCIDENT_COLUMNS} FROM incidents
+           WHERE kind = 'storm' AND id = ANY(ARRAY(
+             SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL
+             UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($2::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object'))
+           ORDER BY id FOR UPDATE`,
+          [storms, alertKeys],
+          { name: "noise-lock-storms" },
+        );
   const [g, , c, s] = await Promise.all([groups, created, counters, stormIncidents]);
   return {
     problems: [...g.rows, ...s.rows].map(incidentFromRow),
