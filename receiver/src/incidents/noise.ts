@@ -199,13 +199,19 @@ function title(state: ProblemState): string {
  * it without rewriting it for each batch (store/ledger-writes.ts).
  */
 function description(state: ProblemState): string {
+  const head = state.kind === "group" ? `Alerts of noise entry "${state.rule}" with ${state.key}.` : `Storm guard "${state.rule}" gathered these alerts instead of opening a ticket for each.`;
+  const overflow = state.members > state.shown.length;
+  // Every member joining rebuilds the text, and past the first 20 nothing in it changes.
+  const known = descriptions.get(state.shown);
+  if (known && known.head === head && known.overflow === overflow) return known.text;
   const lines = state.shown.map((m) => `- ${m.state === "open" ? "firing" : "resolved"}: ${named(m.title, m.alertId)}`);
-  return [
-    state.kind === "group" ? `Alerts of noise entry "${state.rule}" with ${state.key}.` : `Storm guard "${state.rule}" gathered these alerts instead of opening a ticket for each.`,
-    ...lines,
-    ...(state.members > state.shown.length ? [`Only the first ${state.shown.length} are listed; the secure-export console lists every member.`] : []),
-  ].join("\n");
+  const text = [head, ...lines, ...(overflow ? [`Only the first ${state.shown.length} are listed; the secure-export console lists every member.`] : [])].join("\n");
+  descriptions.set(state.shown, { head, overflow, text });
+  return text;
 }
+
+/** Descriptions by the list of members they were made from (a state's list is never changed, only replaced). */
+const descriptions = new WeakMap<readonly ProblemMember[], { head: string; overflow: boolean; text: string }>();
 
 function event(type: IncidentEvent["type"], at: string, detail: Record<string, unknown>): IncidentEvent {
   return { type, at, notificationId: null, actor: null, detail };

@@ -285,9 +285,19 @@ export function groupKeyOf(groupBy: readonly GroupByField[], subject: RoutingSub
   return groupBy.length === 0 ? "(all matching alerts)" : groupBy.map((field) => `${field}=${valuesOf(field, subject)}`).join(", ");
 }
 
+/** Group ids lately computed: a storm's alerts fall into a few groups, and each id is a SHA-256. */
+const groupIds = new Map<string, string>();
+const GROUP_ID_CACHE = 1000;
+
 /** A group's identity: alerts routed to other tools never share a ticket, and no key is too long to index. */
 export function groupIdOf(rule: string, key: string, connectors: readonly string[]): string {
-  return `group:${createHash("sha256").update(JSON.stringify([rule, key, [...connectors].sort()])).digest("hex")}`;
+  const identity = JSON.stringify([rule, key, [...connectors].sort()]);
+  const known = groupIds.get(identity);
+  if (known) return known;
+  const id = `group:${createHash("sha256").update(identity).digest("hex")}`;
+  if (groupIds.size >= GROUP_ID_CACHE) groupIds.delete(groupIds.keys().next().value!);
+  groupIds.set(identity, id);
+  return id;
 }
 
 export interface NoiseRules {
@@ -299,7 +309,15 @@ export interface NoiseRules {
 export function decideNoise(rules: NoiseRules, subject: RoutingSubject, firedAt: string, connectors: readonly string[]): { decision: NoiseDecision | null; explanation: string[] } {
   if (rules.noise.length === 0 && rules.storm.length === 0) return { decision: null, explanation: [] };
   const explanation: string[] = [];
-  const rule = rules.noise.find((r) => r.matcher.test(subject).matched) ?? null;
+  let rule: NoiseRule | null = null;
+  let reasons: string[] = [];
+  for (const candidate of rules.noise) {
+    const outcome = candidate.matcher.test(subject);
+    if (outcome.matched) {
+      [rule, reasons] = [candidate, outcome.reasons];
+      break;
+    }
+  }
   const storm = rules.storm.find((s) => s.matcher.test(subject).matched) ?? null;
   if (!rule && !storm) {
     explanation.push("noise: no noise entry or storm guard matches: the alert gets its own ticket at once");
@@ -308,8 +326,7 @@ export function decideNoise(rules: NoiseRules, subject: RoutingSubject, firedAt:
   const groupKey = rule?.groupBy ? groupKeyOf(rule.groupBy, subject) : null;
   const holdUntil = rule?.holdForMs ? new Date(Date.parse(firedAt) + rule.holdForMs).toISOString() : null;
   if (rule) {
-    const outcome = rule.matcher.test(subject);
-    explanation.push(`noise: entry "${rule.name}" applies (${outcome.matched ? outcome.reasons.join("; ") : ""})`);
+    explanation.push(`noise: entry "${rule.name}" applies (${reasons.join("; ")})`);
     if (groupKey !== null) {
       const resolves = rule.resolveWhen === "all" ? "when all members have" : rule.resolveWhen === "first" ? "at the first member's resolve" : "by an operator";
       explanation.push(`noise: group ${groupKey}; ticket after ${formatMs(rule.groupWaitMs)}, updates every ${formatMs(rule.groupIntervalMs)}, resolves ${resolves}`);
