@@ -110,6 +110,10 @@ function policyOf(incident: StoredIncident): NoiseDecision | null {
   return incident.routing?.noise ?? null;
 }
 
+function sameCounter(a: LockedStormCounter, b: LockedStormCounter): boolean {
+  return a.incidentId === b.incidentId && a.opened.length === b.opened.length && a.opened.every((t, n) => t === b.opened[n]);
+}
+
 /** What a member change reads in its problem's ticket. */
 function memberLine(incident: StoredIncident, action: DeliveryAction): string | null {
   const what = `${incident.title} (${incident.alertId.split("/").filter(Boolean).at(-1) ?? incident.alertId})`;
@@ -336,7 +340,11 @@ export class ChangeSet {
   }
 
   private setCounter(counter: LockedStormCounter): void {
-    this.counters.set(stormCounterKey(counter.storm, counter.connector), counter);
+    const key = stormCounterKey(counter.storm, counter.connector);
+    // Past its budget a storm guard's counter stays as it is, batch after batch: nothing to write.
+    const stored = this.context.counters.get(key);
+    if (stored && !this.counters.has(key) && sameCounter(stored, counter)) return;
+    this.counters.set(key, counter);
   }
 
   private problem(id: string): StoredIncident {

@@ -1,8 +1,10 @@
 /**
- * A problem's listed members, pending update lines and description live apart from its counters
- * (migration 013): a batch in which only its counters change leaves the stored text alone instead
- * of compressing and rewriting kilobytes per problem, and a batch that changes a listed member or a
- * pending line writes it. Either way, what the read API shows is the problem as decided.
+ * What a storm makes every batch write, and what it need not. A problem's listed members, pending
+ * update lines and description live apart from its counters (migration 013): a batch in which only
+ * its counters change leaves the stored text alone instead of compressing and rewriting kilobytes
+ * per problem, and a batch that changes a listed member or a pending line writes it. Either way,
+ * what the read API shows is the problem as decided. A storm guard past its budget keeps its
+ * counter as it is: batches that only add to the storm incident do not write it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
@@ -26,6 +28,11 @@ const { rules, targets } = serviceNowRules([
   "    match: { alertRules: [\"slow-*\"] }",
   "    groupBy: [alertRule]",
   "    groupWait: 1h",
+  "storm:",
+  "  - name: outage",
+  "    match: { alertRules: [\"outage-*\"] }",
+  "    maxNewTickets: 1",
+  "    per: 1h",
 ]);
 
 let counter = 0;
@@ -55,18 +62,20 @@ interface WrittenProblem {
   noise: Record<string, unknown>;
 }
 
-/** The changed problems as the ledger's write sends them, for each transaction of `db`. */
-function recording(db: Database): { db: Database; written: WrittenProblem[] } {
+/** The changed problems as the ledger's write sends them, and the names of the statements written after deciding, for each transaction of `db`. */
+function recording(db: Database): { db: Database; written: WrittenProblem[]; writes: string[] } {
   const written: WrittenProblem[] = [];
+  const writes: string[] = [];
   const capture = (tx: Transaction): Transaction => ({
     query: (sql, params, options) => tx.query(sql, params, options),
     exec: (sql) => tx.exec(sql),
     later: (sql, params, options) => {
+      writes.push(options?.name ?? sql);
       if (options?.name === "ledger-write") written.push(...(JSON.parse(params![1] as string) as WrittenProblem[]).filter((r) => r.noise && "groupIntervalMs" in r.noise));
       tx.later(sql, params, options);
     },
   });
-  return { db: { ...db, query: db.query.bind(db), exec: db.exec.bind(db), close: db.close.bind(db), transaction: (work, options) => db.transaction((tx) => work(capture(tx)), options) }, written };
+  return { db: { ...db, query: db.query.bind(db), exec: db.exec.bind(db), close: db.close.bind(db), transaction: (work, options) => db.transaction((tx) => work(capture(tx)), options) }, written, writes };
 }
 
 describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
@@ -122,5 +131,20 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
     const [group] = await listIncidents(store.db, { kind: "group", limit: 10 }).then((groups) => groups.filter((g) => g.alertRule === "slow-text"));
     expect(group!.problem).toMatchObject({ members: 22, sent: false, pending: [] });
     expect(group!.description).toContain("Only the first 20 are listed");
+  });
+
+  it("writes a storm guard's counter when a ticket or the storm incident changes it, not for each alert the storm takes", { timeout: 60_000 }, async () => {
+    const { db, writes } = recording(store.db);
+    const batch = async () => {
+      writes.length = 0;
+      await acceptNotifications(db, [arrival(alertId(), "Fired", `outage-${counter}`)], targets);
+      return writes.includes("noise-write-counters");
+    };
+    // The first alert takes the budget's one ticket; the second opens the storm incident; later ones only join it.
+    expect([await batch(), await batch(), await batch(), await batch()]).toEqual([true, true, false, false]);
+    const [storm] = await listIncidents(store.db, { kind: "storm", limit: 10 });
+    expect(storm!.problem).toMatchObject({ members: 3, open: 3 });
+    const counters = await store.db.query<{ opened: unknown; incident_id: string }>("SELECT opened, incident_id::text AS incident_id FROM noise_storms WHERE storm = 'outage'");
+    expect(counters.rows).toEqual([{ opened: [expect.any(String)], incident_id: storm!.id }]);
   });
 });
