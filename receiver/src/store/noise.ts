@@ -29,6 +29,61 @@ export interface LockedStormCounter extends StormCounter {
 
 export const stormCounterKey = (storm: string, connector: string) => `${storm}/${connector}`;
 
+const NONE = { rows: [] as IncidentRow[] };
+
+/**
+ * Open groups of these keys (and those resolved since then), and the groups of these alerts.
+ * New arrivals name their groups by key only (the intake's every batch): one index lookup, a
+ * statement half as dear to plan as the union that alerts already stored also need. Each way of
+ * naming a row is its own index lookup (a UNION, never an OR, which would scan the table), and the
+ * union is one array the outer lookup takes by primary key: as `id IN (…)` the planner guessed 100
+ * ids and read every incident of a table without fresh statistics instead.
+ */
+function lockGroups(tx: Queryable, groupKeys: readonly string[], alertKeys: readonly string[], resolvedSince: string): Promise<{ rows: IncidentRow[] }> {
+  if (alertKeys.length > 0) {
+    return tx.query<IncidentRow>(
+      `SELECT ${INCIDENT_COLUMNS} FROM incidents
+       WHERE kind = 'group' AND id = ANY(ARRAY(
+         SELECT id FROM incidents WHERE group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $3::timestamptz)
+         UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($2::text[]) AND problem_id IS NOT NULL))
+       ORDER BY group_key, id FOR UPDATE`,
+      [groupKeys, alertKeys, resolvedSince],
+      { name: "noise-lock-groups" },
+    );
+  }
+  if (groupKeys.length === 0) return Promise.resolve(NONE);
+  return tx.query<IncidentRow>(
+    `SELECT ${INCIDENT_COLUMNS} FROM incidents
+     WHERE kind = 'group' AND group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $2::timestamptz)
+     ORDER BY group_key, id FOR UPDATE`,
+    [groupKeys, resolvedSince],
+    { name: "noise-lock-groups-by-key" },
+  );
+}
+
+/** The storm incidents of these guards' counters, and those of these alerts; new arrivals name them through the counters only. */
+function lockStormIncidents(tx: Queryable, storms: readonly string[], alertKeys: readonly string[]): Promise<{ rows: IncidentRow[] }> {
+  if (alertKeys.length > 0) {
+    return tx.query<IncidentRow>(
+      `SELECT ${INCIDENT_COLUMNS} FROM incidents
+       WHERE kind = 'storm' AND id = ANY(ARRAY(
+         SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL
+         UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($2::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object'))
+       ORDER BY id FOR UPDATE`,
+      [storms, alertKeys],
+      { name: "noise-lock-storms" },
+    );
+  }
+  if (storms.length === 0) return Promise.resolve(NONE);
+  return tx.query<IncidentRow>(
+    `SELECT ${INCIDENT_COLUMNS} FROM incidents
+     WHERE kind = 'storm' AND id = ANY(ARRAY(SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL))
+     ORDER BY id FOR UPDATE`,
+    [storms],
+    { name: "noise-lock-storms-by-guard" },
+  );
+}
+
 /**
  * Locks what `wanted` names in the global order, in one round trip on a pipelining driver (the
  * statements are sent together; each waits for the locks of the one before on the server).
@@ -37,33 +92,7 @@ export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promi
   const alertKeys = [...new Set(wanted.alertIds.map(alertKey))];
   const groupKeys = [...new Set(wanted.groupKeys)];
   const resolvedSince = wanted.resolvedSince ?? "infinity";
-  const none = Promise.resolve({ rows: [] as IncidentRow[] });
-  // New arrivals name their groups by key only (the intake's every batch): one index lookup, and a
-  // statement a third as dear to plan as the union below. Alerts already stored also name the
-  // group they joined. Each way of naming a row is its own index lookup (a UNION, never an OR,
-  // which would scan the table), and the union is one array the outer lookup takes by primary key:
-  // as `id IN (…)` the planner guessed 100 ids and read every incident of a table without fresh
-  // statistics instead.
-  const groups =
-    alertKeys.length === 0
-      ? groupKeys.length === 0
-        ? none
-        : tx.query<IncidentRow>(
-            `SELECT ${INCIDENT_COLUMNS} FROM incidents
-             WHERE kind = 'group' AND group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $2::timestamptz)
-             ORDER BY group_key, id FOR UPDATE`,
-            [groupKeys, resolvedSince],
-            { name: "noise-lock-groups-by-key" },
-          )
-      : tx.query<IncidentRow>(
-          `SELECT ${INCIDENT_COLUMNS} FROM incidents
-           WHERE kind = 'group' AND id = ANY(ARRAY(
-             SELECT id FROM incidents WHERE group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $3::timestamptz)
-             UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($2::text[]) AND problem_id IS NOT NULL))
-           ORDER BY group_key, id FOR UPDATE`,
-          [groupKeys, alertKeys, resolvedSince],
-          { name: "noise-lock-groups" },
-        );
+  const groups = lockGroups(tx, groupKeys, alertKeys, resolvedSince);
   const storms = [...new Set(wanted.storms)].sort();
   // Created on first use; an existing row is left alone (and locked just below).
   const created = storms.length === 0
@@ -81,27 +110,7 @@ export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promi
         [storms],
         { name: "noise-lock-counters" },
       );
-  // Likewise: new arrivals reach storm incidents through their guards' counters only.
-  const stormIncidents =
-    alertKeys.length === 0
-      ? storms.length === 0
-        ? none
-        : tx.query<IncidentRow>(
-            `SELECT ${INCIDENT_COLUMNS} FROM incidents
-             WHERE kind = 'storm' AND id = ANY(ARRAY(SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL))
-             ORDER BY id FOR UPDATE`,
-            [storms],
-            { name: "noise-lock-storms-by-guard" },
-          )
-      : tx.query<IncidentRow>(
-          `SELECT ${INCIDENT_COLUMNS} FROM incidents
-           WHERE kind = 'storm' AND id = ANY(ARRAY(
-             SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL
-             UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($2::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object'))
-           ORDER BY id FOR UPDATE`,
-          [storms, alertKeys],
-          { name: "noise-lock-storms" },
-        );
+  const stormIncidents = lockStormIncidents(tx, storms, alertKeys);
   const [g, , c, s] = await Promise.all([groups, created, counters, stormIncidents]);
   return {
     problems: [...g.rows, ...s.rows].map(incidentFromRow),
