@@ -112,7 +112,7 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     problemId: row.problem_id,
     groupKey: row.group_key,
     noise: alertNoise ? (noise as AlertNoise) : null,
-    problem: row.kind === "alert" || !stored ? null : { ...(stored as ProblemState), ...(json(row.problem_lines) as ProblemLines) },
+    problem: row.kind === "alert" || !stored ? null : problemState(stored as ProblemState, json(row.problem_lines) as ProblemLines | null),
     dueAt: isoTime(row.due_at),
     ticketGeneration: row.ticket_generation ?? 1,
   };
@@ -167,9 +167,20 @@ export async function lockQuietIncidents(tx: Queryable, family: string, cutoff: 
 /** What of a problem's state has a column of its own (migration 013): rewritten only when it changes. */
 type ProblemLines = Pick<ProblemState, "shown" | "pending">;
 
-function problemParts(problem: ProblemState): { noise: Omit<ProblemState, keyof ProblemLines>; lines: ProblemLines } {
-  const { shown, pending, ...noise } = problem;
-  return { noise, lines: { shown, pending } };
+/**
+ * `noise` keeps empty lists where the lines were: a replica of the release before migration 013
+ * (a rolling upgrade runs both for a while) reads a state it understands, and when it writes one,
+ * its lines are there, the latest (a problem lists its first member from its first join on).
+ */
+const NO_LINES: ProblemLines = { shown: [], pending: [] };
+
+function problemParts(problem: ProblemState): { noise: ProblemState; lines: ProblemLines } {
+  const { shown, pending } = problem;
+  return { noise: { ...problem, ...NO_LINES }, lines: { shown, pending } };
+}
+
+function problemState(stored: ProblemState, lines: ProblemLines | null): ProblemState {
+  return stored.shown.length > 0 || !lines ? stored : { ...stored, ...lines };
 }
 
 /** Whether a problem's listed members, pending lines and description are what `stored` holds: then its text is not written again. */

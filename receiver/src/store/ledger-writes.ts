@@ -29,6 +29,10 @@ export interface LedgerWrites {
  * Changed incidents are also named by an id array ($6): the planner takes a JSON recordset for 100
  * rows, and against a table it has no fresh statistics for it would rather read every incident
  * than look 100 up (test/receiver/ledger/batch-plans.test.ts); an array's length it knows.
+ *
+ * A problem whose text did not change (`keep_text`) keeps its stored lines and description. A
+ * replica of the release before migration 013 writes its lines inside `noise`, with a description
+ * this release never makes (it had the counts): the next write after it writes both again.
  */
 const WRITE = `WITH
   new_incidents AS (

@@ -97,7 +97,7 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
     // Members 2 to 21 changed a list, and their batches wrote the text; the 22nd only counted. The counters never carry it.
     expect(written.map((w) => w.keep_text)).toEqual([...Array<boolean>(20).fill(false), true]);
     expect(written.slice(0, 20).every((w) => w.problem_lines !== null && w.description !== null)).toBe(true);
-    expect(written.every((w) => !("shown" in w.noise) && !("pending" in w.noise))).toBe(true);
+    expect(written.every((w) => (w.noise.shown as unknown[]).length === 0 && (w.noise.pending as unknown[]).length === 0)).toBe(true);
 
     // Both lists full: joining members change the counts only, and the text is not sent again.
     written.length = 0;
@@ -146,5 +146,24 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
     expect(storm!.problem).toMatchObject({ members: 3, open: 3 });
     const counters = await store.db.query<{ opened: unknown; incident_id: string }>("SELECT opened, incident_id::text AS incident_id FROM noise_storms WHERE storm = 'outage'");
     expect(counters.rows).toEqual([{ opened: [expect.any(String)], incident_id: storm!.id }]);
+  });
+
+  it("takes the lines a replica of the release before left inside the problem's state (a rolling upgrade), and moves them to their column", { timeout: 60_000 }, async () => {
+    const ids = Array.from({ length: 23 }, () => alertId());
+    for (const id of ids.slice(0, 22)) await acceptNotifications(store.db, [arrival(id, "Fired", "cpu-upgrade")], targets);
+    const [group] = (await listIncidents(store.db, { kind: "group", limit: 10 })).filter((g) => g.alertRule === "cpu-upgrade");
+    // What that release writes: the whole state in `noise`, its lines included, and its description with the counts; the column untouched.
+    const theirs = { shown: group!.problem!.shown.map((m, n) => (n === 0 ? { ...m, state: "resolved" } : m)), pending: [...group!.problem!.pending.slice(1), "resolved: written by the release before"] };
+    const description = group!.description!.replace(/^(Alerts of noise entry .*)$/m, "$1\n21 of 22 firing.");
+    await store.db.query("UPDATE incidents SET noise = noise || $2::jsonb, description = $3 WHERE id = $1::uuid", [group!.id, JSON.stringify(theirs), description]);
+    expect((await getIncident(store.db, group!.id))!.problem).toMatchObject(theirs);
+
+    // The next batch keeps its lines, in their column now, with this release's description.
+    await acceptNotifications(store.db, [arrival(ids[22]!, "Fired", "cpu-upgrade")], targets);
+    expect((await getIncident(store.db, group!.id))!.problem).toMatchObject({ ...theirs, members: 23 });
+    const row = await store.db.query<{ noise: { shown: unknown[]; pending: unknown[] }; lines: unknown }>("SELECT noise, problem_lines AS lines FROM incidents WHERE id = $1::uuid", [group!.id]);
+    expect(row.rows[0]!.noise).toMatchObject({ shown: [], pending: [] });
+    expect(row.rows[0]!.lines).toEqual(theirs);
+    expect((await getIncident(store.db, group!.id))!.description).toMatch(/^- resolved: /m);
   });
 });
