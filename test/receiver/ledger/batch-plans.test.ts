@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
 import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-incidents.ts";
-import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { routed, serviceNowRules } from "../../support/notifications.ts";
+import { recordingStatements } from "../../support/statements.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "0b0b0b0b-1c1c-2d2d-3e3e-4f4f4f4f4f4f";
@@ -62,22 +62,6 @@ function notification(n: number, rule: string, condition: "Fired" | "Resolved" =
   return routed(payload, rules, now);
 }
 
-/** The database as the batch sees it, with every statement it sends written down. */
-function recording(db: Database, statements: Array<{ sql: string; params: readonly unknown[] }>): Database {
-  const spy = (tx: Transaction): Transaction => ({
-    ...tx,
-    query: (sql, params = [], options) => {
-      statements.push({ sql, params });
-      return tx.query(sql, params, options);
-    },
-    later: (sql, params = [], options) => {
-      statements.push({ sql, params });
-      tx.later(sql, params, options);
-    },
-  });
-  return { ...db, transaction: (work, options) => db.transaction((tx) => work(spy(tx)), options) };
-}
-
 describe.each(STORE_KINDS)("the intake batch's plans on a ledger without statistics, $name", (kind) => {
   let store: OpenStore;
   beforeAll(async () => {
@@ -107,12 +91,12 @@ describe.each(STORE_KINDS)("the intake batch's plans on a ledger without statist
     // resolves and adds to all of them, which is where earlier rows are looked up.
     const first = [notification(1, "cpu"), notification(2, "cpu"), notification(3, "outage"), notification(4, "outage"), notification(5, "plain"), notification(9, "blip")];
     await acceptNotifications(store.db, first, targets);
-    const statements: Array<{ sql: string; params: readonly unknown[] }> = [];
+    const { db, statements } = recordingStatements(store.db);
     const second = [first[0]!, notification(1, "cpu", "Resolved"), notification(6, "cpu"), notification(4, "outage", "Resolved"), notification(7, "outage"), notification(5, "plain", "Resolved"), notification(8, "plain"), notification(10, "blip")];
-    const accepted = await acceptNotifications(recording(store.db, statements), second, targets);
+    const accepted = await acceptNotifications(db, second, targets);
     expect(accepted.map((a) => a.duplicate)).toEqual([true, false, false, false, false, false, false, false]);
     // Once their hold is over, the two held alerts go into one group, with their CIs.
-    const released = await releaseHeldIncidents(recording(store.db, statements), targets, new Date(Date.now() + 10 * 60_000));
+    const released = await releaseHeldIncidents(db, targets, new Date(Date.now() + 10 * 60_000));
     expect(released.map((r) => [r.incident.alertRule, r.sent, r.incident.problemId !== null])).toEqual([["blip", true, true], ["blip", true, true]]);
     expect(statements.length).toBeGreaterThan(5);
 

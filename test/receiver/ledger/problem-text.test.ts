@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
-import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
 import { getIncident, listIncidents } from "../../../receiver/src/store/ledger-queries.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { routed, serviceNowRules } from "../../support/notifications.ts";
+import { recordingStatements, type SentStatement } from "../../support/statements.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e";
@@ -62,20 +62,11 @@ interface WrittenProblem {
   noise: Record<string, unknown>;
 }
 
-/** The changed problems as the ledger's write sends them, and the names of the statements written after deciding, for each transaction of `db`. */
-function recording(db: Database): { db: Database; written: WrittenProblem[]; writes: string[] } {
-  const written: WrittenProblem[] = [];
-  const writes: string[] = [];
-  const capture = (tx: Transaction): Transaction => ({
-    query: (sql, params, options) => tx.query(sql, params, options),
-    exec: (sql) => tx.exec(sql),
-    later: (sql, params, options) => {
-      writes.push(options?.name ?? sql);
-      if (options?.name === "ledger-write") written.push(...(JSON.parse(params![1] as string) as WrittenProblem[]).filter((r) => r.noise && "groupIntervalMs" in r.noise));
-      tx.later(sql, params, options);
-    },
-  });
-  return { db: { ...db, query: db.query.bind(db), exec: db.exec.bind(db), close: db.close.bind(db), transaction: (work, options) => db.transaction((tx) => work(capture(tx)), options) }, written, writes };
+/** The changed problems among `statements`, as the ledger's write sends them. */
+function writtenProblems(statements: readonly SentStatement[]): WrittenProblem[] {
+  return statements
+    .filter((s) => s.name === "ledger-write")
+    .flatMap((s) => (JSON.parse(s.params[1] as string) as WrittenProblem[]).filter((r) => r.noise && "groupIntervalMs" in r.noise));
 }
 
 describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
@@ -86,7 +77,7 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
   afterAll(() => store?.close());
 
   it("is written when a listed member or a pending line changes, and kept as stored when only the counts do", { timeout: 60_000 }, async () => {
-    const { db, written } = recording(store.db);
+    const { db, statements } = recordingStatements(store.db);
     const ids = Array.from({ length: 26 }, () => alertId());
     // One batch each: 20 listed members, 20 pending lines (members 2 to 21 joined after the ticket opened).
     for (const id of ids.slice(0, 22)) await acceptNotifications(db, [arrival(id)], targets);
@@ -95,14 +86,15 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
     expect(group!.problem!.shown).toHaveLength(20);
     expect(group!.problem!.pending).toHaveLength(20);
     // Members 2 to 21 changed a list, and their batches wrote the text; the 22nd only counted. The counters never carry it.
+    const written = writtenProblems(statements);
     expect(written.map((w) => w.keep_text)).toEqual([...Array<boolean>(20).fill(false), true]);
     expect(written.slice(0, 20).every((w) => w.problem_lines !== null && w.description !== null)).toBe(true);
     expect(written.every((w) => (w.noise.shown as unknown[]).length === 0 && (w.noise.pending as unknown[]).length === 0)).toBe(true);
 
     // Both lists full: joining members change the counts only, and the text is not sent again.
-    written.length = 0;
+    let from = statements.length;
     await acceptNotifications(db, ids.slice(22, 26).map((id) => arrival(id)), targets);
-    expect(written).toEqual([expect.objectContaining({ id: group!.id, keep_text: true, description: null, problem_lines: null })]);
+    expect(writtenProblems(statements.slice(from))).toEqual([expect.objectContaining({ id: group!.id, keep_text: true, description: null, problem_lines: null })]);
     const kept = (await getIncident(store.db, group!.id))!;
     expect(kept.problem).toMatchObject({ members: 26, open: 26, pendingMore: 5 });
     expect(kept.problem!.shown).toEqual(group!.problem!.shown);
@@ -111,9 +103,9 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
     expect(kept.title).toBe("26 alerts grouped by per-rule: alertRule=cpu-text");
 
     // A listed member resolves: its line and the description change, and both are written.
-    written.length = 0;
+    from = statements.length;
     await acceptNotifications(db, [arrival(ids[0]!, "Resolved")], targets);
-    expect(written).toEqual([expect.objectContaining({ keep_text: false, description: expect.stringContaining("- resolved: ") })]);
+    expect(writtenProblems(statements.slice(from))).toEqual([expect.objectContaining({ keep_text: false, description: expect.stringContaining("- resolved: ") })]);
     const changed = (await getIncident(store.db, group!.id))!;
     expect(changed.problem).toMatchObject({ members: 26, open: 25 });
     expect(changed.problem!.shown[0]).toMatchObject({ alertId: ids[0], state: "resolved" });
@@ -123,9 +115,10 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
   });
 
   it("is written when only its description changes: the 21st member of a group still gathering", { timeout: 60_000 }, async () => {
-    const { db, written } = recording(store.db);
+    const { db, statements } = recordingStatements(store.db);
     // Its ticket waits an hour: no pending lines, so after 20 listed members only the description can change.
     for (let n = 0; n < 22; n += 1) await acceptNotifications(db, [arrival(alertId(), "Fired", "slow-text")], targets);
+    const written = writtenProblems(statements);
     expect(written.map((w) => w.keep_text)).toEqual([...Array<boolean>(20).fill(false), true]);
     expect(written[19]!.description).toContain("Only the first 20 are listed");
     const [group] = await listIncidents(store.db, { kind: "group", limit: 10 }).then((groups) => groups.filter((g) => g.alertRule === "slow-text"));
@@ -134,11 +127,11 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
   });
 
   it("writes a storm guard's counter when a ticket or the storm incident changes it, not for each alert the storm takes", { timeout: 60_000 }, async () => {
-    const { db, writes } = recording(store.db);
+    const { db, statements } = recordingStatements(store.db);
     const batch = async () => {
-      writes.length = 0;
+      const from = statements.length;
       await acceptNotifications(db, [arrival(alertId(), "Fired", `outage-${counter}`)], targets);
-      return writes.includes("noise-write-counters");
+      return statements.slice(from).some((s) => s.name === "noise-write-counters");
     };
     // The first alert takes the budget's one ticket; the second opens the storm incident; later ones only join it.
     expect([await batch(), await batch(), await batch(), await batch()]).toEqual([true, true, false, false]);
