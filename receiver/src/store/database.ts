@@ -6,9 +6,10 @@
 
 export interface QueryOptions {
   /**
-   * Names the statement so the server parses it once per connection. Only for statements the
-   * hot path runs with the same text every time (the intake batch; the outbox's claim and its other
-   * per-job statements, which PostgreSQL then runs from one cached plan instead of planning each time).
+   * Names the statement so the server parses it once per connection (the embedded store: per
+   * engine, for statements inside a transaction). Only for statements the hot path runs with the
+   * same text every time (the intake batch; the outbox's claim and its other per-job statements,
+   * which PostgreSQL then runs from one cached plan instead of planning each time).
    */
   name?: string;
 }

@@ -1,0 +1,118 @@
+/**
+ * Named statements (store/database.ts QueryOptions.name) on both stores: the server keeps them
+ * parsed, and they answer exactly what the same statement unnamed answers. On the embedded store the
+ * names are the receiver's own (store/pglite-database.ts: PGlite's `query` has none), built from
+ * PGlite's protocol serializer and result parser, so what is checked here is that conversion.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StoreQueryError, type Database, type Transaction } from "../../../receiver/src/store/database.ts";
+import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
+
+// Every kind of value the intake's statements send and read back: arrays, JSON, uuids, times, nulls.
+const ECHO = `SELECT $1::text[] AS keys, $2::json AS doc, $3::uuid AS id, to_json($4::timestamptz)#>>'{}' AS at, $5::boolean AS flag,
+  $6::bigint AS n, $7::int AS small, $8::text AS nothing, $9::jsonb AS tree, ARRAY[$3::uuid] AS ids, 'é ✓ "quoted"' AS literal`;
+const ECHO_VALUES = [
+  ["a", "b,c", 'd"e', "f\\g", ""],
+  JSON.stringify({ nested: [1, "two", null, { three: true }], text: "multi-byte ✓ and \"quotes\"" }),
+  "0193a0b2-7c3e-7f00-8a1b-2c3d4e5f6a7b",
+  "2026-12-07T08:00:00.123Z",
+  true,
+  "9007199254740993",
+  42,
+  null,
+  { tree: { leaf: [1, 2, 3] } },
+];
+
+const preparedTexts = async (tx: Transaction, sql: string) =>
+  (await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1", [sql])).rows[0]!.n;
+
+describe.each(STORE_KINDS)("named statements on $name", (kind) => {
+  let store: OpenStore;
+  let db: Database;
+  beforeAll(async () => {
+    store = await kind.open();
+    db = store.db;
+    await db.exec("CREATE TABLE named_probe (k text PRIMARY KEY, v jsonb NOT NULL)");
+  });
+  afterAll(() => store?.close());
+
+  it("answer what the same statement answers unnamed, every time", async () => {
+    const answers = await db.transaction(
+      async (tx) => {
+        const unnamed = await tx.query(ECHO, ECHO_VALUES);
+        const named = [];
+        for (let i = 0; i < 7; i++) named.push(await tx.query(ECHO, ECHO_VALUES, { name: "probe-echo" }));
+        return { unnamed, named };
+      },
+      { pipelined: true },
+    );
+    expect(answers.unnamed.rows).toHaveLength(1);
+    expect(answers.unnamed.rows[0]).toMatchObject({ keys: ECHO_VALUES[0], id: ECHO_VALUES[2], at: "2026-12-07T08:00:00.123+00:00", flag: true, small: 42, nothing: null });
+    for (const named of answers.named) expect(named).toEqual(answers.unnamed);
+  });
+
+  it("are parsed once and kept by the session", async () => {
+    const sql = "SELECT k, v FROM named_probe WHERE k = ANY($1::text[]) ORDER BY k";
+    const kept = await db.transaction(
+      async (tx) => {
+        for (let i = 0; i < 3; i++) await tx.query(sql, [["x"]], { name: "probe-select" });
+        return preparedTexts(tx, sql);
+      },
+      { pipelined: true },
+    );
+    expect(kept).toBe(1);
+  });
+
+  it("run in the order they were issued with the transaction's other statements, named or not", async () => {
+    const insert = "INSERT INTO named_probe (k, v) SELECT k, $2::jsonb FROM unnest($1::text[]) AS k";
+    const count = "SELECT count(*)::int AS n FROM named_probe WHERE k LIKE 'order-%'";
+    const seen = await db.transaction(
+      async (tx) => {
+        tx.later(insert, [["order-1", "order-2"], JSON.stringify({ by: "named" })], { name: "probe-insert" });
+        const afterNamed = tx.query<{ n: number }>(count);
+        tx.later(insert, [["order-3"], JSON.stringify({ by: "unnamed" })]);
+        const afterBoth = tx.query<{ n: number }>(count, [], { name: "probe-count" });
+        return [(await afterNamed).rows[0]!.n, (await afterBoth).rows[0]!.n];
+      },
+      { pipelined: true },
+    );
+    expect(seen).toEqual([2, 3]);
+  });
+
+  it("a refused named statement fails its transaction and changes nothing; the statement runs again after it", async () => {
+    const insert = "INSERT INTO named_probe (k, v) VALUES ($1, $2::jsonb)";
+    await db.transaction(async (tx) => void (await tx.query(insert, ["unique-1", "{}"], { name: "probe-insert-one" })), { pipelined: true });
+    const refused = db.transaction(
+      async (tx) => {
+        await tx.query(insert, ["unique-2", "{}"], { name: "probe-insert-one" });
+        await tx.query(insert, ["unique-1", "{}"], { name: "probe-insert-one" });
+      },
+      { pipelined: true },
+    );
+    await expect(refused).rejects.toBeInstanceOf(StoreQueryError);
+    await expect(refused).rejects.toMatchObject({ sqlState: "23505", kind: "conflict" });
+    expect((await db.query("SELECT k FROM named_probe WHERE k LIKE 'unique-%' ORDER BY k")).rows).toEqual([{ k: "unique-1" }]);
+    await db.transaction(async (tx) => void (await tx.query(insert, ["unique-2", "{}"], { name: "probe-insert-one" })), { pipelined: true });
+    expect((await db.query("SELECT k FROM named_probe WHERE k LIKE 'unique-%' ORDER BY k")).rows).toEqual([{ k: "unique-1" }, { k: "unique-2" }]);
+  });
+
+  it("a named statement the server cannot parse is refused as such, and the next transaction runs", async () => {
+    const broken = db.transaction(async (tx) => tx.query("SELECT FROM WHERE named_probe", [], { name: "probe-broken" }), { pipelined: true });
+    await expect(broken).rejects.toMatchObject({ sqlState: "42601", kind: "rejected" });
+    expect(await db.transaction(async (tx) => (await tx.query("SELECT 1 AS one", [], { name: "probe-one" })).rows, { pipelined: true })).toEqual([{ one: 1 }]);
+  });
+
+  it("are planned for their parameters every time on the connection the intake uses, never from a generic plan", async () => {
+    // PostgreSQL would switch to a generic plan after five executions; one made while a table was
+    // small would scan it forever after (store/postgres-database.ts, store/pglite-database.ts).
+    const sql = "SELECT k FROM named_probe WHERE k = $1";
+    const plans = await db.transaction(
+      async (tx) => {
+        for (let i = 0; i < 8; i++) await tx.query(sql, [`plan-${i}`], { name: "probe-plans" });
+        return (await tx.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1", [sql])).rows;
+      },
+      { pipelined: true },
+    );
+    expect(plans.map((p) => [Number(p.generic_plans), Number(p.custom_plans)])).toEqual([[0, 8]]);
+  });
+});
