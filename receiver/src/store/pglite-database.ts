@@ -63,16 +63,6 @@ interface Prepared {
   rowDescription: messages.RowDescriptionMessage | undefined;
 }
 
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 /**
  * Named statements on the embedded engine, which PGlite's `query` does not have: it parses and
  * analyses every statement anew and crosses into the engine six times for it (parse, describe,
@@ -88,7 +78,7 @@ function preparedStatements(db: PGlite) {
 
   async function prepare(sql: string): Promise<Prepared> {
     const name = `se_${byText.size + 1}`;
-    const { messages: described } = await db.execProtocol(concat([serialize.parse({ name, text: sql }), serialize.describe({ type: "S", name }), serialize.sync()]), { syncToFs: false });
+    const { messages: described } = await db.execProtocol(Buffer.concat([serialize.parse({ name, text: sql }), serialize.describe({ type: "S", name }), serialize.sync()]), { syncToFs: false });
     const params = described.find((m): m is messages.ParameterDescriptionMessage => m.name === "parameterDescription");
     const rows = described.find((m): m is messages.RowDescriptionMessage => m.name === "rowDescription");
     const prepared = { name, paramTypes: params?.dataTypeIDs ?? [], rowDescription: rows };
@@ -105,7 +95,7 @@ function preparedStatements(db: PGlite) {
         const serializer = db.serializers[statement.paramTypes[i]!];
         return serializer ? serializer(value) : String(value);
       });
-      const { messages: answered } = await db.execProtocol(concat([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]), { syncToFs: false });
+      const { messages: answered } = await db.execProtocol(Buffer.concat([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]), { syncToFs: false });
       const [result] = parse.parseResults(statement.rowDescription ? [statement.rowDescription, ...answered] : answered, db.parsers);
       return (result?.rows ?? []) as Array<Record<string, unknown>>;
     });
