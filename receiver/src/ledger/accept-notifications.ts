@@ -16,6 +16,7 @@ import { applyNotification, type IncidentEvent } from "../incidents/lifecycle.ts
 import { refirePolicyOf } from "../routing/explain.ts";
 import type { Database } from "../store/database.ts";
 import { lockIncidentsByAlertId, type StoredIncident } from "../store/incidents.ts";
+import { problemTextsOf, type ProblemTextReads } from "../store/problem-texts.ts";
 import { alertKey, newIncidentId } from "../store/keys.ts";
 import { admitNotifications, recordNotifications } from "../store/notifications.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
@@ -42,8 +43,12 @@ export type AcceptedNotification =
     };
 
 export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets, now: Date = new Date()): Promise<AcceptedNotification[]> {
-  return db.transaction(
+  // A storm's batches lock the same problems again and again: their long text is read once (store/problem-texts.ts).
+  const problemTexts = problemTextsOf(db);
+  let attempt: { texts: ProblemTextReads; changes: ChangeSet } | null = null;
+  const results = await db.transaction(
     async (tx) => {
+      const texts = problemTexts.begin();
       const routings = batch.map((n) => n.routing);
       const noisy = routings.some((r) => r?.noise);
       const alertIds = batch.map((n) => n.alert.alertId);
@@ -65,9 +70,9 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
         // The groups and storm counters the arrivals' rules name, and the silences in force. An alert that
         // already belongs to a problem the rules do not name (they changed since, or its storm passed)
         // has it locked below: rare, so a storm of new alerts pays no lookups for it.
-        loadNoiseContext(tx, { alertIds: [], incidents: [], routings: noisy ? routings : [], opensIncidents: true, problemBindings: false }, now),
+        loadNoiseContext(tx, { alertIds: [], incidents: [], routings: noisy ? routings : [], opensIncidents: true, problemBindings: false, texts }, now),
       ]);
-      if (!covers(context, locked)) await loadNoiseContext(tx, { alertIds, incidents: locked, routings: [], opensIncidents: false, problemBindings: false }, now, context);
+      if (!covers(context, locked)) await loadNoiseContext(tx, { alertIds, incidents: locked, routings: [], opensIncidents: false, problemBindings: false, texts }, now, context);
       const current = new Map<string, StoredIncident>(locked.map((i) => [alertKey(i.alertId), i]));
       const changes = new ChangeSet(targets, now, context);
       const applied = new Set<string>();
@@ -91,8 +96,13 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
       });
       admitNotifications(tx, admittedAfterAll);
       writeChanges(tx, changes);
+      attempt = { texts, changes };
       return results;
     },
     { pipelined: true },
   );
+  // Committed (a transaction run again replaced the attempt): what it wrote is its version now.
+  const committed = attempt as { texts: ProblemTextReads; changes: ChangeSet } | null;
+  committed?.texts.committed({ inserted: committed.changes.inserted.values(), updated: committed.changes.updated.values(), sameText: committed.changes.sameText() });
+  return results;
 }

@@ -12,6 +12,7 @@ import { bindingsOf } from "../store/configuration-items.ts";
 import type { Queryable } from "../store/database.ts";
 import type { StoredIncident } from "../store/incidents.ts";
 import { activeSilences, lockNoiseRows, silencesById, stormCounterKey, type LockedStormCounter, type Silence } from "../store/noise.ts";
+import type { ProblemTextReads } from "../store/problem-texts.ts";
 import type { ActiveSilence, NoiseContext } from "./change-set.ts";
 
 /** What a command's incidents and arrivals may need locked. */
@@ -26,6 +27,8 @@ export interface NoiseNeeds {
   opensIncidents: boolean;
   /** Whether problems' CIs are read (for their tickets' text: the timer's opens and updates). */
   problemBindings: boolean;
+  /** The problems' text this process holds, for a command that locks the same problems again and again (the intake). */
+  texts?: ProblemTextReads;
 }
 
 /** Compiled matchers of silences, by id and the match they were compiled from (a silence's match never changes). */
@@ -74,7 +77,7 @@ export async function loadNoiseContext(tx: Queryable, needs: NoiseNeeds, now: Da
   const want = wanted(needs, now);
   const touches = want.groupKeys.length + want.storms.length + needs.alertIds.length > 0;
   const [rows, silences] = await Promise.all([
-    touches ? lockNoiseRows(tx, { groupKeys: want.groupKeys, resolvedSince: want.resolvedSince, storms: want.storms, alertIds: needs.alertIds }) : Promise.resolve({ problems: [] as StoredIncident[], counters: [] as LockedStormCounter[] }),
+    touches ? lockNoiseRows(tx, { groupKeys: want.groupKeys, resolvedSince: want.resolvedSince, storms: want.storms, alertIds: needs.alertIds }, needs.texts) : Promise.resolve({ problems: [] as StoredIncident[], counters: [] as LockedStormCounter[] }),
     needs.opensIncidents ? activeSilences(tx, now.toISOString()) : Promise.resolve([] as Silence[]),
   ]);
   const problemBindings: Map<string, CiBinding[]> = needs.problemBindings && rows.problems.length ? await bindingsOf(tx, rows.problems.map((p) => p.id)) : new Map();

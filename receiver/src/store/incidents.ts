@@ -71,10 +71,18 @@ export interface IncidentRow {
   due_at: string | null;
 }
 
-export const INCIDENT_COLUMNS = `id::text AS id, alert_id, state, resolution, severity, title, description, monitoring_service,
+/** The columns of an incident's row that hold its long text: a problem's are 8–10 kB in a storm (store/noise.ts ProblemTexts). */
+export type LongTextColumn = "routing" | "description" | "problem_lines";
+
+/** The incident columns as IncidentRow names them, with other expressions for the long ones (aliased to their names). */
+export function incidentColumns(long: Record<LongTextColumn, string> = { routing: "routing", description: "description", problem_lines: "problem_lines" }): string {
+  return `id::text AS id, alert_id, state, resolution, severity, title, ${long.description} AS description, monitoring_service,
   signal_type, family, alert_rule, to_json(fired_at)#>>'{}' AS fired_at, to_json(resolved_at)#>>'{}' AS resolved_at, last_at, last_rank, last_key,
-  routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, problem_lines,
+  ${long.routing} AS routing, to_json(held_until)#>>'{}' AS held_until, hold_window, kind, problem_id::text AS problem_id, group_key, noise, ${long.problem_lines} AS problem_lines,
   to_json(due_at)#>>'{}' AS due_at, ticket_generation`;
+}
+
+export const INCIDENT_COLUMNS = incidentColumns();
 
 /** Timestamps as the API shows them: ISO 8601 in UTC (the sessions run in UTC, see the drivers). */
 export function isoTime(value: string): string;
@@ -165,7 +173,7 @@ export async function lockQuietIncidents(tx: Queryable, family: string, cutoff: 
 }
 
 /** What of a problem's state has a column of its own (migration 013): rewritten only when it changes. */
-type ProblemLines = Pick<ProblemState, "shown" | "pending">;
+export type ProblemLines = Pick<ProblemState, "shown" | "pending">;
 
 /**
  * `noise` keeps empty lists where the lines were: a replica of the release before migration 013
@@ -174,7 +182,7 @@ type ProblemLines = Pick<ProblemState, "shown" | "pending">;
  */
 const NO_LINES: ProblemLines = { shown: [], pending: [] };
 
-function problemParts(problem: ProblemState): { noise: ProblemState; lines: ProblemLines } {
+export function problemParts(problem: ProblemState): { noise: ProblemState; lines: ProblemLines } {
   const { shown, pending } = problem;
   return { noise: { ...problem, ...NO_LINES }, lines: { shown, pending } };
 }

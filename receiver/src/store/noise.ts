@@ -7,8 +7,9 @@
 import type { StormCounter } from "../incidents/noise.ts";
 import type { MatchSpec } from "../routing/match.ts";
 import type { Queryable, Transaction } from "./database.ts";
-import { INCIDENT_COLUMNS, incidentFromRow, type IncidentRow, type StoredIncident } from "./incidents.ts";
+import { INCIDENT_COLUMNS, incidentColumns, incidentFromRow, type IncidentRow, type StoredIncident } from "./incidents.ts";
 import { alertKey } from "./keys.ts";
+import type { ProblemTextReads, VersionedRow } from "./problem-texts.ts";
 
 /** What a batch or a timer needs locked to decide noise: which problems and storm counters. */
 export interface ProblemWanted {
@@ -29,7 +30,21 @@ export interface LockedStormCounter extends StormCounter {
 
 export const stormCounterKey = (storm: string, connector: string) => `${storm}/${connector}`;
 
-const NONE = { rows: [] as IncidentRow[] };
+type LockedRow = IncidentRow & VersionedRow;
+
+const NONE = { rows: [] as LockedRow[] };
+
+/**
+ * A problem's columns, its long ones (store/problem-texts.ts) left out when parameter `$known`
+ * names its version, with the version and this transaction's id as its writes will show it
+ * (txid_current() rather than pg_current_xact_id(), which PostgreSQL 11 and 12 lack).
+ */
+function problemColumns(known: string): string {
+  const held = `(id::text || '/' || xmin::text) = ANY(${known}::text[])`;
+  const unlessHeld = (column: string) => `CASE WHEN ${held} THEN NULL ELSE ${column} END`;
+  return `${incidentColumns({ routing: unlessHeld("routing"), description: unlessHeld("description"), problem_lines: unlessHeld("problem_lines") })},
+  ${held} AS known, xmin::text AS version, (txid_current() % 4294967296)::text AS writer`;
+}
 
 /**
  * Open groups of these keys (and those resolved since then), and the groups of these alerts.
@@ -39,47 +54,47 @@ const NONE = { rows: [] as IncidentRow[] };
  * union is one array the outer lookup takes by primary key: as `id IN (…)` the planner guessed 100
  * ids and read every incident of a table without fresh statistics instead.
  */
-function lockGroups(tx: Queryable, groupKeys: readonly string[], alertKeys: readonly string[], resolvedSince: string): Promise<{ rows: IncidentRow[] }> {
+function lockGroups(tx: Queryable, groupKeys: readonly string[], alertKeys: readonly string[], resolvedSince: string, known: string[]): Promise<{ rows: LockedRow[] }> {
   if (alertKeys.length > 0) {
-    return tx.query<IncidentRow>(
-      `SELECT ${INCIDENT_COLUMNS} FROM incidents
+    return tx.query<LockedRow>(
+      `SELECT ${problemColumns("$4")} FROM incidents
        WHERE kind = 'group' AND id = ANY(ARRAY(
          SELECT id FROM incidents WHERE group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $3::timestamptz)
          UNION SELECT problem_id FROM incidents WHERE alert_key = ANY($2::text[]) AND problem_id IS NOT NULL))
        ORDER BY group_key, id FOR UPDATE`,
-      [groupKeys, alertKeys, resolvedSince],
+      [groupKeys, alertKeys, resolvedSince, known],
       { name: "noise-lock-groups" },
     );
   }
   if (groupKeys.length === 0) return Promise.resolve(NONE);
-  return tx.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents
+  return tx.query<LockedRow>(
+    `SELECT ${problemColumns("$3")} FROM incidents
      WHERE kind = 'group' AND group_key = ANY($1::text[]) AND (state = 'open' OR resolved_at >= $2::timestamptz)
      ORDER BY group_key, id FOR UPDATE`,
-    [groupKeys, resolvedSince],
+    [groupKeys, resolvedSince, known],
     { name: "noise-lock-groups-by-key" },
   );
 }
 
 /** The storm incidents of these guards' counters, and those of these alerts; new arrivals name them through the counters only. */
-function lockStormIncidents(tx: Queryable, storms: readonly string[], alertKeys: readonly string[]): Promise<{ rows: IncidentRow[] }> {
+function lockStormIncidents(tx: Queryable, storms: readonly string[], alertKeys: readonly string[], known: string[]): Promise<{ rows: LockedRow[] }> {
   if (alertKeys.length > 0) {
-    return tx.query<IncidentRow>(
-      `SELECT ${INCIDENT_COLUMNS} FROM incidents
+    return tx.query<LockedRow>(
+      `SELECT ${problemColumns("$3")} FROM incidents
        WHERE kind = 'storm' AND id = ANY(ARRAY(
          SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL
          UNION SELECT s.value::uuid FROM incidents m, jsonb_each_text(m.noise -> 'storms') s WHERE m.alert_key = ANY($2::text[]) AND jsonb_typeof(m.noise -> 'storms') = 'object'))
        ORDER BY id FOR UPDATE`,
-      [storms, alertKeys],
+      [storms, alertKeys, known],
       { name: "noise-lock-storms" },
     );
   }
   if (storms.length === 0) return Promise.resolve(NONE);
-  return tx.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents
+  return tx.query<LockedRow>(
+    `SELECT ${problemColumns("$2")} FROM incidents
      WHERE kind = 'storm' AND id = ANY(ARRAY(SELECT incident_id FROM noise_storms WHERE storm || '/' || connector = ANY($1::text[]) AND incident_id IS NOT NULL))
      ORDER BY id FOR UPDATE`,
-    [storms],
+    [storms, known],
     { name: "noise-lock-storms-by-guard" },
   );
 }
@@ -87,12 +102,14 @@ function lockStormIncidents(tx: Queryable, storms: readonly string[], alertKeys:
 /**
  * Locks what `wanted` names in the global order, in one round trip on a pipelining driver (the
  * statements are sent together; each waits for the locks of the one before on the server).
+ * With `texts`, problems' long columns come from the text this process holds where it can.
  */
-export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promise<{ problems: StoredIncident[]; counters: LockedStormCounter[] }> {
+export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted, texts?: ProblemTextReads): Promise<{ problems: StoredIncident[]; counters: LockedStormCounter[] }> {
   const alertKeys = [...new Set(wanted.alertIds.map(alertKey))];
   const groupKeys = [...new Set(wanted.groupKeys)];
   const resolvedSince = wanted.resolvedSince ?? "infinity";
-  const groups = lockGroups(tx, groupKeys, alertKeys, resolvedSince);
+  const known = texts?.known() ?? [];
+  const groups = lockGroups(tx, groupKeys, alertKeys, resolvedSince, known);
   const storms = [...new Set(wanted.storms)].sort();
   // Created on first use; an existing row is left alone (and locked just below).
   const created = storms.length === 0
@@ -110,10 +127,10 @@ export async function lockNoiseRows(tx: Queryable, wanted: ProblemWanted): Promi
         [storms],
         { name: "noise-lock-counters" },
       );
-  const stormIncidents = lockStormIncidents(tx, storms, alertKeys);
+  const stormIncidents = lockStormIncidents(tx, storms, alertKeys, known);
   const [g, , c, s] = await Promise.all([groups, created, counters, stormIncidents]);
   return {
-    problems: [...g.rows, ...s.rows].map(incidentFromRow),
+    problems: [...g.rows, ...s.rows].map((row) => incidentFromRow(texts ? texts.fill(row) : row)),
     counters: c.rows.map((r) => ({ storm: r.storm, connector: r.connector, opened: (typeof r.opened === "string" ? JSON.parse(r.opened) : r.opened) as string[], incidentId: r.incident_id })),
   };
 }

@@ -4,11 +4,14 @@
  * its counters change leaves the stored text alone instead of compressing and rewriting kilobytes
  * per problem, and a batch that changes a listed member or a pending line writes it. Either way,
  * what the read API shows is the problem as decided. A storm guard past its budget keeps its
- * counter as it is: batches that only add to the storm incident do not write it.
+ * counter as it is: batches that only add to the storm incident do not write it. And the intake
+ * reads a problem's long text only when another transaction wrote it since this process last read
+ * or wrote it (store/problem-texts.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
+import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
 import { getIncident, listIncidents } from "../../../receiver/src/store/ledger-queries.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { routed, serviceNowRules } from "../../support/notifications.ts";
@@ -158,5 +161,56 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
     expect(row.rows[0]!.noise).toMatchObject({ shown: [], pending: [] });
     expect(row.rows[0]!.lines).toEqual(theirs);
     expect((await getIncident(store.db, group!.id))!.description).toMatch(/^- resolved: /m);
+  });
+
+  it("is read whole only when another transaction wrote it since: the intake's next batches take it from what it holds, and a replica's lines are kept", { timeout: 60_000 }, async () => {
+    // The group locks as the database answered them: which rows came without their long columns.
+    const answered: Array<{ id: string; known: boolean; lines: unknown }> = [];
+    const watching = (db: Database): Database => ({
+      ...db,
+      transaction: (work, options) =>
+        db.transaction(
+          (tx) =>
+            work({
+              ...tx,
+              query: async (sql, params, queryOptions) => {
+                const result = await tx.query(sql, params, queryOptions);
+                if (queryOptions?.name?.startsWith("noise-lock-groups")) answered.push(...result.rows.map((r: any) => ({ id: r.id, known: r.known, lines: r.problem_lines })));
+                return result;
+              },
+            } as Transaction),
+          options,
+        ),
+    });
+    // Two replicas of the receiver on one database: each its own database handle, so each holds its own text.
+    const first = watching(store.db);
+    const second = watching({ ...store.db });
+    const ids = Array.from({ length: 6 }, () => alertId());
+    const listed = async () => {
+      const [group] = (await listIncidents(store.db, { kind: "group", limit: 10 })).filter((g) => g.alertRule === "cpu-replicas");
+      return { id: group!.id, shown: group!.problem!.shown.map((m) => m.alertId), pending: group!.problem!.pending.length };
+    };
+
+    for (const id of ids.slice(0, 3)) await acceptNotifications(first, [arrival(id, "Fired", "cpu-replicas")], targets);
+    const group = await listed();
+    // The second batch read the group the first created; the third took its text from what the second wrote.
+    expect(answered.map((a) => [a.id, a.known, a.lines === null])).toEqual([
+      [group.id, false, false],
+      [group.id, true, true],
+    ]);
+    expect(group).toEqual({ id: group.id, shown: ids.slice(0, 3), pending: 2 });
+
+    // The other replica adds a member (reading the group whole: it holds nothing of it), then this one adds two.
+    await acceptNotifications(second, [arrival(ids[3]!, "Fired", "cpu-replicas")], targets);
+    await acceptNotifications(first, [arrival(ids[4]!, "Fired", "cpu-replicas")], targets);
+    await acceptNotifications(first, [arrival(ids[5]!, "Fired", "cpu-replicas")], targets);
+    expect(answered.slice(2).map((a) => [a.known, a.lines === null])).toEqual([
+      [false, false],
+      [false, false],
+      [true, true],
+    ]);
+    expect(await listed()).toEqual({ id: group.id, shown: ids, pending: 5 });
+    const kept = (await getIncident(store.db, group.id))!;
+    expect(kept.description).toContain(`${ids[3]!.split("/").at(-1)}`);
   });
 });
