@@ -50,14 +50,34 @@ const DURABLE_START_PARAMS = [
   "-c", "wal_sync_method=fsync",
   // Like a server, UTC whatever the host's zone, so ordering and cursors are the same on both stores.
   "-c", "TimeZone=UTC",
-  // Named statements (below) are planned for their parameters every time, like the unnamed ones and
-  // like the PostgreSQL intake connection's: a generic plan made while the tables were small would
-  // scan them forever after (test/receiver/ledger/batch-plans.test.ts).
-  "-c", "plan_cache_mode=force_custom_plan",
+  // Named statements run from generic plans, made again as PLAN_LIFETIME says (below).
+  "-c", "plan_cache_mode=force_generic_plan",
 ];
+
+/**
+ * How long a named statement's plan is kept: it is parsed and planned again after this many
+ * executions or this much time, whichever comes first.
+ *
+ * In the engine's WebAssembly, planning one of the intake's statements costs 150–250 µs, more than
+ * running most of them (docs/performance.md), so named statements run from a generic plan — one
+ * plan for any parameters. They are the hot path's lookups by key and set-based writes of a batch's
+ * records, whose best plan depends on the tables' size, not on the values
+ * (test/receiver/ledger/batch-plans.test.ts checks the plans they run). The engine's own choice
+ * (`auto`) keeps custom plans for a statement whose array holds fewer keys than the ten a generic
+ * plan assumes, which is most batches' groups and storm counters.
+ *
+ * But a plan is costed for the tables' size when it is made, and the embedded store analyzes only
+ * hourly (store/maintenance.ts): a plan made on a new store's near-empty tables would scan them
+ * while they grow to millions of rows. Made again this often, it never outlives much growth.
+ */
+export const PLAN_LIFETIME = { executions: 200, ms: 5000 } as const;
 
 interface Prepared {
   name: string;
+  text: string;
+  /** Executions since the statement was last parsed, and when that was (performance.now()). */
+  executions: number;
+  parsedAt: number;
   paramTypes: number[];
   /** The statement's row description (none for a statement without rows), put before each execution's rows. */
   rowDescription: messages.RowDescriptionMessage | undefined;
@@ -68,9 +88,10 @@ interface Prepared {
  * analyses every statement anew and crosses into the engine six times for it (parse, describe,
  * bind, describe, execute, sync). A statement the hot path names (QueryOptions.name, the same text
  * every time) is parsed once per engine, like PostgreSQL's named statements, and then bound and
- * executed in one crossing: 340 against 170 µs for locking a batch's groups, plans still custom
- * (docs/performance.md). Built from PGlite's own protocol serializer and result parser; only
- * inside a transaction, whose statements the engine's query lock keeps in order.
+ * executed in one crossing: 340 against 170 µs for locking a batch's groups with custom plans
+ * (docs/performance.md), and its plan kept as PLAN_LIFETIME says. Built from PGlite's own protocol
+ * serializer and result parser; only inside a transaction, whose statements the engine's query lock
+ * keeps in order.
  */
 function preparedStatements(db: PGlite) {
   const byText = new Map<string, Prepared>();
@@ -81,7 +102,7 @@ function preparedStatements(db: PGlite) {
     const { messages: described } = await db.execProtocol(Buffer.concat([serialize.parse({ name, text: sql }), serialize.describe({ type: "S", name }), serialize.sync()]), { syncToFs: false });
     const params = described.find((m): m is messages.ParameterDescriptionMessage => m.name === "parameterDescription");
     const rows = described.find((m): m is messages.RowDescriptionMessage => m.name === "rowDescription");
-    const prepared = { name, paramTypes: params?.dataTypeIDs ?? [], rowDescription: rows };
+    const prepared = { name, text: sql, executions: 0, parsedAt: performance.now(), paramTypes: params?.dataTypeIDs ?? [], rowDescription: rows };
     byText.set(sql, prepared);
     return prepared;
   }
@@ -95,7 +116,19 @@ function preparedStatements(db: PGlite) {
         const serializer = db.serializers[statement.paramTypes[i]!];
         return serializer ? serializer(value) : String(value);
       });
-      const { messages: answered } = await db.execProtocol(Buffer.concat([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]), { syncToFs: false });
+      const now = performance.now();
+      // Closed and parsed again in the same crossing: the engine forgets its plan and makes one for the tables as they are now.
+      const replan = statement.executions >= PLAN_LIFETIME.executions || now - statement.parsedAt >= PLAN_LIFETIME.ms;
+      if (replan) Object.assign(statement, { executions: 0, parsedAt: now });
+      statement.executions += 1;
+      const again = replan ? [serialize.close({ type: "S", name: statement.name }), serialize.parse({ name: statement.name, text: statement.text })] : [];
+      const { messages: answered } = await db
+        .execProtocol(Buffer.concat([...again, serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]), { syncToFs: false })
+        .catch((error: unknown) => {
+          // Whatever failed (a parse after the schema changed included), the next execution starts from a fresh parse.
+          statement.executions = PLAN_LIFETIME.executions;
+          throw error;
+        });
       const [result] = parse.parseResults(statement.rowDescription ? [statement.rowDescription, ...answered] : answered, db.parsers);
       return (result?.rows ?? []) as Array<Record<string, unknown>>;
     });

@@ -4,8 +4,9 @@
  * names are the receiver's own (store/pglite-database.ts: PGlite's `query` has none), built from
  * PGlite's protocol serializer and result parser, so what is checked here is that conversion.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { StoreQueryError, type Database, type Transaction } from "../../../receiver/src/store/database.ts";
+import { PLAN_LIFETIME } from "../../../receiver/src/store/pglite-database.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 // Every kind of value the intake's statements send and read back: arrays, JSON, uuids, times, nulls.
@@ -102,7 +103,7 @@ describe.each(STORE_KINDS)("named statements on $name", (kind) => {
     expect(await db.transaction(async (tx) => (await tx.query("SELECT 1 AS one", [], { name: "probe-one" })).rows, { pipelined: true })).toEqual([{ one: 1 }]);
   });
 
-  it("are planned for their parameters every time on the connection the intake uses, never from a generic plan", async () => {
+  it.runIf(kind.name === "postgres")("are planned for their parameters every time on the connection the intake uses, never from a generic plan", async () => {
     // PostgreSQL would switch to a generic plan after five executions; one made while a table was
     // small would scan it forever after (store/postgres-database.ts, store/pglite-database.ts).
     const sql = "SELECT k FROM named_probe WHERE k = $1";
@@ -114,5 +115,40 @@ describe.each(STORE_KINDS)("named statements on $name", (kind) => {
       { pipelined: true },
     );
     expect(plans.map((p) => [Number(p.generic_plans), Number(p.custom_plans)])).toEqual([[0, 8]]);
+  });
+
+  it.runIf(kind.name === "pglite")("run from a generic plan that is made again for the table as it has grown: after PLAN_LIFETIME's executions or its time", async () => {
+    // Planning costs more than running in the engine's WebAssembly (store/pglite-database.ts); a
+    // plan made while a table was nearly empty must not scan it once it holds thousands of rows.
+    // Analyzed while it holds one row, as the embedded store's upkeep analyzes a new store's tables at start.
+    await db.exec("CREATE TABLE plan_probe (k text PRIMARY KEY, v text NOT NULL); INSERT INTO plan_probe VALUES ('k-0', 'v-0'); ANALYZE plan_probe");
+    const sql = "SELECT v FROM plan_probe WHERE k = $1";
+    const run = (times: number) =>
+      db.transaction(async (tx) => {
+        const answers: unknown[] = [];
+        for (let i = 0; i < times; i++) answers.push(...(await tx.query<{ v: string }>(sql, [`k-${i % 3}`], { name: "probe-generic" })).rows.map((r) => r.v));
+        const { name, generic } = (await tx.query<{ name: string; generic: string }>("SELECT name, generic_plans AS generic FROM pg_prepared_statements WHERE statement = $1", [sql])).rows[0]!;
+        const explained = Object.values((await tx.query<Record<string, unknown>>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}('k-1')`)).rows[0]!)[0];
+        const plan = (typeof explained === "string" ? JSON.parse(explained) : explained) as Array<{ Plan: { "Node Type": string } }>;
+        return { answers, generic: Number(generic), scan: plan[0]!.Plan["Node Type"] };
+      });
+    // (The count is read before each EXPLAIN EXECUTE, which runs the statement's plan too and is counted.)
+    expect(await run(3)).toEqual({ answers: ["v-0"], generic: 3, scan: "Seq Scan" });
+    await db.exec("INSERT INTO plan_probe SELECT 'k-' || g, 'v-' || g FROM generate_series(1, 20000) g");
+    // Kept for its lifetime: the plan made on one row still scans the grown table.
+    expect(await run(PLAN_LIFETIME.executions - 3)).toMatchObject({ generic: PLAN_LIFETIME.executions + 1, scan: "Seq Scan" });
+    // Then made again, for 20,001 rows; the engine counts from one again.
+    const grown = await run(3);
+    expect(grown).toEqual({ answers: ["v-0", "v-1", "v-2"], generic: 3, scan: "Index Scan" });
+    expect((await run(1)).generic).toBe(5);
+
+    // Made again when the plan is older than PLAN_LIFETIME.ms, however few its executions.
+    const started = performance.now();
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => started + PLAN_LIFETIME.ms + 1);
+    try {
+      expect((await run(1)).generic).toBe(1);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
