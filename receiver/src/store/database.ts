@@ -14,6 +14,27 @@ export interface QueryOptions {
   name?: string;
 }
 
+/**
+ * How long the plan of a named statement is kept, on the embedded store and on PostgreSQL's intake
+ * connection: it is made again after this many executions (on PostgreSQL: intake transactions) or
+ * this much time, whichever comes first.
+ *
+ * Named statements run from generic plans there — one plan for any parameters. They are the hot
+ * path's lookups by key and set-based writes of a batch's records, whose best plan depends on the
+ * tables' size, not on the values (test/receiver/ledger/batch-plans.test.ts checks the plans they
+ * run), and planning them for each batch cost more than running some of them: on PostgreSQL about
+ * a fifth of its time per alert, in the embedded engine's WebAssembly 150–250 µs a statement
+ * (docs/performance.md). PostgreSQL's own choice (`auto`) keeps custom plans for a statement whose
+ * array holds fewer keys than the ten a generic plan assumes, which is most batches' groups and
+ * storm counters.
+ *
+ * But a plan is costed for the tables' size when it is made: one made on a new ledger's near-empty
+ * tables scans them, and kept (as it was before this lifetime) it would scan them while they grow
+ * to millions of rows — statistics that would invalidate it come only with an ANALYZE (hourly on the
+ * embedded store, store/maintenance.ts). Made again this often, it never outlives much growth.
+ */
+export const PLAN_LIFETIME = { executions: 200, ms: 5000 } as const;
+
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<{ rows: Row[] }>;
   /** Runs a script of several statements without parameters (migrations). */

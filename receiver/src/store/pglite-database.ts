@@ -2,7 +2,7 @@ import { fsyncSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { parse, PGlite, protocol, type messages } from "@electric-sql/pglite";
 import { NodeFS } from "@electric-sql/pglite/nodefs";
-import { driverCall, setLocal, storeError, type Database, type QueryOptions, type Transaction } from "./database.ts";
+import { driverCall, PLAN_LIFETIME, setLocal, storeError, type Database, type QueryOptions, type Transaction } from "./database.ts";
 
 /** Counts the flushes to disk the embedded engine asked for (tests and metrics read it). */
 export interface FlushCounter {
@@ -50,27 +50,9 @@ const DURABLE_START_PARAMS = [
   "-c", "wal_sync_method=fsync",
   // Like a server, UTC whatever the host's zone, so ordering and cursors are the same on both stores.
   "-c", "TimeZone=UTC",
-  // Named statements run from generic plans, made again as PLAN_LIFETIME says (below).
+  // Named statements run from generic plans, each made again as PLAN_LIFETIME says (store/database.ts).
   "-c", "plan_cache_mode=force_generic_plan",
 ];
-
-/**
- * How long a named statement's plan is kept: it is parsed and planned again after this many
- * executions or this much time, whichever comes first.
- *
- * In the engine's WebAssembly, planning one of the intake's statements costs 150–250 µs, more than
- * running most of them (docs/performance.md), so named statements run from a generic plan — one
- * plan for any parameters. They are the hot path's lookups by key and set-based writes of a batch's
- * records, whose best plan depends on the tables' size, not on the values
- * (test/receiver/ledger/batch-plans.test.ts checks the plans they run). The engine's own choice
- * (`auto`) keeps custom plans for a statement whose array holds fewer keys than the ten a generic
- * plan assumes, which is most batches' groups and storm counters.
- *
- * But a plan is costed for the tables' size when it is made, and the embedded store analyzes only
- * hourly (store/maintenance.ts): a plan made on a new store's near-empty tables would scan them
- * while they grow to millions of rows. Made again this often, it never outlives much growth.
- */
-export const PLAN_LIFETIME = { executions: 200, ms: 5000 } as const;
 
 interface Prepared {
   name: string;

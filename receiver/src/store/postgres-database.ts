@@ -1,6 +1,6 @@
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
-import { driverCall, setLocal, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
+import { driverCall, PLAN_LIFETIME, setLocal, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
 
 export interface PostgresOptions {
   connectionString: string;
@@ -49,6 +49,8 @@ export function openPostgres(options: PostgresOptions): Database {
 
   let intake: Promise<pg.Client> | null = null;
   let intakeBusy: Promise<unknown> = Promise.resolve();
+  /** Intake transactions since the intake connection's plans were last made, and when that was (performance.now()). */
+  const plans = { transactions: 0, madeAt: performance.now() };
 
   /**
    * The intake's own connection in pipeline mode: the statements of one round trip go out
@@ -67,9 +69,9 @@ export function openPostgres(options: PostgresOptions): Database {
       });
       try {
         await client.connect();
-        // The intake statements are prepared once per connection; a generic plan chosen while the
-        // tables were small would scan them forever after (custom plans stay index scans).
-        await client.query("SET plan_cache_mode = force_custom_plan");
+        // The intake's statements are prepared once per connection and run from generic plans,
+        // made again as PLAN_LIFETIME says (DISCARD PLANS, below).
+        await client.query("SET plan_cache_mode = force_generic_plan");
       } catch (error) {
         intake = null;
         await client.end().catch(() => undefined);
@@ -126,6 +128,13 @@ export function openPostgres(options: PostgresOptions): Database {
       const tx = transactionOn(client, sent, coalesce);
       // BEGIN travels with the first statements of the work: no round trip of its own.
       coalesce();
+      const now = performance.now();
+      if (plans.transactions >= PLAN_LIFETIME.executions || now - plans.madeAt >= PLAN_LIFETIME.ms) {
+        // The connection forgets its plans; each statement's next execution makes one for the tables as they are now.
+        Object.assign(plans, { transactions: 0, madeAt: now });
+        sent.push(track(client.query("DISCARD PLANS")));
+      }
+      plans.transactions += 1;
       sent.push(track(client.query("BEGIN")));
       for (const set of sets) sent.push(track(client.query(set)));
       try {
