@@ -1,5 +1,5 @@
 /** The statements a piece of ledger code sends in its transactions, written down as they are sent. */
-import type { Database, Transaction } from "../../receiver/src/store/database.ts";
+import type { Database, QueryOptions, Transaction } from "../../receiver/src/store/database.ts";
 
 export interface SentStatement {
   sql: string;
@@ -25,4 +25,27 @@ export function recordingStatements(db: Database): { db: Database; statements: S
     },
   });
   return { db: { ...db, transaction: (work, options) => db.transaction((tx) => work(spy(tx)), options) }, statements };
+}
+
+/**
+ * `db` as the code under test sees it, with `observe` told each statement's answer as its
+ * transaction received it (and given the transaction, to read more in it before the code goes on).
+ */
+export function observingAnswers(db: Database, observe: (tx: Transaction, sql: string, options: QueryOptions | undefined, rows: readonly unknown[]) => void | Promise<void>): Database {
+  return {
+    ...db,
+    transaction: (work, options) =>
+      db.transaction(
+        (tx) =>
+          work({
+            ...tx,
+            query: async <Row,>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
+              const result = await tx.query<Row>(sql, params, queryOptions);
+              await observe(tx, sql, queryOptions, result.rows);
+              return result;
+            },
+          }),
+        options,
+      ),
+  };
 }

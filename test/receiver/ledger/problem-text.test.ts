@@ -11,11 +11,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptNotifications } from "../../../receiver/src/ledger/accept-notifications.ts";
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
-import type { Database, Transaction } from "../../../receiver/src/store/database.ts";
+import type { Database } from "../../../receiver/src/store/database.ts";
 import { getIncident, listIncidents } from "../../../receiver/src/store/ledger-queries.ts";
 import { wrapContext } from "../../support/fixtures.ts";
 import { routed, serviceNowRules } from "../../support/notifications.ts";
-import { recordingStatements, type SentStatement } from "../../support/statements.ts";
+import { observingAnswers, recordingStatements, type SentStatement } from "../../support/statements.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const SUB = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e";
@@ -55,6 +55,13 @@ function arrival(id: string, monitorCondition: "Fired" | "Resolved" = "Fired", a
     alertTargetIDs: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${id.split("/").at(-1)}`],
   });
   return routed(payload, rules, now);
+}
+
+/** A group as the lock statements answer it (store/noise.ts): its long columns null when the version is held. */
+interface LockedGroup {
+  id: string;
+  known: boolean;
+  problem_lines: unknown;
 }
 
 interface WrittenProblem {
@@ -166,22 +173,10 @@ describe.each(STORE_KINDS)("a problem's text on the $name store", (kind) => {
   it("is read whole only when another transaction wrote it since: the intake's next batches take it from what it holds, and a replica's lines are kept", { timeout: 60_000 }, async () => {
     // The group locks as the database answered them: which rows came without their long columns.
     const answered: Array<{ id: string; known: boolean; lines: unknown }> = [];
-    const watching = (db: Database): Database => ({
-      ...db,
-      transaction: (work, options) =>
-        db.transaction(
-          (tx) =>
-            work({
-              ...tx,
-              query: async (sql, params, queryOptions) => {
-                const result = await tx.query(sql, params, queryOptions);
-                if (queryOptions?.name?.startsWith("noise-lock-groups")) answered.push(...result.rows.map((r: any) => ({ id: r.id, known: r.known, lines: r.problem_lines })));
-                return result;
-              },
-            } as Transaction),
-          options,
-        ),
-    });
+    const watching = (db: Database) =>
+      observingAnswers(db, (_tx, _sql, options, rows) => {
+        if (options?.name?.startsWith("noise-lock-groups")) answered.push(...(rows as LockedGroup[]).map((r) => ({ id: r.id, known: r.known, lines: r.problem_lines })));
+      });
     // Two replicas of the receiver on one database: each its own database handle, so each holds its own text.
     const first = watching(store.db);
     const second = watching({ ...store.db });

@@ -1,11 +1,12 @@
 /** The outbox's guarantees, on both stores: ordering per incident, one holder per job, dead letters and replay. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { correlationKey, type IncidentSnapshot } from "../../../receiver/src/outbox/delivery.ts";
-import type { Database, QueryOptions } from "../../../receiver/src/store/database.ts";
+import type { Database } from "../../../receiver/src/store/database.ts";
 import { getDelivery, latestDeliveries } from "../../../receiver/src/store/delivery-queries.ts";
 import { openPostgres } from "../../../receiver/src/store/postgres-database.ts";
 import { writeLedger } from "../../../receiver/src/store/ledger-writes.ts";
 import { CLAIM, claimDelivery, completeDelivery, failDelivery, retryDelivery, type NewDelivery } from "../../../receiver/src/store/outbox.ts";
+import { observingAnswers } from "../../support/statements.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 /** Queues each action for each connector, in that order, in one transaction. */
@@ -154,27 +155,13 @@ describe.each(STORE_KINDS)("outbox backlog on $name", (kind) => {
 /** Claims through `db`, and counts the rows of `deliveries` the claim read (the server's own count, in the claim's transaction right after it ran): whatever plan ran, kept or made for it. */
 async function countingClaim(db: Database) {
   let read: { scanned: number; fetched: number } | undefined;
-  const counting: Database = {
-    ...db,
-    transaction: (work, options) =>
-      db.transaction(
-        (tx) =>
-          work({
-            ...tx,
-            query: async <Row,>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
-              const result = await tx.query<Row>(sql, params, queryOptions);
-              if (sql === CLAIM) {
-                const { rows } = await tx.query<{ scanned: number; fetched: number }>(
-                  "SELECT coalesce(seq_tup_read, 0)::int AS scanned, coalesce(idx_tup_fetch, 0)::int AS fetched FROM pg_stat_xact_user_tables WHERE relname = 'deliveries'",
-                );
-                read = rows[0];
-              }
-              return result;
-            },
-          }),
-        options,
-      ),
-  };
+  const counting = observingAnswers(db, async (tx, sql) => {
+    if (sql !== CLAIM) return;
+    const { rows } = await tx.query<{ scanned: number; fetched: number }>(
+      "SELECT coalesce(seq_tup_read, 0)::int AS scanned, coalesce(idx_tup_fetch, 0)::int AS fetched FROM pg_stat_xact_user_tables WHERE relname = 'deliveries'",
+    );
+    read = rows[0];
+  });
   const job = await claimDelivery(counting, ["servicenow"]);
   if (!read) throw new Error("the claim statement did not run");
   return { job, read };
