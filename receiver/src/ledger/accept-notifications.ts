@@ -16,7 +16,7 @@ import { applyNotification, type IncidentEvent } from "../incidents/lifecycle.ts
 import { refirePolicyOf } from "../routing/explain.ts";
 import type { Database } from "../store/database.ts";
 import { lockIncidentsByAlertId, type StoredIncident } from "../store/incidents.ts";
-import { problemTextsOf, type ProblemTextReads } from "../store/problem-texts.ts";
+import { problemTextsOf } from "../store/problem-texts.ts";
 import { alertKey, newIncidentId } from "../store/keys.ts";
 import { admitNotifications, recordNotifications } from "../store/notifications.ts";
 import { ChangeSet, writeChanges, type DeliveryTargets } from "./change-set.ts";
@@ -45,8 +45,7 @@ export type AcceptedNotification =
 export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets, now: Date = new Date()): Promise<AcceptedNotification[]> {
   // A storm's batches lock the same problems again and again: their long text is read once (store/problem-texts.ts).
   const problemTexts = problemTextsOf(db);
-  let attempt: { texts: ProblemTextReads; changes: ChangeSet } | null = null;
-  const results = await db.transaction(
+  const { results, texts, changes } = await db.transaction(
     async (tx) => {
       const texts = problemTexts.begin();
       const routings = batch.map((n) => n.routing);
@@ -96,13 +95,11 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
       });
       admitNotifications(tx, admittedAfterAll);
       writeChanges(tx, changes);
-      attempt = { texts, changes };
-      return results;
+      return { results, texts, changes };
     },
     { pipelined: true },
   );
-  // Committed (a transaction run again replaced the attempt): what it wrote is its version now.
-  const committed = attempt as { texts: ProblemTextReads; changes: ChangeSet } | null;
-  committed?.texts.committed({ inserted: committed.changes.inserted.values(), updated: committed.changes.updated.values(), sameText: committed.changes.sameText() });
+  // Committed (the attempt that committed, if the transaction ran again): what it wrote is its version now.
+  texts.committed({ inserted: changes.inserted.values(), updated: changes.updated.values(), sameText: changes.sameText() });
   return results;
 }

@@ -35,6 +35,26 @@ export interface QueryOptions {
  */
 export const PLAN_LIFETIME = { executions: 200, ms: 5000 } as const;
 
+/** Counts the executions of plans made at one moment and says when PLAN_LIFETIME has run out (then the count starts again). */
+export function planLifetime() {
+  let executions = 0;
+  let madeAt = performance.now();
+  return {
+    /** One more execution; true when its plan must be made again first. */
+    due(): boolean {
+      const at = performance.now();
+      const over = executions >= PLAN_LIFETIME.executions || at - madeAt >= PLAN_LIFETIME.ms;
+      if (over) [executions, madeAt] = [0, at];
+      executions += 1;
+      return over;
+    },
+    /** The next execution makes its plan again, whatever its count (after a failure). */
+    expire(): void {
+      executions = PLAN_LIFETIME.executions;
+    },
+  };
+}
+
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<{ rows: Row[] }>;
   /** Runs a script of several statements without parameters (migrations). */

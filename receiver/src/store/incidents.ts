@@ -71,7 +71,7 @@ export interface IncidentRow {
   due_at: string | null;
 }
 
-/** The columns of an incident's row that hold its long text: a problem's are 8–10 kB in a storm (store/noise.ts ProblemTexts). */
+/** The columns of an incident's row that hold its long text: a problem's are 8–10 kB in a storm (store/problem-texts.ts). */
 export type LongTextColumn = "routing" | "description" | "problem_lines";
 
 /** The incident columns as IncidentRow names them, with other expressions for the long ones (aliased to their names). */

@@ -2,7 +2,7 @@ import { fsyncSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { parse, PGlite, protocol, type messages } from "@electric-sql/pglite";
 import { NodeFS } from "@electric-sql/pglite/nodefs";
-import { driverCall, PLAN_LIFETIME, setLocal, storeError, type Database, type QueryOptions, type Transaction } from "./database.ts";
+import { driverCall, planLifetime, setLocal, storeError, type Database, type QueryOptions, type Transaction } from "./database.ts";
 
 /** Counts the flushes to disk the embedded engine asked for (tests and metrics read it). */
 export interface FlushCounter {
@@ -57,9 +57,8 @@ const DURABLE_START_PARAMS = [
 interface Prepared {
   name: string;
   text: string;
-  /** Executions since the statement was last parsed, and when that was (performance.now()). */
-  executions: number;
-  parsedAt: number;
+  /** When the statement must be parsed again, to make its plan again (PLAN_LIFETIME). */
+  lifetime: ReturnType<typeof planLifetime>;
   paramTypes: number[];
   /** The statement's row description (none for a statement without rows), put before each execution's rows. */
   rowDescription: messages.RowDescriptionMessage | undefined;
@@ -84,7 +83,7 @@ function preparedStatements(db: PGlite) {
     const { messages: described } = await db.execProtocol(Buffer.concat([serialize.parse({ name, text: sql }), serialize.describe({ type: "S", name }), serialize.sync()]), { syncToFs: false });
     const params = described.find((m): m is messages.ParameterDescriptionMessage => m.name === "parameterDescription");
     const rows = described.find((m): m is messages.RowDescriptionMessage => m.name === "rowDescription");
-    const prepared = { name, text: sql, executions: 0, parsedAt: performance.now(), paramTypes: params?.dataTypeIDs ?? [], rowDescription: rows };
+    const prepared = { name, text: sql, lifetime: planLifetime(), paramTypes: params?.dataTypeIDs ?? [], rowDescription: rows };
     byText.set(sql, prepared);
     return prepared;
   }
@@ -98,17 +97,13 @@ function preparedStatements(db: PGlite) {
         const serializer = db.serializers[statement.paramTypes[i]!];
         return serializer ? serializer(value) : String(value);
       });
-      const now = performance.now();
       // Closed and parsed again in the same crossing: the engine forgets its plan and makes one for the tables as they are now.
-      const replan = statement.executions >= PLAN_LIFETIME.executions || now - statement.parsedAt >= PLAN_LIFETIME.ms;
-      if (replan) Object.assign(statement, { executions: 0, parsedAt: now });
-      statement.executions += 1;
-      const again = replan ? [serialize.close({ type: "S", name: statement.name }), serialize.parse({ name: statement.name, text: statement.text })] : [];
+      const again = statement.lifetime.due() ? [serialize.close({ type: "S", name: statement.name }), serialize.parse({ name: statement.name, text: statement.text })] : [];
       const { messages: answered } = await db
         .execProtocol(Buffer.concat([...again, serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]), { syncToFs: false })
         .catch((error: unknown) => {
           // Whatever failed (a parse after the schema changed included), the next execution starts from a fresh parse.
-          statement.executions = PLAN_LIFETIME.executions;
+          statement.lifetime.expire();
           throw error;
         });
       const [result] = parse.parseResults(statement.rowDescription ? [statement.rowDescription, ...answered] : answered, db.parsers);

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
-import { driverCall, PLAN_LIFETIME, setLocal, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
+import { driverCall, planLifetime, setLocal, storeError, StoreUnavailableError, type Database, type Queryable, type QueryOptions, type Transaction } from "./database.ts";
 
 export interface PostgresOptions {
   connectionString: string;
@@ -49,8 +49,8 @@ export function openPostgres(options: PostgresOptions): Database {
 
   let intake: Promise<pg.Client> | null = null;
   let intakeBusy: Promise<unknown> = Promise.resolve();
-  /** Intake transactions since the intake connection's plans were last made, and when that was (performance.now()). */
-  const plans = { transactions: 0, madeAt: performance.now() };
+  /** When the intake connection must forget its plans (PLAN_LIFETIME), counted in intake transactions. */
+  const plans = planLifetime();
 
   /**
    * The intake's own connection in pipeline mode: the statements of one round trip go out
@@ -70,7 +70,7 @@ export function openPostgres(options: PostgresOptions): Database {
       try {
         await client.connect();
         // The intake's statements are prepared once per connection and run from generic plans,
-        // made again as PLAN_LIFETIME says (DISCARD PLANS, below).
+        // made again as PLAN_LIFETIME (store/database.ts) says (DISCARD PLANS, below).
         await client.query("SET plan_cache_mode = force_generic_plan");
       } catch (error) {
         intake = null;
@@ -128,13 +128,8 @@ export function openPostgres(options: PostgresOptions): Database {
       const tx = transactionOn(client, sent, coalesce);
       // BEGIN travels with the first statements of the work: no round trip of its own.
       coalesce();
-      const now = performance.now();
-      if (plans.transactions >= PLAN_LIFETIME.executions || now - plans.madeAt >= PLAN_LIFETIME.ms) {
-        // The connection forgets its plans; each statement's next execution makes one for the tables as they are now.
-        Object.assign(plans, { transactions: 0, madeAt: now });
-        sent.push(track(client.query("DISCARD PLANS")));
-      }
-      plans.transactions += 1;
+      // The connection forgets its plans; each statement's next execution makes one for the tables as they are now.
+      if (plans.due()) sent.push(track(client.query("DISCARD PLANS")));
       sent.push(track(client.query("BEGIN")));
       for (const set of sets) sent.push(track(client.query(set)));
       try {
