@@ -119,6 +119,10 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(noise).toMatchObject({ non2xx: 0, errors: 0 });
     expect(summary.noise.postgres.closed_rps_noise_over_routed["8"]).toBeCloseTo(noise.rps / summary.closed["8"].postgres_routed.rps, 2);
     expect(result.stdout).toContain("Noise control: each store with a realistic noise rule set");
+    // Both sides deliver to a ServiceNow of their own that answers (slowly, as a hosted instance does): the outbox waits rather than spins.
+    expect(summary.noise.postgres.itsm_calls.routed).toBeGreaterThan(0);
+    expect(summary.noise.postgres.itsm_calls.noise).toBeGreaterThan(0);
+    expect(result.stdout).toMatch(/postgres: ServiceNow calls over the run, [\d,]+ with the noise rules, [\d,]+ without/);
     // The human-readable tables come before the JSON line.
     expect(result.stdout).toContain("Closed loop");
     expect(result.stdout).toContain("Open loop");

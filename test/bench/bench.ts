@@ -22,8 +22,8 @@ import { openLoop, type OpenLoopSample } from "./open-loop.ts";
 import { parseOptions, UsageError, USAGE, type Options } from "./options.ts";
 import { processMemory, resetPeakMemory } from "./proc-stats.ts";
 import { Progress, duration, type PlannedPhase } from "./progress.ts";
-import { NOISE_COMPARISON } from "./noise-rules.ts";
-import { addRatios, comparisonTables, noiseRatios, scaleRatios, summariseSeries, toRound, type NoiseRatios, type Round, type ScaleRatios, type Series } from "./report.ts";
+import { startNoiseComparison, type NoiseComparison } from "./noise-rules.ts";
+import { addRatios, comparisonTables, noiseRatios, scaleRatios, summariseSeries, toRound, type NoiseReport, type Round, type ScaleRatios, type Series } from "./report.ts";
 import { soak, soakTable } from "./soak.ts";
 import { megabytes, round } from "./stats.ts";
 import { Interrupted, Supervisor } from "./supervisor.ts";
@@ -65,7 +65,7 @@ interface TargetPlan {
 }
 
 /** What runs: the ceiling, Alertmanager when present, a receiver per store, and with --scale a second receiver per store on a pre-loaded ledger. */
-function targetPlans(options: Options, supervisor: Supervisor, alertmanagerBinary: string | undefined): TargetPlan[] {
+function targetPlans(options: Options, supervisor: Supervisor, alertmanagerBinary: string | undefined, comparisons: ReadonlyMap<Store, NoiseComparison>): TargetPlan[] {
   const soakMode = options.soak !== undefined;
   const receiver = (key: string, store: Store, preload?: number, env: Record<string, string> = {}): TargetPlan => ({
     key,
@@ -78,7 +78,7 @@ function targetPlans(options: Options, supervisor: Supervisor, alertmanagerBinar
     ...options.stores.map((store) => receiver(store, store)),
     ...(options.scale && !soakMode ? options.stores.map((store) => receiver(`${store}_full`, store, options.scale)) : []),
     // The same routing with and without the noise rules: their ratio is the cost of noise decisions in the intake.
-    ...(options.noise && !soakMode ? options.stores.flatMap((store) => [receiver(`${store}_routed`, store, undefined, NOISE_COMPARISON.routed), receiver(`${store}_noise`, store, undefined, NOISE_COMPARISON.noise)]) : []),
+    ...[...comparisons].flatMap(([store, comparison]) => [receiver(`${store}_routed`, store, undefined, comparison.routed), receiver(`${store}_noise`, store, undefined, comparison.noise)]),
   ];
 }
 
@@ -144,7 +144,9 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
     ? { status: "measured", binary: alertmanagerBinary, version: alertmanagerVersion(alertmanagerBinary) }
     : { status: options.alertmanager ? "skipped: not installed (apt-get install prometheus-alertmanager)" : "left out (--no-alertmanager)" };
   if (!soakMode && !alertmanagerBinary) process.stderr.write(`Alertmanager ${alertmanager.status}\n`);
-  const plans = targetPlans(options, supervisor, alertmanagerBinary);
+  // Each store's noise comparison delivers to ServiceNow fakes of its own (noise-rules.ts).
+  const comparisons = new Map<Store, NoiseComparison>(options.noise && !soakMode ? await Promise.all(options.stores.map(async (store) => [store, await startNoiseComparison(supervisor)] as const)) : []);
+  const plans = targetPlans(options, supervisor, alertmanagerBinary, comparisons);
   const preloads = plans.filter((p) => p.preload);
 
   // The plan of phases, in the order they run, for the estimated time left.
@@ -278,8 +280,8 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   const closedJson = summariseSeries(closed);
   const openJson = Object.fromEntries(Object.entries(summariseSeries(open)).map(([rate, byTarget]) => [rate, Object.fromEntries(Object.entries(byTarget).map(([k, s]) => [k, { offered: Number(rate), ...s }]))]));
   const scale: Record<string, ScaleRatios> = Object.fromEntries(preloads.map((p) => [p.key.replace(/_full$/, ""), scaleRatios(closed, open, p.key, p.key.replace(/_full$/, ""), loaded.get(p.key)!)]));
-  const noise: Record<string, NoiseRatios> = Object.fromEntries(
-    targets.filter((t) => t.key.endsWith("_noise")).map((t) => [t.key.replace(/_noise$/, ""), noiseRatios(closed, open, t.key, t.key.replace(/_noise$/, "_routed"))]),
+  const noise: Record<string, NoiseReport> = Object.fromEntries(
+    [...comparisons].map(([store, comparison]) => [store, { ...noiseRatios(closed, open, `${store}_noise`, `${store}_routed`), itsm_calls: comparison.itsmCalls() }]),
   );
 
   return {

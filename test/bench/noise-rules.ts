@@ -1,15 +1,29 @@
 /**
  * The rules of the bench's noise comparison (docs/performance.md#noise-control): one ServiceNow
  * connector and a catch-all route for both receivers, and for one of them a realistic noise rule
- * set on top — the three recipes of docs/noise.md in one file. The connector's URL answers nothing
- * (the discard port), and failed deliveries wait an hour: both receivers pay the same small outbox
- * cost per delivery, so what differs is the intake's noise decisions.
+ * set on top — the three recipes of docs/noise.md in one file.
+ *
+ * The connector is a ServiceNow fake of each side's own (test/fakes/servicenow-fake.ts), answering
+ * every call after ITSM_LATENCY_MS as a busy hosted instance does, and the outbox delivers one at a
+ * time. A connector that refuses at once (as the discard port did until 2026-12-07) turns each
+ * receiver's outbox into a loop that spends CPU as fast as it can fail deliveries: the receiver
+ * without noise rules, whose backlog is three times larger, put most of it off until after its
+ * window, the one with them spent it inside, so the ratio measured the outboxes' schedules rather
+ * than the intake. Against an ITSM that takes its time the outbox waits rather than works: each side
+ * makes about three calls a second whatever its backlog, alike for both and, during the other
+ * targets' windows, a background of well under 1 % of a core each.
  */
-const CONNECTOR = `connectors:
+import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
+import type { Supervisor } from "./supervisor.ts";
+
+/** A hosted ServiceNow instance's Table API answers in a few hundred milliseconds; the fake answers in this. */
+export const ITSM_LATENCY_MS = 300;
+
+const connector = (itsm: ServiceNowFake) => `connectors:
   snow:
     kind: servicenow
-    url: http://127.0.0.1:9
-    auth: { username: bench, passwordEnv: BENCH_SNOW_PASSWORD }
+    url: ${itsm.url}
+    auth: { username: ${itsm.username}, passwordEnv: BENCH_SNOW_PASSWORD }
 routes:
   - name: everything
     to: [snow]
@@ -34,10 +48,25 @@ storm:
     per: 5m
 `;
 
-const OUTBOX = { OUTBOX_CONCURRENCY: "1", OUTBOX_RETRY_BASE_SECONDS: "3600", OUTBOX_RETRY_MAX_SECONDS: "3600", BENCH_SNOW_PASSWORD: "bench" };
+export interface NoiseComparison {
+  /** The receiver's extra environment for each side of the comparison. */
+  routed: Record<string, string>;
+  noise: Record<string, string>;
+  /** Calls the ITSM took from each side so far (each side has its own fake). */
+  itsmCalls(): { routed: number; noise: number };
+}
 
-/** The receiver's extra environment for each side of the comparison. */
-export const NOISE_COMPARISON = {
-  routed: { ...OUTBOX, ROUTING_RULES: CONNECTOR },
-  noise: { ...OUTBOX, ROUTING_RULES: CONNECTOR + NOISE },
-} as const;
+/** Starts one ServiceNow fake per side (closed at the bench's shutdown) and gives each side's environment. */
+export async function startNoiseComparison(supervisor: Supervisor): Promise<NoiseComparison> {
+  const [routed, noise] = await Promise.all([startServiceNowFake(), startServiceNowFake()]);
+  for (const fake of [routed, noise]) {
+    fake.delay(ITSM_LATENCY_MS);
+    supervisor.defer("ServiceNow fake", () => fake.close());
+  }
+  const env = (fake: ServiceNowFake) => ({ OUTBOX_CONCURRENCY: "1", BENCH_SNOW_PASSWORD: fake.password, ROUTING_RULES: connector(fake) });
+  return {
+    routed: env(routed),
+    noise: { ...env(noise), ROUTING_RULES: connector(noise) + NOISE },
+    itsmCalls: () => ({ routed: routed.requests.length, noise: noise.requests.length }),
+  };
+}

@@ -162,6 +162,11 @@ export interface NoiseRatios {
   open_p99_noise_over_routed: Record<string, number | undefined>;
 }
 
+/** A store's noise comparison: the ratios, and the calls each side's ITSM (a ServiceNow fake) took over the run. */
+export interface NoiseReport extends NoiseRatios {
+  itsm_calls: { routed: number; noise: number };
+}
+
 /** The same routing with the noise rules against without them, per round (same moments of the machine), then the median. */
 export function noiseRatios(closed: Series, open: Series, noiseKey: string, routedKey: string): NoiseRatios {
   const ratios = (series: Series, pick: (noise: Round, routed: Round) => number | undefined) =>
@@ -196,7 +201,7 @@ export interface ComparisonReport {
   /** Per PostgreSQL target, over the measured windows. */
   seqScans: Record<string, { scans: number; rows_read_per_alert?: number }>;
   scale: Record<string, ScaleRatios>;
-  noise: Record<string, NoiseRatios>;
+  noise: Record<string, NoiseReport>;
 }
 
 export function comparisonTables(r: ComparisonReport): string[] {
@@ -236,7 +241,8 @@ export function comparisonTables(r: ComparisonReport): string[] {
             [store, "req/s noise ÷ without", ...connections.map((c) => s.closed_rps_noise_over_routed[c]), ...rates.map(() => undefined)],
             [store, "p99 noise ÷ without", ...connections.map((c) => s.closed_p99_noise_over_routed[c]), ...rates.map((rate) => s.open_p99_noise_over_routed[rate])],
           ]),
-        ),
+        ) +
+        noisy.map(([store, s]) => `\n${store}: ServiceNow calls over the run, ${s.itsm_calls.noise.toLocaleString("en-US")} with the noise rules, ${s.itsm_calls.routed.toLocaleString("en-US")} without`).join(""),
     );
   }
   const scaled = Object.entries(r.scale);

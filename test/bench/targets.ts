@@ -107,6 +107,8 @@ function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: st
     ENTRA_TENANT_ID: LOCAL_TENANT_ID,
     ENTRA_AUDIENCES: `${LOCAL_APP_ID_URI},${LOCAL_APP_CLIENT_ID}`,
     ENTRA_AUTHORITY: issuer.url,
+    // No Azure here: the write-back's start-up check would ask the instance metadata service (off loopback) for a token.
+    AZURE_ALERT_SYNC: "off",
     ...("databaseUrl" in store ? { DATABASE_URL: store.databaseUrl } : { DATA_DIR: store.dataDir }),
   };
 }
