@@ -10,14 +10,14 @@
  * without noise rules, whose backlog is three times larger, put most of it off until after its
  * window, the one with them spent it inside, so the ratio measured the outboxes' schedules rather
  * than the intake. Against an ITSM that takes its time the outbox waits rather than works: each side
- * makes about three calls a second whatever its backlog, alike for both and, during the other
- * targets' windows, a background of well under 1 % of a core each.
+ * makes about two calls a second whatever its backlog (docs/performance.md), alike for both and,
+ * during the other targets' windows, a background of well under 1 % of a core each.
  */
 import { startServiceNowFake, type ServiceNowFake } from "../fakes/servicenow-fake.ts";
 import type { Supervisor } from "./supervisor.ts";
 
 /** A hosted ServiceNow instance's Table API answers in a few hundred milliseconds; the fake answers in this. */
-export const ITSM_LATENCY_MS = 300;
+const ITSM_LATENCY_MS = 300;
 
 const connector = (itsm: ServiceNowFake) => `connectors:
   snow:
@@ -63,10 +63,10 @@ export async function startNoiseComparison(supervisor: Supervisor): Promise<Nois
     fake.delay(ITSM_LATENCY_MS);
     supervisor.defer("ServiceNow fake", () => fake.close());
   }
-  const env = (fake: ServiceNowFake) => ({ OUTBOX_CONCURRENCY: "1", BENCH_SNOW_PASSWORD: fake.password, ROUTING_RULES: connector(fake) });
+  const env = (fake: ServiceNowFake, rules = "") => ({ OUTBOX_CONCURRENCY: "1", BENCH_SNOW_PASSWORD: fake.password, ROUTING_RULES: connector(fake) + rules });
   return {
     routed: env(routed),
-    noise: { ...env(noise), ROUTING_RULES: connector(noise) + NOISE },
+    noise: env(noise, NOISE),
     itsmCalls: () => ({ routed: routed.requests.length, noise: noise.requests.length }),
   };
 }

@@ -45,7 +45,7 @@ export type AcceptedNotification =
 export async function acceptNotifications(db: Database, batch: readonly PreparedNotification[], targets: DeliveryTargets, now: Date = new Date()): Promise<AcceptedNotification[]> {
   // A storm's batches lock the same problems again and again: their long text is read once (store/problem-texts.ts).
   const problemTexts = problemTextsOf(db);
-  const { results, texts, changes } = await db.transaction(
+  const { results, texts, changes, sameText } = await db.transaction(
     async (tx) => {
       const texts = problemTexts.begin();
       const routings = batch.map((n) => n.routing);
@@ -94,12 +94,12 @@ export async function acceptNotifications(db: Database, batch: readonly Prepared
         return { admitted: true, notificationId: stored.id, duplicate: false, incidentId: id, family, events: decision.events };
       });
       admitNotifications(tx, admittedAfterAll);
-      writeChanges(tx, changes);
-      return { results, texts, changes };
+      const sameText = writeChanges(tx, changes);
+      return { results, texts, changes, sameText };
     },
     { pipelined: true },
   );
   // Committed (the attempt that committed, if the transaction ran again): what it wrote is its version now.
-  texts.committed({ inserted: changes.inserted.values(), updated: changes.updated.values(), sameText: changes.sameText() });
+  texts.committed({ inserted: changes.inserted.values(), updated: changes.updated.values(), sameText });
   return results;
 }

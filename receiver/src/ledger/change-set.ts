@@ -528,8 +528,13 @@ export class ChangeSet {
   }
 }
 
-/** Writes a change set in the caller's transaction (store/ledger-writes.ts: two statements, whatever its size; a third for storm counters). */
-export function writeChanges(tx: Transaction, changes: ChangeSet): void {
-  writeLedger(tx, { inserted: [...changes.inserted.values()], updated: [...changes.updated.values()], events: changes.events, bindings: changes.bindings, deliveries: changes.deliveries, sameText: changes.sameText() });
+/**
+ * Writes a change set in the caller's transaction (store/ledger-writes.ts: two statements, whatever its size; a third for storm counters).
+ * Returns the updated problems whose text the write kept as stored (ChangeSet.sameText), for what the caller holds of it after the commit.
+ */
+export function writeChanges(tx: Transaction, changes: ChangeSet): ReadonlySet<string> {
+  const sameText = changes.sameText();
+  writeLedger(tx, { inserted: [...changes.inserted.values()], updated: [...changes.updated.values()], events: changes.events, bindings: changes.bindings, deliveries: changes.deliveries, sameText });
   writeStormCounters(tx, [...changes.counters.values()]);
+  return sameText;
 }
