@@ -7,6 +7,7 @@ import type { DeliveryTargets } from "../../receiver/src/ledger/change-set.ts";
 import { prepareNotification, type PreparedNotification } from "../../receiver/src/ledger/prepare-notification.ts";
 import { explain } from "../../receiver/src/routing/explain.ts";
 import { parseRoutingRules, type RoutingRules } from "../../receiver/src/routing/load-rules.ts";
+import { wrapContext } from "./fixtures.ts";
 
 export const AZNS_CALLER: Principal = { tenantId: "t", objectId: "o", name: null, callerId: "461e8683-5575-4561-ac7f-899cc907d62a", tokenVersion: "1.0", roles: [] };
 
@@ -35,4 +36,22 @@ export function serviceNowRules(lines: readonly string[]): { rules: RoutingRules
 export function routed(payload: unknown, rules: RoutingRules, now: Date = new Date()): PreparedNotification {
   const p = prepared(payload);
   return { ...p, routing: explain(rules, p.alert, now) };
+}
+
+/**
+ * A metric alert fired (or resolved) now, on a VM named after the last part of its alertId in the
+ * alertId's subscription, prepared with the rules' decision.
+ */
+export function metricAlertNow(rules: RoutingRules, alertId: string, alertRule: string, monitorCondition: "Fired" | "Resolved" = "Fired"): PreparedNotification {
+  const now = new Date();
+  const subscription = alertId.split("/")[2];
+  const payload = wrapContext("metric-static.json", {
+    alertId,
+    alertRule,
+    monitorCondition,
+    firedDateTime: now.toISOString(),
+    ...(monitorCondition === "Resolved" ? { resolvedDateTime: now.toISOString() } : {}),
+    alertTargetIDs: [`/subscriptions/${subscription}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${alertId.split("/").at(-1)}`],
+  });
+  return routed(payload, rules, now);
 }

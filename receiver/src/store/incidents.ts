@@ -91,11 +91,15 @@ export function isoTime(value: string | null): string | null {
   return value === null ? null : new Date(value).toISOString();
 }
 
-const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
+/**
+ * A jsonb column's value as the receiver uses it. `routing` holds its document as a JSON string
+ * since 2026-12-07 (store/ledger-writes.ts) and as the object before: both read the same.
+ */
+export const fromJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
 
 export function incidentFromRow(row: IncidentRow): StoredIncident {
   // An alert's noise state carries its maintenance hold too: held_until is when every hold has ended.
-  const stored = json(row.noise) as (AlertNoise & { maintenance?: Hold | null }) | ProblemState | null;
+  const stored = fromJson(row.noise) as (AlertNoise & { maintenance?: Hold | null }) | ProblemState | null;
   const alertNoise = row.kind === "alert" && stored ? (stored as AlertNoise & { maintenance?: Hold | null }) : null;
   const { maintenance, ...noise } = alertNoise ?? { maintenance: undefined };
   const legacyHold = row.held_until && row.hold_window ? { window: row.hold_window, until: isoTime(row.held_until) } : null;
@@ -114,13 +118,13 @@ export function incidentFromRow(row: IncidentRow): StoredIncident {
     firedAt: isoTime(row.fired_at),
     resolvedAt: isoTime(row.resolved_at),
     last: { at: row.last_at, rank: row.last_rank as 0 | 1, key: row.last_key },
-    routing: json(row.routing) as RoutingExplanation | null,
+    routing: fromJson(row.routing) as RoutingExplanation | null,
     hold: alertNoise ? (maintenance ?? null) : legacyHold,
     kind: row.kind,
     problemId: row.problem_id,
     groupKey: row.group_key,
     noise: alertNoise ? (noise as AlertNoise) : null,
-    problem: row.kind === "alert" || !stored ? null : problemState(stored as ProblemState, json(row.problem_lines) as ProblemLines | null),
+    problem: row.kind === "alert" || !stored ? null : problemState(stored as ProblemState, fromJson(row.problem_lines) as ProblemLines | null),
     dueAt: isoTime(row.due_at),
     ticketGeneration: row.ticket_generation ?? 1,
   };
@@ -241,10 +245,13 @@ export function incidentRecord(i: StoredIncident, keepText = false) {
   };
 }
 
-/** The columns of incidentRecord, for json_to_recordset. */
+/**
+ * The columns of incidentRecord, for json_to_recordset. `routing` arrives as the JSON text of the
+ * document, which the write stores as a JSON string (store/ledger-writes.ts).
+ */
 export const INCIDENT_RECORD_COLUMNS = `id uuid, alert_id text, alert_key text, state text, resolution text, severity text, title text,
   description text, monitoring_service text, signal_type text, family text, alert_rule text, fired_at timestamptz,
-  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing jsonb, held_until timestamptz, hold_window text,
+  resolved_at timestamptz, last_at text, last_rank smallint, last_key text, routing text, held_until timestamptz, hold_window text,
   kind text, problem_id uuid, group_key text, noise jsonb, problem_lines jsonb, keep_text boolean, due_at timestamptz, ticket_generation integer`;
 
 /** Timeline events as rows of the set-based writes; `n` keeps their order, which is the timeline's. */

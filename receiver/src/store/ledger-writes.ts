@@ -33,6 +33,12 @@ export interface LedgerWrites {
  * A problem whose text did not change (`keep_text`) keeps its stored lines and description. A
  * replica of the release before migration 013 writes its lines inside `noise`, with a description
  * this release never makes (it had the counts): the next write after it writes both again.
+ *
+ * An incident's routing is stored as a JSON string holding the document (`to_jsonb` of its text),
+ * not as a jsonb object: it is written once, never queried inside SQL, and read back whole, while
+ * building a jsonb object of its nested noise decision took 20–50 µs per alert of a noise rule
+ * (docs/performance.md#per-alert-not-per-batch-2026-12-07-night). Rows written before hold the object;
+ * store/incidents.ts fromJson reads both, as the release before already did.
  */
 const WRITE = `WITH
   new_incidents AS (
@@ -40,7 +46,7 @@ const WRITE = `WITH
       signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window,
       kind, problem_id, group_key, noise, problem_lines, due_at, ticket_generation)
     SELECT id, alert_id, alert_key, state, resolution, severity, title, description, monitoring_service,
-      signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, routing, held_until, hold_window,
+      signal_type, family, alert_rule, fired_at, resolved_at, last_at, last_rank, last_key, to_jsonb(routing), held_until, hold_window,
       kind, problem_id, group_key, noise, problem_lines, due_at, ticket_generation
     FROM json_to_recordset($1::json) AS t(${INCIDENT_RECORD_COLUMNS}) ORDER BY alert_key
     RETURNING 1),

@@ -15,7 +15,7 @@
  * among the few most recently used, so a collision would need that problem written at exactly that
  * id by another transaction, with this entry still held.)
  */
-import { problemParts, type LongTextColumn, type StoredIncident } from "./incidents.ts";
+import { fromJson, problemParts, type LongTextColumn, type StoredIncident } from "./incidents.ts";
 
 /** A row's long columns as the driver returns them (incidentFromRow reads them from here). */
 export type ProblemText = Readonly<Record<LongTextColumn, unknown>>;
@@ -84,7 +84,8 @@ export class ProblemTextReads {
   /** A locked row whole: its long columns from the held text when the statement left them out. */
   fill<Row extends VersionedRow & { id: string }>(row: Row): Row {
     this.#writer = row.writer;
-    const text: ProblemText | undefined = row.known ? this.#held.get(`${row.id}/${row.version}`) : { routing: frozen(row.routing), description: row.description, problem_lines: frozen(row.problem_lines) };
+    // The routing parsed once (it is stored as a JSON string: store/ledger-writes.ts), not with every batch that locks the problem.
+    const text: ProblemText | undefined = row.known ? this.#held.get(`${row.id}/${row.version}`) : { routing: frozen(fromJson(row.routing)), description: row.description, problem_lines: frozen(row.problem_lines) };
     // Asked with the versions held when this transaction began: a known row is always among them.
     if (!text) throw new Error(`problem ${row.id}: version ${row.version} was left out but is not held`);
     this.#read.set(row.id, text);

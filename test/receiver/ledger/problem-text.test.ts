@@ -13,8 +13,7 @@ import { acceptNotifications } from "../../../receiver/src/ledger/accept-notific
 import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-notification.ts";
 import type { Database } from "../../../receiver/src/store/database.ts";
 import { getIncident, listIncidents } from "../../../receiver/src/store/ledger-queries.ts";
-import { wrapContext } from "../../support/fixtures.ts";
-import { routed, serviceNowRules } from "../../support/notifications.ts";
+import { metricAlertNow, serviceNowRules } from "../../support/notifications.ts";
 import { observingAnswers, recordingStatements, type SentStatement } from "../../support/statements.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
@@ -44,18 +43,7 @@ function alertId(): string {
   return `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/text-${counter}-${Date.now()}`;
 }
 
-function arrival(id: string, monitorCondition: "Fired" | "Resolved" = "Fired", alertRule = "cpu-text"): PreparedNotification {
-  const now = new Date();
-  const payload = wrapContext("metric-static.json", {
-    alertId: id,
-    alertRule,
-    monitorCondition,
-    firedDateTime: now.toISOString(),
-    ...(monitorCondition === "Resolved" ? { resolvedDateTime: now.toISOString() } : {}),
-    alertTargetIDs: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${id.split("/").at(-1)}`],
-  });
-  return routed(payload, rules, now);
-}
+const arrival = (id: string, monitorCondition: "Fired" | "Resolved" = "Fired", alertRule = "cpu-text"): PreparedNotification => metricAlertNow(rules, id, alertRule, monitorCondition);
 
 /** A group as the lock statements answer it (store/noise.ts): its long columns null when the version is held. */
 interface LockedGroup {
