@@ -36,7 +36,7 @@ export interface LedgerWrites {
  *
  * An incident's routing is stored as a JSON string holding the document (`to_jsonb` of its text),
  * not as a jsonb object: it is written once, never queried inside SQL, and read back whole, while
- * building a jsonb object of its nested noise decision took PostgreSQL 14–53 µs per alert of a noise rule
+ * building a jsonb object of its nested noise decision took PostgreSQL 20–54 µs per alert of a noise rule
  * (docs/performance.md#per-alert-not-per-batch-2026-12-07-night). Rows written before hold the object;
  * store/incidents.ts fromJson reads both, as the release before already did.
  */
