@@ -201,7 +201,7 @@ async function start(
   const { auth } = config;
   const app = await buildApp(
     {
-      http: { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, trustedProxyHops: config.trustedProxyHops },
+      http: { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, trustedProxyHops: config.trustedProxyHops, yieldToIo: !embedded },
       db,
       store: store.status,
       keys,

@@ -125,6 +125,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     clientErrorHandler: clientErrorHandler(http.requestTimeoutMs),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  // First of all hooks, so that nothing of a request runs before the I/O ready with it (HttpSettings.yieldToIo).
+  if (http.yieldToIo) app.addHook("onRequest", (_request, _reply, done) => void setImmediate(done));
   addAuthentication(app, deps.verifier, deps.access);
 
   // Prototype-poisoning keys are dropped from the parsed object rather than refused: the alert is

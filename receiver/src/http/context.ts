@@ -43,6 +43,16 @@ export interface HttpSettings {
   requestTimeoutMs: number;
   /** Proxies in front that append X-Forwarded-For (1 behind Container Apps' ingress). */
   trustedProxyHops: number;
+  /**
+   * A request's work starts after the I/O the event loop has ready at that moment (set with
+   * PostgreSQL). Node runs every ready socket's callback in one turn, and a request's checks,
+   * parsing, preparation and routing ran in its socket's callback: the database's answers to the
+   * intake batch in flight, ready in the same turn, waited behind every request that arrived with
+   * them — requests that can only join the next batch anyway. Deferred to the turn's check phase,
+   * they follow the batch's next step instead of delaying it. Not with the embedded store, whose
+   * answers are not I/O: there it only made batches smaller (docs/performance.md).
+   */
+  yieldToIo?: boolean;
 }
 
 export interface AppDeps {
