@@ -48,9 +48,9 @@ export interface HttpSettings {
    * PostgreSQL). Node runs every ready socket's callback in one turn, and a request's checks,
    * parsing, preparation and routing ran in its socket's callback: the database's answers to the
    * intake batch in flight, ready in the same turn, waited behind every request that arrived with
-   * them — requests that can only join the next batch anyway. Deferred to the turn's check phase,
-   * they follow the batch's next step instead of delaying it. Not with the embedded store, whose
-   * answers are not I/O: there it only made batches smaller (docs/performance.md).
+   * them — requests that can only join the next batch anyway. Deferred, one per turn, they follow
+   * the batch's next step instead of delaying it. Not with the embedded store, whose answers are not
+   * I/O: there it only made batches smaller (docs/performance.md).
    */
   yieldToIo?: boolean;
 }
