@@ -45,20 +45,9 @@ function answer(client: Socket): Promise<string> {
  * is sent, and `clients` connections to the app, each with one request answered already (a
  * connection the server has just accepted is read only from a later turn on).
  */
-async function scene(yieldToIo: boolean, clients: number, onSubmit: (n: number) => void = () => undefined) {
+async function scene(yieldToIo: boolean, clients: number, onSubmit: (n: number, toDatabase: Socket) => void = () => undefined) {
   const seen: string[] = [];
   let submitted = 0;
-  const app = await testApp({
-    http: { bodyLimitBytes: 65_536, requestTimeoutMs: 30_000, trustedProxyHops: 0, yieldToIo },
-    intake: stubIntake(() => {
-      submitted += 1;
-      seen.push(`request ${submitted}`);
-      onSubmit(submitted);
-      return { admitted: true, notificationId: "1", duplicate: false, incidentId: "00000000-0000-4000-8000-000000000001", family: "metric", events: [] };
-    }),
-  });
-  await app.listen({ port: 0, host: "127.0.0.1" });
-
   const database = createServer();
   closing.push(() => new Promise((resolve) => database.close(resolve)));
   database.listen(0, "127.0.0.1");
@@ -68,6 +57,16 @@ async function scene(yieldToIo: boolean, clients: number, onSubmit: (n: number) 
   const [fromDatabase] = (await accepted) as [Socket];
   closing.push(() => fromDatabase.destroy());
   fromDatabase.on("data", () => seen.push("database"));
+  const app = await testApp({
+    http: { bodyLimitBytes: 65_536, requestTimeoutMs: 30_000, trustedProxyHops: 0, yieldToIo },
+    intake: stubIntake(() => {
+      submitted += 1;
+      seen.push(`request ${submitted}`);
+      onSubmit(submitted, toDatabase);
+      return { admitted: true, notificationId: "1", duplicate: false, incidentId: "00000000-0000-4000-8000-000000000001", family: "metric", events: [] };
+    }),
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
 
   const connections: Socket[] = [];
   for (let n = 0; n < clients; n++) {
@@ -113,11 +112,9 @@ describe("a request's work and the I/O ready with it", () => {
 
   async function answerBetweenArrivals(yieldToIo: boolean): Promise<string[]> {
     // The database answers while the first of two waiting requests is being handled.
-    let database: Socket | undefined;
-    const { seen, toDatabase, connections, send } = await scene(yieldToIo, 2, (n) => {
-      if (n === 1) database!.write("answer");
+    const { seen, connections, send } = await scene(yieldToIo, 2, (n, toDatabase) => {
+      if (n === 1) toDatabase.write("answer");
     });
-    database = toDatabase;
     const answered = connections.map(send);
     holdTheLoop();
     expect(await Promise.all(answered)).toEqual(["HTTP/1.1 202 Accepted", "HTTP/1.1 202 Accepted"]);
