@@ -86,7 +86,7 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
   test("--quick measures the ceiling and the receiver on PostgreSQL and ends with the JSON summary", async () => {
     const bench = newRun();
     const result = await run(QUICK, bench.env(), TIMEOUT_MS);
-    expect(result.stderr).toMatch(/\[1\/\d+\] starting ceiling, postgres, postgres_routed, postgres_noise: ready/);
+    expect(result.stderr).toMatch(/\[1\/\d+\] starting ceiling, postgres_floor, postgres, postgres_routed, postgres_noise: ready/);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     const summary = JSON.parse(lines.at(-1)!);
@@ -102,6 +102,14 @@ describe.skipIf(process.platform !== "linux").concurrent("npm run bench", () => 
     expect(receiver.cpu_us_per_alert).toBeGreaterThan(0);
     expect(receiver.pg_cpu_us_per_alert).toBeGreaterThanOrEqual(0);
     expect(receiver.rounds).toHaveLength(1);
+    // The store's floor (its durable commit alone) is measured in the same round, and the receiver against it.
+    const floor = summary.closed["8"].postgres_floor;
+    expect(floor).toMatchObject({ non2xx: 0, errors: 0, ratio_floor: 1 });
+    expect(receiver.ratio_floor).toBeCloseTo(receiver.rps / floor.rps, 2);
+    expect(floor.pg_cpu_us_per_alert).toBeGreaterThanOrEqual(0);
+    // It answered only what it stored: its table holds at least every alert it answered 2xx in the windows.
+    expect(summary.floor_stored.postgres_floor.accepted).toBeGreaterThan(0);
+    expect(summary.floor_stored.postgres_floor.stored).toBeGreaterThanOrEqual(summary.floor_stored.postgres_floor.accepted);
     // Put-off work (the outbox, the noise timer) is shown, not hidden in the pause between windows.
     expect(receiver.busy_after_s).toBeGreaterThanOrEqual(0);
 

@@ -32,11 +32,13 @@ import {
   checkPostgres,
   createBenchDatabase,
   findAlertmanager,
+  floorStored,
   postgresIsLocal,
   sequentialScans,
   type SequentialScans,
   startAlertmanager,
   startCeiling,
+  startFloor,
   startReceiver,
   type StartContext,
   type Store,
@@ -64,7 +66,7 @@ interface TargetPlan {
   preload?: number;
 }
 
-/** What runs: the ceiling, Alertmanager when present, a receiver per store, and with --scale a second receiver per store on a pre-loaded ledger. */
+/** What runs: the ceiling, Alertmanager when present, each store's floor, a receiver per store, and with --scale a second receiver per store on a pre-loaded ledger. */
 function targetPlans(options: Options, supervisor: Supervisor, alertmanagerBinary: string | undefined, comparisons: ReadonlyMap<Store, NoiseComparison>): TargetPlan[] {
   const soakMode = options.soak !== undefined;
   const receiver = (key: string, store: Store, preload?: number, env: Record<string, string> = {}): TargetPlan => ({
@@ -75,6 +77,10 @@ function targetPlans(options: Options, supervisor: Supervisor, alertmanagerBinar
   return [
     ...(soakMode ? [] : [{ key: "ceiling", start: startCeiling }]),
     ...(alertmanagerBinary ? [{ key: "alertmanager", start: (context: StartContext) => startAlertmanager(context, alertmanagerBinary) }] : []),
+    // What the durable commit alone costs on each store: how far the receiver is from it is what its ledger costs.
+    ...(options.floor && !soakMode
+      ? options.stores.map((store) => ({ key: `${store}_floor`, start: async (context: StartContext) => startFloor(context, store, store === "postgres" ? await createBenchDatabase(supervisor) : undefined) }))
+      : []),
     ...options.stores.map((store) => receiver(store, store)),
     ...(options.scale && !soakMode ? options.stores.map((store) => receiver(`${store}_full`, store, options.scale)) : []),
     // The same routing with and without the noise rules: their ratio is the cost of noise decisions in the intake.
@@ -277,6 +283,13 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
   }
   // Peak memory since start (VmHWM), read while every process is still running.
   const peakRssMb = Object.fromEntries(targets.map((t) => [t.key, megabytes(processMemory(t.pid)?.peakRssBytes)]));
+  // A floor answers 2xx only after its commit: it holds at least every body it answered in the windows (and the warm-up's).
+  const floorStores = Object.fromEntries(
+    await Promise.all(targets.filter((t) => t.kind === "floor").map(async (t) => [t.key, { stored: await floorStored(t), accepted: accepted.get(t.key)! }] as const)),
+  );
+  for (const [key, { stored, accepted: answered }] of Object.entries(floorStores)) {
+    if (stored < answered) throw new Error(`${key} answered ${answered} alerts with 2xx but holds only ${stored}: its figures are not those of a durable commit`);
+  }
   const closedJson = summariseSeries(closed);
   const openJson = Object.fromEntries(Object.entries(summariseSeries(open)).map(([rate, byTarget]) => [rate, Object.fromEntries(Object.entries(byTarget).map(([k, s]) => [k, { offered: Number(rate), ...s }]))]));
   const scale: Record<string, ScaleRatios> = Object.fromEntries(preloads.map((p) => [p.key.replace(/_full$/, ""), scaleRatios(closed, open, p.key, p.key.replace(/_full$/, ""), loaded.get(p.key)!)]));
@@ -295,6 +308,7 @@ async function bench(options: Options, supervisor: Supervisor): Promise<Outcome>
       alertmanager,
       closed: closedJson,
       open: openJson,
+      floor_stored: floorStores,
       peak_rss_mb: peakRssMb,
       peak_rss_since: peakReset ? "ready" : "start",
       startup_peak_rss_mb: startupPeakRssMb,

@@ -11,6 +11,7 @@ export const USAGE = `usage: npm run bench -- [options]        (or: node test/be
   --rates LIST            open-loop fixed rates in alerts/s, comma-separated (default 500,1000,2000)
   --stores LIST           receiver stores: pglite,postgres (default both)
   --no-alertmanager       leave Alertmanager out even when it is installed
+  --no-floor              leave out each store's floor (the same durable commit with nothing else)
   --no-noise              leave out the noise comparison (each store with and without a realistic noise rule set)
   --scale                 also measure each store pre-loaded with --incidents incidents
   --incidents N           incidents for --scale (default 1000000)
@@ -33,6 +34,8 @@ export interface Options {
   rates: number[];
   stores: Store[];
   alertmanager: boolean;
+  /** Measure each store's floor: its durable commit of the bodies alone (floor-server.ts). */
+  floor: boolean;
   /** Measure each store with and without a realistic noise rule set (noise-rules.ts). */
   noise: boolean;
   /** Incidents to preload for the scale comparison; undefined without --scale. */
@@ -57,6 +60,7 @@ export function parseOptions(argv: string[]): Options | "help" {
         rates: { type: "string" },
         stores: { type: "string", default: "pglite,postgres" },
         alertmanager: { type: "boolean", default: true },
+        floor: { type: "boolean", default: true },
         noise: { type: "boolean", default: true },
         scale: { type: "boolean", default: false },
         incidents: { type: "string", default: "1000000" },
@@ -90,6 +94,7 @@ export function parseOptions(argv: string[]): Options | "help" {
     rates: list("rates", parsed.rates ?? (quick ? "500" : "500,1000,2000")),
     stores: [...new Set(stores)] as Store[],
     alertmanager: parsed.alertmanager,
+    floor: parsed.floor,
     noise: parsed.noise,
     scale: parsed.scale ? positive("incidents", parsed.incidents, true) : undefined,
     soak: parsed.soak === undefined ? undefined : positive("soak", parsed.soak, true),

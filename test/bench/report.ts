@@ -19,6 +19,8 @@ export interface Round {
   busyAfter?: number;
   ratioCeiling?: number;
   ratioAlertmanager?: number;
+  /** Against the floor of the target's store (its durable commit alone). */
+  ratioFloor?: number;
   /** Open loop only. */
   unfinished?: number;
   senderLagP99?: number;
@@ -43,16 +45,20 @@ export function toRound(round: number, measured: Measured<LoadSample | OpenLoopS
   };
 }
 
-/** Fills each round's ratios against the ceiling's and Alertmanager's figures of the same round. */
+/** The floor a target is measured against: its store's (pglite, pglite_noise, … → pglite_floor). */
+const floorKey = (key: string): string | undefined => /^(pglite|postgres)(_|$)/.exec(key) ? `${key.split("_")[0]}_floor` : undefined;
+
+/** Fills each round's ratios against the ceiling's, Alertmanager's and the store's floor's figures of the same round. */
 export function addRatios(byTarget: Map<string, Round[]>): void {
   const ceiling = byTarget.get("ceiling") ?? [];
   const alertmanager = byTarget.get("alertmanager") ?? [];
-  for (const rounds of byTarget.values()) {
+  const ratio = (r: Round, to: Round | undefined) => (to && to.rps > 0 ? r.rps / to.rps : undefined);
+  for (const [key, rounds] of byTarget) {
+    const floor = byTarget.get(floorKey(key) ?? "") ?? [];
     for (const r of rounds) {
-      const c = ceiling.find((x) => x.round === r.round);
-      const a = alertmanager.find((x) => x.round === r.round);
-      r.ratioCeiling = c && c.rps > 0 ? r.rps / c.rps : undefined;
-      r.ratioAlertmanager = a && a.rps > 0 ? r.rps / a.rps : undefined;
+      r.ratioCeiling = ratio(r, ceiling.find((x) => x.round === r.round));
+      r.ratioAlertmanager = ratio(r, alertmanager.find((x) => x.round === r.round));
+      r.ratioFloor = ratio(r, floor.find((x) => x.round === r.round));
     }
   }
 }
@@ -61,6 +67,7 @@ export interface Summary {
   rps?: number;
   ratio_ceiling?: number;
   ratio_alertmanager?: number;
+  ratio_floor?: number;
   p50_ms?: number;
   p99_ms?: number;
   non2xx: number;
@@ -86,6 +93,7 @@ export function summarise(rounds: Round[]): Summary {
     rps: m((r) => r.rps, 4),
     ratio_ceiling: m((r) => r.ratioCeiling),
     ratio_alertmanager: m((r) => r.ratioAlertmanager),
+    ratio_floor: m((r) => r.ratioFloor),
     p50_ms: m((r) => r.p50),
     p99_ms: m((r) => r.p99),
     non2xx: rounds.reduce((a, r) => a + r.non2xx, 0),
@@ -101,6 +109,7 @@ export function summarise(rounds: Round[]): Summary {
       rps: round(r.rps, 4),
       ratio_ceiling: round(r.ratioCeiling),
       ratio_alertmanager: round(r.ratioAlertmanager),
+      ratio_floor: round(r.ratioFloor),
       p50_ms: round(r.p50),
       p99_ms: round(r.p99),
       non2xx: r.non2xx,
@@ -209,9 +218,9 @@ export function comparisonTables(r: ComparisonReport): string[] {
   const tables = [
     `Closed loop (unique alerts, ${r.duration} s × ${r.rounds} rounds; medians of per-round figures and ratios; CPU in µs per accepted alert)\n` +
       table(
-        ["conns", "target", "req/s", "× ceiling", "× Alertmanager", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "gen CPU µs", "non-2xx", "errors", "busy after s"],
+        ["conns", "target", "req/s", "× ceiling", "× Alertmanager", "× floor", "p50 ms", "p99 ms", "CPU µs", "PG CPU µs", "gen CPU µs", "non-2xx", "errors", "busy after s"],
         Object.entries(r.closed).flatMap(([c, byTarget]) =>
-          Object.entries(byTarget).map(([k, s]) => [Number(c), label(k), s.rps, s.ratio_ceiling, s.ratio_alertmanager, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.generator_cpu_us_per_alert, s.non2xx, s.errors, s.busy_after_s]),
+          Object.entries(byTarget).map(([k, s]) => [Number(c), label(k), s.rps, s.ratio_ceiling, s.ratio_alertmanager, s.ratio_floor, s.p50_ms, s.p99_ms, s.cpu_us_per_alert, s.pg_cpu_us_per_alert, s.generator_cpu_us_per_alert, s.non2xx, s.errors, s.busy_after_s]),
         ),
       ),
     `Open loop (fixed rate, uniform arrivals, latency from each request's scheduled time; ${r.sockets} sockets at most; after a lead-in at the rate, whose p99 is shown apart)\n` +

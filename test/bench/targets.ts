@@ -24,10 +24,10 @@ import type { Supervisor } from "./supervisor.ts";
 export type Store = "pglite" | "postgres";
 
 export interface Target {
-  /** Key in the JSON report: ceiling, alertmanager, pglite, postgres, pglite_full, postgres_full. */
+  /** Key in the JSON report: ceiling, alertmanager, pglite_floor, postgres_floor, pglite, postgres, pglite_full, postgres_full, … */
   key: string;
   label: string;
-  kind: "ceiling" | "alertmanager" | "receiver";
+  kind: "ceiling" | "alertmanager" | "floor" | "receiver";
   origin: string;
   path: string;
   headers: Record<string, string>;
@@ -138,6 +138,31 @@ export async function startReceiver(context: StartContext, key: string, store: S
     usesPostgres: store === "postgres",
     databaseUrl,
   };
+}
+
+/**
+ * The floor of a store (floor-server.ts): the receiver's group commit and store layer storing each
+ * body, nothing else. Same store settings as the receiver's: a fresh PostgreSQL database, or its
+ * own data directory.
+ */
+export async function startFloor(context: StartContext, store: Store, databaseUrl?: string): Promise<Target> {
+  const port = await freePort();
+  const key = `${store}_floor`;
+  const storeEnv = store === "postgres" ? { DATABASE_URL: databaseUrl! } : { DATA_DIR: await tempDir(context.supervisor, key) };
+  const child = context.supervisor.spawn(`floor ${store}`, process.execPath, ["test/bench/floor-server.ts"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port), ...storeEnv },
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);
+  return { key, label: `floor ${store} (bare durable insert)`, kind: "floor", origin, path: "/api/alerts", headers: {}, bodies: uniqueAlerts(key), pid: child.pid, usesPostgres: store === "postgres" };
+}
+
+/** Bodies the floor has stored so far. */
+export async function floorStored(target: Target): Promise<number> {
+  const response = await fetch(`${target.origin}/stored`);
+  if (!response.ok) throw new Error(`${target.key}: GET /stored answered ${response.status}`);
+  return ((await response.json()) as { stored: number }).stored;
 }
 
 /** The Alertmanager binary: $ALERTMANAGER_BIN, or the Debian package's / upstream's name on PATH. */
