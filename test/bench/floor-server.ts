@@ -20,14 +20,23 @@ const intake = new GroupCommit<string, void>({
   sizeOf: (body) => body.length,
 });
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The body as received (the receiver declares the same: http/app.ts). */
+    rawBody?: string;
+  }
+}
+
 const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+// Parsed as the ceiling parses it, and kept as received, as the receiver stores it.
+const parseJson = app.getDefaultJsonParser("error", "error");
 app.removeAllContentTypeParsers();
 app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-  (request as { rawBody?: string }).rawBody = String(body);
-  app.getDefaultJsonParser("error", "error")(request, String(body), done);
+  request.rawBody = String(body);
+  parseJson(request, String(body), done);
 });
 app.post("/api/alerts", async (request, reply) => {
-  await intake.submit((request as { rawBody?: string }).rawBody!);
+  await intake.submit(request.rawBody!);
   return reply.code(202).send({ status: "accepted" });
 });
 app.get("/readyz", async () => ({ status: "ready" }));
