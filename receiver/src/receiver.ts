@@ -45,6 +45,11 @@ import { openDatabase } from "./store/open-database.ts";
 import { superviseStore, type StoreStatus, type SupervisedStore } from "./store/store-supervisor.ts";
 import { describeFetchFailure } from "./network-errors.ts";
 
+/**
+ * On the embedded store each statement of the upkeep and the retention purge waits for this long
+ * without an arrival: a lull, not the gap between two alerts of a storm (jobs/lulls.ts).
+ */
+const LULL_MS = 1000;
 /** On the embedded store the outbox waits for this much quiet on the intake before each attempt … */
 const OUTBOX_YIELD_QUIET_MS = 20;
 /** … but never longer than this. */
@@ -198,6 +203,7 @@ async function start(
     },
   });
   queued = () => intake.depth;
+  const lull = (maxWaitMs: number) => intake.quiet(LULL_MS, maxWaitMs);
   const { auth } = config;
   const app = await buildApp(
     {
@@ -281,7 +287,7 @@ async function start(
   // (a fresh embedded store takes a while), and say so in the log on the happy path.
   const jobs: Array<{ stop(): void | Promise<void> }> = [];
   let closed = false;
-  // The noise timer's stop waits for a run in flight (jobs/every.ts): nothing it does is cut off.
+  // The noise timer's, the upkeep's and the retention purge's stops wait for a run in flight (jobs/every.ts): nothing they do is cut off.
   const stopJobs = async () => {
     closed = true;
     await Promise.all(jobs.map((job) => job.stop()));
@@ -295,10 +301,10 @@ async function start(
       if (closed) return;
       jobs.push(
         startQuietPeriodTimer({ db, quietPeriods: config.quietPeriods, targets, metrics, log }),
-        startRetentionTimer({ db, days: config.retentionDays, log }),
+        startRetentionTimer({ db, days: config.retentionDays, log, ...(embedded ? { waitForQuiet: lull } : {}) }),
         startNoiseTimer({ db, targets, log, intervalMs: config.noiseTimerMs }),
         // A PostgreSQL server vacuums itself.
-        ...(embedded ? [startEmbeddedUpkeep({ db, log })] : []),
+        ...(embedded ? [startEmbeddedUpkeep({ db, log, waitForQuiet: lull })] : []),
       );
       const evidence = config.azure.logEvidence;
       if (evidence.enabled) {
