@@ -75,12 +75,11 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
   async function notificationRowsRead(expired: number): Promise<number[]> {
     await notifications(store.db, "old-", expired, DAYS + 10);
     await notifications(store.db, "young-", 20_000, 1);
-    const sent: Array<{ sql: string; params: readonly unknown[] }> = [];
+    const reads: number[] = [];
     const explaining: Database = {
       ...store.db,
       query: async (sql, params, options) => {
         if (!sql.includes("DELETE FROM notifications")) return store.db.query(sql, params, options);
-        sent.push({ sql, params: params ?? [] });
         const { rows } = await store.db.query<Record<string, unknown>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
         const plan = (Object.values(rows[0]!)[0] as Array<{ Plan: PlanNode }>)[0]!.Plan;
         reads.push(
@@ -93,7 +92,6 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
         return { rows: [{ n: deleted }] } as never;
       },
     };
-    const reads: number[] = [];
     const purged = await purgeExpired(explaining, DAYS);
     expect(purged?.notifications).toBe(expired);
     expect(await count(store.db, "notifications")).toBe(20_000);
