@@ -86,18 +86,19 @@ export async function startCeiling(context: StartContext): Promise<Target> {
 /** What the receiver reads from the environment; the bench sets these itself. */
 const RECEIVER_OWN_VARIABLES = ["PORT", "METRICS_PORT", "HOST", "DATABASE_URL", "DATA_DIR", "LOG_LEVEL"];
 
-/**
- * The receiver's environment: the bench's own (so tuning variables such as a pool size reach it),
- * without anything that would point it elsewhere, plus the listen address, the store and the local
- * issuer as its Entra authority.
- */
-function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: string } | { dataDir: string }): NodeJS.ProcessEnv {
+/** The bench's own environment (so tuning variables such as a pool size reach a child) without anything that would point a child elsewhere. */
+function inheritedEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!RECEIVER_OWN_VARIABLES.includes(name) && !name.startsWith("ENTRA_")) env[name] = value;
   }
+  return env;
+}
+
+/** The receiver's environment: the inherited one, plus the listen address, the store and the local issuer as its Entra authority. */
+function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: string } | { dataDir: string }): NodeJS.ProcessEnv {
   return {
-    ...env,
+    ...inheritedEnv(),
     PORT: String(port),
     // Several receivers run side by side: each its own metrics port.
     METRICS_PORT: "0",
@@ -151,7 +152,8 @@ export async function startFloor(context: StartContext, store: Store, databaseUr
   const storeEnv = store === "postgres" ? { DATABASE_URL: databaseUrl! } : { DATA_DIR: await tempDir(context.supervisor, key) };
   const child = context.supervisor.spawn(`floor ${store}`, process.execPath, ["test/bench/floor-server.ts"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), ...storeEnv },
+    // Not the bench's own DATABASE_URL: it would take the embedded floor to that server.
+    env: { ...inheritedEnv(), PORT: String(port), ...storeEnv },
   });
   const origin = `http://127.0.0.1:${port}`;
   await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);
