@@ -7,13 +7,13 @@ import type { Database } from "../../../receiver/src/store/database.ts";
 /** A store with nothing to purge that writes down each statement's table. */
 function recordingStore(): { db: Database; purged: string[] } {
   const purged: string[] = [];
-  const db = {
-    query: async (sql: string) => {
-      // The table the statement purges: the last it deletes from (an incident goes after its timeline).
-      purged.push([...sql.matchAll(/DELETE FROM (\w+)/g)].at(-1)![1]!);
-      return { rows: [{ n: 0 }] };
-    },
-  } as unknown as Database;
+  const query = async (sql: string) => {
+    // The table the statement purges: the last it deletes from (an incident goes after its timeline).
+    purged.push([...sql.matchAll(/DELETE FROM (\w+)/g)].at(-1)![1]!);
+    return { rows: [{ n: 0 }] };
+  };
+  // Some statements run in a transaction of their own (for its plan settings).
+  const db = { query, transaction: (work: (tx: unknown) => Promise<unknown>) => work({ query }) } as unknown as Database;
   return { db, purged };
 }
 

@@ -1,10 +1,11 @@
 /**
  * Retention (store/retention.ts): what is older than RETENTION_DAYS goes in batches, what is younger
- * or still open stays, and a purge with nothing to do reads one batch of notifications, not the
- * whole table (on the embedded store it runs in the receiver's own thread, every hour).
+ * or still open stays, and a purge reads about what it deletes, not the tables: with nothing to do,
+ * one batch of notifications and no incident or delivery (it runs every hour, on the embedded store
+ * in the receiver's own thread).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Database } from "../../../receiver/src/store/database.ts";
+import type { Database, Queryable } from "../../../receiver/src/store/database.ts";
 import { purgeExpired } from "../../../receiver/src/store/retention.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
@@ -28,6 +29,28 @@ async function incident(db: Database, alertId: string, state: "open" | "resolved
   );
   await db.query("INSERT INTO incident_events (incident_id, type, at, actor, detail) VALUES ($1, 'opened', now(), 'test', '{}')", [rows[0]!.id]);
   return rows[0]!.id;
+}
+
+/** `count` incidents of alerts `prefix`1…, resolved `daysAgo` days ago (open ones fired then), each with one timeline event. */
+async function incidents(db: Database, prefix: string, count: number, state: "open" | "resolved", daysAgo: number): Promise<void> {
+  await db.query(
+    `WITH i AS (
+       INSERT INTO incidents (alert_id, alert_key, state, title, monitoring_service, family, fired_at, resolved_at, last_at, last_rank, last_key)
+       SELECT $1 || g, $1 || g, $3, 't', 'Platform', 'metric', now() - make_interval(days => $4 + 1), CASE WHEN $3 = 'resolved' THEN now() - make_interval(days => $4) END, 'x', 0, 'k'
+       FROM generate_series(1, $2) g RETURNING id)
+     INSERT INTO incident_events (incident_id, type, at, actor, detail) SELECT id, 'opened', now(), 'test', '{}' FROM i`,
+    [prefix, count, state, daysAgo],
+  );
+}
+
+/** `count` deliveries of one incident in `status`, last changed (delivered, for those delivered) `daysAgo` days ago. */
+async function deliveries(db: Database, incidentId: string, count: number, status: "pending" | "delivered" | "dead", daysAgo: number): Promise<void> {
+  await db.query(
+    `INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at, status, updated_at, delivered_at)
+     SELECT $1, 'servicenow', 'open', '{}'::jsonb, now() + interval '1 day', $3, now() - make_interval(days => $4), CASE WHEN $3 = 'delivered' THEN now() - make_interval(days => $4) END
+     FROM generate_series(1, $2)`,
+    [incidentId, count, status, daysAgo],
+  );
 }
 
 const count = async (db: Database, sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`, params)).rows[0]!.n);
@@ -71,31 +94,53 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
     for (const kept of [recent, open]) expect(await count(store.db, "incident_events WHERE incident_id = $1", [kept])).toBe(1);
   });
 
-  /** Rows of `notifications` each purge statement reads (EXPLAIN ANALYZE of the statement as sent, run again). */
+  /** Each purge statement as it ran: the table it deletes from, the rows it deleted, and the rows it read of each table. */
+  interface StatementRun {
+    deletes: string;
+    deleted: number;
+    read: Map<string, number>;
+  }
+
+  /**
+   * The store, with every purge statement run under EXPLAIN ANALYZE as sent (so it still deletes,
+   * in its own transaction with its settings when it has one) and its plan kept.
+   */
+  function explaining(runs: StatementRun[]): Database {
+    const explain = (db: Queryable): Queryable["query"] => async (sql, params, options) => {
+      const deletes = /gone AS \(DELETE FROM (\w+)/.exec(sql)?.[1];
+      if (!deletes) return db.query(sql, params, options);
+      const { rows } = await db.query<Record<string, unknown>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+      const nodes = flatten((Object.values(rows[0]!)[0] as Array<{ Plan: PlanNode }>)[0]!.Plan);
+      const read = new Map<string, number>();
+      for (const node of nodes) {
+        if (!node["Node Type"].includes("Scan") || !node["Relation Name"]) continue;
+        const rowsRead = ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0)) * (node["Actual Loops"] ?? 1);
+        read.set(node["Relation Name"], (read.get(node["Relation Name"]) ?? 0) + rowsRead);
+      }
+      // What the statement answers, from the run EXPLAIN ANALYZE made of it: the rows it deleted from its table.
+      const deleted = nodes.find((node) => node["Node Type"] === "ModifyTable" && node["Relation Name"] === deletes)!["Actual Rows"] ?? 0;
+      runs.push({ deletes, deleted, read });
+      return { rows: [{ n: deleted }] } as never;
+    };
+    return {
+      ...store.db,
+      query: explain(store.db),
+      transaction: (work, options) => store.db.transaction((tx) => work({ ...tx, query: explain(tx) }), options),
+    };
+  }
+
+  /** Rows of `table` read by each statement that purges it. */
+  const readsOf = (runs: readonly StatementRun[], table: string) => runs.filter((r) => r.deletes === table).map((r) => r.read.get(table) ?? 0);
+
+  /** Rows of `notifications` each purge statement reads. */
   async function notificationRowsRead(expired: number): Promise<number[]> {
     await notifications(store.db, "old-", expired, DAYS + 10);
     await notifications(store.db, "young-", 20_000, 1);
-    const reads: number[] = [];
-    const explaining: Database = {
-      ...store.db,
-      query: async (sql, params, options) => {
-        if (!sql.includes("DELETE FROM notifications")) return store.db.query(sql, params, options);
-        const { rows } = await store.db.query<Record<string, unknown>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
-        const plan = (Object.values(rows[0]!)[0] as Array<{ Plan: PlanNode }>)[0]!.Plan;
-        reads.push(
-          flatten(plan)
-            .filter((node) => node["Node Type"].includes("Scan") && node["Relation Name"] === "notifications")
-            .reduce((sum, node) => sum + ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0)) * (node["Actual Loops"] ?? 1), 0),
-        );
-        // What the statement answers, from the run EXPLAIN ANALYZE made of it: the rows it deleted.
-        const deleted = flatten(plan).find((node) => node["Node Type"] === "ModifyTable")!["Actual Rows"] ?? 0;
-        return { rows: [{ n: deleted }] } as never;
-      },
-    };
-    const purged = await purgeExpired(explaining, DAYS);
+    const runs: StatementRun[] = [];
+    const purged = await purgeExpired(explaining(runs), DAYS);
     expect(purged?.notifications).toBe(expired);
     expect(await count(store.db, "notifications")).toBe(20_000);
-    return reads;
+    return readsOf(runs, "notifications");
   }
 
   it("reads one batch of notifications, not the table, when none has expired", async () => {
@@ -107,6 +152,62 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
     expect(reads).toHaveLength(2);
     // A batch is read, then each of its ids looked up to delete it.
     for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
+  }, 60_000);
+
+  it("purges deliveries delivered before the retention period, and keeps younger ones, dead letters and those still pending", async () => {
+    const id = await incident(store.db, "with-deliveries", "open", DAYS + 5);
+    await deliveries(store.db, id, 3, "delivered", DAYS + 5);
+    await deliveries(store.db, id, 2, "delivered", 1);
+    await deliveries(store.db, id, 4, "dead", DAYS + 5);
+    await deliveries(store.db, id, 5, "pending", DAYS + 5);
+    const purged = await purgeExpired(store.db, DAYS);
+    expect(purged?.deliveries).toBe(3);
+    expect(await count(store.db, "deliveries WHERE status = 'delivered'")).toBe(2);
+    expect(await count(store.db, "deliveries WHERE status = 'dead'")).toBe(4);
+    expect(await count(store.db, "deliveries WHERE status = 'pending'")).toBe(5);
+  });
+
+  /** Rows of `incidents` each incident purge statement reads, among 20,000 incidents resolved yesterday and 100 open for long. */
+  async function incidentRowsRead(expired: number): Promise<number[]> {
+    await incidents(store.db, "old-", expired, "resolved", DAYS + 10);
+    await incidents(store.db, "young-", 20_000, "resolved", 1);
+    await incidents(store.db, "open-", 100, "open", DAYS + 10);
+    const runs: StatementRun[] = [];
+    const purged = await purgeExpired(explaining(runs), DAYS);
+    expect(purged?.incidents).toBe(expired);
+    expect(await count(store.db, "incidents")).toBe(20_100);
+    expect(await count(store.db, "incident_events")).toBe(20_100);
+    return readsOf(runs, "incidents");
+  }
+
+  // An hourly read of every incident would be seconds of a store's time at a million of them, and on
+  // PostgreSQL's default 128 MB of shared buffers it would push the intake's indexes out of the cache.
+  it("reads no incident that stays when none has expired, not the table", async () => {
+    expect(await incidentRowsRead(0)).toEqual([expect.toSatisfy((n: number) => n <= 10)]);
+  }, 60_000);
+
+  it("reads about a batch of incidents per batch it deletes, not the table", async () => {
+    const reads = await incidentRowsRead(2_500);
+    expect(reads).toHaveLength(3);
+    // The batch is found, then each of its incidents looked up to delete it: never every expired one, sorted, per batch.
+    for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
+  }, 60_000);
+
+  it("reads no delivery that stays when none has expired, and about a batch per batch it deletes", async () => {
+    const id = await incident(store.db, "with-deliveries", "open", DAYS + 5);
+    await deliveries(store.db, id, 2_500, "delivered", DAYS + 5);
+    await deliveries(store.db, id, 20_000, "delivered", 1);
+    await deliveries(store.db, id, 2_000, "dead", DAYS + 5);
+    const runs: StatementRun[] = [];
+    const purged = await purgeExpired(explaining(runs), DAYS);
+    expect(purged?.deliveries).toBe(2_500);
+    const reads = readsOf(runs, "deliveries");
+    expect(reads).toHaveLength(3);
+    for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
+    // Nothing left to purge: the next run reads none of the 22,000 that stay.
+    runs.length = 0;
+    await purgeExpired(explaining(runs), DAYS);
+    expect(readsOf(runs, "deliveries")).toEqual([expect.toSatisfy((n: number) => n <= 10)]);
   }, 60_000);
 
   it("stops before its next statement when told to, and deletes nothing more", async () => {
