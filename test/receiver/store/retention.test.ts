@@ -65,6 +65,52 @@ interface PlanNode {
 }
 const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(flatten)];
 
+/** Each purge found by index, with what stays beside what has expired. */
+interface PurgeCase {
+  table: "notifications" | "incidents" | "deliveries";
+  /** Stores `expired` rows older than the period, and `kept` rows that stay. */
+  seed(db: Database, expired: number): Promise<void>;
+  kept: number;
+  /** Rows of the table a run with nothing to purge may read. */
+  idleRead: number;
+}
+
+const PURGES: PurgeCase[] = [
+  {
+    table: "notifications",
+    // Notifications have no index by age: the oldest batch by id is read and filtered.
+    idleRead: 1_000,
+    kept: 20_000,
+    seed: async (db, expired) => {
+      await notifications(db, "old-", expired, DAYS + 10);
+      await notifications(db, "young-", 20_000, 1);
+    },
+  },
+  {
+    table: "incidents",
+    // An hourly read of every incident would be seconds of a store's time at a million of them, and on
+    // PostgreSQL's default 128 MB of shared buffers it would push the intake's indexes out of the cache.
+    idleRead: 10,
+    kept: 20_100,
+    seed: async (db, expired) => {
+      await incidents(db, "old-", expired, "resolved", DAYS + 10);
+      await incidents(db, "young-", 20_000, "resolved", 1);
+      await incidents(db, "open-", 100, "open", DAYS + 10);
+    },
+  },
+  {
+    table: "deliveries",
+    idleRead: 10,
+    kept: 22_000,
+    seed: async (db, expired) => {
+      const id = await incident(db, "with-deliveries", "open", DAYS + 5);
+      await deliveries(db, id, expired, "delivered", DAYS + 5);
+      await deliveries(db, id, 20_000, "delivered", 1);
+      await deliveries(db, id, 2_000, "dead", DAYS + 5);
+    },
+  },
+];
+
 describe.each(STORE_KINDS)("retention on $name", (kind) => {
   let store: OpenStore;
   beforeEach(async () => {
@@ -92,6 +138,19 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
     expect(await count(store.db, "incidents WHERE id = $1", [gone])).toBe(0);
     expect(await count(store.db, "incident_events WHERE incident_id = $1", [gone])).toBe(0);
     for (const kept of [recent, open]) expect(await count(store.db, "incident_events WHERE incident_id = $1", [kept])).toBe(1);
+  });
+
+  it("purges deliveries delivered before the retention period, and keeps younger ones, dead letters and those still pending", async () => {
+    const id = await incident(store.db, "with-deliveries", "open", DAYS + 5);
+    await deliveries(store.db, id, 3, "delivered", DAYS + 5);
+    await deliveries(store.db, id, 2, "delivered", 1);
+    await deliveries(store.db, id, 4, "dead", DAYS + 5);
+    await deliveries(store.db, id, 5, "pending", DAYS + 5);
+    const purged = await purgeExpired(store.db, DAYS);
+    expect(purged?.deliveries).toBe(3);
+    expect(await count(store.db, "deliveries WHERE status = 'delivered'")).toBe(2);
+    expect(await count(store.db, "deliveries WHERE status = 'dead'")).toBe(4);
+    expect(await count(store.db, "deliveries WHERE status = 'pending'")).toBe(5);
   });
 
   /** Each purge statement as it ran: the table it deletes from, the rows it deleted, and the rows it read of each table. */
@@ -132,83 +191,28 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
   /** Rows of `table` read by each statement that purges it. */
   const readsOf = (runs: readonly StatementRun[], table: string) => runs.filter((r) => r.deletes === table).map((r) => r.read.get(table) ?? 0);
 
-  /** Rows of `notifications` each purge statement reads. */
-  async function notificationRowsRead(expired: number): Promise<number[]> {
-    await notifications(store.db, "old-", expired, DAYS + 10);
-    await notifications(store.db, "young-", 20_000, 1);
-    const runs: StatementRun[] = [];
-    const purged = await purgeExpired(explaining(runs), DAYS);
-    expect(purged?.notifications).toBe(expired);
-    expect(await count(store.db, "notifications")).toBe(20_000);
-    return readsOf(runs, "notifications");
-  }
+  describe.each(PURGES)("the purge of $table", (purge) => {
+    /** Rows of the table each of its purge statements reads, with `expired` rows past the period among those that stay. */
+    async function rowsRead(expired: number): Promise<number[]> {
+      await purge.seed(store.db, expired);
+      const runs: StatementRun[] = [];
+      const purged = await purgeExpired(explaining(runs), DAYS);
+      expect(purged?.[purge.table]).toBe(expired);
+      expect(await count(store.db, purge.table)).toBe(purge.kept);
+      return readsOf(runs, purge.table);
+    }
 
-  it("reads one batch of notifications, not the table, when none has expired", async () => {
-    expect(await notificationRowsRead(0)).toEqual([expect.toSatisfy((n: number) => n <= 1_000)]);
-  }, 60_000);
+    it("reads what a run with nothing to purge must, not the table", async () => {
+      expect(await rowsRead(0)).toEqual([expect.toSatisfy((n: number) => n <= purge.idleRead)]);
+    }, 60_000);
 
-  it("reads about a batch of notifications per batch it deletes, not the table", async () => {
-    const reads = await notificationRowsRead(1_500);
-    expect(reads).toHaveLength(2);
-    // A batch is read, then each of its ids looked up to delete it.
-    for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
-  }, 60_000);
-
-  it("purges deliveries delivered before the retention period, and keeps younger ones, dead letters and those still pending", async () => {
-    const id = await incident(store.db, "with-deliveries", "open", DAYS + 5);
-    await deliveries(store.db, id, 3, "delivered", DAYS + 5);
-    await deliveries(store.db, id, 2, "delivered", 1);
-    await deliveries(store.db, id, 4, "dead", DAYS + 5);
-    await deliveries(store.db, id, 5, "pending", DAYS + 5);
-    const purged = await purgeExpired(store.db, DAYS);
-    expect(purged?.deliveries).toBe(3);
-    expect(await count(store.db, "deliveries WHERE status = 'delivered'")).toBe(2);
-    expect(await count(store.db, "deliveries WHERE status = 'dead'")).toBe(4);
-    expect(await count(store.db, "deliveries WHERE status = 'pending'")).toBe(5);
+    it("reads about a batch per batch it deletes, not the table", async () => {
+      const reads = await rowsRead(2_500);
+      expect(reads).toHaveLength(3);
+      // The batch is found, then each of its rows looked up to delete it: never every expired row, sorted, per batch.
+      for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
+    }, 60_000);
   });
-
-  /** Rows of `incidents` each incident purge statement reads, among 20,000 incidents resolved yesterday and 100 open for long. */
-  async function incidentRowsRead(expired: number): Promise<number[]> {
-    await incidents(store.db, "old-", expired, "resolved", DAYS + 10);
-    await incidents(store.db, "young-", 20_000, "resolved", 1);
-    await incidents(store.db, "open-", 100, "open", DAYS + 10);
-    const runs: StatementRun[] = [];
-    const purged = await purgeExpired(explaining(runs), DAYS);
-    expect(purged?.incidents).toBe(expired);
-    expect(await count(store.db, "incidents")).toBe(20_100);
-    expect(await count(store.db, "incident_events")).toBe(20_100);
-    return readsOf(runs, "incidents");
-  }
-
-  // An hourly read of every incident would be seconds of a store's time at a million of them, and on
-  // PostgreSQL's default 128 MB of shared buffers it would push the intake's indexes out of the cache.
-  it("reads no incident that stays when none has expired, not the table", async () => {
-    expect(await incidentRowsRead(0)).toEqual([expect.toSatisfy((n: number) => n <= 10)]);
-  }, 60_000);
-
-  it("reads about a batch of incidents per batch it deletes, not the table", async () => {
-    const reads = await incidentRowsRead(2_500);
-    expect(reads).toHaveLength(3);
-    // The batch is found, then each of its incidents looked up to delete it: never every expired one, sorted, per batch.
-    for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
-  }, 60_000);
-
-  it("reads no delivery that stays when none has expired, and about a batch per batch it deletes", async () => {
-    const id = await incident(store.db, "with-deliveries", "open", DAYS + 5);
-    await deliveries(store.db, id, 2_500, "delivered", DAYS + 5);
-    await deliveries(store.db, id, 20_000, "delivered", 1);
-    await deliveries(store.db, id, 2_000, "dead", DAYS + 5);
-    const runs: StatementRun[] = [];
-    const purged = await purgeExpired(explaining(runs), DAYS);
-    expect(purged?.deliveries).toBe(2_500);
-    const reads = readsOf(runs, "deliveries");
-    expect(reads).toHaveLength(3);
-    for (const read of reads) expect(read).toBeLessThanOrEqual(2_000);
-    // Nothing left to purge: the next run reads none of the 22,000 that stay.
-    runs.length = 0;
-    await purgeExpired(explaining(runs), DAYS);
-    expect(readsOf(runs, "deliveries")).toEqual([expect.toSatisfy((n: number) => n <= 10)]);
-  }, 60_000);
 
   it("stops before its next statement when told to, and deletes nothing more", async () => {
     await notifications(store.db, "old-", 1_500, DAYS + 10);
