@@ -105,10 +105,14 @@ async function purge(db: Database, days: number, options: PurgeOptions): Promise
     options,
   );
   // ITSM events are kept as long as notifications: a replay older than that finds its ticket's incident gone anyway.
+  // Deleted by their row addresses in the same statement: as `(connector, event_id) IN (…)` the
+  // planner hashed the whole table to delete each batch (23,500 rows read for 1,000 deleted among
+  // 22,500), and the two-column key has no array form an index takes. They are only ever inserted,
+  // so an address read in the statement is the row's.
   const itsmEvents = await repeat(
     db,
-    `WITH gone AS (DELETE FROM itsm_events WHERE (connector, event_id) IN (
-       SELECT connector, event_id FROM itsm_events WHERE received_at < now() - make_interval(days => $1) ORDER BY received_at LIMIT $2) RETURNING 1)
+    `WITH gone AS (DELETE FROM itsm_events WHERE ctid = ANY(ARRAY(
+       SELECT ctid FROM itsm_events WHERE received_at < now() - make_interval(days => $1) ORDER BY received_at LIMIT $2)) RETURNING 1)
      SELECT count(*)::int AS n FROM gone`,
     days,
     options,

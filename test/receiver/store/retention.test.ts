@@ -1,12 +1,12 @@
 /**
  * Retention (store/retention.ts): what is older than RETENTION_DAYS goes in batches, what is younger
  * or still open stays, and a purge reads about what it deletes, not the tables: with nothing to do,
- * one batch of notifications and no incident or delivery (it runs every hour, on the embedded store
- * in the receiver's own thread).
+ * one batch of notifications and no incident, delivery or ITSM event (it runs every hour, on the
+ * embedded store in the receiver's own thread).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database, Queryable } from "../../../receiver/src/store/database.ts";
-import { purgeExpired } from "../../../receiver/src/store/retention.ts";
+import { purgeExpired, type Purged } from "../../../receiver/src/store/retention.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const DAYS = 30;
@@ -53,6 +53,15 @@ async function deliveries(db: Database, incidentId: string, count: number, statu
   );
 }
 
+/** `count` applied ITSM events of one connector, received `daysAgo` days ago. */
+async function itsmEvents(db: Database, prefix: string, count: number, daysAgo: number): Promise<void> {
+  await db.query(
+    `INSERT INTO itsm_events (connector, event_id, state, outcome, received_at)
+     SELECT 'servicenow', $1 || g, 'resolved', 'applied', now() - make_interval(days => $3) FROM generate_series(1, $2) g`,
+    [prefix, count, daysAgo],
+  );
+}
+
 const count = async (db: Database, sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`, params)).rows[0]!.n);
 
 interface PlanNode {
@@ -67,7 +76,9 @@ const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).fla
 
 /** Each purge found by index, with what stays beside what has expired. */
 interface PurgeCase {
-  table: "notifications" | "incidents" | "deliveries";
+  table: string;
+  /** Its count in what the purge answers. */
+  purged: keyof Purged;
   /** Stores `expired` rows older than the period, and `kept` rows that stay. */
   seed(db: Database, expired: number): Promise<void>;
   kept: number;
@@ -78,6 +89,7 @@ interface PurgeCase {
 const PURGES: PurgeCase[] = [
   {
     table: "notifications",
+    purged: "notifications",
     // Notifications have no index by age: the oldest batch by id is read and filtered.
     idleRead: 1_000,
     kept: 20_000,
@@ -88,6 +100,7 @@ const PURGES: PurgeCase[] = [
   },
   {
     table: "incidents",
+    purged: "incidents",
     // An hourly read of every incident: at a million of them, 1.1 GB and 551 ms of PostgreSQL's time (docs/performance.md).
     idleRead: 10,
     kept: 20_100,
@@ -99,6 +112,7 @@ const PURGES: PurgeCase[] = [
   },
   {
     table: "deliveries",
+    purged: "deliveries",
     idleRead: 10,
     kept: 22_000,
     seed: async (db, expired) => {
@@ -106,6 +120,16 @@ const PURGES: PurgeCase[] = [
       await deliveries(db, id, expired, "delivered", DAYS + 5);
       await deliveries(db, id, 20_000, "delivered", 1);
       await deliveries(db, id, 2_000, "dead", DAYS + 5);
+    },
+  },
+  {
+    table: "itsm_events",
+    purged: "itsmEvents",
+    idleRead: 10,
+    kept: 20_000,
+    seed: async (db, expired) => {
+      await itsmEvents(db, "old-", expired, DAYS + 10);
+      await itsmEvents(db, "young-", 20_000, 1);
     },
   },
 ];
@@ -196,7 +220,7 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
       await purge.seed(store.db, expired);
       const runs: StatementRun[] = [];
       const purged = await purgeExpired(explaining(runs), DAYS);
-      expect(purged?.[purge.table]).toBe(expired);
+      expect(purged?.[purge.purged]).toBe(expired);
       expect(await count(store.db, purge.table)).toBe(purge.kept);
       return readsOf(runs, purge.table);
     }
