@@ -86,6 +86,14 @@ interface PurgeCase {
   idleRead: number;
 }
 
+/** Seeds a table that expires by age alone: `expired` rows past the period, 20,000 from yesterday. */
+const oldAndYoung =
+  (fill: (db: Database, prefix: string, count: number, daysAgo: number) => Promise<void>) =>
+  async (db: Database, expired: number): Promise<void> => {
+    await fill(db, "old-", expired, DAYS + 10);
+    await fill(db, "young-", 20_000, 1);
+  };
+
 const PURGES: PurgeCase[] = [
   {
     table: "notifications",
@@ -93,10 +101,7 @@ const PURGES: PurgeCase[] = [
     // Notifications have no index by age: the oldest batch by id is read and filtered.
     idleRead: 1_000,
     kept: 20_000,
-    seed: async (db, expired) => {
-      await notifications(db, "old-", expired, DAYS + 10);
-      await notifications(db, "young-", 20_000, 1);
-    },
+    seed: oldAndYoung(notifications),
   },
   {
     table: "incidents",
@@ -127,10 +132,7 @@ const PURGES: PurgeCase[] = [
     purged: "itsmEvents",
     idleRead: 10,
     kept: 20_000,
-    seed: async (db, expired) => {
-      await itsmEvents(db, "old-", expired, DAYS + 10);
-      await itsmEvents(db, "young-", 20_000, 1);
-    },
+    seed: oldAndYoung(itsmEvents),
   },
 ];
 
