@@ -80,9 +80,17 @@ export async function getDelivery(db: Queryable, id: string): Promise<DeliveryVi
   return rows[0] ? view(rows[0]) : null;
 }
 
+/**
+ * Jobs still to do per connector and state, for every metrics scrape. Each state counted apart, so
+ * each is read through its own partial index (`deliveries_due`, `deliveries_dead`): as `status <>
+ * 'delivered'` it read every delivery the ledger keeps (20,008 rows for 8 jobs in
+ * test/receiver/store/delivery-counts.test.ts), on the embedded store in the intake's thread.
+ */
 export async function countDeliveries(db: Queryable): Promise<Array<{ connector: string; status: string; count: number }>> {
   const { rows } = await db.query<{ connector: string; status: string; count: number }>(
-    "SELECT connector, status, count(*)::int AS count FROM deliveries WHERE status <> 'delivered' GROUP BY connector, status",
+    `SELECT connector, 'pending' AS status, count(*)::int AS count FROM deliveries WHERE status = 'pending' GROUP BY connector
+     UNION ALL
+     SELECT connector, 'dead' AS status, count(*)::int AS count FROM deliveries WHERE status = 'dead' GROUP BY connector`,
   );
   return rows;
 }

@@ -7,6 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database, Queryable } from "../../../receiver/src/store/database.ts";
 import { purgeExpired, type Purged } from "../../../receiver/src/store/retention.ts";
+import { ranPlan } from "../../support/plans.ts";
+import { seedDeliveries, seedIncident } from "../../support/seed-rows.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
 
 const DAYS = 30;
@@ -18,17 +20,6 @@ async function notifications(db: Database, prefix: string, count: number, daysAg
      SELECT $1 || g, 'alert-' || $1 || g, 'Fired', 'Platform', '{}', 't', 'a', '1.0', now() - make_interval(days => $3) FROM generate_series(1, $2) g`,
     [prefix, count, daysAgo],
   );
-}
-
-async function incident(db: Database, alertId: string, state: "open" | "resolved", daysAgo: number): Promise<string> {
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO incidents (alert_id, alert_key, state, title, monitoring_service, family, fired_at, resolved_at, last_at, last_rank, last_key)
-     VALUES ($1, $1, $2, 't', 'Platform', 'metric', now() - make_interval(days => $3 + 1), CASE WHEN $2 = 'resolved' THEN now() - make_interval(days => $3) END, 'x', 0, 'k')
-     RETURNING id::text AS id`,
-    [alertId, state, daysAgo],
-  );
-  await db.query("INSERT INTO incident_events (incident_id, type, at, actor, detail) VALUES ($1, 'opened', now(), 'test', '{}')", [rows[0]!.id]);
-  return rows[0]!.id;
 }
 
 /** `count` incidents of alerts `prefix`1…, resolved `daysAgo` days ago (open ones fired then), each with one timeline event. */
@@ -43,16 +34,6 @@ async function incidents(db: Database, prefix: string, count: number, state: "op
   );
 }
 
-/** `count` deliveries of one incident in `status`, last changed (delivered, for those delivered) `daysAgo` days ago. */
-async function deliveries(db: Database, incidentId: string, count: number, status: "pending" | "delivered" | "dead", daysAgo: number): Promise<void> {
-  await db.query(
-    `INSERT INTO deliveries (incident_id, connector, action, payload, deadline_at, status, updated_at, delivered_at)
-     SELECT $1, 'servicenow', 'open', '{}'::jsonb, now() + interval '1 day', $3, now() - make_interval(days => $4), CASE WHEN $3 = 'delivered' THEN now() - make_interval(days => $4) END
-     FROM generate_series(1, $2)`,
-    [incidentId, count, status, daysAgo],
-  );
-}
-
 /** `count` applied ITSM events of one connector, received `daysAgo` days ago. */
 async function itsmEvents(db: Database, prefix: string, count: number, daysAgo: number): Promise<void> {
   await db.query(
@@ -64,15 +45,6 @@ async function itsmEvents(db: Database, prefix: string, count: number, daysAgo: 
 
 const count = async (db: Database, sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`, params)).rows[0]!.n);
 
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Actual Rows"?: number;
-  "Actual Loops"?: number;
-  "Rows Removed by Filter"?: number;
-  Plans?: PlanNode[];
-}
-const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(flatten)];
 
 /** Each purge found by index, with what stays beside what has expired. */
 interface PurgeCase {
@@ -121,10 +93,10 @@ const PURGES: PurgeCase[] = [
     idleRead: 10,
     kept: 22_000,
     seed: async (db, expired) => {
-      const id = await incident(db, "with-deliveries", "open", DAYS + 5);
-      await deliveries(db, id, expired, "delivered", DAYS + 5);
-      await deliveries(db, id, 20_000, "delivered", 1);
-      await deliveries(db, id, 2_000, "dead", DAYS + 5);
+      const id = await seedIncident(db, "with-deliveries", "open", DAYS + 5);
+      await seedDeliveries(db, id, expired, "delivered", DAYS + 5);
+      await seedDeliveries(db, id, 20_000, "delivered", 1);
+      await seedDeliveries(db, id, 2_000, "dead", DAYS + 5);
     },
   },
   {
@@ -155,9 +127,9 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
   }, 60_000);
 
   it("purges incidents resolved before the retention period with their timeline, and keeps open and recently resolved ones", async () => {
-    const gone = await incident(store.db, "resolved-long-ago", "resolved", DAYS + 5);
-    const recent = await incident(store.db, "resolved-yesterday", "resolved", 1);
-    const open = await incident(store.db, "open-for-long", "open", DAYS + 5);
+    const gone = await seedIncident(store.db, "resolved-long-ago", "resolved", DAYS + 5);
+    const recent = await seedIncident(store.db, "resolved-yesterday", "resolved", 1);
+    const open = await seedIncident(store.db, "open-for-long", "open", DAYS + 5);
     const purged = await purgeExpired(store.db, DAYS);
     expect(purged?.incidents).toBe(1);
     expect(await count(store.db, "incidents WHERE id = $1", [gone])).toBe(0);
@@ -166,11 +138,11 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
   });
 
   it("purges deliveries delivered before the retention period, and keeps younger ones, dead letters and those still pending", async () => {
-    const id = await incident(store.db, "with-deliveries", "open", DAYS + 5);
-    await deliveries(store.db, id, 3, "delivered", DAYS + 5);
-    await deliveries(store.db, id, 2, "delivered", 1);
-    await deliveries(store.db, id, 4, "dead", DAYS + 5);
-    await deliveries(store.db, id, 5, "pending", DAYS + 5);
+    const id = await seedIncident(store.db, "with-deliveries", "open", DAYS + 5);
+    await seedDeliveries(store.db, id, 3, "delivered", DAYS + 5);
+    await seedDeliveries(store.db, id, 2, "delivered", 1);
+    await seedDeliveries(store.db, id, 4, "dead", DAYS + 5);
+    await seedDeliveries(store.db, id, 5, "pending", DAYS + 5);
     const purged = await purgeExpired(store.db, DAYS);
     expect(purged?.deliveries).toBe(3);
     expect(await count(store.db, "deliveries WHERE status = 'delivered'")).toBe(2);
@@ -193,14 +165,7 @@ describe.each(STORE_KINDS)("retention on $name", (kind) => {
     const explain = (db: Queryable): Queryable["query"] => async (sql, params, options) => {
       const deletes = /gone AS \(DELETE FROM (\w+)/.exec(sql)?.[1];
       if (!deletes) return db.query(sql, params, options);
-      const { rows } = await db.query<Record<string, unknown>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
-      const nodes = flatten((Object.values(rows[0]!)[0] as Array<{ Plan: PlanNode }>)[0]!.Plan);
-      const read = new Map<string, number>();
-      for (const node of nodes) {
-        if (!node["Node Type"].includes("Scan") || !node["Relation Name"]) continue;
-        const rowsRead = ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0)) * (node["Actual Loops"] ?? 1);
-        read.set(node["Relation Name"], (read.get(node["Relation Name"]) ?? 0) + rowsRead);
-      }
+      const { nodes, read } = await ranPlan(db, sql, params);
       // What the statement answers, from the run EXPLAIN ANALYZE made of it: the rows it deleted from its table.
       const deleted = nodes.find((node) => node["Node Type"] === "ModifyTable" && node["Relation Name"] === deletes)!["Actual Rows"] ?? 0;
       runs.push({ deletes, deleted, read });
