@@ -95,8 +95,13 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Where a child keeps its store: the PostgreSQL database given, or a data directory of its own (removed at shutdown). */
+async function storeEnv(context: StartContext, key: string, store: Store, databaseUrl: string | undefined): Promise<Record<string, string>> {
+  return store === "postgres" ? { DATABASE_URL: databaseUrl! } : { DATA_DIR: await tempDir(context.supervisor, key) };
+}
+
 /** The receiver's environment: the inherited one, plus the listen address, the store and the local issuer as its Entra authority. */
-function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: string } | { dataDir: string }): NodeJS.ProcessEnv {
+function receiverEnv(issuer: LocalIssuer, port: number, store: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...inheritedEnv(),
     PORT: String(port),
@@ -110,17 +115,16 @@ function receiverEnv(issuer: LocalIssuer, port: number, store: { databaseUrl: st
     ENTRA_AUTHORITY: issuer.url,
     // No Azure here: the write-back's start-up check would ask the instance metadata service (off loopback) for a token.
     AZURE_ALERT_SYNC: "off",
-    ...("databaseUrl" in store ? { DATABASE_URL: store.databaseUrl } : { DATA_DIR: store.dataDir }),
+    ...store,
   };
 }
 
 export async function startReceiver(context: StartContext, key: string, store: Store, databaseUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
-  const storeEnv = store === "postgres" ? { databaseUrl: databaseUrl! } : { dataDir: await tempDir(context.supervisor, key) };
   const label = `receiver ${key}`;
   const child = context.supervisor.spawn(label, process.execPath, ["receiver/src/serve.ts"], {
     cwd: REPO_ROOT,
-    env: { ...receiverEnv(context.issuer, port, storeEnv), ...extraEnv },
+    env: { ...receiverEnv(context.issuer, port, await storeEnv(context, key, store, databaseUrl)), ...extraEnv },
   });
   const origin = `http://127.0.0.1:${port}`;
   await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);
@@ -149,11 +153,10 @@ export async function startReceiver(context: StartContext, key: string, store: S
 export async function startFloor(context: StartContext, store: Store, databaseUrl?: string): Promise<Target> {
   const port = await freePort();
   const key = `${store}_floor`;
-  const storeEnv = store === "postgres" ? { DATABASE_URL: databaseUrl! } : { DATA_DIR: await tempDir(context.supervisor, key) };
   const child = context.supervisor.spawn(`floor ${store}`, process.execPath, ["test/bench/floor-server.ts"], {
     cwd: REPO_ROOT,
     // Not the bench's own DATABASE_URL: it would take the embedded floor to that server.
-    env: { ...inheritedEnv(), PORT: String(port), ...storeEnv },
+    env: { ...inheritedEnv(), PORT: String(port), ...(await storeEnv(context, key, store, databaseUrl)) },
   });
   const origin = `http://127.0.0.1:${port}`;
   await context.supervisor.waitReady(child, `${origin}/readyz`, context.readyTimeoutMs);
