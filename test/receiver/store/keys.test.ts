@@ -32,4 +32,12 @@ describe("new incident ids", () => {
     expect(Math.abs(created - Date.now())).toBeLessThan(5_000);
     expect(new Set(Array.from({ length: 1_000 }, newIncidentId)).size).toBe(1_000);
   });
+
+  it("keep creation order among ids of one millisecond, across refills of their random pool", () => {
+    // 1,000 ids take well under a millisecond each: many share one, and the pool (256 ids) refills three times.
+    const ids = Array.from({ length: 1_000 }, newIncidentId);
+    expect([...ids].sort()).toEqual(ids);
+    const millis = new Set(ids.map((id) => id.slice(0, 13)));
+    expect(millis.size).toBeLessThan(ids.length);
+  });
 });
