@@ -118,8 +118,9 @@ export interface StormCounter {
  * replica whose clock lags counts as if it were the latest.
  */
 export function stormAdmit(counter: StormCounter, rule: { maxNewTickets: number; perMs: number }, now: string): { admitted: boolean; counter: StormCounter } {
-  const latest = Math.max(instant(now), ...counter.opened.map(instant));
-  const recent = counter.opened.filter((t) => instant(t) > latest - rule.perMs);
+  const times = counter.opened.map(instant);
+  const latest = Math.max(instant(now), ...times);
+  const recent = counter.opened.filter((_, n) => times[n]! > latest - rule.perMs);
   if (recent.length < rule.maxNewTickets) return { admitted: true, counter: { ...counter, opened: [...recent, iso(latest)].slice(-rule.maxNewTickets) } };
   return { admitted: false, counter: { ...counter, opened: recent } };
 }

@@ -125,6 +125,8 @@ function memberLine(incident: StoredIncident, action: DeliveryAction): string | 
 export class ChangeSet {
   private readonly targets: DeliveryTargets;
   private readonly now: Date;
+  /** `now` as the ledger writes it, made once: every decision of a batch reads it. */
+  private readonly at: string;
   private readonly context: NoiseContext;
   readonly inserted = new Map<string, StoredIncident>();
   readonly updated = new Map<string, StoredIncident>();
@@ -141,6 +143,7 @@ export class ChangeSet {
   constructor(targets: DeliveryTargets, now: Date = new Date(), context: NoiseContext = noNoise()) {
     this.targets = targets;
     this.now = now;
+    this.at = now.toISOString();
     this.context = context;
     this.stored = new Map(context.problems);
   }
@@ -155,9 +158,6 @@ export class ChangeSet {
     return same;
   }
 
-  private get at(): string {
-    return this.now.toISOString();
-  }
 
   /**
    * Records one decision about incident `id`. `before` is what the store (or this batch) held, null

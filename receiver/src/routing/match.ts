@@ -49,8 +49,13 @@ export interface Matcher {
   test(subject: RoutingSubject): MatchOutcome;
 }
 
+/**
+ * One field of a match. `ok` runs for every alert against every rule of the intake, so it makes no
+ * words; `reason` says why the alert does or does not satisfy it, only when an explanation is read.
+ */
 interface Check {
-  test(subject: RoutingSubject): { ok: true; reason: string } | { ok: false; reason: string };
+  ok(subject: RoutingSubject): boolean;
+  reason(subject: RoutingSubject): string;
 }
 
 interface ResourceField {
@@ -75,70 +80,81 @@ const SOURCE_NOTE: Record<RoutingResource["from"], string> = {
 };
 
 function resourceCheck(fields: readonly ResourceField[]): Check {
+  const satisfies = (field: ResourceField, resource: RoutingResource) => {
+    const value = field.read(resource);
+    return value === null ? undefined : field.globs.find((g) => g.test(value));
+  };
   return {
-    test(subject) {
+    ok: (subject) => subject.resources.some((resource) => fields.every((field) => satisfies(field, resource) !== undefined)),
+    reason(subject) {
       for (const resource of subject.resources) {
         const hits = fields.map((field) => {
-          const value = field.read(resource);
-          const glob = value === null ? undefined : field.globs.find((g) => g.test(value));
-          return glob ? `${field.label} ${value} matches ${JSON.stringify(glob.pattern)}${SOURCE_NOTE[resource.from]}` : null;
+          const glob = satisfies(field, resource);
+          return glob ? `${field.label} ${field.read(resource)} matches ${JSON.stringify(glob.pattern)}${SOURCE_NOTE[resource.from]}` : null;
         });
-        if (hits.every((hit) => hit !== null)) return { ok: true, reason: hits.join(", ") };
+        if (hits.every((hit) => hit !== null)) return hits.join(", ");
       }
       const wanted = fields.map((f) => `${f.label} ${patterns(f.globs)}`).join(" and ");
       const only = subject.resources.length === 1 ? subject.resources[0] : undefined;
-      if (subject.resources.length === 0) return { ok: false, reason: `the alert names no resource, so it has no ${wanted}` };
+      if (subject.resources.length === 0) return `the alert names no resource, so it has no ${wanted}`;
       if (only) {
-        const field = fields.find((f) => {
-          const value = f.read(only);
-          return value === null || !f.globs.some((g) => g.test(value));
-        })!;
+        const field = fields.find((f) => satisfies(f, only) === undefined)!;
         const value = field.read(only);
-        return {
-          ok: false,
-          reason: value === null
-            ? `the alert's resource ${only.resourceId ?? `in subscription ${only.subscription}`} has no ${field.label}${SOURCE_NOTE[only.from]}`
-            : `${field.label} ${value} is not ${patterns(field.globs)}${SOURCE_NOTE[only.from]}`,
-        };
+        return value === null
+          ? `the alert's resource ${only.resourceId ?? `in subscription ${only.subscription}`} has no ${field.label}${SOURCE_NOTE[only.from]}`
+          : `${field.label} ${value} is not ${patterns(field.globs)}${SOURCE_NOTE[only.from]}`;
       }
-      return { ok: false, reason: `none of the alert's ${subject.resources.length} resources has ${wanted}` };
+      return `none of the alert's ${subject.resources.length} resources has ${wanted}`;
     },
   };
 }
 
 function alertRuleCheck(globs: readonly Glob[]): Check {
   const byId = globs.filter((g) => g.pattern.startsWith("/"));
+  const valueOf = (glob: Glob, subject: RoutingSubject) => (glob.pattern.startsWith("/") ? subject.alertRuleId : subject.alertRule);
+  const hit = (subject: RoutingSubject) =>
+    globs.find((glob) => {
+      const value = valueOf(glob, subject);
+      return value !== null && glob.test(value);
+    });
   return {
-    test(subject) {
-      for (const glob of globs) {
-        const value = glob.pattern.startsWith("/") ? subject.alertRuleId : subject.alertRule;
-        if (value !== null && glob.test(value)) return { ok: true, reason: `alert rule ${JSON.stringify(value)} matches ${JSON.stringify(glob.pattern)}` };
-      }
+    ok: (subject) => hit(subject) !== undefined,
+    reason(subject) {
+      const glob = hit(subject);
+      if (glob) return `alert rule ${JSON.stringify(valueOf(glob, subject))} matches ${JSON.stringify(glob.pattern)}`;
       const missingId = byId.length > 0 && subject.alertRuleId === null ? " (this alert carries no alertRuleID to compare the ARM ids with)" : "";
-      return { ok: false, reason: `alert rule ${subject.alertRule === null ? "(none)" : JSON.stringify(subject.alertRule)} is not ${patterns(globs)}${missingId}` };
+      return `alert rule ${subject.alertRule === null ? "(none)" : JSON.stringify(subject.alertRule)} is not ${patterns(globs)}${missingId}`;
     },
   };
 }
 
 function valueCheck(label: string, globs: readonly Glob[], read: (s: RoutingSubject) => string | null): Check {
+  const hit = (value: string | null) => (value === null ? undefined : globs.find((g) => g.test(value)));
   return {
-    test(subject) {
+    ok: (subject) => hit(read(subject)) !== undefined,
+    reason(subject) {
       const value = read(subject);
-      const glob = value === null ? undefined : globs.find((g) => g.test(value));
-      if (glob) return { ok: true, reason: `${label} ${JSON.stringify(value)} matches ${JSON.stringify(glob.pattern)}` };
-      return { ok: false, reason: `${label} ${value === null ? "(none)" : JSON.stringify(value)} is not ${patterns(globs)}` };
+      const glob = hit(value);
+      if (glob) return `${label} ${JSON.stringify(value)} matches ${JSON.stringify(glob.pattern)}`;
+      return `${label} ${value === null ? "(none)" : JSON.stringify(value)} is not ${patterns(globs)}`;
     },
   };
 }
 
 function customPropertyCheck(key: string, globs: readonly Glob[]): Check {
+  const entryOf = (subject: RoutingSubject) => subject.customProperties.get(key.toLowerCase());
+  const hit = (value: string) => globs.find((g) => g.test(value));
   return {
-    test(subject) {
-      const entry = subject.customProperties.get(key.toLowerCase());
-      if (!entry) return { ok: false, reason: `custom property ${JSON.stringify(key)} is not set on the alert` };
-      const glob = globs.find((g) => g.test(entry.value));
-      if (glob) return { ok: true, reason: `custom property ${JSON.stringify(entry.key)} = ${JSON.stringify(entry.value)} matches ${JSON.stringify(glob.pattern)}` };
-      return { ok: false, reason: `custom property ${JSON.stringify(entry.key)} = ${JSON.stringify(entry.value)} is not ${patterns(globs)}` };
+    ok(subject) {
+      const entry = entryOf(subject);
+      return entry !== undefined && hit(entry.value) !== undefined;
+    },
+    reason(subject) {
+      const entry = entryOf(subject);
+      if (!entry) return `custom property ${JSON.stringify(key)} is not set on the alert`;
+      const glob = hit(entry.value);
+      if (glob) return `custom property ${JSON.stringify(entry.key)} = ${JSON.stringify(entry.value)} matches ${JSON.stringify(glob.pattern)}`;
+      return `custom property ${JSON.stringify(entry.key)} = ${JSON.stringify(entry.value)} is not ${patterns(globs)}`;
     },
   };
 }
@@ -186,6 +202,37 @@ function customValues(value: unknown, path: RulesPath, problems: Problem[]): str
   return result;
 }
 
+/**
+ * Outcomes whose words are made when read: the intake tests every noise entry, storm guard and
+ * silence against each alert, and keeps few of their reasons. Classes, so that the getter is the
+ * prototype's and an outcome is one small object.
+ */
+class Miss {
+  readonly matched = false;
+  private readonly check: Check;
+  private readonly subject: RoutingSubject;
+  constructor(check: Check, subject: RoutingSubject) {
+    this.check = check;
+    this.subject = subject;
+  }
+  get reason(): string {
+    return this.check.reason(this.subject);
+  }
+}
+
+class Hit {
+  readonly matched = true;
+  private readonly checks: readonly Check[];
+  private readonly subject: RoutingSubject;
+  constructor(checks: readonly Check[], subject: RoutingSubject) {
+    this.checks = checks;
+    this.subject = subject;
+  }
+  get reasons(): string[] {
+    return this.checks.map((check) => check.reason(this.subject));
+  }
+}
+
 /** Compiles a `match` found at `path`; problems are added to `problems`. */
 export function compileMatcher(spec: MatchSpec | undefined, path: RulesPath, problems: Problem[]): Matcher {
   const checks: Check[] = [];
@@ -204,13 +251,10 @@ export function compileMatcher(spec: MatchSpec | undefined, path: RulesPath, pro
   if (s.alertRules) checks.push(alertRuleCheck(compileGlobs("alertRules", s.alertRules, [...path, "alertRules"], problems)));
   if (s.severities) {
     const severities = s.severities;
+    const severityOf = (subject: RoutingSubject) => subject.severity ?? "none";
     checks.push({
-      test: (subject) => {
-        const value = subject.severity ?? "none";
-        return severities.includes(value)
-          ? { ok: true, reason: `severity ${value} is ${quoted(severities)}` }
-          : { ok: false, reason: `severity ${value} is not ${quoted(severities)}` };
-      },
+      ok: (subject) => severities.includes(severityOf(subject)),
+      reason: (subject) => `severity ${severityOf(subject)} is ${severities.includes(severityOf(subject)) ? "" : "not "}${quoted(severities)}`,
     });
   }
   if (s.monitoringServices) {
@@ -239,13 +283,8 @@ export function compileMatcher(spec: MatchSpec | undefined, path: RulesPath, pro
     matchesAll: checks.length === 0,
     test(subject) {
       if (checks.length === 0) return { matched: true, reasons: ["it has no match fields, so every alert matches"] };
-      const reasons: string[] = [];
-      for (const check of checks) {
-        const result = check.test(subject);
-        if (!result.ok) return { matched: false, reason: result.reason };
-        reasons.push(result.reason);
-      }
-      return { matched: true, reasons };
+      for (const check of checks) if (!check.ok(subject)) return new Miss(check, subject);
+      return new Hit(checks, subject);
     },
   };
 }
