@@ -9,6 +9,7 @@ import { QueueFullError, ShuttingDownError } from "../ledger/group-commit.ts";
 import { StoreQueryError, StoreUnavailableError } from "../store/database.ts";
 import { addAuthentication } from "./authenticate.ts";
 import type { AppDeps } from "./context.ts";
+import { lazyChild } from "./lazy-logger.ts";
 import { problems, rawProblem, sendProblem, type Problem } from "./problems.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { configurationItemRoutes } from "./routes/configuration-items.ts";
@@ -128,6 +129,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     loggerInstance: options.logger ?? pino({ level: "silent" }),
     // Our own request lines (below): none for the probes, and with the alertId on an alert's.
     logController: new LogController({ disableRequestLogging: true }),
+    // Made when a request first writes a line: most write none below info (http/lazy-logger.ts).
+    childLoggerFactory: (logger, bindings, options) => lazyChild(logger, bindings, options),
     bodyLimit: http.bodyLimitBytes,
     // A request must arrive within this, token or not: a stalled upload cannot hold a socket forever.
     requestTimeout: http.requestTimeoutMs,
