@@ -1,4 +1,4 @@
-/** A statement's plan as it ran (EXPLAIN ANALYZE: the statement runs, its writes included), and the rows it read of each table. */
+/** Plans read from EXPLAIN (FORMAT JSON): a statement's plan as it ran (EXPLAIN ANALYZE: the statement runs, its writes included), and the rows it read of each table. */
 import type { Queryable } from "../../receiver/src/store/database.ts";
 
 export interface PlanNode {
@@ -10,7 +10,8 @@ export interface PlanNode {
   Plans?: PlanNode[];
 }
 
-const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(flatten)];
+/** A plan's nodes, the root first, each before the nodes under it. */
+export const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(flatten)];
 
 export interface RanPlan {
   nodes: PlanNode[];

@@ -158,7 +158,6 @@ export class ChangeSet {
     return same;
   }
 
-
   /**
    * Records one decision about incident `id`. `before` is what the store (or this batch) held, null
    * for a new incident, which takes `routing` (the rules' answer when it arrived) for its life.

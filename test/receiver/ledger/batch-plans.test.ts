@@ -14,6 +14,7 @@ import type { PreparedNotification } from "../../../receiver/src/ledger/prepare-
 import { releaseHeldIncidents } from "../../../receiver/src/ledger/release-held-incidents.ts";
 import type { Transaction } from "../../../receiver/src/store/database.ts";
 import { wrapContext } from "../../support/fixtures.ts";
+import { flatten, type PlanNode } from "../../support/plans.ts";
 import { routed, serviceNowRules } from "../../support/notifications.ts";
 import { recordingStatements } from "../../support/statements.ts";
 import { STORE_KINDS, type OpenStore } from "../../support/stores.ts";
@@ -43,12 +44,6 @@ const { rules, targets } = serviceNowRules([
 const FILLER = 8_000;
 const BIG_TABLES = ["notifications", "incidents", "configuration_items", "incident_configuration_items", "incident_events", "deliveries"];
 
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  Plans?: PlanNode[];
-}
-const flatten = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(flatten)];
 
 function notification(n: number, rule: string, condition: "Fired" | "Resolved" = "Fired"): PreparedNotification {
   const now = new Date();
